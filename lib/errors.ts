@@ -1,0 +1,134 @@
+/**
+ * One error class per failure mode. Messages name the secret, the step and what to do next; they never
+ * contain a secret value, a RotationToken, a bearer token or a worker credential.
+ */
+
+export abstract class RotationError extends Error {
+  /** Stable machine-readable name, also used as the metric/log `errorCode`. */
+  abstract readonly code: string;
+  /** True when nothing can have changed and retrying later may succeed on its own. */
+  get retryable(): boolean {
+    return false;
+  }
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** The Lambda event is not a Secrets Manager rotation event. */
+export class InvalidEventError extends RotationError {
+  readonly code = 'InvalidEvent';
+}
+
+/** The function's configuration (environment, tags, worker parameter) is malformed. */
+export class ConfigurationError extends RotationError {
+  readonly code = 'Configuration';
+}
+
+/** A secret version's value is not the JSON this function rotates. */
+export class SecretFormatError extends RotationError {
+  readonly code = 'SecretFormat';
+}
+
+/** The preamble's checks failed: rotation disabled, unknown token, token not AWSPENDING. */
+export class RotationStateError extends RotationError {
+  readonly code = 'RotationState';
+}
+
+/** The secret names a PingOne environment outside PINGONE_ALLOWED_ENVIRONMENTS. */
+export class EnvironmentNotAllowedError extends RotationError {
+  readonly code = 'EnvironmentNotAllowed';
+}
+
+/** AWSCURRENT no longer proves possession of the PingOne resource. */
+export class DriftError extends RotationError {
+  readonly code = 'Drift';
+}
+
+/** AWSPENDING and AWSCURRENT disagree, or PingOne does not use the pending secret. */
+export class PendingMismatchError extends RotationError {
+  readonly code = 'PendingMismatch';
+}
+
+/** PingOne rejected the pending secret in testSecret. */
+export class SecretTestFailedError extends RotationError {
+  readonly code = 'SecretTestFailed';
+}
+
+/**
+ * A regenerate POST failed in a way that leaves its outcome unknown (timeout, reset, gateway error) and a
+ * re-read of PingOne showed no change. The next attempt re-reads PingOne before deciding anything.
+ */
+export class RegenerateOutcomeUnknownError extends RotationError {
+  readonly code = 'RegenerateOutcomeUnknown';
+  override get retryable(): boolean {
+    return true;
+  }
+}
+
+/** PingOne answered with an error. Carries PingOne's status, code and request id (the body's `id`). */
+export class PingOneApiError extends RotationError {
+  readonly code = 'PingOneApi';
+  readonly status: number;
+  readonly pingOneCode: string | undefined;
+  readonly requestId: string | undefined;
+  readonly details: readonly PingOneErrorDetail[];
+  readonly retryAfterMs: number | undefined;
+
+  constructor(
+    message: string,
+    info: {
+      status: number;
+      pingOneCode?: string | undefined;
+      requestId?: string | undefined;
+      details?: readonly PingOneErrorDetail[];
+      retryAfterMs?: number | undefined;
+    },
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.status = info.status;
+    this.pingOneCode = info.pingOneCode;
+    this.requestId = info.requestId;
+    this.details = info.details ?? [];
+    this.retryAfterMs = info.retryAfterMs;
+  }
+
+  override get retryable(): boolean {
+    return isRetryableStatus(this.status);
+  }
+}
+
+export interface PingOneErrorDetail {
+  code?: string;
+  target?: string;
+  message?: string;
+}
+
+/** PingOne could not be reached (DNS, reset connection, per-attempt timeout). */
+export class PingOneNetworkError extends RotationError {
+  readonly code = 'PingOneNetwork';
+  override get retryable(): boolean {
+    return true;
+  }
+}
+
+/** The worker app could not get an access token (bad credentials, wrong environment or region). */
+export class WorkerAuthError extends RotationError {
+  readonly code = 'WorkerAuth';
+}
+
+/** Not enough of the Lambda's time is left to make (or retry) a call safely. */
+export class DeadlineExceededError extends RotationError {
+  readonly code = 'DeadlineExceeded';
+  override get retryable(): boolean {
+    return true;
+  }
+}
+
+/** 408, 429 and 5xx are worth retrying (Ping's retry guidance). */
+export function isRetryableStatus(status: number): boolean {
+  return status === 408 || status === 429 || (status >= 500 && status <= 599);
+}

@@ -1,0 +1,452 @@
+import { randomUUID } from 'node:crypto';
+import {
+  DeadlineExceededError,
+  PingOneApiError,
+  type PingOneErrorDetail,
+  PingOneNetworkError,
+  RotationError,
+  WorkerAuthError,
+} from '../errors.js';
+import { expandRegionTemplate, type PingOneRegion } from './regions.js';
+import {
+  type CallOptions,
+  type IntrospectAuthMethod,
+  OWNER_COLLECTIONS,
+  type PingOneClient,
+  type PingOneResource,
+  type PingOneSecretState,
+  type SecretOwner,
+} from './types.js';
+import type { WorkerCredentials, WorkerCredentialsSource } from './worker-credentials.js';
+
+export interface RetryPolicy {
+  /** Attempts in all, including the first. */
+  readonly maxAttempts: number;
+  readonly baseDelayMs: number;
+  readonly maxDelayMs: number;
+  /** A Retry-After longer than this is not waited for. */
+  readonly maxRetryAfterMs: number;
+}
+
+export const DEFAULT_RETRY_POLICY: RetryPolicy = Object.freeze({
+  maxAttempts: 6,
+  baseDelayMs: 250,
+  maxDelayMs: 8_000,
+  maxRetryAfterMs: 30_000,
+});
+
+export interface PingOneHttpClientOptions {
+  readonly apiUrlTemplate: string;
+  readonly authUrlTemplate: string;
+  readonly workerCredentials: WorkerCredentialsSource;
+  readonly fetch?: typeof fetch;
+  /** Epoch milliseconds; injectable so tests can share a simulator's clock. */
+  readonly now?: () => number;
+  readonly sleep?: (ms: number) => Promise<void>;
+  readonly random?: () => number;
+  readonly retry?: Partial<RetryPolicy>;
+  /** Upper bound for one HTTP attempt; the deadline may cut it shorter. */
+  readonly attemptTimeoutMs?: number;
+  readonly logger?: { warn(message: string, extra?: Record<string, unknown>): void };
+}
+
+/** Below this much time left, an attempt is not started at all. */
+const MIN_ATTEMPT_MS = 250;
+const USER_AGENT = 'pingone-secret-rotation/1';
+
+interface HttpRequest {
+  readonly operation: string;
+  readonly method: 'GET' | 'POST' | 'DELETE';
+  readonly url: string;
+  readonly headers: Record<string, string>;
+  readonly body?: string;
+}
+
+interface HttpResponse {
+  readonly status: number;
+  readonly headers: Headers;
+  readonly body: string;
+}
+
+interface CachedToken {
+  readonly accessToken: string;
+  readonly refreshAt: number;
+}
+
+/**
+ * PingOne Management API client on the built-in `fetch`.
+ *
+ * - Worker token by client_credentials, cached until shortly before `expires_in`, refreshed once on a 401.
+ * - Idempotent calls (GET, token, introspection) retry 408/429/5xx and network errors with exponential
+ *   backoff and full jitter, honour `Retry-After`, and never run past the caller's deadline.
+ * - The regenerate POST is sent once. Its failure is reported to the caller, which re-reads PingOne.
+ */
+export class PingOneHttpClient implements PingOneClient {
+  readonly #options: PingOneHttpClientOptions;
+  readonly #fetch: typeof fetch;
+  readonly #now: () => number;
+  readonly #sleep: (ms: number) => Promise<void>;
+  readonly #random: () => number;
+  readonly #retry: RetryPolicy;
+  readonly #attemptTimeoutMs: number;
+  readonly #tokens = new Map<string, CachedToken>();
+
+  constructor(options: PingOneHttpClientOptions) {
+    this.#options = options;
+    this.#fetch = options.fetch ?? globalThis.fetch;
+    this.#now = options.now ?? Date.now;
+    this.#sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.#random = options.random ?? Math.random;
+    this.#retry = { ...DEFAULT_RETRY_POLICY, ...options.retry };
+    this.#attemptTimeoutMs = options.attemptTimeoutMs ?? 10_000;
+  }
+
+  async readSecret(owner: SecretOwner, options: CallOptions): Promise<PingOneSecretState> {
+    const body = await this.#management(owner, 'GET', '/secret', 'read secret', options);
+    return parseSecretState(body);
+  }
+
+  async regenerateSecret(
+    owner: SecretOwner,
+    previousExpiresAt: Date,
+    options: CallOptions,
+  ): Promise<PingOneSecretState> {
+    const body = await this.#management(owner, 'POST', '/secret', 'regenerate secret', options, {
+      previous: { expiresAt: previousExpiresAt.toISOString() },
+    });
+    return parseSecretState(body);
+  }
+
+  async readResource(owner: SecretOwner, options: CallOptions): Promise<PingOneResource> {
+    const body = await this.#management(owner, 'GET', '', `read ${owner.kind}`, options);
+    const doc = parseJsonObject(body, `read ${owner.kind}`);
+    if (typeof doc.id !== 'string' || typeof doc.type !== 'string') {
+      throw new PingOneApiError(`PingOne read ${owner.kind} returned an unexpected body (no id or type)`, {
+        status: 200,
+      });
+    }
+    return {
+      id: doc.id,
+      type: doc.type,
+      ...(typeof doc.name === 'string' ? { name: doc.name } : {}),
+      ...(typeof doc.introspectEndpointAuthMethod === 'string'
+        ? { introspectEndpointAuthMethod: doc.introspectEndpointAuthMethod }
+        : {}),
+    };
+  }
+
+  async introspectWithSecret(
+    owner: SecretOwner,
+    clientSecret: string,
+    method: Exclude<IntrospectAuthMethod, 'NONE'>,
+    options: CallOptions,
+  ): Promise<boolean> {
+    const form = new URLSearchParams({
+      token: `pingone-rotation-probe-${randomUUID()}`,
+      token_type_hint: 'access_token',
+    });
+    const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded' };
+    if (method === 'CLIENT_SECRET_BASIC') {
+      headers.authorization = basicAuth(owner.id, clientSecret);
+    } else {
+      form.set('client_id', owner.id);
+      form.set('client_secret', clientSecret);
+    }
+    try {
+      await this.#sendWithRetries(
+        {
+          operation: 'introspect',
+          method: 'POST',
+          url: `${this.#authBase(owner.region)}/${owner.environmentId}/as/introspect`,
+          headers,
+          body: form.toString(),
+        },
+        options,
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof PingOneApiError && isInvalidClient(error)) return false;
+      throw error;
+    }
+  }
+
+  /** A Management API call as the worker: bearer token, one refresh on 401. */
+  async #management(
+    owner: SecretOwner,
+    method: 'GET' | 'POST',
+    suffix: string,
+    operation: string,
+    options: CallOptions,
+    json?: unknown,
+  ): Promise<string> {
+    const url = `${this.#apiBase(owner.region)}/environments/${encodeURIComponent(owner.environmentId)}/${
+      OWNER_COLLECTIONS[owner.kind]
+    }/${encodeURIComponent(owner.id)}${suffix}`;
+    const send = async (accessToken: string) => {
+      const request: HttpRequest = {
+        operation,
+        method,
+        url,
+        headers: {
+          authorization: `Bearer ${accessToken}`,
+          accept: 'application/json',
+          ...(json === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        ...(json === undefined ? {} : { body: JSON.stringify(json) }),
+      };
+      // GET is idempotent and retried; the regenerate POST is sent exactly once.
+      return method === 'GET' ? this.#sendWithRetries(request, options) : this.#sendOnce(request, options);
+    };
+    const worker = await this.#options.workerCredentials();
+    try {
+      return (await send(await this.#token(worker, options))).body;
+    } catch (error) {
+      // A 401 is answered before anything is processed, so one retry with a fresh token is safe even for POST.
+      if (!(error instanceof PingOneApiError) || error.status !== 401) throw error;
+      this.#tokens.delete(tokenKey(worker, this.#authBase(worker.region)));
+      return (await send(await this.#token(worker, options))).body;
+    }
+  }
+
+  /** The worker's access token, cached until shortly before it expires. */
+  async #token(worker: WorkerCredentials, options: CallOptions, isRetry = false): Promise<string> {
+    const authBase = this.#authBase(worker.region);
+    const key = tokenKey(worker, authBase);
+    const cached = this.#tokens.get(key);
+    if (cached && cached.refreshAt > this.#now()) return cached.accessToken;
+
+    const form = new URLSearchParams({ grant_type: 'client_credentials' });
+    const headers: Record<string, string> = {
+      'content-type': 'application/x-www-form-urlencoded',
+      accept: 'application/json',
+    };
+    if (worker.tokenEndpointAuthMethod === 'CLIENT_SECRET_POST') {
+      form.set('client_id', worker.clientId);
+      form.set('client_secret', worker.clientSecret);
+    } else {
+      headers.authorization = basicAuth(worker.clientId, worker.clientSecret);
+    }
+    let response: HttpResponse;
+    try {
+      response = await this.#sendWithRetries(
+        {
+          operation: 'worker token',
+          method: 'POST',
+          url: `${authBase}/${encodeURIComponent(worker.environmentId)}/as/token`,
+          headers,
+          body: form.toString(),
+        },
+        options,
+      );
+    } catch (error) {
+      if (error instanceof PingOneApiError && (error.status === 400 || error.status === 401)) {
+        if (!isRetry && isInvalidClient(error)) {
+          // The worker credential may have been rotated since we cached it: read the parameter again once.
+          return this.#token(await this.#options.workerCredentials({ forceFetch: true }), options, true);
+        }
+        throw new WorkerAuthError(
+          `PingOne refused the worker token (${error.status} ${error.pingOneCode ?? 'error'}) for worker client ` +
+            `in environment ${worker.environmentId} at ${new URL(authBase).host}: check the worker parameter's ` +
+            'clientId, clientSecret, environmentId and region',
+          { cause: error },
+        );
+      }
+      throw error;
+    }
+    const doc = parseJsonObject(response.body, 'worker token');
+    const accessToken = doc.access_token;
+    const expiresIn = Number(doc.expires_in);
+    if (
+      typeof accessToken !== 'string' ||
+      accessToken === '' ||
+      !Number.isFinite(expiresIn) ||
+      expiresIn <= 0
+    ) {
+      throw new WorkerAuthError('PingOne token response has no access_token or expires_in');
+    }
+    // Refresh a little early: a token must not expire between our check and PingOne's.
+    const skewMs = Math.min(60_000, (expiresIn * 1000) / 10);
+    this.#tokens.set(key, { accessToken, refreshAt: this.#now() + expiresIn * 1000 - skewMs });
+    return accessToken;
+  }
+
+  /** Sends an idempotent request, retrying retryable failures inside the deadline. */
+  async #sendWithRetries(request: HttpRequest, options: CallOptions): Promise<HttpResponse> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.#sendOnce(request, options);
+      } catch (error) {
+        if (!(error instanceof RotationError) || !error.retryable || error instanceof DeadlineExceededError) {
+          throw error;
+        }
+        if (attempt >= this.#retry.maxAttempts) throw error;
+        const retryAfter = error instanceof PingOneApiError ? error.retryAfterMs : undefined;
+        if (retryAfter !== undefined && retryAfter > this.#retry.maxRetryAfterMs) throw error;
+        const delay = retryAfter ?? this.#backoff(attempt);
+        if (this.#now() + delay + MIN_ATTEMPT_MS > options.deadline) {
+          throw new DeadlineExceededError(
+            `PingOne ${request.operation}: no time left to retry before the Lambda deadline (last error: ${error.message})`,
+            { cause: error },
+          );
+        }
+        this.#options.logger?.warn('PingOne call will be retried', {
+          operation: request.operation,
+          attempt,
+          delayMs: delay,
+          status: error instanceof PingOneApiError ? error.status : undefined,
+          errorCode: error.code,
+        });
+        await this.#sleep(delay);
+      }
+    }
+  }
+
+  async #sendOnce(request: HttpRequest, options: CallOptions): Promise<HttpResponse> {
+    const remaining = options.deadline - this.#now();
+    if (remaining < MIN_ATTEMPT_MS) {
+      throw new DeadlineExceededError(
+        `PingOne ${request.operation}: not started, only ${Math.max(0, remaining)} ms left before the Lambda deadline`,
+      );
+    }
+    const timeoutMs = Math.min(this.#attemptTimeoutMs, remaining);
+    let response: Response;
+    let body: string;
+    try {
+      response = await this.#fetch(request.url, {
+        method: request.method,
+        headers: { 'user-agent': USER_AGENT, ...request.headers },
+        ...(request.body === undefined ? {} : { body: request.body }),
+        redirect: 'error',
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+      body = await response.text();
+    } catch (cause) {
+      const timedOut = (cause as { name?: string }).name === 'TimeoutError';
+      throw new PingOneNetworkError(
+        timedOut
+          ? `PingOne ${request.operation}: no response within ${timeoutMs} ms from ${new URL(request.url).host}`
+          : `PingOne ${request.operation}: request to ${new URL(request.url).host} failed (${describeNetworkError(cause)})`,
+        { cause },
+      );
+    }
+    if (response.ok) return { status: response.status, headers: response.headers, body };
+    throw toApiError(request.operation, response, body, this.#now());
+  }
+
+  #backoff(attempt: number): number {
+    const ceiling = Math.min(this.#retry.maxDelayMs, this.#retry.baseDelayMs * 2 ** (attempt - 1));
+    // Full jitter, with a floor so a retry never fires at once.
+    return Math.round(ceiling / 2 + (this.#random() * ceiling) / 2);
+  }
+
+  #apiBase(region: PingOneRegion): string {
+    return expandRegionTemplate(this.#options.apiUrlTemplate, region);
+  }
+
+  #authBase(region: PingOneRegion): string {
+    return expandRegionTemplate(this.#options.authUrlTemplate, region);
+  }
+}
+
+function tokenKey(worker: WorkerCredentials, authBase: string): string {
+  return `${authBase}|${worker.environmentId}|${worker.clientId}`;
+}
+
+/** RFC 6749 §2.3.1: form-urlencode id and secret before Base64. */
+function basicAuth(id: string, secret: string): string {
+  const encode = (value: string) => encodeURIComponent(value).replace(/%20/g, '+');
+  return `Basic ${Buffer.from(`${encode(id)}:${encode(secret)}`).toString('base64')}`;
+}
+
+function isInvalidClient(error: PingOneApiError): boolean {
+  return error.pingOneCode === 'invalid_client' || error.status === 401;
+}
+
+function describeNetworkError(cause: unknown): string {
+  const inner = (cause as { cause?: { code?: string; message?: string } }).cause;
+  return inner?.code ?? inner?.message ?? (cause as Error).message ?? 'network error';
+}
+
+function parseJsonObject(body: string, operation: string): Record<string, unknown> {
+  try {
+    const doc: unknown = JSON.parse(body);
+    if (typeof doc === 'object' && doc !== null && !Array.isArray(doc)) return doc as Record<string, unknown>;
+  } catch {
+    // fall through to the error below; the body may hold secret material, so it is not quoted
+  }
+  throw new PingOneApiError(`PingOne ${operation} returned a body that is not a JSON object`, {
+    status: 200,
+  });
+}
+
+function parseSecretState(body: string): PingOneSecretState {
+  const doc = parseJsonObject(body, 'secret');
+  if (typeof doc.secret !== 'string' || doc.secret === '') {
+    throw new PingOneApiError('PingOne secret response has no secret field', { status: 200 });
+  }
+  const previous = doc.previous as Record<string, unknown> | undefined;
+  if (previous && typeof previous.secret === 'string' && previous.secret !== '') {
+    return {
+      secret: doc.secret,
+      previous: {
+        secret: previous.secret,
+        expiresAt: typeof previous.expiresAt === 'string' ? previous.expiresAt : '',
+        ...(typeof previous.lastUsed === 'string' ? { lastUsed: previous.lastUsed } : {}),
+      },
+    };
+  }
+  return { secret: doc.secret };
+}
+
+/** Parses `Retry-After` (seconds or an HTTP date) into milliseconds. */
+export function parseRetryAfter(value: string | null, now: number): number | undefined {
+  if (value === null || value.trim() === '') return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds) && seconds >= 0) return Math.ceil(seconds * 1000);
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+/** Turns a PingOne error response (`{id, code, message, details}` or OAuth `{error, error_description}`). */
+function toApiError(operation: string, response: Response, body: string, now: number): PingOneApiError {
+  let doc: Record<string, unknown> = {};
+  try {
+    const parsed: unknown = JSON.parse(body);
+    if (typeof parsed === 'object' && parsed !== null) doc = parsed as Record<string, unknown>;
+  } catch {
+    // not JSON: a proxy's HTML page, say; status alone tells the story
+  }
+  const code = str(doc.code) ?? str(doc.error);
+  const message = str(doc.message) ?? str(doc.error_description);
+  const requestId =
+    str(doc.id) ??
+    response.headers.get('correlation-id') ??
+    response.headers.get('x-request-id') ??
+    undefined;
+  const details: PingOneErrorDetail[] = Array.isArray(doc.details)
+    ? doc.details.map((d: Record<string, unknown>) => ({
+        ...(str(d?.code) ? { code: str(d.code) } : {}),
+        ...(str(d?.target) ? { target: str(d.target) } : {}),
+        ...(str(d?.message) ? { message: str(d.message) } : {}),
+      }))
+    : [];
+  const detailText = details
+    .map((d) => [d.code, d.target, d.message].filter(Boolean).join(' '))
+    .filter(Boolean)
+    .join('; ');
+  const text =
+    `PingOne ${operation} failed: HTTP ${response.status}${code ? ` ${code}` : ''}` +
+    `${message ? `: ${message}` : ''}${detailText ? ` (${detailText})` : ''}` +
+    `${requestId ? ` [PingOne request id ${requestId}]` : ''}`;
+  return new PingOneApiError(text, {
+    status: response.status,
+    pingOneCode: code,
+    requestId,
+    details,
+    retryAfterMs: parseRetryAfter(response.headers.get('retry-after'), now),
+  });
+}
+
+function str(value: unknown): string | undefined {
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}

@@ -1,0 +1,101 @@
+import { isUuid } from '../config.js';
+import { ConfigurationError } from '../errors.js';
+import { isRegion, type PingOneRegion, REGIONS } from './regions.js';
+
+/** The worker app that calls PingOne's Management API. It may live in another environment than the resources. */
+export interface WorkerCredentials {
+  readonly environmentId: string;
+  readonly clientId: string;
+  readonly clientSecret: string;
+  readonly region: PingOneRegion;
+  readonly tokenEndpointAuthMethod: 'CLIENT_SECRET_BASIC' | 'CLIENT_SECRET_POST';
+}
+
+/** Returns the worker credentials, from a cache unless `forceFetch` (e.g. after PingOne rejected them). */
+export type WorkerCredentialsSource = (options?: { forceFetch?: boolean }) => Promise<WorkerCredentials>;
+
+/**
+ * Parses the worker parameter's JSON `{ environmentId, clientId, clientSecret, region?, tokenEndpointAuthMethod? }`.
+ * Errors name the parameter and the field, never the value.
+ */
+export function parseWorkerCredentials(
+  raw: string | undefined,
+  parameterName: string,
+  defaultRegion: PingOneRegion,
+): WorkerCredentials {
+  const where = `Worker parameter '${parameterName}'`;
+  if (raw === undefined || raw === '') throw new ConfigurationError(`${where} is empty`);
+  let doc: unknown;
+  try {
+    doc = JSON.parse(raw);
+  } catch {
+    throw new ConfigurationError(`${where} is not valid JSON`);
+  }
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
+    throw new ConfigurationError(
+      `${where} must be a JSON object with environmentId, clientId and clientSecret`,
+    );
+  }
+  const f = doc as Record<string, unknown>;
+  const problems: string[] = [];
+  if (!isUuid(f.environmentId)) problems.push('environmentId must be a UUID');
+  if (typeof f.clientId !== 'string' || f.clientId === '')
+    problems.push('clientId must be a non-empty string');
+  if (typeof f.clientSecret !== 'string' || f.clientSecret === '') {
+    problems.push('clientSecret must be a non-empty string');
+  }
+  if (f.region !== undefined && !isRegion(f.region))
+    problems.push(`region must be one of ${REGIONS.join(', ')}`);
+  const method = f.tokenEndpointAuthMethod ?? 'CLIENT_SECRET_BASIC';
+  if (method !== 'CLIENT_SECRET_BASIC' && method !== 'CLIENT_SECRET_POST') {
+    problems.push('tokenEndpointAuthMethod must be CLIENT_SECRET_BASIC or CLIENT_SECRET_POST');
+  }
+  if (problems.length > 0) throw new ConfigurationError(`${where} is malformed: ${problems.join('; ')}`);
+  return Object.freeze({
+    environmentId: (f.environmentId as string).toLowerCase(),
+    clientId: f.clientId as string,
+    clientSecret: f.clientSecret as string,
+    region: (f.region as PingOneRegion | undefined) ?? defaultRegion,
+    tokenEndpointAuthMethod: method as WorkerCredentials['tokenEndpointAuthMethod'],
+  });
+}
+
+/** The minimal shape of Powertools' SSMProvider that we use (decrypting, cached `get`). */
+export interface ParameterReader {
+  get(
+    name: string,
+    options: { decrypt: boolean; maxAge: number; forceFetch?: boolean },
+  ): Promise<string | Record<string, unknown> | undefined>;
+}
+
+/**
+ * Worker credentials from an SSM SecureString, read with decryption through Powertools Parameters, which
+ * caches them in the container for `maxAgeSeconds` so a rotated worker credential is picked up.
+ */
+export function ssmWorkerCredentials(
+  reader: ParameterReader,
+  parameterName: string,
+  maxAgeSeconds: number,
+  defaultRegion: PingOneRegion,
+): WorkerCredentialsSource {
+  return async (options) => {
+    let raw: unknown;
+    try {
+      raw = await reader.get(parameterName, {
+        decrypt: true,
+        maxAge: maxAgeSeconds,
+        forceFetch: options?.forceFetch ?? false,
+      });
+    } catch (cause) {
+      // Powertools wraps the SDK error in GetParameterError; the SDK's exception name is on its cause.
+      const inner = (cause as { cause?: { name?: string } }).cause ?? (cause as { name?: string });
+      const name = inner.name ?? 'Error';
+      const why =
+        name === 'ParameterNotFound'
+          ? 'does not exist'
+          : `could not be read (${name}); check ssm:GetParameter and kms:Decrypt permissions`;
+      throw new ConfigurationError(`Worker parameter '${parameterName}' ${why}`, { cause });
+    }
+    return parseWorkerCredentials(typeof raw === 'string' ? raw : undefined, parameterName, defaultRegion);
+  };
+}

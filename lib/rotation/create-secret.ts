@@ -1,0 +1,181 @@
+import { resolveTtl, type Ttl } from '../config.js';
+import {
+  DeadlineExceededError,
+  DriftError,
+  PingOneApiError,
+  PingOneNetworkError,
+  RegenerateOutcomeUnknownError,
+} from '../errors.js';
+import type { PingOneSecretState, SecretOwner } from '../pingone/types.js';
+import { withClientSecret } from '../secret-value.js';
+import { AWSPENDING, type SecretDescription } from '../secrets/secrets-store.js';
+import { describeOwner, ownerOf, readCurrent, sameSecret } from './common.js';
+import type { RotationDeps } from './deps.js';
+import type { RotationEvent } from './event.js';
+
+/** Time kept back from the regenerate POST so that a failed POST can still be reconciled with a re-read. */
+const RECONCILE_RESERVE_MS = 3_000;
+/** Regenerates sent in one invocation, at most; only after a re-read proved the earlier one did nothing. */
+const MAX_REGENERATE_ATTEMPTS = 3;
+/** Answers after which PingOne has finished with the request, so a re-read is authoritative. */
+const SETTLED_FAILURE_STATUSES = new Set([408, 429, 500, 503]);
+
+export type CreateOutcome = 'already-stored' | 'regenerated' | 'adopted';
+
+/**
+ * createSecret: obtains the new secret from PingOne and stores it as the token's AWSPENDING version.
+ *
+ * PingOne generates the secret and keeps exactly one previous secret, so a second regenerate would evict
+ * the secret that is still AWSCURRENT. This step therefore never regenerates blindly:
+ * - the token's AWSPENDING version already holds a value → done;
+ * - PingOne's current secret is AWSCURRENT's → regenerate once (the replaced secret stays valid for the TTL);
+ * - PingOne's previous secret is AWSCURRENT's → an earlier attempt regenerated: adopt PingOne's current;
+ * - neither → drift: fail, change nothing.
+ *
+ * Called again (a Secrets Manager retry, a crash at any point) it converges on the same pending value.
+ */
+export async function createSecret(
+  deps: RotationDeps,
+  event: RotationEvent,
+  description: SecretDescription,
+): Promise<CreateOutcome> {
+  const { secrets, logger } = deps;
+  const existing = await secrets.getValue(event.secretId, { versionId: event.token, stage: AWSPENDING });
+  if (existing !== undefined) {
+    logger.info('pending version already holds a value');
+    return 'already-stored';
+  }
+
+  const current = await readCurrent(deps, event);
+  const owner = ownerOf(current, deps.config);
+  const ttl = resolveTtl(deps.config, description.tags);
+
+  const { secret, outcome } = await obtainNewSecret(deps, owner, current.clientSecret, ttl);
+
+  const stored = await secrets.putPending(
+    event.secretId,
+    event.token,
+    withClientSecret(current, secret),
+    event.rotationToken,
+  );
+  if (stored === 'already-exists') {
+    // Another invocation stored this token's version first. Read it back; never regenerate again.
+    const readBack = await secrets.getValue(event.secretId, { versionId: event.token, stage: AWSPENDING });
+    if (readBack === undefined) {
+      throw new RegenerateOutcomeUnknownError(
+        `Secrets Manager reports version ${event.token} exists but it cannot be read as AWSPENDING; ` +
+          'the next attempt will re-read it',
+      );
+    }
+    logger.info('pending version was stored by an earlier attempt');
+    return 'already-stored';
+  }
+  logger.info('pending version stored', { outcome, ttl: ttl.text });
+  return outcome;
+}
+
+type Decision = 'regenerate' | 'adopt' | 'drift';
+
+/** Compares PingOne's state with AWSCURRENT's secret. */
+function decide(state: PingOneSecretState, currentSecret: string): Decision {
+  if (sameSecret(state.secret, currentSecret)) return 'regenerate';
+  if (sameSecret(state.previous?.secret, currentSecret)) return 'adopt';
+  return 'drift';
+}
+
+async function obtainNewSecret(
+  deps: RotationDeps,
+  owner: SecretOwner,
+  currentSecret: string,
+  ttl: Ttl,
+): Promise<{ secret: string; outcome: 'regenerated' | 'adopted' }> {
+  const { pingone, logger, metrics } = deps;
+  let state = await pingone.readSecret(owner, { deadline: deps.deadline });
+
+  for (let attempt = 1; ; attempt++) {
+    const decision = decide(state, currentSecret);
+    if (decision === 'adopt') {
+      metrics.count('SecretAdopted');
+      logger.info('PingOne already regenerated; adopting its current secret', {
+        previousExpiresAt: state.previous?.expiresAt,
+      });
+      return { secret: state.secret, outcome: 'adopted' };
+    }
+    if (decision === 'drift') {
+      metrics.count('DriftDetected');
+      throw driftError(owner, state);
+    }
+    if (attempt > MAX_REGENERATE_ATTEMPTS) {
+      throw new RegenerateOutcomeUnknownError(
+        `${describeOwner(owner)}: PingOne refused to regenerate ${MAX_REGENERATE_ATTEMPTS} times; nothing changed, ` +
+          'the next attempt will re-read PingOne before deciding',
+      );
+    }
+
+    const previousExpiresAt = new Date(deps.now() + ttl.ms);
+    try {
+      const after = await pingone.regenerateSecret(owner, previousExpiresAt, {
+        deadline: deps.deadline - RECONCILE_RESERVE_MS,
+      });
+      metrics.count('SecretRegenerated');
+      if (!sameSecret(after.previous?.secret, currentSecret)) {
+        logger.warn('PingOne did not report AWSCURRENT as its previous secret after regenerating', {
+          previousPresent: after.previous !== undefined,
+        });
+      }
+      logger.info('PingOne regenerated the secret', { previousExpiresAt: previousExpiresAt.toISOString() });
+      return { secret: after.secret, outcome: 'regenerated' };
+    } catch (error) {
+      if (!mayHaveReachedPingOne(error)) throw error;
+      const settled = error instanceof PingOneApiError && SETTLED_FAILURE_STATUSES.has(error.status);
+      logger.warn('regenerate failed; re-reading PingOne before deciding again', {
+        errorCode: (error as { code?: string }).code,
+        status: error instanceof PingOneApiError ? error.status : undefined,
+      });
+      state = await pingone.readSecret(owner, { deadline: deps.deadline });
+      if (decide(state, currentSecret) === 'regenerate' && !settled) {
+        // The POST may still be in flight at PingOne; sending another could regenerate twice.
+        metrics.count('RegenerateOutcomeUnknown');
+        throw new RegenerateOutcomeUnknownError(
+          `${describeOwner(owner)}: the regenerate request's outcome is unknown (${(error as Error).message}) and ` +
+            'PingOne shows no change yet; nothing was stored. The next attempt re-reads PingOne and adopts the ' +
+            'new secret if the request landed',
+          { cause: error },
+        );
+      }
+      if (decide(state, currentSecret) === 'regenerate') {
+        // PingOne answered and the re-read shows nothing changed: it is safe to ask again, after a pause.
+        const wait = (error as PingOneApiError).retryAfterMs ?? 500 * 2 ** (attempt - 1);
+        if (deps.now() + wait + RECONCILE_RESERVE_MS + 1_000 > deps.deadline) {
+          throw new DeadlineExceededError(
+            `${describeOwner(owner)}: PingOne did not regenerate (${(error as Error).message}) and there is no time ` +
+              'left to ask again; nothing changed, the next attempt starts over',
+            { cause: error },
+          );
+        }
+        await deps.sleep(wait);
+      }
+    }
+  }
+}
+
+/** Network failures and 5xx/408/429 answers: the POST may have reached PingOne, so re-read before deciding. */
+function mayHaveReachedPingOne(error: unknown): boolean {
+  if (error instanceof PingOneNetworkError) return true;
+  return (
+    error instanceof PingOneApiError && (error.status >= 500 || error.status === 408 || error.status === 429)
+  );
+}
+
+function driftError(owner: SecretOwner, state: PingOneSecretState): DriftError {
+  const previous = state.previous
+    ? `PingOne's previous secret (valid until ${state.previous.expiresAt}) does not match it either`
+    : 'PingOne holds no previous secret';
+  return new DriftError(
+    `Drift: AWSCURRENT's clientSecret is not the current secret of ${describeOwner(owner)}, and ${previous}. ` +
+      'The secret was regenerated outside this function (or the Secrets Manager value was edited), so ' +
+      "AWSCURRENT no longer proves possession and nothing was changed. To recover: store PingOne's current " +
+      "secret as the secret's new AWSCURRENT value (pingone-rotation onboard --force, or put-secret-value), " +
+      'then rotate again.',
+  );
+}

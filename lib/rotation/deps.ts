@@ -1,0 +1,34 @@
+import type { RotationConfig } from '../config.js';
+import type { PingOneClient } from '../pingone/types.js';
+import type { SecretsStore } from '../secrets/secrets-store.js';
+
+/** The logger the steps use: short constant messages, structured extras, never a secret value. */
+export interface StepLogger {
+  info(message: string, extra?: Record<string, unknown>): void;
+  warn(message: string, extra?: Record<string, unknown>): void;
+}
+
+/** Counters the steps emit (EMF through Powertools Metrics in the Lambda). */
+export type RotationMetric =
+  | 'SecretRegenerated'
+  | 'SecretAdopted'
+  | 'DriftDetected'
+  | 'RegenerateOutcomeUnknown';
+
+export interface StepMetrics {
+  count(metric: RotationMetric): void;
+}
+
+/** Everything a step may touch: the narrow ports, not globals. */
+export interface RotationDeps {
+  readonly secrets: SecretsStore;
+  readonly pingone: PingOneClient;
+  readonly config: RotationConfig;
+  readonly logger: StepLogger;
+  readonly metrics: StepMetrics;
+  /** Epoch milliseconds. */
+  readonly now: () => number;
+  readonly sleep: (ms: number) => Promise<void>;
+  /** Absolute time (epoch ms) by which every call must be done: the Lambda's deadline minus a margin. */
+  readonly deadline: number;
+}

@@ -1,0 +1,46 @@
+import { PendingMismatchError } from '../errors.js';
+import { describeOwner, ownerOf, readCurrent, readPending, sameSecret } from './common.js';
+import type { RotationDeps } from './deps.js';
+import type { RotationEvent } from './event.js';
+
+/**
+ * setSecret: PingOne generated the secret in createSecret, so it already uses the new one. This step only
+ * verifies (the confused-deputy checks): AWSPENDING and AWSCURRENT name the same environment and resource,
+ * and PingOne's current secret is the pending one. Read-only; safe to call any number of times.
+ */
+export async function setSecret(deps: RotationDeps, event: RotationEvent): Promise<void> {
+  const current = await readCurrent(deps, event);
+  const pending = await readPending(deps, event);
+  if (pending === undefined) {
+    throw new PendingMismatchError(
+      `AWSPENDING version ${event.token} holds no value: createSecret has not completed for this rotation`,
+    );
+  }
+  const currentOwner = ownerOf(current, deps.config);
+  const pendingOwner = ownerOf(pending, deps.config);
+  if (
+    currentOwner.environmentId !== pendingOwner.environmentId ||
+    currentOwner.id !== pendingOwner.id ||
+    currentOwner.region !== pendingOwner.region
+  ) {
+    throw new PendingMismatchError(
+      `AWSPENDING names ${describeOwner(pendingOwner)} but AWSCURRENT names ${describeOwner(currentOwner)}; ` +
+        'a rotation must not move a secret to another resource',
+    );
+  }
+
+  const state = await deps.pingone.readSecret(pendingOwner, { deadline: deps.deadline });
+  if (!sameSecret(state.secret, pending.clientSecret)) {
+    throw new PendingMismatchError(
+      `${describeOwner(pendingOwner)} does not use the AWSPENDING secret as its current secret ` +
+        `(AWSCURRENT is PingOne's ${sameSecret(state.secret, current.clientSecret) ? 'current' : sameSecret(state.previous?.secret, current.clientSecret) ? 'previous' : 'neither current nor previous'} secret). ` +
+        'Run `pingone-rotation status` and `pingone-rotation unstick` to recover',
+    );
+  }
+  if (!sameSecret(state.previous?.secret, current.clientSecret)) {
+    deps.logger.warn(
+      "AWSCURRENT is not PingOne's previous secret; consumers on it cannot authenticate until finishSecret",
+    );
+  }
+  deps.logger.info('PingOne uses the pending secret');
+}

@@ -1,0 +1,157 @@
+import { SimulatorUsageError } from './store.js';
+
+/** The simulator's routes, as fault rules and the request record name them. */
+export type RouteName = 'token' | 'introspect' | 'environment' | 'resource' | 'secret';
+
+export const ROUTE_NAMES: readonly RouteName[] = ['token', 'introspect', 'environment', 'resource', 'secret'];
+
+/** Which requests a fault rule applies to. */
+export interface FaultTarget {
+  readonly route: RouteName;
+  /** HTTP method; any method when omitted (`commitThenFail` defaults to POST). */
+  readonly method?: string;
+  /** Only requests for this environment (the path's environment id). */
+  readonly environmentId?: string;
+  /** Only requests for this resource (path id, or the introspecting client_id). */
+  readonly resourceId?: string;
+  /** How many matching requests the rule applies to before it is used up. Default 1. */
+  readonly count?: number;
+}
+
+/** Answer with an error instead of performing the operation. */
+export interface FailNextFault extends FaultTarget {
+  /** 400–599. */
+  readonly status: number;
+  /** `Retry-After` header in seconds; default 1 for 429, none otherwise. */
+  readonly retryAfterSeconds?: number;
+  /** Replaces the default PingOne-shaped error body. */
+  readonly body?: unknown;
+}
+
+/** Perform the operation (it commits), then fail the response. */
+export interface CommitThenFailFault extends FaultTarget {
+  /** The status the client sees instead of the real answer. Default 502. Ignored with `drop`. */
+  readonly status?: number;
+  /** Destroy the connection without any response, so the client sees a reset. */
+  readonly drop?: boolean;
+}
+
+/** Perform the operation at once, then hold the response back for `ms` real milliseconds. */
+export interface DelayFault extends FaultTarget {
+  readonly ms: number;
+}
+
+interface FaultSpecs {
+  failNext: FailNextFault;
+  commitThenFail: CommitThenFailFault;
+  delay: DelayFault;
+}
+
+export type FaultKind = keyof FaultSpecs;
+
+/** A rule still waiting for matching requests. */
+export type PendingFault = {
+  [K in FaultKind]: { readonly kind: K; readonly fault: FaultSpecs[K]; remaining: number };
+}[FaultKind];
+
+/** The parts of a request a rule can match on. */
+export interface FaultSubject {
+  readonly method: string;
+  readonly route: RouteName;
+  readonly environmentId?: string;
+  readonly resourceId?: string;
+}
+
+/**
+ * Fault rules, each consumed by the requests it matches (first added, first used).
+ *
+ * When a rule applies during request handling:
+ * - `delay` is taken when the request arrives; the operation runs at once and the response waits.
+ * - `failNext` is taken before the operation, which then does not run.
+ * - `commitThenFail` is taken only after the operation succeeded (2xx), so a request refused for another
+ *   reason (say an expired token) does not use it up.
+ */
+export class FaultInjector {
+  #rules: PendingFault[] = [];
+
+  /**
+   * The next `count` matching requests fail with `status` and do nothing.
+   * @example sim.faults.failNext({ route: 'secret', method: 'GET', status: 429, retryAfterSeconds: 2 })
+   */
+  failNext(fault: FailNextFault): void {
+    checkTarget(fault);
+    checkStatus(fault.status, 'failNext status');
+    if (fault.retryAfterSeconds !== undefined && !(Number.isInteger(fault.retryAfterSeconds) && fault.retryAfterSeconds >= 0)) {
+      throw new SimulatorUsageError('retryAfterSeconds must be a non-negative integer');
+    }
+    this.#add({ kind: 'failNext', fault: { ...fault }, remaining: fault.count ?? 1 });
+  }
+
+  /**
+   * The next `count` matching requests commit, then the client gets `status` (default 502) or, with
+   * `drop: true`, a reset connection. Method defaults to POST.
+   * @example sim.faults.commitThenFail({ route: 'secret', drop: true })
+   */
+  commitThenFail(fault: CommitThenFailFault): void {
+    checkTarget(fault);
+    if (fault.status !== undefined) checkStatus(fault.status, 'commitThenFail status');
+    this.#add({ kind: 'commitThenFail', fault: { method: 'POST', ...fault }, remaining: fault.count ?? 1 });
+  }
+
+  /**
+   * The next `count` matching requests are answered `ms` real milliseconds late. The operation commits
+   * before the wait, so a client that times out has still changed PingOne's state.
+   */
+  delay(fault: DelayFault): void {
+    checkTarget(fault);
+    if (!(Number.isFinite(fault.ms) && fault.ms >= 0)) throw new SimulatorUsageError('delay ms must be >= 0');
+    this.#add({ kind: 'delay', fault: { ...fault }, remaining: fault.count ?? 1 });
+  }
+
+  clear(): void {
+    this.#rules = [];
+  }
+
+  /** Rules not yet used up, in the order they apply. */
+  pending(): readonly PendingFault[] {
+    return this.#rules.map((rule) => ({ ...rule }));
+  }
+
+  /** Takes one use of the first rule of `kind` that matches `subject`. */
+  take<K extends FaultKind>(kind: K, subject: FaultSubject): FaultSpecs[K] | undefined {
+    const rule = this.#rules.find((r) => r.kind === kind && matches(r.fault, subject));
+    if (!rule) return undefined;
+    rule.remaining -= 1;
+    if (rule.remaining <= 0) this.#rules = this.#rules.filter((r) => r !== rule);
+    return rule.fault as FaultSpecs[K];
+  }
+
+  #add(rule: PendingFault): void {
+    this.#rules.push(rule);
+  }
+}
+
+function matches(fault: FaultTarget, subject: FaultSubject): boolean {
+  return (
+    fault.route === subject.route &&
+    (fault.method === undefined || fault.method.toUpperCase() === subject.method) &&
+    (fault.environmentId === undefined || fault.environmentId === subject.environmentId) &&
+    (fault.resourceId === undefined || fault.resourceId === subject.resourceId)
+  );
+}
+
+function checkTarget(fault: FaultTarget): void {
+  if (!ROUTE_NAMES.includes(fault.route)) {
+    throw new SimulatorUsageError(`fault route must be one of ${ROUTE_NAMES.join(', ')}`);
+  }
+  const count = fault.count ?? 1;
+  if (!(count === Number.POSITIVE_INFINITY || (Number.isInteger(count) && count >= 1))) {
+    throw new SimulatorUsageError('fault count must be a positive integer (or Infinity)');
+  }
+}
+
+function checkStatus(status: number, what: string): void {
+  if (!(Number.isInteger(status) && status >= 400 && status <= 599)) {
+    throw new SimulatorUsageError(`${what} must be an HTTP error status (400–599)`);
+  }
+}

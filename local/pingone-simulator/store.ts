@@ -1,0 +1,342 @@
+import { randomBytes, randomInt, randomUUID } from 'node:crypto';
+import { isRegion, type PingOneRegion, REGIONS } from '../../lib/pingone/regions.js';
+import type { Clock } from './clock.js';
+
+export type ResourceType = 'CUSTOM' | 'OPENID_CONNECT' | 'PINGONE_API';
+export type IntrospectEndpointAuthMethod = 'CLIENT_SECRET_BASIC' | 'CLIENT_SECRET_POST' | 'NONE';
+export type TokenEndpointAuthMethod = 'CLIENT_SECRET_BASIC' | 'CLIENT_SECRET_POST';
+
+const RESOURCE_TYPES: readonly ResourceType[] = ['CUSTOM', 'OPENID_CONNECT', 'PINGONE_API'];
+const INTROSPECT_METHODS: readonly IntrospectEndpointAuthMethod[] = ['CLIENT_SECRET_BASIC', 'CLIENT_SECRET_POST', 'NONE'];
+const TOKEN_METHODS: readonly TokenEndpointAuthMethod[] = ['CLIENT_SECRET_BASIC', 'CLIENT_SECRET_POST'];
+
+/** PingOne's generated-secret alphabet: the RFC 3986 unreserved characters (pingone-api.md §8). */
+const SECRET_ALPHABET = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~';
+
+/** A control-API call the simulator cannot honour: unknown environment, duplicate id, bad option. */
+export class SimulatorUsageError extends Error {
+  constructor(
+    message: string,
+    readonly reason: 'invalid' | 'not-found' = 'invalid',
+  ) {
+    super(message);
+    this.name = 'SimulatorUsageError';
+  }
+}
+
+export interface Environment {
+  readonly id: string;
+  readonly name: string;
+  readonly region: PingOneRegion;
+}
+
+export interface Resource {
+  readonly id: string;
+  readonly environmentId: string;
+  readonly name: string;
+  readonly type: ResourceType;
+  readonly introspectEndpointAuthMethod: IntrospectEndpointAuthMethod;
+  readonly audience: string;
+  readonly accessTokenValiditySeconds: number;
+  readonly createdAt: Date;
+  readonly updatedAt: Date;
+}
+
+/** A resource secret as PingOne would return it right now: expired previous secrets are not shown. */
+export interface SecretState {
+  readonly secret: string;
+  readonly previous?: {
+    readonly secret: string;
+    readonly expiresAt: Date;
+    readonly lastUsed?: Date;
+  };
+}
+
+export interface Worker {
+  readonly environmentId: string;
+  readonly clientId: string;
+  readonly clientSecret: string;
+  readonly tokenEndpointAuthMethod: TokenEndpointAuthMethod;
+  /** Environments the worker's role assignments cover. */
+  readonly environments: readonly string[] | 'all';
+}
+
+export interface CreateEnvironmentInput {
+  readonly id?: string;
+  readonly name?: string;
+  readonly region: PingOneRegion;
+}
+
+export interface CreateResourceInput {
+  readonly id?: string;
+  readonly name?: string;
+  /** Default `CUSTOM`, the only type with a secret. */
+  readonly type?: ResourceType;
+  /** Default `CLIENT_SECRET_BASIC` (PingOne's default). Ignored for non-CUSTOM resources. */
+  readonly introspectEndpointAuthMethod?: IntrospectEndpointAuthMethod;
+  readonly audience?: string;
+  readonly accessTokenValiditySeconds?: number;
+}
+
+export interface CreateWorkerInput {
+  readonly clientId?: string;
+  readonly clientSecret?: string;
+  /** Default `CLIENT_SECRET_BASIC`. The token endpoint accepts only this method for the worker. */
+  readonly tokenEndpointAuthMethod?: TokenEndpointAuthMethod;
+  /** Environments the worker may manage. Default `'all'` (including environments created later). */
+  readonly environments?: readonly string[] | 'all';
+}
+
+interface MutableSecret {
+  current: string;
+  previous?: { secret: string; expiresAt: Date; lastUsed?: Date };
+}
+
+interface ResourceRecord {
+  resource: Resource;
+  /** Present for CUSTOM resources only. */
+  secret?: MutableSecret;
+}
+
+interface IssuedToken {
+  readonly workerEnvironmentId: string;
+  readonly clientId: string;
+  readonly expiresAtMs: number;
+}
+
+/**
+ * The simulator's in-memory PingOne: environments, resources with their secrets, worker apps and issued
+ * access tokens. No HTTP here; every time decision reads the injected clock.
+ */
+export class SimulatorStore {
+  readonly #clock: Clock;
+  readonly #environments = new Map<string, Environment>();
+  readonly #resources = new Map<string, ResourceRecord>();
+  readonly #workers = new Map<string, Worker>();
+  readonly #tokens = new Map<string, IssuedToken>();
+
+  constructor(clock: Clock) {
+    this.#clock = clock;
+  }
+
+  createEnvironment(input: CreateEnvironmentInput): Environment {
+    if (!isRegion(input.region)) {
+      throw new SimulatorUsageError(`region must be one of ${REGIONS.join(', ')}, got ${String(input.region)}`);
+    }
+    const id = newId(input.id, 'environment id');
+    if (this.#environments.has(id)) throw new SimulatorUsageError(`environment ${id} already exists`);
+    const environment: Environment = Object.freeze({ id, name: input.name ?? `env-${id.slice(0, 8)}`, region: input.region });
+    this.#environments.set(id, environment);
+    return environment;
+  }
+
+  environment(id: string): Environment | undefined {
+    return this.#environments.get(id);
+  }
+
+  createResource(environmentId: string, input: CreateResourceInput = {}): { resource: Resource; secret?: string } {
+    this.#requireEnvironment(environmentId);
+    const type = oneOf(input.type ?? 'CUSTOM', RESOURCE_TYPES, 'type');
+    const method = oneOf(
+      input.introspectEndpointAuthMethod ?? 'CLIENT_SECRET_BASIC',
+      INTROSPECT_METHODS,
+      'introspectEndpointAuthMethod',
+    );
+    const id = newId(input.id, 'resource id');
+    const key = resourceKey(environmentId, id);
+    if (this.#resources.has(key)) throw new SimulatorUsageError(`resource ${id} already exists in ${environmentId}`);
+    const name = input.name ?? defaultResourceName(type, id);
+    const now = this.#clock.now();
+    const resource: Resource = Object.freeze({
+      id,
+      environmentId,
+      name,
+      type,
+      introspectEndpointAuthMethod: method,
+      audience: input.audience ?? name,
+      accessTokenValiditySeconds: input.accessTokenValiditySeconds ?? 3600,
+      createdAt: now,
+      updatedAt: now,
+    });
+    // Only custom resources have a secret (pingone-api.md §3).
+    const record: ResourceRecord = type === 'CUSTOM' ? { resource, secret: { current: generateSecret() } } : { resource };
+    this.#resources.set(key, record);
+    return record.secret ? { resource, secret: record.secret.current } : { resource };
+  }
+
+  resource(environmentId: string, resourceId: string): Resource | undefined {
+    return this.#resources.get(resourceKey(environmentId, resourceId))?.resource;
+  }
+
+  createWorker(environmentId: string, input: CreateWorkerInput = {}): Worker {
+    this.#requireEnvironment(environmentId);
+    const clientId = newId(input.clientId, 'clientId');
+    const key = workerKey(environmentId, clientId);
+    if (this.#workers.has(key)) throw new SimulatorUsageError(`worker ${clientId} already exists in ${environmentId}`);
+    const environments = input.environments ?? 'all';
+    if (environments !== 'all' && !Array.isArray(environments)) {
+      throw new SimulatorUsageError("worker environments must be an array of environment ids or 'all'");
+    }
+    const worker: Worker = Object.freeze({
+      environmentId,
+      clientId,
+      clientSecret: input.clientSecret ?? generateSecret(),
+      tokenEndpointAuthMethod: oneOf(
+        input.tokenEndpointAuthMethod ?? 'CLIENT_SECRET_BASIC',
+        TOKEN_METHODS,
+        'tokenEndpointAuthMethod',
+      ),
+      environments: environments === 'all' ? 'all' : Object.freeze([...environments]),
+    });
+    this.#workers.set(key, worker);
+    return worker;
+  }
+
+  worker(environmentId: string, clientId: string): Worker | undefined {
+    return this.#workers.get(workerKey(environmentId, clientId));
+  }
+
+  /** Issues an opaque access token for the worker; returns the token string. */
+  issueToken(worker: Worker, ttlSeconds: number): string {
+    const token = randomBytes(32).toString('base64url');
+    this.#tokens.set(token, {
+      workerEnvironmentId: worker.environmentId,
+      clientId: worker.clientId,
+      expiresAtMs: this.#clock.now().getTime() + ttlSeconds * 1000,
+    });
+    return token;
+  }
+
+  /** The worker a live token was issued to, or `undefined` for an unknown, expired or revoked token. */
+  tokenHolder(token: string): Worker | undefined {
+    const issued = this.#tokens.get(token);
+    if (!issued) return undefined;
+    if (this.#clock.now().getTime() >= issued.expiresAtMs) {
+      this.#tokens.delete(token);
+      return undefined;
+    }
+    return this.worker(issued.workerEnvironmentId, issued.clientId);
+  }
+
+  revokeTokens(): void {
+    this.#tokens.clear();
+  }
+
+  /** The secret of a CUSTOM resource as of the clock's now, or `undefined` if there is no such secret. */
+  secretState(environmentId: string, resourceId: string): SecretState | undefined {
+    const secret = this.#resources.get(resourceKey(environmentId, resourceId))?.secret;
+    if (!secret) return undefined;
+    const previous = this.#livePrevious(secret);
+    if (!previous) return { secret: secret.current };
+    // Copies, so a caller holding the state cannot change the store's dates.
+    return {
+      secret: secret.current,
+      previous: {
+        secret: previous.secret,
+        expiresAt: new Date(previous.expiresAt),
+        ...(previous.lastUsed ? { lastUsed: new Date(previous.lastUsed) } : {}),
+      },
+    };
+  }
+
+  /**
+   * Generates a new secret. The old current secret moves into the single previous slot until
+   * `previousExpiresAt`, overwriting any earlier previous; without it the old secret is gone at once.
+   */
+  regenerate(environmentId: string, resourceId: string, previousExpiresAt?: Date): SecretState {
+    const secret = this.#requireSecret(environmentId, resourceId);
+    secret.previous = previousExpiresAt ? { secret: secret.current, expiresAt: new Date(previousExpiresAt) } : undefined;
+    secret.current = generateSecret();
+    return this.secretState(environmentId, resourceId)!;
+  }
+
+  deletePrevious(environmentId: string, resourceId: string): void {
+    this.#requireSecret(environmentId, resourceId).previous = undefined;
+  }
+
+  /**
+   * Which of the resource's secrets `candidate` is. A match on the (unexpired) previous secret stamps its
+   * `lastUsed`, as PingOne reports in `previous.lastUsed`.
+   */
+  matchSecret(environmentId: string, resourceId: string, candidate: string): 'current' | 'previous' | undefined {
+    const secret = this.#resources.get(resourceKey(environmentId, resourceId))?.secret;
+    if (!secret) return undefined;
+    if (candidate === secret.current) return 'current';
+    const previous = this.#livePrevious(secret);
+    if (previous && candidate === previous.secret) {
+      previous.lastUsed = this.#clock.now();
+      return 'previous';
+    }
+    return undefined;
+  }
+
+  /** Everything, for the admin API's state dump. Secrets included: this is a local test double. */
+  snapshot(): {
+    environments: Environment[];
+    resources: (Resource & { secret?: SecretState })[];
+    workers: Worker[];
+  } {
+    return {
+      environments: [...this.#environments.values()],
+      resources: [...this.#resources.values()].map(({ resource }) => {
+        const secret = this.secretState(resource.environmentId, resource.id);
+        return secret ? { ...resource, secret } : { ...resource };
+      }),
+      workers: [...this.#workers.values()],
+    };
+  }
+
+  // Expiry is evaluated on every read rather than by a timer, so moving the clock is enough.
+  #livePrevious(secret: MutableSecret): MutableSecret['previous'] {
+    const previous = secret.previous;
+    return previous && previous.expiresAt.getTime() > this.#clock.now().getTime() ? previous : undefined;
+  }
+
+  #requireEnvironment(id: string): Environment {
+    const environment = this.#environments.get(id);
+    if (!environment) throw new SimulatorUsageError(`environment ${id} does not exist`, 'not-found');
+    return environment;
+  }
+
+  #requireSecret(environmentId: string, resourceId: string): MutableSecret {
+    const record = this.#resources.get(resourceKey(environmentId, resourceId));
+    if (!record) throw new SimulatorUsageError(`resource ${resourceId} does not exist in ${environmentId}`, 'not-found');
+    if (!record.secret) throw new SimulatorUsageError(`resource ${resourceId} is ${record.resource.type}, not CUSTOM`);
+    return record.secret;
+  }
+}
+
+/** 64–72 characters from PingOne's alphabet; PingOne guarantees at least 64 (pingone-api.md §8). */
+export function generateSecret(): string {
+  const length = randomInt(64, 73);
+  let secret = '';
+  for (let i = 0; i < length; i++) secret += SECRET_ALPHABET.charAt(randomInt(SECRET_ALPHABET.length));
+  return secret;
+}
+
+function newId(given: string | undefined, what: string): string {
+  if (given === undefined) return randomUUID();
+  if (typeof given !== 'string' || given === '' || given.includes('/')) {
+    throw new SimulatorUsageError(`${what} must be a non-empty string without '/'`);
+  }
+  return given;
+}
+
+function oneOf<T extends string>(value: T, allowed: readonly T[], what: string): T {
+  if (!allowed.includes(value)) throw new SimulatorUsageError(`${what} must be one of ${allowed.join(', ')}`);
+  return value;
+}
+
+function defaultResourceName(type: ResourceType, id: string): string {
+  if (type === 'OPENID_CONNECT') return 'openid';
+  if (type === 'PINGONE_API') return 'PingOne API';
+  return `resource-${id.slice(0, 8)}`;
+}
+
+function resourceKey(environmentId: string, resourceId: string): string {
+  return `${environmentId}/${resourceId}`;
+}
+
+function workerKey(environmentId: string, clientId: string): string {
+  return `${environmentId}/${clientId}`;
+}

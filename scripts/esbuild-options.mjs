@@ -1,0 +1,26 @@
+// The one set of esbuild options for the deployed bundle. `npm run build` (scripts/build.mjs) and
+// serverless-esbuild (serverless.yml custom.esbuild) both use it, so what runs locally is what deploys.
+
+/** Lambda runtime is nodejs24.x, but every local test runs on Node 20: target syntax both accept. */
+export const target = 'node22';
+
+/** ESM bundles of the CJS parts of the AWS SDK need a real `require` (dynamic require of node:https). */
+export const banner = {
+  js: "import{createRequire as __pingoneCreateRequire}from'node:module';const require=__pingoneCreateRequire(import.meta.url);",
+};
+
+/** @type {import('esbuild').BuildOptions} */
+export const bundleOptions = {
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target,
+  minify: true,
+  sourcemap: true,
+  legalComments: 'none',
+  mainFields: ['module', 'main'],
+  banner,
+};
+
+/** Lambda entry points: functions/<name>.ts → dist/<name>/index.mjs exporting `handler`. */
+export const functions = ['rotate'];
