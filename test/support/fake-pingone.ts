@@ -1,0 +1,101 @@
+import { randomBytes } from 'node:crypto';
+import { PingOneApiError, PingOneNetworkError } from '../../lib/errors.js';
+import type {
+  CallOptions,
+  IntrospectAuthMethod,
+  PingOneClient,
+  PingOneResource,
+  PingOneSecretState,
+  SecretOwner,
+} from '../../lib/pingone/types.js';
+
+/** What the next regenerate does instead of (or after) succeeding. */
+export type RegenerateFault =
+  | { kind: 'commit-then-network-error' }
+  | { kind: 'network-error' }
+  | { kind: 'status'; status: number; commit?: boolean; retryAfterMs?: number };
+
+/**
+ * An in-memory PingOne behind the PingOneClient port, for step-level unit tests: one current secret and one
+ * previous slot, scripted regenerate faults, and a count of regenerates.
+ */
+export class FakePingOne implements PingOneClient {
+  state: { secret: string; previous?: { secret: string; expiresAt: string } };
+  resource: PingOneResource;
+  regenerateFaults: RegenerateFault[] = [];
+  readFaults: Error[] = [];
+  regenerates = 0;
+  regenerateRequests = 0;
+  reads = 0;
+  introspections: { secret: string; method: string }[] = [];
+  lastExpiresAt: Date | undefined;
+
+  constructor(initialSecret: string, resource: Partial<PingOneResource> = {}) {
+    this.state = { secret: initialSecret };
+    this.resource = {
+      id: 'res',
+      type: 'CUSTOM',
+      introspectEndpointAuthMethod: 'CLIENT_SECRET_BASIC',
+      ...resource,
+    };
+  }
+
+  static newSecret(): string {
+    return randomBytes(48).toString('base64url').slice(0, 64);
+  }
+
+  async readSecret(_owner: SecretOwner, _options: CallOptions): Promise<PingOneSecretState> {
+    this.reads++;
+    const fault = this.readFaults.shift();
+    if (fault) throw fault;
+    return structuredClone(this.state);
+  }
+
+  async regenerateSecret(
+    _owner: SecretOwner,
+    expiresAt: Date,
+    _options: CallOptions,
+  ): Promise<PingOneSecretState> {
+    this.regenerateRequests++;
+    const fault = this.regenerateFaults.shift();
+    const commit = () => {
+      this.regenerates++;
+      this.lastExpiresAt = expiresAt;
+      this.state = {
+        secret: FakePingOne.newSecret(),
+        previous: { secret: this.state.secret, expiresAt: expiresAt.toISOString() },
+      };
+    };
+    if (!fault) {
+      commit();
+      return structuredClone(this.state);
+    }
+    switch (fault.kind) {
+      case 'commit-then-network-error':
+        commit();
+        throw new PingOneNetworkError('PingOne regenerate secret: request failed (ECONNRESET)');
+      case 'network-error':
+        throw new PingOneNetworkError('PingOne regenerate secret: request failed (ECONNRESET)');
+      case 'status':
+        if (fault.commit) commit();
+        throw new PingOneApiError(`PingOne regenerate secret failed: HTTP ${fault.status}`, {
+          status: fault.status,
+          retryAfterMs: fault.retryAfterMs,
+        });
+    }
+  }
+
+  async readResource(_owner: SecretOwner, _options: CallOptions): Promise<PingOneResource> {
+    return this.resource;
+  }
+
+  async introspectWithSecret(
+    _owner: SecretOwner,
+    clientSecret: string,
+    method: Exclude<IntrospectAuthMethod, 'NONE'>,
+    _options: CallOptions,
+  ): Promise<boolean> {
+    this.introspections.push({ secret: clientSecret, method });
+    return clientSecret === this.state.secret || clientSecret === this.state.previous?.secret;
+  }
+}

@@ -1,0 +1,437 @@
+import { PutSecretValueCommand, UpdateSecretVersionStageCommand } from '@aws-sdk/client-secrets-manager';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../../lib/config.js';
+import {
+  ConfigurationError,
+  DeadlineExceededError,
+  DriftError,
+  EnvironmentNotAllowedError,
+  PendingMismatchError,
+  PingOneApiError,
+  RegenerateOutcomeUnknownError,
+  RotationStateError,
+  SecretFormatError,
+  SecretTestFailedError,
+} from '../../../lib/errors.js';
+import type { RotationDeps, RotationMetric } from '../../../lib/rotation/deps.js';
+import type { RotationEvent, RotationStep } from '../../../lib/rotation/event.js';
+import { runRotationStep } from '../../../lib/rotation/rotate.js';
+import { SecretsStore } from '../../../lib/secrets/secrets-store.js';
+import { FakePingOne } from '../../support/fake-pingone.js';
+import { SecretsManagerModel } from '../../support/secrets-manager-model.js';
+
+const ENV_ID = '0b7e3f4a-1c2d-4e5f-8a9b-0c1d2e3f4a5b';
+const RES_ID = '9f8e7d6c-5b4a-4392-8170-6f5e4d3c2b1a';
+const NOW = Date.parse('2026-11-26T12:00:00.000Z');
+const DAY = 86_400_000;
+const TOKEN = '11111111-2222-4333-8444-555555555555';
+const ROTATION_TOKEN = 'rotation-token-abcdef0123456789abcdef0123456789';
+
+let sm: SecretsManagerModel;
+let pingone: FakePingOne;
+let initialSecret: string;
+let metrics: RotationMetric[];
+let sleeps: number[];
+let warnings: string[];
+
+function makeDeps(env: Record<string, string> = {}, deadline = NOW + 60_000): RotationDeps {
+  return {
+    secrets: new SecretsStore(sm.client),
+    pingone,
+    config: loadConfig({ PINGONE_WORKER_PARAMETER: '/pingone/worker', ...env }),
+    logger: { info: () => {}, warn: (message) => warnings.push(message) },
+    metrics: { count: (metric) => metrics.push(metric) },
+    now: () => NOW,
+    sleep: async (ms) => {
+      sleeps.push(ms);
+    },
+    deadline,
+  };
+}
+
+function event(step: RotationStep, token = TOKEN): RotationEvent {
+  return { step, secretId: 'pingone/app', token, rotationToken: ROTATION_TOKEN };
+}
+
+function secretJson(clientSecret: string, extra: Record<string, unknown> = {}): string {
+  return JSON.stringify({ environmentId: ENV_ID, resourceId: RES_ID, clientSecret, region: 'EU', ...extra });
+}
+
+function pendingValue(token = TOKEN): Record<string, unknown> {
+  const raw = sm.versions[token]?.value;
+  if (raw === undefined) throw new Error('no pending value');
+  return JSON.parse(raw);
+}
+
+async function rotateFully(deps: RotationDeps, token = TOKEN): Promise<void> {
+  for (const step of ['createSecret', 'setSecret', 'testSecret', 'finishSecret'] as const) {
+    await runRotationStep(deps, event(step, token));
+  }
+}
+
+beforeEach(() => {
+  sm = new SecretsManagerModel();
+  initialSecret = FakePingOne.newSecret();
+  sm.versions.v1 = { stages: ['AWSCURRENT'], value: secretJson(initialSecret, { owner: 'team-payments' }) };
+  sm.startRotation(TOKEN);
+  pingone = new FakePingOne(initialSecret);
+  metrics = [];
+  sleeps = [];
+  warnings = [];
+});
+
+afterEach(() => sm.restore());
+
+describe('preamble', () => {
+  it('fails when rotation is not enabled, changing nothing', async () => {
+    sm.rotationEnabled = false;
+    await expect(runRotationStep(makeDeps(), event('createSecret'))).rejects.toThrow(
+      new RotationStateError('Secret pingone/app is not enabled for rotation'),
+    );
+    expect(sm.writes()).toBe(0);
+    expect(pingone.reads + pingone.regenerateRequests).toBe(0);
+  });
+
+  it('fails when the token is not a version of the secret', async () => {
+    const error = await runRotationStep(makeDeps(), event('createSecret', 'not-a-version')).catch((e) => e);
+    expect(error).toBeInstanceOf(RotationStateError);
+    expect(error.message).toMatch(/has no version not-a-version/);
+    expect(sm.writes()).toBe(0);
+    expect(pingone.regenerateRequests).toBe(0);
+  });
+
+  it('succeeds without doing anything when the token is already AWSCURRENT', async () => {
+    for (const step of ['createSecret', 'setSecret', 'testSecret', 'finishSecret'] as const) {
+      await expect(runRotationStep(makeDeps(), event(step, 'v1'))).resolves.toBe('already-current');
+    }
+    expect(sm.writes()).toBe(0);
+    expect(pingone.reads + pingone.regenerateRequests + pingone.introspections.length).toBe(0);
+  });
+
+  it('fails when the token is a version but not AWSPENDING', async () => {
+    sm.versions.old = { stages: ['AWSPREVIOUS'], value: secretJson('x') };
+    await expect(runRotationStep(makeDeps(), event('setSecret', 'old'))).rejects.toThrow(/is not AWSPENDING/);
+    expect(sm.writes()).toBe(0);
+  });
+});
+
+describe('createSecret', () => {
+  it('regenerates when PingOne still uses AWSCURRENT and stores the new secret as AWSPENDING', async () => {
+    await expect(runRotationStep(makeDeps(), event('createSecret'))).resolves.toBe('regenerated');
+
+    expect(pingone.regenerates).toBe(1);
+    expect(pingone.lastExpiresAt?.getTime()).toBe(NOW + 7 * DAY);
+    expect(pendingValue()).toEqual({
+      environmentId: ENV_ID,
+      resourceId: RES_ID,
+      clientSecret: pingone.state.secret,
+      region: 'EU',
+      owner: 'team-payments',
+    });
+    const put = sm.mock.commandCalls(PutSecretValueCommand)[0]?.args[0].input;
+    expect(put).toMatchObject({
+      ClientRequestToken: TOKEN,
+      VersionStages: ['AWSPENDING'],
+      RotationToken: ROTATION_TOKEN,
+    });
+    expect(metrics).toEqual(['SecretRegenerated']);
+  });
+
+  it('omits RotationToken from PutSecretValue when the event has none', async () => {
+    await runRotationStep(makeDeps(), { ...event('createSecret'), rotationToken: undefined });
+    const put = sm.mock.commandCalls(PutSecretValueCommand)[0]?.args[0].input;
+    expect(put).not.toHaveProperty('RotationToken');
+  });
+
+  it('adopts the secret PingOne already generated when a retry finds AWSCURRENT in the previous slot', async () => {
+    pingone.state = { secret: FakePingOne.newSecret(), previous: { secret: initialSecret, expiresAt: 'x' } };
+    const generated = pingone.state.secret;
+
+    await expect(runRotationStep(makeDeps(), event('createSecret'))).resolves.toBe('adopted');
+
+    expect(pingone.regenerateRequests).toBe(0);
+    expect(pendingValue().clientSecret).toBe(generated);
+    expect(metrics).toEqual(['SecretAdopted']);
+  });
+
+  it('fails with a drift error and changes nothing when AWSCURRENT matches neither PingOne secret', async () => {
+    pingone.state = { secret: FakePingOne.newSecret() };
+    const error = await runRotationStep(makeDeps(), event('createSecret')).catch((e) => e);
+
+    expect(error).toBeInstanceOf(DriftError);
+    expect(error.message).toMatch(/PingOne holds no previous secret/);
+    expect(error.message).toMatch(/To recover/);
+    expect(pingone.regenerateRequests).toBe(0);
+    expect(sm.writes()).toBe(0);
+    expect(metrics).toEqual(['DriftDetected']);
+  });
+
+  it('does nothing when the pending version already holds a value', async () => {
+    sm.versions[TOKEN] = { stages: ['AWSPENDING'], value: secretJson('already-there') };
+    await expect(runRotationStep(makeDeps(), event('createSecret'))).resolves.toBe('already-stored');
+    expect(pingone.reads + pingone.regenerateRequests).toBe(0);
+    expect(sm.writes()).toBe(0);
+  });
+
+  it('reads the version back on ResourceExistsException and never regenerates again', async () => {
+    sm.beforePut = () => {
+      sm.versions[TOKEN] = { stages: ['AWSPENDING'], value: secretJson('stored-by-another-invocation') };
+    };
+    await expect(runRotationStep(makeDeps(), event('createSecret'))).resolves.toBe('already-stored');
+    expect(pingone.regenerateRequests).toBe(1);
+    expect(pendingValue().clientSecret).toBe('stored-by-another-invocation');
+
+    // Secrets Manager's retry of the whole rotation finds the version and does not touch PingOne.
+    await runRotationStep(makeDeps(), event('createSecret'));
+    expect(pingone.regenerateRequests).toBe(1);
+  });
+
+  it('adopts in the same invocation when the POST committed but its response was lost', async () => {
+    pingone.regenerateFaults.push({ kind: 'commit-then-network-error' });
+    await expect(runRotationStep(makeDeps(), event('createSecret'))).resolves.toBe('adopted');
+    expect(pingone.regenerates).toBe(1);
+    expect(pingone.regenerateRequests).toBe(1);
+    expect(pendingValue().clientSecret).toBe(pingone.state.secret);
+    expect(pingone.state.previous?.secret).toBe(initialSecret);
+  });
+
+  it('does not send a second POST when a lost response left PingOne unchanged; the retry regenerates once', async () => {
+    pingone.regenerateFaults.push({ kind: 'network-error' });
+    await expect(runRotationStep(makeDeps(), event('createSecret'))).rejects.toBeInstanceOf(
+      RegenerateOutcomeUnknownError,
+    );
+    expect(pingone.regenerateRequests).toBe(1);
+    expect(sm.writes()).toBe(0);
+
+    await expect(runRotationStep(makeDeps(), event('createSecret'))).resolves.toBe('regenerated');
+    expect(pingone.regenerates).toBe(1);
+    expect(pingone.state.previous?.secret).toBe(initialSecret);
+  });
+
+  it('adopts after a 500 whose regenerate had committed', async () => {
+    pingone.regenerateFaults.push({ kind: 'status', status: 500, commit: true });
+    await expect(runRotationStep(makeDeps(), event('createSecret'))).resolves.toBe('adopted');
+    expect(pingone.regenerates).toBe(1);
+  });
+
+  it('asks again after a 503 that changed nothing, pausing first', async () => {
+    pingone.regenerateFaults.push({ kind: 'status', status: 503 });
+    await expect(runRotationStep(makeDeps(), event('createSecret'))).resolves.toBe('regenerated');
+    expect(pingone.regenerateRequests).toBe(2);
+    expect(pingone.regenerates).toBe(1);
+    expect(sleeps).toEqual([500]);
+  });
+
+  it('honours Retry-After on a 429 from the regenerate', async () => {
+    pingone.regenerateFaults.push({ kind: 'status', status: 429, retryAfterMs: 2_000 });
+    await expect(runRotationStep(makeDeps(), event('createSecret'))).resolves.toBe('regenerated');
+    expect(sleeps).toEqual([2_000]);
+    expect(pingone.regenerates).toBe(1);
+  });
+
+  it('gives up cleanly when there is no time left to ask again', async () => {
+    pingone.regenerateFaults.push({ kind: 'status', status: 429, retryAfterMs: 30_000 });
+    const error = await runRotationStep(makeDeps({}, NOW + 20_000), event('createSecret')).catch((e) => e);
+    expect(error).toBeInstanceOf(DeadlineExceededError);
+    expect(error.message).toMatch(/nothing changed/);
+    expect(pingone.regenerates).toBe(0);
+    expect(sm.writes()).toBe(0);
+  });
+
+  it('does not retry a 400 and stores nothing', async () => {
+    pingone.regenerateFaults.push({ kind: 'status', status: 400 });
+    await expect(runRotationStep(makeDeps(), event('createSecret'))).rejects.toBeInstanceOf(PingOneApiError);
+    expect(pingone.regenerateRequests).toBe(1);
+    expect(sm.writes()).toBe(0);
+  });
+
+  it('is safe to call again after a crash right after PutSecretValue', async () => {
+    sm.failAfterPut = new Error('Lambda timed out');
+    await expect(runRotationStep(makeDeps(), event('createSecret'))).rejects.toThrow('Lambda timed out');
+    const stored = pendingValue().clientSecret;
+
+    await expect(runRotationStep(makeDeps(), event('createSecret'))).resolves.toBe('already-stored');
+    expect(pingone.regenerates).toBe(1);
+    expect(pendingValue().clientSecret).toBe(stored);
+  });
+
+  describe('previous-secret TTL', () => {
+    it('uses PREVIOUS_SECRET_TTL', async () => {
+      await runRotationStep(makeDeps({ PREVIOUS_SECRET_TTL: '30d' }), event('createSecret'));
+      expect(pingone.lastExpiresAt?.getTime()).toBe(NOW + 30 * DAY);
+    });
+
+    it('lets the pingone:previous-secret-ttl tag override it', async () => {
+      sm.tags['pingone:previous-secret-ttl'] = '90m';
+      await runRotationStep(makeDeps({ PREVIOUS_SECRET_TTL: '30d' }), event('createSecret'));
+      expect(pingone.lastExpiresAt?.getTime()).toBe(NOW + 90 * 60_000);
+    });
+
+    it.each(['0m', '31d', 'soon', '7w'])(
+      'refuses the tag value %s before anything changes',
+      async (value) => {
+        sm.tags['pingone:previous-secret-ttl'] = value;
+        const error = await runRotationStep(makeDeps(), event('createSecret')).catch((e) => e);
+        expect(error).toBeInstanceOf(ConfigurationError);
+        expect(error.message).toContain("Tag 'pingone:previous-secret-ttl'");
+        expect(error.message).toContain('from 1m to 30d');
+        expect(pingone.regenerateRequests).toBe(0);
+        expect(sm.writes()).toBe(0);
+      },
+    );
+  });
+
+  it('refuses a secret naming an environment that is not allowed, before any PingOne call', async () => {
+    const deps = makeDeps({ PINGONE_ALLOWED_ENVIRONMENTS: '7a1b2c3d-0000-4000-8000-000000000001' });
+    const error = await runRotationStep(deps, event('createSecret')).catch((e) => e);
+    expect(error).toBeInstanceOf(EnvironmentNotAllowedError);
+    expect(error.message).toContain(ENV_ID);
+    expect(pingone.reads + pingone.regenerateRequests).toBe(0);
+    expect(sm.writes()).toBe(0);
+  });
+
+  it.each([
+    ['not JSON', 'not-json{', /AWSCURRENT is not valid JSON/],
+    ['a JSON array', '[]', /must be a JSON object/],
+    [
+      'a bad environmentId',
+      JSON.stringify({ environmentId: 'env', resourceId: RES_ID, clientSecret: 's' }),
+      /environmentId must be a UUID/,
+    ],
+    [
+      'an empty clientSecret',
+      JSON.stringify({ environmentId: ENV_ID, resourceId: RES_ID, clientSecret: '' }),
+      /clientSecret must be a non-empty string/,
+    ],
+    [
+      'an unknown region',
+      JSON.stringify({ environmentId: ENV_ID, resourceId: RES_ID, clientSecret: 's', region: 'US' }),
+      /region must be one of NA, EU, CA, AU, SG, AP/,
+    ],
+  ])('refuses an AWSCURRENT that is %s, changing nothing', async (_name, value, message) => {
+    sm.versions.v1 = { stages: ['AWSCURRENT'], value };
+    const error = await runRotationStep(makeDeps(), event('createSecret')).catch((e) => e);
+    expect(error).toBeInstanceOf(SecretFormatError);
+    expect(error.message).toMatch(message);
+    expect(error.message).not.toContain(value.length > 3 ? value : '\u0000');
+    expect(pingone.reads + pingone.regenerateRequests).toBe(0);
+    expect(sm.writes()).toBe(0);
+  });
+});
+
+describe('setSecret', () => {
+  it('passes when PingOne uses the pending secret', async () => {
+    await runRotationStep(makeDeps(), event('createSecret'));
+    await expect(runRotationStep(makeDeps(), event('setSecret'))).resolves.toBe('verified');
+    expect(pingone.regenerates).toBe(1);
+    expect(sm.mock.commandCalls(PutSecretValueCommand)).toHaveLength(1);
+  });
+
+  it('fails when createSecret has not stored a value', async () => {
+    await expect(runRotationStep(makeDeps(), event('setSecret'))).rejects.toThrow(/holds no value/);
+  });
+
+  it('fails when AWSPENDING names another resource', async () => {
+    sm.versions[TOKEN] = {
+      stages: ['AWSPENDING'],
+      value: JSON.stringify({ environmentId: ENV_ID, resourceId: ENV_ID, clientSecret: 'x', region: 'EU' }),
+    };
+    const error = await runRotationStep(makeDeps(), event('setSecret')).catch((e) => e);
+    expect(error).toBeInstanceOf(PendingMismatchError);
+    expect(error.message).toMatch(/must not move a secret to another resource/);
+  });
+
+  it('fails when PingOne does not use the pending secret', async () => {
+    sm.versions[TOKEN] = { stages: ['AWSPENDING'], value: secretJson(FakePingOne.newSecret()) };
+    const error = await runRotationStep(makeDeps(), event('setSecret')).catch((e) => e);
+    expect(error).toBeInstanceOf(PendingMismatchError);
+    expect(error.message).toMatch(/AWSCURRENT is PingOne's current secret/);
+  });
+});
+
+describe('testSecret', () => {
+  it('proves the pending secret by introspection with the resource auth method', async () => {
+    pingone.resource = { ...pingone.resource, introspectEndpointAuthMethod: 'CLIENT_SECRET_POST' };
+    await runRotationStep(makeDeps(), event('createSecret'));
+    await expect(runRotationStep(makeDeps(), event('testSecret'))).resolves.toBe('tested');
+    expect(pingone.introspections).toEqual([{ secret: pingone.state.secret, method: 'CLIENT_SECRET_POST' }]);
+  });
+
+  it('fails when PingOne rejects the pending secret', async () => {
+    sm.versions[TOKEN] = { stages: ['AWSPENDING'], value: secretJson('wrong-secret') };
+    await expect(runRotationStep(makeDeps(), event('testSecret'))).rejects.toBeInstanceOf(
+      SecretTestFailedError,
+    );
+    expect(pingone.regenerateRequests).toBe(0);
+  });
+
+  it('falls back to comparing with PingOne, with a warning, when the resource uses NONE', async () => {
+    pingone.resource = { ...pingone.resource, introspectEndpointAuthMethod: 'NONE' };
+    await runRotationStep(makeDeps(), event('createSecret'));
+    await expect(runRotationStep(makeDeps(), event('testSecret'))).resolves.toBe('tested');
+    expect(pingone.introspections).toHaveLength(0);
+    expect(warnings.some((w) => /comparing with PingOne/.test(w))).toBe(true);
+
+    sm.versions[TOKEN] = { stages: ['AWSPENDING'], value: secretJson(initialSecret) };
+    await expect(runRotationStep(makeDeps(), event('testSecret'))).rejects.toBeInstanceOf(
+      SecretTestFailedError,
+    );
+  });
+
+  it('works alone (RotateImmediately=false) on an empty placeholder, read-only', async () => {
+    await expect(runRotationStep(makeDeps(), event('testSecret'))).resolves.toBe('tested');
+    expect(pingone.introspections).toEqual([{ secret: initialSecret, method: 'CLIENT_SECRET_BASIC' }]);
+    expect(pingone.regenerateRequests).toBe(0);
+    expect(sm.writes()).toBe(0);
+  });
+
+  it('refuses a resource that is not CUSTOM', async () => {
+    pingone.resource = { ...pingone.resource, type: 'OPENID_CONNECT' };
+    await expect(runRotationStep(makeDeps(), event('testSecret'))).rejects.toThrow(/only CUSTOM resources/);
+  });
+});
+
+describe('finishSecret', () => {
+  it('moves AWSCURRENT to the new version; AWSPREVIOUS follows', async () => {
+    await rotateFully(makeDeps());
+    expect(sm.versions[TOKEN]?.stages).toContain('AWSCURRENT');
+    expect(sm.versions.v1?.stages).toEqual(['AWSPREVIOUS']);
+    const update = sm.mock.commandCalls(UpdateSecretVersionStageCommand)[0]?.args[0].input;
+    expect(update).toEqual({
+      SecretId: 'pingone/app',
+      VersionStage: 'AWSCURRENT',
+      MoveToVersionId: TOKEN,
+      RemoveFromVersionId: 'v1',
+    });
+  });
+
+  it('succeeds without a call when already done', async () => {
+    await rotateFully(makeDeps());
+    await expect(runRotationStep(makeDeps(), event('finishSecret'))).resolves.toBe('already-current');
+    expect(sm.mock.commandCalls(UpdateSecretVersionStageCommand)).toHaveLength(1);
+  });
+});
+
+describe('whole rotations', () => {
+  it('rotates twice in a row, each time keeping the replaced secret as PingOne previous', async () => {
+    await rotateFully(makeDeps());
+    const first = pingone.state.secret;
+    const second = '22222222-2222-4333-8444-555555555555';
+    sm.startRotation(second);
+    await rotateFully(makeDeps(), second);
+    expect(pingone.regenerates).toBe(2);
+    expect(JSON.parse(sm.current().value).clientSecret).toBe(pingone.state.secret);
+    expect(pingone.state.previous?.secret).toBe(first);
+  });
+
+  it('converges when Secrets Manager retries the whole rotation after every step', async () => {
+    const deps = makeDeps();
+    for (const step of ['createSecret', 'setSecret', 'testSecret', 'finishSecret'] as const) {
+      await runRotationStep(deps, event('createSecret'));
+      await runRotationStep(deps, event(step));
+    }
+    expect(pingone.regenerates).toBe(1);
+    expect(JSON.parse(sm.current().value).clientSecret).toBe(pingone.state.secret);
+    expect(pingone.state.previous?.secret).toBe(initialSecret);
+  });
+});
