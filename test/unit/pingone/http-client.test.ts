@@ -1,0 +1,326 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import {
+  DeadlineExceededError,
+  PingOneApiError,
+  PingOneNetworkError,
+  WorkerAuthError,
+} from '../../../lib/errors.js';
+import { PingOneHttpClient, parseRetryAfter } from '../../../lib/pingone/http-client.js';
+import { type PingOneRegion, REGIONS } from '../../../lib/pingone/regions.js';
+import type { SecretOwner } from '../../../lib/pingone/types.js';
+import type { WorkerCredentials } from '../../../lib/pingone/worker-credentials.js';
+import { ScriptedServer } from '../../support/scripted-server.js';
+
+const WORKER: WorkerCredentials = {
+  environmentId: 'aaaaaaaa-0000-4000-8000-000000000001',
+  clientId: 'worker-client',
+  clientSecret: 'worker-secret-value',
+  region: 'NA',
+  tokenEndpointAuthMethod: 'CLIENT_SECRET_BASIC',
+};
+const OWNER: SecretOwner = {
+  kind: 'resource',
+  environmentId: 'bbbbbbbb-0000-4000-8000-000000000002',
+  id: 'cccccccc-0000-4000-8000-000000000003',
+  region: 'NA',
+};
+const SECRET_PATH = /\/v1\/environments\/bbbbbbbb[^/]*\/resources\/cccccccc[^/]*\/secret$/;
+const TOKEN_PATH = /\/as\/token$/;
+
+const server = new ScriptedServer();
+let baseUrl: string;
+let clock: number;
+let sleeps: number[];
+let credentialReads: { forceFetch?: boolean }[];
+
+function tokenResponse(token: string, expiresIn = 3600) {
+  return { status: 200, body: { access_token: token, token_type: 'Bearer', expires_in: expiresIn } };
+}
+
+function client(overrides: Partial<ConstructorParameters<typeof PingOneHttpClient>[0]> = {}) {
+  return new PingOneHttpClient({
+    apiUrlTemplate: `${baseUrl}/{region}/v1`,
+    authUrlTemplate: `${baseUrl}/{region}/auth`,
+    workerCredentials: async (options) => {
+      credentialReads.push(options ?? {});
+      return WORKER;
+    },
+    now: () => clock,
+    sleep: async (ms) => {
+      sleeps.push(ms);
+      clock += ms;
+    },
+    random: () => 0.5,
+    ...overrides,
+  });
+}
+
+const far = () => ({ deadline: clock + 60_000 });
+
+beforeAll(async () => {
+  baseUrl = await server.start();
+});
+afterAll(() => server.stop());
+beforeEach(() => {
+  server.reset();
+  clock = 1_800_000_000_000;
+  sleeps = [];
+  credentialReads = [];
+});
+
+describe('worker token', () => {
+  it('uses client_credentials with Basic auth at the worker environment and caches the token', async () => {
+    server
+      .on(TOKEN_PATH, [tokenResponse('t-1')])
+      .on(SECRET_PATH, [], () => ({ status: 200, body: { secret: 's' } }));
+    const c = client();
+    await c.readSecret(OWNER, far());
+    await c.readSecret(OWNER, far());
+
+    expect(server.count(TOKEN_PATH)).toBe(1);
+    const tokenCall = server.requests[0];
+    expect(tokenCall?.path).toBe(`/na/auth/${WORKER.environmentId}/as/token`);
+    expect(tokenCall?.body).toBe('grant_type=client_credentials');
+    expect(tokenCall?.headers.authorization).toBe(
+      `Basic ${Buffer.from('worker-client:worker-secret-value').toString('base64')}`,
+    );
+    expect(server.requests[1]?.headers.authorization).toBe('Bearer t-1');
+  });
+
+  it('sends the credentials in the body for CLIENT_SECRET_POST workers', async () => {
+    server.on(TOKEN_PATH, [tokenResponse('t-1')]).on(SECRET_PATH, [{ status: 200, body: { secret: 's' } }]);
+    const c = client({
+      workerCredentials: async () => ({ ...WORKER, tokenEndpointAuthMethod: 'CLIENT_SECRET_POST' }),
+    });
+    await c.readSecret(OWNER, far());
+    expect(server.requests[0]?.headers.authorization).toBeUndefined();
+    expect(new URLSearchParams(server.requests[0]?.body).get('client_secret')).toBe('worker-secret-value');
+  });
+
+  it('fetches a new token shortly before expires_in', async () => {
+    server.on(TOKEN_PATH, [tokenResponse('t-1', 3600), tokenResponse('t-2', 3600)]);
+    server.on(SECRET_PATH, [], () => ({ status: 200, body: { secret: 's' } }));
+    const c = client();
+    await c.readSecret(OWNER, far());
+    clock += 3_480_000;
+    await c.readSecret(OWNER, far());
+    expect(server.count(TOKEN_PATH)).toBe(1);
+    clock += 65_000;
+    await c.readSecret(OWNER, far());
+    expect(server.count(TOKEN_PATH)).toBe(2);
+    expect(server.requests.at(-1)?.headers.authorization).toBe('Bearer t-2');
+  });
+
+  it('refreshes the token once on a 401 and repeats the call', async () => {
+    server.on(TOKEN_PATH, [tokenResponse('stale'), tokenResponse('fresh')]);
+    server.on(SECRET_PATH, [
+      { status: 401, body: { id: 'req-1', code: 'ACCESS_FAILED', message: 'invalid token' } },
+      { status: 200, body: { secret: 's' } },
+    ]);
+    await expect(client().readSecret(OWNER, far())).resolves.toEqual({ secret: 's' });
+    expect(server.count(TOKEN_PATH)).toBe(2);
+    expect(server.requests.at(-1)?.headers.authorization).toBe('Bearer fresh');
+  });
+
+  it('re-reads the worker parameter once when PingOne says invalid_client, then names the problem', async () => {
+    server.on(TOKEN_PATH, [], () => ({
+      status: 401,
+      body: { error: 'invalid_client', error_description: 'bad' },
+    }));
+    const error = await client()
+      .readSecret(OWNER, far())
+      .catch((e) => e);
+    expect(error).toBeInstanceOf(WorkerAuthError);
+    expect(error.message).toMatch(
+      /check the worker parameter's clientId, clientSecret, environmentId and region/,
+    );
+    expect(error.message).not.toContain(WORKER.clientSecret);
+    expect(credentialReads).toEqual([{}, { forceFetch: true }]);
+    expect(server.count(TOKEN_PATH)).toBe(2);
+  });
+});
+
+describe('retries of idempotent calls', () => {
+  beforeEach(() => {
+    server.on(TOKEN_PATH, [], () => tokenResponse('t'));
+  });
+
+  it('honours Retry-After on 429', async () => {
+    server.on(SECRET_PATH, [
+      {
+        status: 429,
+        headers: { 'retry-after': '2' },
+        body: { id: 'r', code: 'REQUEST_LIMITED', message: 'slow down' },
+      },
+      { status: 200, body: { secret: 's' } },
+    ]);
+    await expect(client().readSecret(OWNER, far())).resolves.toEqual({ secret: 's' });
+    expect(sleeps).toEqual([2_000]);
+  });
+
+  it('retries 5xx with growing, jittered backoff, then succeeds', async () => {
+    server.on(SECRET_PATH, [
+      { status: 503, body: {} },
+      { status: 502, body: {} },
+      { status: 500, body: { code: 'UNEXPECTED_ERROR' } },
+      {
+        status: 200,
+        body: { secret: 's', previous: { secret: 'p', expiresAt: '2030-01-01T00:00:00.000Z' } },
+      },
+    ]);
+    await expect(client().readSecret(OWNER, far())).resolves.toEqual({
+      secret: 's',
+      previous: { secret: 'p', expiresAt: '2030-01-01T00:00:00.000Z' },
+    });
+    // random() = 0.5 → 3/4 of the ceiling: 250, 500, 1000 ms ceilings.
+    expect(sleeps).toEqual([188, 375, 750]);
+  });
+
+  it('does not retry a 4xx, and surfaces PingOne’s code, message, details and request id', async () => {
+    server.on(SECRET_PATH, [
+      {
+        status: 404,
+        body: {
+          id: '5a1b2c3d-request',
+          code: 'NOT_FOUND',
+          message: 'The request could not be completed. The requested resource was not found.',
+          details: [{ code: 'INVALID_VALUE', target: 'resourceId', message: 'unknown' }],
+        },
+      },
+    ]);
+    const error = await client()
+      .readSecret(OWNER, far())
+      .catch((e) => e);
+    expect(error).toBeInstanceOf(PingOneApiError);
+    expect(error).toMatchObject({ status: 404, pingOneCode: 'NOT_FOUND', requestId: '5a1b2c3d-request' });
+    expect(error.message).toContain('HTTP 404 NOT_FOUND: The request could not be completed');
+    expect(error.message).toContain('INVALID_VALUE resourceId unknown');
+    expect(error.message).toContain('[PingOne request id 5a1b2c3d-request]');
+    expect(server.count(SECRET_PATH)).toBe(1);
+  });
+
+  it('never retries the regenerate POST', async () => {
+    server.on(SECRET_PATH, [{ status: 503, body: { code: 'UNEXPECTED_ERROR' } }], undefined, 'POST');
+    const error = await client()
+      .regenerateSecret(OWNER, new Date(clock + 60_000), far())
+      .catch((e) => e);
+    expect(error).toMatchObject({ status: 503 });
+    expect(server.count(SECRET_PATH, 'POST')).toBe(1);
+    expect(sleeps).toEqual([]);
+  });
+
+  it('sends previous.expiresAt in the regenerate body', async () => {
+    server.on(SECRET_PATH, [
+      { status: 200, body: { secret: 'new', previous: { secret: 'old', expiresAt: 'x' } } },
+    ]);
+    const expiresAt = new Date('2030-05-06T07:08:09.000Z');
+    await client().regenerateSecret(OWNER, expiresAt, far());
+    const post = server.requests.find((r) => r.method === 'POST' && SECRET_PATH.test(r.path));
+    expect(JSON.parse(post?.body ?? '')).toEqual({ previous: { expiresAt: '2030-05-06T07:08:09.000Z' } });
+    expect(post?.headers['content-type']).toBe('application/json');
+  });
+});
+
+describe('deadline', () => {
+  beforeEach(() => {
+    server.on(TOKEN_PATH, [], () => tokenResponse('t'));
+  });
+
+  it('does not start a call with too little time left', async () => {
+    const error = await client()
+      .readSecret(OWNER, { deadline: clock + 100 })
+      .catch((e) => e);
+    expect(error).toBeInstanceOf(DeadlineExceededError);
+    expect(server.requests).toHaveLength(0);
+  });
+
+  it('does not wait for a Retry-After that ends past the deadline', async () => {
+    server.on(SECRET_PATH, [
+      { status: 429, headers: { 'retry-after': '10' }, body: { code: 'REQUEST_LIMITED' } },
+    ]);
+    const error = await client()
+      .readSecret(OWNER, { deadline: clock + 5_000 })
+      .catch((e) => e);
+    expect(error).toBeInstanceOf(DeadlineExceededError);
+    expect(error.message).toMatch(/no time left to retry/);
+    expect(sleeps).toEqual([]);
+  });
+
+  it('cuts a slow response off at the deadline (real time)', async () => {
+    server.on(SECRET_PATH, [{ status: 200, delayMs: 3_000, body: { secret: 's' } }]);
+    const c = client({ now: Date.now, sleep: (ms) => new Promise((r) => setTimeout(r, ms)) });
+    const started = Date.now();
+    const error = await c.readSecret(OWNER, { deadline: Date.now() + 800 }).catch((e) => e);
+    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(error).toBeInstanceOf(DeadlineExceededError);
+    expect(error.cause).toBeInstanceOf(PingOneNetworkError);
+  });
+});
+
+describe('introspection', () => {
+  it.each([
+    ['CLIENT_SECRET_BASIC', 200, true],
+    ['CLIENT_SECRET_POST', 200, true],
+    ['CLIENT_SECRET_BASIC', 401, false],
+  ] as const)('authenticates as the resource with %s (HTTP %i → %s)', async (method, status, expected) => {
+    server.on(/\/as\/introspect$/, [
+      { status, body: status === 200 ? { active: false } : { error: 'invalid_client' } },
+    ]);
+    await expect(client().introspectWithSecret(OWNER, 'resource-secret', method, far())).resolves.toBe(
+      expected,
+    );
+    const call = server.requests[0];
+    expect(call?.path).toBe(`/na/auth/${OWNER.environmentId}/as/introspect`);
+    const form = new URLSearchParams(call?.body);
+    expect(form.get('token')).toMatch(/^pingone-rotation-probe-/);
+    if (method === 'CLIENT_SECRET_BASIC') {
+      expect(call?.headers.authorization).toBe(
+        `Basic ${Buffer.from(`${OWNER.id}:resource-secret`).toString('base64')}`,
+      );
+    } else {
+      expect(call?.headers.authorization).toBeUndefined();
+      expect([form.get('client_id'), form.get('client_secret')]).toEqual([OWNER.id, 'resource-secret']);
+    }
+  });
+});
+
+describe('regions', () => {
+  const hosts: Record<PingOneRegion, string> = {
+    NA: 'pingone.com',
+    EU: 'pingone.eu',
+    CA: 'pingone.ca',
+    AU: 'pingone.com.au',
+    SG: 'pingone.sg',
+    AP: 'pingone.asia',
+  };
+
+  it.each(REGIONS)('calls the %s hosts', async (region) => {
+    const urls: string[] = [];
+    const fakeFetch: typeof fetch = async (input) => {
+      urls.push(String(input));
+      return String(input).endsWith('/as/token')
+        ? Response.json({ access_token: 't', expires_in: 3600 })
+        : Response.json({ secret: 's' });
+    };
+    const c = new PingOneHttpClient({
+      apiUrlTemplate: 'https://api.pingone.{tld}/v1',
+      authUrlTemplate: 'https://auth.pingone.{tld}',
+      workerCredentials: async () => ({ ...WORKER, region }),
+      fetch: fakeFetch,
+    });
+    await c.readSecret({ ...OWNER, region }, { deadline: Date.now() + 10_000 });
+    expect(urls).toEqual([
+      `https://auth.${hosts[region]}/${WORKER.environmentId}/as/token`,
+      `https://api.${hosts[region]}/v1/environments/${OWNER.environmentId}/resources/${OWNER.id}/secret`,
+    ]);
+  });
+});
+
+describe('parseRetryAfter', () => {
+  it('reads seconds and HTTP dates', () => {
+    expect(parseRetryAfter('3', 0)).toBe(3_000);
+    expect(parseRetryAfter(new Date(10_000).toUTCString(), 4_000)).toBe(6_000);
+    expect(parseRetryAfter(null, 0)).toBeUndefined();
+    expect(parseRetryAfter('soon', 0)).toBeUndefined();
+  });
+});
