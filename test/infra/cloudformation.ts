@@ -76,7 +76,11 @@ export class TemplateEvaluator {
     if (node === null || typeof node !== 'object') return node;
     const keys = Object.keys(node);
     const [fn] = keys;
-    if (keys.length === 1 && fn !== undefined && (fn === 'Ref' || fn === 'Condition' || fn.startsWith('Fn::'))) {
+    if (
+      keys.length === 1 &&
+      fn !== undefined &&
+      (fn === 'Ref' || fn === 'Condition' || fn.startsWith('Fn::'))
+    ) {
       return this.intrinsic(fn, node[fn] as Json);
     }
     const out: JsonObject = {};
@@ -113,7 +117,9 @@ export class TemplateEvaluator {
       }
       case 'Fn::Split': {
         const [delimiter, text] = asArray(arg, 'Fn::Split');
-        return asString(this.eval(text ?? ''), 'Fn::Split source').split(asString(delimiter ?? '', 'delimiter'));
+        return asString(this.eval(text ?? ''), 'Fn::Split source').split(
+          asString(delimiter ?? '', 'delimiter'),
+        );
       }
       case 'Fn::Select': {
         const [index, list] = asArray(arg, 'Fn::Select');
@@ -123,7 +129,9 @@ export class TemplateEvaluator {
       }
       case 'Fn::If': {
         const [name, whenTrue, whenFalse] = asArray(arg, 'Fn::If');
-        return this.condition(asString(name ?? '', 'Fn::If')) ? this.eval(whenTrue ?? null) : this.eval(whenFalse ?? null);
+        return this.condition(asString(name ?? '', 'Fn::If'))
+          ? this.eval(whenTrue ?? null)
+          : this.eval(whenFalse ?? null);
       }
       case 'Fn::Equals': {
         const [a, b] = asArray(arg, 'Fn::Equals').map((v) => this.eval(v));

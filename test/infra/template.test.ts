@@ -1,0 +1,554 @@
+import { execFile, spawnSync } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
+import type { BuildOptions } from 'esbuild';
+import { build } from 'esbuild';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  asObject,
+  asString,
+  type Deployment,
+  type Json,
+  type JsonObject,
+  type Template,
+  TemplateEvaluator,
+  toList,
+} from './cloudformation.js';
+import { readZip } from './zip.js';
+
+const run = promisify(execFile);
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const ARTIFACT = 'pingone-secret-rotation.zip';
+
+const account = '123456789012';
+const region = 'eu-central-1';
+const keyA = `arn:aws:kms:${region}:${account}:key/11111111-2222-3333-4444-555555555555`;
+const keyB = `arn:aws:kms:${region}:${account}:key/66666666-7777-8888-9999-000000000000`;
+
+/** Template defaults: no tag condition, no KMS key, no e-mail, no example secret. */
+const defaults: Deployment = { region, accountId: account, stackName: 'pingone-secret-rotation-ci' };
+/** Every optional feature switched on. */
+const everything: Deployment = {
+  ...defaults,
+  parameters: {
+    WorkerParameterName: 'pingone-worker',
+    SecretTagValue: 'rotator',
+    KmsKeyArn: `${keyA},${keyB}`,
+    AlarmEmail: 'ops@example.com',
+    CreateExampleSecret: 'true',
+  },
+};
+
+let workDir: string;
+let templatePath: string;
+let template: Template;
+let artifact: Map<string, Buffer>;
+
+beforeAll(async () => {
+  workDir = await mkdtemp(join(tmpdir(), 'pingone-infra-'));
+  const packageDir = join(workDir, 'package');
+  try {
+    await run(
+      process.execPath,
+      [
+        join(root, 'node_modules/osls/bin/serverless.js'),
+        'package',
+        '--stage',
+        'ci',
+        '--package',
+        packageDir,
+      ],
+      { cwd: root, timeout: 80_000, env: { ...process.env, SLS_TELEMETRY_DISABLED: '1' } },
+    );
+  } catch (error) {
+    const { stdout, stderr } = error as { stdout?: string; stderr?: string };
+    throw new Error(`osls package failed:\n${stdout ?? ''}\n${stderr ?? ''}`, { cause: error });
+  }
+  templatePath = join(packageDir, 'cloudformation-template-update-stack.json');
+  template = JSON.parse(await readFile(templatePath, 'utf8')) as Template;
+  artifact = readZip(await readFile(join(packageDir, ARTIFACT)));
+}, 90_000);
+
+afterAll(async () => {
+  if (workDir) await rm(workDir, { recursive: true, force: true });
+});
+
+interface Statement {
+  Effect: string;
+  Action: string[];
+  NotAction: string[];
+  Resource: string[];
+  Condition?: JsonObject;
+  Principal?: Json;
+}
+
+function statementsOf(document: Json | undefined): Statement[] {
+  return toList(asObject(document, 'PolicyDocument').Statement).map((raw) => {
+    const s = asObject(raw, 'Statement');
+    return {
+      Effect: asString(s.Effect, 'Effect'),
+      Action: toList(s.Action).map((a) => asString(a, 'Action')),
+      NotAction: toList(s.NotAction).map((a) => asString(a, 'NotAction')),
+      Resource: toList(s.Resource).map((r) => asString(r, 'Resource')),
+      ...(s.Condition === undefined ? {} : { Condition: asObject(s.Condition, 'Condition') }),
+      ...(s.Principal === undefined ? {} : { Principal: s.Principal }),
+    };
+  });
+}
+
+/** Statements of every identity policy on the function's execution role (inline and attached). */
+function roleStatements(deployment: Deployment): Statement[] {
+  const resources = new TemplateEvaluator(template, deployment).resources();
+  const role = resources.IamRoleLambdaExecution;
+  if (!role) throw new Error('no IamRoleLambdaExecution');
+  const inline = toList(role.Properties.Policies).flatMap((p) =>
+    statementsOf(asObject(p, 'Policy').PolicyDocument),
+  );
+  const attached = Object.values(resources)
+    .filter((r) => r.Type === 'AWS::IAM::Policy' || r.Type === 'AWS::IAM::ManagedPolicy')
+    .flatMap((r) => {
+      expect(r.Properties.Roles).toEqual(['<ref:IamRoleLambdaExecution>']);
+      return statementsOf(r.Properties.PolicyDocument);
+    });
+  return [...inline, ...attached];
+}
+
+/** Every policy statement anywhere in the evaluated template (identity and resource policies). */
+function allStatements(deployment: Deployment): Statement[] {
+  const found: Statement[] = [];
+  const walk = (node: Json): void => {
+    if (Array.isArray(node)) node.forEach(walk);
+    else if (node !== null && typeof node === 'object') {
+      if ('Statement' in node && 'Version' in node) found.push(...statementsOf(node));
+      else Object.values(node).forEach(walk);
+    }
+  };
+  for (const resource of Object.values(new TemplateEvaluator(template, deployment).resources())) {
+    walk(resource.Properties);
+  }
+  return found;
+}
+
+function resourcesOf(deployment: Deployment) {
+  return new TemplateEvaluator(template, deployment).resources();
+}
+
+function only<T>(items: T[], what: string): T {
+  expect(items, what).toHaveLength(1);
+  return items[0] as T;
+}
+
+const secretsPolicy = (statements: Statement[]) =>
+  only(
+    statements.filter((s) => s.Action.some((a) => a.startsWith('secretsmanager:'))),
+    'statements granting secretsmanager actions',
+  );
+
+describe('execution role (least privilege)', () => {
+  it.each([
+    ['defaults', defaults],
+    ['every option on', everything],
+  ])('allows no wildcard or NotAction actions in any policy (%s)', (_, deployment) => {
+    const statements = allStatements(deployment);
+    expect(statements.length).toBeGreaterThan(4);
+    for (const s of statements.filter((st) => st.Effect === 'Allow')) {
+      expect(s.NotAction, JSON.stringify(s)).toEqual([]);
+      for (const action of s.Action) expect(action, JSON.stringify(s)).not.toContain('*');
+    }
+  });
+
+  it.each([
+    ['defaults', defaults, 'pingone/'],
+    ['every option on', everything, 'pingone/'],
+    [
+      'another prefix',
+      { ...defaults, parameters: { SecretNamePrefix: 'team-a/pingone/' } },
+      'team-a/pingone/',
+    ],
+  ])(
+    'grants the four rotation actions only on secrets under the name prefix (%s)',
+    (_, deployment, prefix) => {
+      const statements = roleStatements(deployment);
+      const secrets = secretsPolicy(statements);
+      expect([...secrets.Action].sort()).toEqual([
+        'secretsmanager:DescribeSecret',
+        'secretsmanager:GetSecretValue',
+        'secretsmanager:PutSecretValue',
+        'secretsmanager:UpdateSecretVersionStage',
+      ]);
+      expect(secrets.Resource).toEqual([`arn:aws:secretsmanager:${region}:${account}:secret:${prefix}*`]);
+      // No other statement may carry a write action (e.g. on '*').
+      const writers = statements.filter((s) =>
+        s.Action.some(
+          (a) => a === 'secretsmanager:PutSecretValue' || a === 'secretsmanager:UpdateSecretVersionStage',
+        ),
+      );
+      expect(writers).toEqual([secrets]);
+      for (const s of statements) expect(s.Resource, JSON.stringify(s)).not.toContain('*');
+    },
+  );
+
+  it('rejects an empty or wildcard secret-name prefix at deploy time', () => {
+    const prefix = template.Parameters?.SecretNamePrefix as { AllowedPattern?: string; MinLength?: number };
+    const pattern = new RegExp(prefix.AllowedPattern ?? '');
+    expect(prefix.MinLength).toBe(1);
+    expect(pattern.test('pingone/')).toBe(true);
+    expect(pattern.test('*')).toBe(false);
+    expect(pattern.test('pingone/*')).toBe(false);
+    expect(pattern.test('')).toBe(false);
+  });
+
+  it('adds the resource-tag condition only when a tag value is configured', () => {
+    expect(secretsPolicy(roleStatements(defaults)).Condition).toBeUndefined();
+    expect(secretsPolicy(roleStatements(everything)).Condition).toEqual({
+      StringEquals: { 'aws:ResourceTag/pingone:rotation': 'rotator' },
+    });
+  });
+
+  it.each([
+    ['/pingone/rotation-worker', 'parameter/pingone/rotation-worker'],
+    ['pingone-worker', 'parameter/pingone-worker'],
+    ['team/pingone-worker', 'parameter/team/pingone-worker'],
+  ])('reads only the worker parameter %s, and passes the same name to the function', (name, arnSuffix) => {
+    const deployment = { ...defaults, parameters: { WorkerParameterName: name } };
+    const statements = roleStatements(deployment);
+    const ssm = only(
+      statements.filter((s) => s.Action.some((a) => a.startsWith('ssm:'))),
+      'statements granting ssm actions',
+    );
+    expect(ssm.Action).toEqual(['ssm:GetParameter']);
+    expect(ssm.Resource).toEqual([`arn:aws:ssm:${region}:${account}:${arnSuffix}`]);
+    const fn = resourcesOf(deployment).RotateLambdaFunction;
+    expect(
+      asObject(asObject(fn?.Properties.Environment, 'Environment').Variables, 'Variables'),
+    ).toMatchObject({
+      PINGONE_WORKER_PARAMETER: name,
+    });
+  });
+
+  it('rejects malformed worker parameter names at deploy time', () => {
+    const allowed = new RegExp(
+      (template.Parameters?.WorkerParameterName as { AllowedPattern?: string }).AllowedPattern ?? '',
+    );
+    expect(allowed.test('/pingone/rotation-worker')).toBe(true);
+    expect(allowed.test('pingone-worker')).toBe(true);
+    expect(allowed.test('//pingone')).toBe(false);
+    expect(allowed.test('/pingone/')).toBe(false);
+    expect(allowed.test('/pingone/*')).toBe(false);
+  });
+
+  it('grants no KMS access without a customer-managed key', () => {
+    const kms = roleStatements(defaults).filter((s) => s.Action.some((a) => a.startsWith('kms:')));
+    expect(kms).toEqual([]);
+    expect(resourcesOf(defaults).RotateKmsPolicy).toBeUndefined();
+  });
+
+  it('lets KMS keys be used only through Secrets Manager and SSM, and only the configured keys', () => {
+    const kms = roleStatements(everything).filter((s) => s.Action.some((a) => a.startsWith('kms:')));
+    expect(kms.flatMap((s) => s.Action).sort()).toEqual(['kms:Decrypt', 'kms:GenerateDataKey']);
+    const allowedServices = [`secretsmanager.${region}.amazonaws.com`, `ssm.${region}.amazonaws.com`];
+    for (const s of kms) {
+      expect(s.Resource).toEqual([keyA, keyB]);
+      const viaService = toList(asObject(s.Condition?.StringEquals, 'StringEquals')['kms:ViaService']);
+      expect(viaService.length).toBeGreaterThan(0);
+      for (const service of viaService) expect(allowedServices).toContain(service);
+    }
+    const decrypt = only(
+      kms.filter((s) => s.Action.includes('kms:Decrypt')),
+      'kms:Decrypt statements',
+    );
+    expect(toList(asObject(decrypt.Condition?.StringEquals, 'StringEquals')['kms:ViaService'])).toEqual(
+      allowedServices,
+    );
+  });
+
+  it('keeps the log permissions osls generates, scoped to the function log group', () => {
+    const logs = roleStatements(defaults).filter((s) => s.Action.some((a) => a.startsWith('logs:')));
+    expect(logs.flatMap((s) => s.Action)).toEqual(
+      expect.arrayContaining(['logs:CreateLogStream', 'logs:PutLogEvents']),
+    );
+    for (const s of logs) {
+      for (const r of s.Resource) {
+        expect(r).toMatch(
+          new RegExp(`^arn:aws:logs:${region}:${account}:log-group:/aws/lambda/pingone-secret-rotation-ci`),
+        );
+      }
+    }
+  });
+});
+
+describe('invoke permission', () => {
+  it('lets only Secrets Manager, acting for this account, invoke the function', () => {
+    const permissions = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::Permission');
+    const permission = only(permissions, 'Lambda permissions');
+    expect(permission.Properties).toEqual({
+      Action: 'lambda:InvokeFunction',
+      FunctionName: { 'Fn::GetAtt': ['RotateLambdaFunction', 'Arn'] },
+      Principal: 'secretsmanager.amazonaws.com',
+      SourceAccount: { Ref: 'AWS::AccountId' },
+    });
+  });
+});
+
+describe('function', () => {
+  const fn = () => {
+    const resource = resourcesOf(defaults).RotateLambdaFunction;
+    if (!resource) throw new Error('no RotateLambdaFunction');
+    return resource;
+  };
+
+  it('runs the bundled handler on nodejs24.x/arm64 with a timeout that leaves room for retries', () => {
+    const p = fn().Properties;
+    expect(p.Handler).toBe('functions/rotate.handler');
+    expect(p.Runtime).toBe('nodejs24.x');
+    expect(p.Architectures).toEqual(['arm64']);
+    expect(p.Timeout).toBeGreaterThanOrEqual(60);
+    expect(p.Timeout).toBeLessThanOrEqual(120);
+    expect(p.MemorySize).toBeGreaterThanOrEqual(256);
+    expect(p.Role).toBe('<IamRoleLambdaExecution.Arn>');
+  });
+
+  it('is not in a VPC (it needs internet egress to PingOne) and has no low concurrency limit', () => {
+    const p = fn().Properties;
+    expect(p.VpcConfig).toBeUndefined();
+    if (p.ReservedConcurrentExecutions !== undefined)
+      expect(p.ReservedConcurrentExecutions).toBeGreaterThanOrEqual(10);
+  });
+
+  it('gets its configuration from the stack parameters', () => {
+    const variables = asObject(asObject(fn().Properties.Environment, 'Environment').Variables, 'Variables');
+    expect(variables).toEqual({
+      NODE_OPTIONS: '--enable-source-maps',
+      PINGONE_WORKER_PARAMETER: '/pingone/rotation-worker',
+      PINGONE_REGION: 'NA',
+      PINGONE_API_URL: '',
+      PINGONE_AUTH_URL: '',
+      PREVIOUS_SECRET_TTL: '7d',
+      PINGONE_ALLOWED_ENVIRONMENTS: '',
+      POWERTOOLS_SERVICE_NAME: 'pingone-secret-rotation',
+      POWERTOOLS_METRICS_NAMESPACE: 'PingOneSecretRotation',
+      POWERTOOLS_LOG_LEVEL: 'INFO',
+    });
+    const overridden = resourcesOf({
+      ...defaults,
+      parameters: { PingOneRegion: 'EU', PreviousSecretTtl: '12h', AllowedEnvironments: 'env-1,env-2' },
+    }).RotateLambdaFunction;
+    expect(
+      asObject(asObject(overridden?.Properties.Environment, 'Environment').Variables, 'Variables'),
+    ).toMatchObject({
+      PINGONE_REGION: 'EU',
+      PREVIOUS_SECRET_TTL: '12h',
+      PINGONE_ALLOWED_ENVIRONMENTS: 'env-1,env-2',
+    });
+  });
+
+  it('validates the PingOne region and the previous-secret TTL at deploy time', () => {
+    const parameters = template.Parameters as Record<
+      string,
+      { AllowedValues?: string[]; AllowedPattern?: string }
+    >;
+    expect(parameters.PingOneRegion?.AllowedValues).toEqual(['NA', 'EU', 'CA', 'AU', 'SG', 'AP']);
+    const ttl = new RegExp(parameters.PreviousSecretTtl?.AllowedPattern ?? '');
+    for (const ok of ['1m', '12h', '30d']) expect(ttl.test(ok), ok).toBe(true);
+    for (const bad of ['0d', '7', '7w', '1.5h', '']) expect(ttl.test(bad), bad).toBe(false);
+  });
+
+  it('writes to a log group with bounded retention', () => {
+    const resources = resourcesOf(defaults);
+    const groups = Object.entries(resources).filter(([, r]) => r.Type === 'AWS::Logs::LogGroup');
+    const [id, group] = only(groups, 'log groups');
+    expect(group.Properties.LogGroupName).toBe(`/aws/lambda/${String(fn().Properties.FunctionName)}`);
+    expect(group.Properties.RetentionInDays).toBe(90);
+    expect(toList(fn().DependsOn)).toContain(id);
+  });
+});
+
+describe('alarms', () => {
+  it('sends Secrets Manager rotation failures to the alarm topic', () => {
+    const resources = resourcesOf(defaults);
+    const rule = only(
+      Object.values(resources).filter((r) => r.Type === 'AWS::Events::Rule'),
+      'EventBridge rules',
+    );
+    expect(rule.Properties.EventPattern).toEqual({
+      source: ['aws.secretsmanager'],
+      'detail-type': ['AWS Service Event via CloudTrail'],
+      detail: {
+        eventSource: ['secretsmanager.amazonaws.com'],
+        eventName: ['RotationFailed', 'RotationAbandoned', 'TestRotationFailed'],
+      },
+    });
+    expect(rule.Properties.State).toBe('ENABLED');
+    expect(toList(rule.Properties.Targets).map((t) => asObject(t, 'Target').Arn)).toEqual([
+      '<ref:AlarmTopic>',
+    ]);
+  });
+
+  it('lets only that rule and the errors alarm publish to the topic', () => {
+    const policy = resourcesOf(defaults).AlarmTopicPolicy;
+    expect(policy?.Properties.Topics).toEqual(['<ref:AlarmTopic>']);
+    const statements = statementsOf(policy?.Properties.PolicyDocument);
+    expect(statements.map((s) => [s.Principal, s.Action, s.Resource, s.Condition])).toEqual([
+      [
+        { Service: 'events.amazonaws.com' },
+        ['sns:Publish'],
+        ['<ref:AlarmTopic>'],
+        { ArnEquals: { 'aws:SourceArn': '<RotationFailureRule.Arn>' } },
+      ],
+      [
+        { Service: 'cloudwatch.amazonaws.com' },
+        ['sns:Publish'],
+        ['<ref:AlarmTopic>'],
+        { ArnEquals: { 'aws:SourceArn': '<RotateErrorsAlarm.Arn>' } },
+      ],
+    ]);
+  });
+
+  it('alarms on any error of the function', () => {
+    const alarm = resourcesOf(defaults).RotateErrorsAlarm;
+    expect(alarm?.Properties).toMatchObject({
+      Namespace: 'AWS/Lambda',
+      MetricName: 'Errors',
+      Dimensions: [{ Name: 'FunctionName', Value: '<ref:RotateLambdaFunction>' }],
+      Statistic: 'Sum',
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+      TreatMissingData: 'notBreaching',
+      AlarmActions: ['<ref:AlarmTopic>'],
+    });
+  });
+
+  it('subscribes an e-mail address only when one is given', () => {
+    const emails = (deployment: Deployment) =>
+      Object.values(resourcesOf(deployment))
+        .filter((r) => r.Type === 'AWS::SNS::Subscription')
+        .map((r) => r.Properties);
+    expect(emails(defaults)).toEqual([]);
+    expect(emails(everything)).toEqual([
+      { TopicArn: '<ref:AlarmTopic>', Protocol: 'email', Endpoint: 'ops@example.com' },
+    ]);
+  });
+});
+
+describe('example secret', () => {
+  it('is not created unless asked for', () => {
+    expect(template.Parameters?.CreateExampleSecret?.Default).toBe('false');
+    const types = Object.values(resourcesOf(defaults)).map((r) => r.Type);
+    expect(types).not.toContain('AWS::SecretsManager::Secret');
+    expect(types).not.toContain('AWS::SecretsManager::RotationSchedule');
+  });
+
+  it('lives under the prefix the function may rotate, with the expected placeholder shape and TTL tag', () => {
+    const secret = resourcesOf(everything).ExampleSecret;
+    if (!secret) throw new Error('no ExampleSecret');
+    const name = asString(secret.Properties.Name, 'Name');
+    const [grant] = secretsPolicy(roleStatements(everything)).Resource;
+    expect(name.startsWith(String(grant).split(':secret:')[1]?.replace(/\*$/, '') ?? '<none>')).toBe(true);
+    const value = JSON.parse(asString(secret.Properties.SecretString, 'SecretString')) as Record<
+      string,
+      string
+    >;
+    expect(Object.keys(value).sort()).toEqual(['clientSecret', 'environmentId', 'region', 'resourceId']);
+    expect(value.region).toBe('NA');
+    expect(secret.Properties.Tags).toEqual([
+      { Key: 'pingone:previous-secret-ttl', Value: '7d' },
+      { Key: 'pingone:rotation', Value: 'rotator' },
+    ]);
+    expect(secret.Properties.KmsKeyId).toBe(keyA);
+  });
+
+  it('gets a rotation schedule that never rotates placeholder content on deploy', () => {
+    const schedule = resourcesOf(everything).ExampleSecretRotationSchedule;
+    if (!schedule) throw new Error('no ExampleSecretRotationSchedule');
+    expect(schedule.Properties).toEqual({
+      SecretId: '<ref:ExampleSecret>',
+      RotationLambdaARN: '<RotateLambdaFunction.Arn>',
+      RotateImmediatelyOnUpdate: false,
+      RotationRules: { ScheduleExpression: 'rate(30 days)', Duration: '4h' },
+    });
+    expect(toList(schedule.DependsOn)).toContain('RotateLambdaPermission');
+  });
+});
+
+describe('stack outputs', () => {
+  it('exports the function and topic ARNs', () => {
+    expect(template.Outputs?.RotateFunctionArn?.Value).toEqual({
+      'Fn::GetAtt': ['RotateLambdaFunction', 'Arn'],
+    });
+    expect(template.Outputs?.AlarmTopicArn?.Value).toEqual({ Ref: 'AlarmTopic' });
+  });
+});
+
+describe('cfn-lint', () => {
+  it('reports nothing on the generated template', () => {
+    const result = spawnSync('cfn-lint', [templatePath], { encoding: 'utf8', timeout: 60_000 });
+    if (result.error && (result.error as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw new Error(
+        'cfn-lint is not on PATH. It is required for this test (and in CI): install it with `pip install cfn-lint`.',
+      );
+    }
+    expect(result.error).toBeUndefined();
+    expect(`${result.stdout}${result.stderr}`).toBe('');
+    expect(result.status).toBe(0);
+  });
+});
+
+describe('deployment artifact', () => {
+  it('contains only the bundled handler and its source map', () => {
+    const names = [...artifact.keys()].sort();
+    expect(names).toEqual(['functions/rotate.mjs', 'functions/rotate.mjs.map']);
+    for (const name of names) expect(name).not.toMatch(/^(local|test|bench|cli|node_modules|lib)\//);
+  });
+
+  it('is built with the same esbuild options as `npm run build`', async () => {
+    const url = pathToFileURL(join(root, 'scripts/esbuild-options.mjs')).href;
+    const shared = (await import(url)) as { bundleOptions: BuildOptions; banner: { js: string } };
+    const outfile = join(workDir, 'reference/rotate.mjs');
+    await build({
+      ...shared.bundleOptions,
+      entryPoints: [join(root, 'functions/rotate.ts')],
+      outfile,
+      logLevel: 'silent',
+    });
+    const withoutMapComment = (code: string) => code.replace(/\n\/\/# sourceMappingURL=\S+\n?$/, '\n');
+    const packaged = artifact.get('functions/rotate.mjs')?.toString('utf8') ?? '';
+    expect(packaged.startsWith(shared.banner.js)).toBe(true);
+    expect(withoutMapComment(packaged)).toBe(withoutMapComment(await readFile(outfile, 'utf8')));
+  });
+
+  it('loads on this Node version and exports a handler function', async () => {
+    const dir = join(workDir, 'unzipped');
+    for (const [name, data] of artifact) {
+      await mkdir(dirname(join(dir, name)), { recursive: true });
+      await writeFile(join(dir, name), data);
+    }
+    const entry = pathToFileURL(join(dir, 'functions/rotate.mjs')).href;
+    const { stdout } = await run(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        `const m = await import(${JSON.stringify(entry)}); console.log(typeof m.handler);`,
+      ],
+      {
+        cwd: dir,
+        env: {
+          PATH: process.env.PATH ?? '',
+          AWS_REGION: region,
+          AWS_ACCESS_KEY_ID: 'test',
+          AWS_SECRET_ACCESS_KEY: 'test',
+          AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+          PINGONE_WORKER_PARAMETER: '/pingone/rotation-worker',
+          PINGONE_REGION: 'NA',
+          PREVIOUS_SECRET_TTL: '7d',
+          POWERTOOLS_SERVICE_NAME: 'pingone-secret-rotation',
+          POWERTOOLS_METRICS_NAMESPACE: 'PingOneSecretRotation',
+        },
+      },
+    );
+    expect(stdout.trim()).toBe('function');
+  });
+});

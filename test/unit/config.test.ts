@@ -1,0 +1,197 @@
+import { describe, expect, it } from 'vitest';
+import { loadConfig, parseTtl, resolveTtl } from '../../lib/config.js';
+import { ConfigurationError } from '../../lib/errors.js';
+import { parseWorkerCredentials } from '../../lib/pingone/worker-credentials.js';
+import { parseRotationEvent } from '../../lib/rotation/event.js';
+
+const BASE = { PINGONE_WORKER_PARAMETER: '/pingone/worker' };
+
+describe('loadConfig', () => {
+  it('applies the documented defaults', () => {
+    const config = loadConfig(BASE);
+    expect(config).toMatchObject({
+      workerParameter: '/pingone/worker',
+      workerCacheMaxAgeSeconds: 300,
+      defaultRegion: 'NA',
+      apiUrlTemplate: 'https://api.pingone.{tld}/v1',
+      authUrlTemplate: 'https://auth.pingone.{tld}',
+      previousSecretTtl: { ms: 7 * 86_400_000, text: '7d' },
+      allowedEnvironments: undefined,
+    });
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it('requires PINGONE_WORKER_PARAMETER', () => {
+    expect(() => loadConfig({})).toThrow(
+      new ConfigurationError(
+        'PINGONE_WORKER_PARAMETER is not set: it must name the SSM SecureString parameter holding the worker credentials',
+      ),
+    );
+  });
+
+  it('refuses an unknown region, naming the accepted ones', () => {
+    expect(() => loadConfig({ ...BASE, PINGONE_REGION: 'US' })).toThrow(
+      "PINGONE_REGION is 'US': it must be one of NA, EU, CA, AU, SG, AP",
+    );
+  });
+
+  it.each([
+    ['http://api.example.com/v1', /must use https/],
+    ['ftp://127.0.0.1/v1', /must use https/],
+    ['not a url', /is not a valid URL/],
+    ['https://user:pw@proxy.example.com/v1', /must not carry credentials/],
+  ])('refuses PINGONE_API_URL=%s', (value, message) => {
+    expect(() => loadConfig({ ...BASE, PINGONE_API_URL: value })).toThrow(message);
+  });
+
+  it('accepts http only for loopback hosts, and https custom domains with region placeholders', () => {
+    expect(
+      loadConfig({ ...BASE, PINGONE_API_URL: 'http://127.0.0.1:4010/{region}/api/v1/' }).apiUrlTemplate,
+    ).toBe('http://127.0.0.1:4010/{region}/api/v1');
+    expect(loadConfig({ ...BASE, PINGONE_AUTH_URL: 'http://localhost:9/auth' }).authUrlTemplate).toBe(
+      'http://localhost:9/auth',
+    );
+    expect(
+      loadConfig({ ...BASE, PINGONE_API_URL: 'https://proxy.internal/pingone-{tld}/v1' }).apiUrlTemplate,
+    ).toBe('https://proxy.internal/pingone-{tld}/v1');
+  });
+
+  it('parses PINGONE_ALLOWED_ENVIRONMENTS and refuses entries that are not UUIDs', () => {
+    const config = loadConfig({
+      ...BASE,
+      PINGONE_ALLOWED_ENVIRONMENTS:
+        ' 0B7E3F4A-1C2D-4E5F-8A9B-0C1D2E3F4A5B , 9f8e7d6c-5b4a-4392-8170-6f5e4d3c2b1a',
+    });
+    expect([...(config.allowedEnvironments ?? [])]).toEqual([
+      '0b7e3f4a-1c2d-4e5f-8a9b-0c1d2e3f4a5b',
+      '9f8e7d6c-5b4a-4392-8170-6f5e4d3c2b1a',
+    ]);
+    expect(() =>
+      loadConfig({ ...BASE, PINGONE_ALLOWED_ENVIRONMENTS: 'prod,0b7e3f4a-1c2d-4e5f-8a9b-0c1d2e3f4a5b' }),
+    ).toThrow(/not a UUID: prod/);
+  });
+
+  it('refuses a worker cache age outside 0..3600 s', () => {
+    expect(() => loadConfig({ ...BASE, PINGONE_WORKER_CACHE_SECONDS: '-1' })).toThrow(
+      /PINGONE_WORKER_CACHE_SECONDS/,
+    );
+  });
+});
+
+describe('previous-secret TTL', () => {
+  it.each([
+    ['1m', 60_000],
+    ['90m', 5_400_000],
+    ['12h', 43_200_000],
+    ['30d', 2_592_000_000],
+  ])('accepts %s', (text, ms) => {
+    expect(parseTtl(text, 'PREVIOUS_SECRET_TTL').ms).toBe(ms);
+  });
+
+  it.each(['0m', '59s', '31d', '721h', '43201m', '7', 'd7', '1.5d', '', '-1d'])(
+    'refuses %j naming the variable and range',
+    (text) => {
+      expect(() => loadConfig({ ...BASE, PREVIOUS_SECRET_TTL: text || ' x' })).toThrow(
+        /^PREVIOUS_SECRET_TTL is '.*'.*written <n>m, <n>h or <n>d, from 1m to 30d/,
+      );
+    },
+  );
+
+  it('takes the pingone:previous-secret-ttl tag over the default', () => {
+    const config = loadConfig({ ...BASE, PREVIOUS_SECRET_TTL: '2d' });
+    expect(resolveTtl(config, {}).text).toBe('2d');
+    expect(resolveTtl(config, { 'pingone:previous-secret-ttl': '3h' }).ms).toBe(3 * 3_600_000);
+    expect(() => resolveTtl(config, { 'pingone:previous-secret-ttl': '40d' })).toThrow(
+      "Tag 'pingone:previous-secret-ttl' is '40d', out of range",
+    );
+  });
+});
+
+describe('parseRotationEvent', () => {
+  const valid = {
+    Step: 'createSecret',
+    SecretId: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:pingone/app-AbCdEf',
+    ClientRequestToken: '11111111-2222-4333-8444-555555555555',
+    RotationToken: 'rt-0123456789abcdef0123456789abcdef',
+  };
+
+  it('accepts a rotation event, with or without RotationToken', () => {
+    expect(parseRotationEvent(valid)).toEqual({
+      step: 'createSecret',
+      secretId: valid.SecretId,
+      token: valid.ClientRequestToken,
+      rotationToken: valid.RotationToken,
+    });
+    const { RotationToken: _, ...withoutToken } = valid;
+    expect(parseRotationEvent(withoutToken).rotationToken).toBeUndefined();
+  });
+
+  it.each([
+    [null, /not a Secrets Manager rotation event/],
+    ['createSecret', /not a Secrets Manager rotation event/],
+    [[valid], /not a Secrets Manager rotation event/],
+    [{ ...valid, Step: undefined }, /missing Step/],
+    [{ Step: 'createSecret' }, /missing SecretId, ClientRequestToken/],
+    [
+      { ...valid, Step: 'create_secret' },
+      /unknown Step 'create_secret': expected one of createSecret, setSecret, testSecret, finishSecret/,
+    ],
+    [{ ...valid, ClientRequestToken: 'a b' }, /malformed ClientRequestToken/],
+    [{ ...valid, RotationToken: 42 }, /malformed RotationToken/],
+  ])('refuses %j', (raw, message) => {
+    expect(() => parseRotationEvent(raw)).toThrow(message);
+  });
+
+  it('never quotes the RotationToken in an error', () => {
+    const error = (() => {
+      try {
+        parseRotationEvent({ ...valid, Step: 'nope' });
+      } catch (e) {
+        return e as Error;
+      }
+    })();
+    expect(error?.message).not.toContain(valid.RotationToken);
+  });
+});
+
+describe('parseWorkerCredentials', () => {
+  it('parses the worker JSON, defaulting region and auth method', () => {
+    expect(
+      parseWorkerCredentials(
+        JSON.stringify({
+          environmentId: '0B7E3F4A-1C2D-4E5F-8A9B-0C1D2E3F4A5B',
+          clientId: 'c',
+          clientSecret: 's',
+        }),
+        '/w',
+        'EU',
+      ),
+    ).toEqual({
+      environmentId: '0b7e3f4a-1c2d-4e5f-8a9b-0c1d2e3f4a5b',
+      clientId: 'c',
+      clientSecret: 's',
+      region: 'EU',
+      tokenEndpointAuthMethod: 'CLIENT_SECRET_BASIC',
+    });
+  });
+
+  it.each([
+    ['{not json', /Worker parameter '\/w' is not valid JSON/],
+    ['"x"', /must be a JSON object/],
+    [
+      '{"environmentId":"e","clientId":"","clientSecret":"top-secret-value"}',
+      /environmentId must be a UUID; clientId must be a non-empty string/,
+    ],
+  ])('refuses %s without quoting it', (raw, message) => {
+    const error = (() => {
+      try {
+        parseWorkerCredentials(raw, '/w', 'NA');
+      } catch (e) {
+        return e as Error;
+      }
+    })();
+    expect(error).toBeInstanceOf(ConfigurationError);
+    expect(error?.message).toMatch(message);
+    expect(error?.message).not.toContain('top-secret-value');
+  });
+});
