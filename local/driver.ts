@@ -1,0 +1,246 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import {
+  DescribeSecretCommand,
+  ResourceNotFoundException,
+  RotateSecretCommand,
+  type SecretsManagerClient,
+  UpdateSecretVersionStageCommand,
+} from '@aws-sdk/client-secrets-manager';
+import type { Context } from 'aws-lambda';
+
+export type Step = 'createSecret' | 'setSecret' | 'testSecret' | 'finishSecret';
+export const ALL_STEPS: readonly Step[] = ['createSecret', 'setSecret', 'testSecret', 'finishSecret'];
+
+export interface RotationEventPayload {
+  Step: Step;
+  SecretId: string;
+  ClientRequestToken: string;
+  RotationToken?: string;
+}
+
+/** The Lambda handler under test: the built bundle's `handler` or `createRotationHandler()`. */
+export type InvokeFn = (event: RotationEventPayload, context: Context) => Promise<unknown>;
+
+export interface StepReport {
+  readonly attempt: number;
+  readonly step: Step;
+  readonly ok: boolean;
+  readonly error?: string;
+  readonly ms: number;
+}
+
+export interface RotationReport {
+  readonly secretId: string;
+  readonly token: string;
+  readonly ok: boolean;
+  readonly attempts: number;
+  readonly steps: readonly StepReport[];
+  readonly error?: string;
+}
+
+export interface StepBoundary {
+  readonly secretId: string;
+  readonly token: string;
+  readonly attempt: number;
+  readonly step: Step;
+}
+
+export interface DriverOptions {
+  readonly secretsManager: SecretsManagerClient;
+  readonly invoke: InvokeFn;
+  readonly rotationLambdaArn?: string;
+  /** The function's configured timeout: what `getRemainingTimeInMillis` counts down from. */
+  readonly functionTimeoutMs?: number;
+  /** Whole-rotation attempts, the first included (Secrets Manager retries a failed rotation). */
+  readonly maxAttempts?: number;
+  /** Called after every step invocation, failed or not (invariant checks, progress lines). */
+  readonly afterStep?: (boundary: StepBoundary, report: StepReport) => Promise<void> | void;
+  /** Send a RotationToken in each event, as Secrets Manager does for assumed-role rotation. */
+  readonly sendRotationToken?: boolean;
+}
+
+export const LOCAL_ROTATION_LAMBDA_ARN =
+  'arn:aws:lambda:us-east-1:000000000000:function:pingone-rotation-local';
+
+/** The error Secrets Manager gives RotateSecret while another rotation's AWSPENDING is outstanding. */
+export class RotationInProgressError extends Error {
+  constructor(
+    readonly secretId: string,
+    readonly pendingVersionId: string,
+  ) {
+    super(
+      `A previous rotation isn't complete (AWSPENDING is on version ${pendingVersionId}). That rotation will be reattempted.`,
+    );
+    this.name = 'RotationInProgressError';
+  }
+}
+
+/**
+ * Plays Secrets Manager's rotation service against moto, which cannot run a Lambda here:
+ * registers the AWSPENDING placeholder for a new token exactly as RotateSecret does (a version with that
+ * label and no value), invokes the real handler for each step in order, retries a failed rotation the way
+ * Secrets Manager does (again from createSecret, same token), and reports each step's outcome.
+ */
+export class LocalRotationDriver {
+  readonly #sm: SecretsManagerClient;
+  readonly #options: DriverOptions;
+
+  constructor(options: DriverOptions) {
+    this.#sm = options.secretsManager;
+    this.#options = options;
+  }
+
+  /** RotateSecret: a new token with an empty AWSPENDING version (refused while another rotation is pending). */
+  async startRotation(secretId: string, options: { rotateImmediately?: boolean } = {}): Promise<string> {
+    const stuck = await this.pendingVersion(secretId);
+    if (stuck) throw new RotationInProgressError(secretId, stuck);
+    const token = randomUUID();
+    try {
+      await this.#sm.send(
+        new RotateSecretCommand({
+          SecretId: secretId,
+          ClientRequestToken: token,
+          RotationLambdaARN: this.#options.rotationLambdaArn ?? LOCAL_ROTATION_LAMBDA_ARN,
+          // moto enables rotation only for AutomaticallyAfterDays rules.
+          RotationRules: { AutomaticallyAfterDays: 30 },
+          RotateImmediately: options.rotateImmediately ?? true,
+        }),
+      );
+    } catch (error) {
+      // moto registers the version and then fails to find the Lambda: the state we want.
+      if (!(error instanceof ResourceNotFoundException)) throw error;
+    }
+    return token;
+  }
+
+  /** A full rotation: RotateSecret, then the four steps, retried as Secrets Manager would. */
+  async rotate(secretId: string): Promise<RotationReport> {
+    const token = await this.startRotation(secretId);
+    return this.run(secretId, token, ALL_STEPS);
+  }
+
+  /** Re-attempts the outstanding rotation (what Secrets Manager does for a stuck AWSPENDING). */
+  async resume(secretId: string): Promise<RotationReport | undefined> {
+    const token = await this.pendingVersion(secretId);
+    return token ? this.run(secretId, token, ALL_STEPS) : undefined;
+  }
+
+  /**
+   * RotateImmediately=false: Secrets Manager runs only testSecret against an AWSPENDING version, then
+   * removes that label.
+   */
+  async testOnly(secretId: string): Promise<RotationReport> {
+    const token = await this.startRotation(secretId, { rotateImmediately: false });
+    const report = await this.run(secretId, token, ['testSecret'], 1);
+    await this.#removePending(secretId, token);
+    return report;
+  }
+
+  /** Runs `steps` for `token`, from the first step again on failure, up to maxAttempts. */
+  async run(
+    secretId: string,
+    token: string,
+    steps: readonly Step[],
+    maxAttempts?: number,
+  ): Promise<RotationReport> {
+    const attempts = maxAttempts ?? this.#options.maxAttempts ?? 3;
+    const reports: StepReport[] = [];
+    const rotationToken =
+      this.#options.sendRotationToken === false ? undefined : randomBytes(24).toString('hex');
+    let lastError: string | undefined;
+    for (let attempt = 1; attempt <= attempts; attempt++) {
+      lastError = undefined;
+      for (const step of steps) {
+        const report = await this.#invoke({ secretId, token, attempt, step }, rotationToken);
+        reports.push(report);
+        await this.#options.afterStep?.({ secretId, token, attempt, step }, report);
+        if (!report.ok) {
+          lastError = `${step}: ${report.error}`;
+          break;
+        }
+      }
+      if (lastError === undefined) {
+        if (steps.includes('finishSecret')) await this.#cleanUpPending(secretId, token);
+        return { secretId, token, ok: true, attempts: attempt, steps: reports };
+      }
+    }
+    return {
+      secretId,
+      token,
+      ok: false,
+      attempts,
+      steps: reports,
+      ...(lastError ? { error: lastError } : {}),
+    };
+  }
+
+  /** The version carrying AWSPENDING but not AWSCURRENT, if any: an outstanding rotation. */
+  async pendingVersion(secretId: string): Promise<string | undefined> {
+    const out = await this.#sm.send(new DescribeSecretCommand({ SecretId: secretId }));
+    return Object.entries(out.VersionIdsToStages ?? {}).find(
+      ([, stages]) => stages.includes('AWSPENDING') && !stages.includes('AWSCURRENT'),
+    )?.[0];
+  }
+
+  async #invoke(boundary: StepBoundary, rotationToken: string | undefined): Promise<StepReport> {
+    const started = Date.now();
+    const timeoutMs = this.#options.functionTimeoutMs ?? 60_000;
+    const event: RotationEventPayload = {
+      Step: boundary.step,
+      SecretId: boundary.secretId,
+      ClientRequestToken: boundary.token,
+      ...(rotationToken ? { RotationToken: rotationToken } : {}),
+    };
+    const base = { attempt: boundary.attempt, step: boundary.step };
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`Task timed out after ${timeoutMs} ms`)), timeoutMs);
+      });
+      await Promise.race([this.#options.invoke(event, lambdaContext(started, timeoutMs)), timeout]);
+      return { ...base, ok: true, ms: Date.now() - started };
+    } catch (error) {
+      return {
+        ...base,
+        ok: false,
+        error: (error as Error).message ?? String(error),
+        ms: Date.now() - started,
+      };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** What Secrets Manager's backend does after a successful rotation: AWSPENDING leaves the new AWSCURRENT. */
+  async #cleanUpPending(secretId: string, token: string): Promise<void> {
+    const out = await this.#sm.send(new DescribeSecretCommand({ SecretId: secretId }));
+    if (out.VersionIdsToStages?.[token]?.includes('AWSPENDING')) await this.#removePending(secretId, token);
+  }
+
+  async #removePending(secretId: string, token: string): Promise<void> {
+    await this.#sm.send(
+      new UpdateSecretVersionStageCommand({
+        SecretId: secretId,
+        VersionStage: 'AWSPENDING',
+        RemoveFromVersionId: token,
+      }),
+    );
+  }
+}
+
+function lambdaContext(started: number, timeoutMs: number): Context {
+  return {
+    functionName: 'pingone-rotation-local',
+    functionVersion: '$LATEST',
+    invokedFunctionArn: LOCAL_ROTATION_LAMBDA_ARN,
+    memoryLimitInMB: '256',
+    awsRequestId: randomUUID(),
+    logGroupName: '/aws/lambda/pingone-rotation-local',
+    logStreamName: 'local',
+    callbackWaitsForEmptyEventLoop: false,
+    getRemainingTimeInMillis: () => Math.max(0, started + timeoutMs - Date.now()),
+    done: () => {},
+    fail: () => {},
+    succeed: () => {},
+  };
+}

@@ -1,0 +1,178 @@
+import {
+  CreateSecretCommand,
+  DescribeSecretCommand,
+  GetSecretValueCommand,
+  SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
+import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import type { PingOneRegion } from '../lib/pingone/regions.js';
+import { type MotoServer, startMoto } from './moto.js';
+import {
+  type IntrospectEndpointAuthMethod,
+  type PingOneSimulator,
+  startPingOneSimulator,
+  type WorkerCredentials,
+} from './pingone-simulator/index.js';
+
+/** Static credentials for the local world; moto accepts any. */
+export const LOCAL_AWS = Object.freeze({
+  region: 'us-east-1',
+  credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+});
+
+export interface RotatableSecret {
+  readonly arn: string;
+  readonly name: string;
+  readonly environmentId: string;
+  readonly resourceId: string;
+  readonly region: PingOneRegion;
+}
+
+export interface SecretSpec {
+  readonly name: string;
+  readonly region?: PingOneRegion;
+  /** An existing simulator environment; a new one in `region` otherwise. */
+  readonly environmentId?: string;
+  readonly introspectEndpointAuthMethod?: IntrospectEndpointAuthMethod;
+  readonly tags?: Record<string, string>;
+  /** Extra owner keys carried in the secret JSON. */
+  readonly extra?: Record<string, unknown>;
+}
+
+/**
+ * The local rehearsal world: moto (Secrets Manager + SSM) and the PingOne simulator on loopback, a worker
+ * app whose credentials sit in an SSM SecureString, and the environment the rotation function needs.
+ */
+export interface LocalWorld {
+  readonly moto: MotoServer;
+  readonly sim: PingOneSimulator;
+  readonly secretsManager: SecretsManagerClient;
+  readonly ssm: SSMClient;
+  readonly worker: WorkerCredentials;
+  readonly workerParameter: string;
+  /** The rotation function's environment variables for this world. */
+  readonly functionEnv: Readonly<Record<string, string>>;
+  /** AWS SDK environment (endpoint, region, test credentials) for a process that uses this world. */
+  readonly awsEnv: Readonly<Record<string, string>>;
+  createEnvironment(region: PingOneRegion): string;
+  /** A CUSTOM resource in PingOne and a Secrets Manager secret holding its current secret. */
+  createRotatableSecret(spec: SecretSpec): Promise<RotatableSecret>;
+  /** The parsed AWSCURRENT / AWSPREVIOUS / a version's JSON. */
+  readSecretJson(
+    secretId: string,
+    selector?: { stage?: string; versionId?: string },
+  ): Promise<Record<string, unknown>>;
+  labels(secretId: string): Promise<Record<string, string[]>>;
+  stop(): Promise<void>;
+}
+
+export interface LocalWorldOptions {
+  readonly workerParameter?: string;
+  readonly workerRegion?: PingOneRegion;
+  readonly previousSecretTtl?: string;
+}
+
+export async function startLocalWorld(options: LocalWorldOptions = {}): Promise<LocalWorld> {
+  const [moto, sim] = await Promise.all([startMoto(), startPingOneSimulator()]);
+  try {
+    const clientConfig = { ...LOCAL_AWS, endpoint: moto.url, maxAttempts: 2 };
+    const secretsManager = new SecretsManagerClient(clientConfig);
+    const ssm = new SSMClient(clientConfig);
+    const workerRegion = options.workerRegion ?? 'NA';
+    const workerEnv = sim.createEnvironment({ name: 'Administrators', region: workerRegion });
+    const worker = sim.createWorker(workerEnv.id, { environments: 'all' });
+    const workerParameter = options.workerParameter ?? '/pingone/rotation-worker';
+    await ssm.send(
+      new PutParameterCommand({
+        Name: workerParameter,
+        Type: 'SecureString',
+        Overwrite: true,
+        Value: JSON.stringify({
+          environmentId: worker.environmentId,
+          clientId: worker.clientId,
+          clientSecret: worker.clientSecret,
+          region: workerRegion,
+        }),
+      }),
+    );
+
+    const awsEnv = {
+      AWS_ENDPOINT_URL: moto.url,
+      AWS_REGION: LOCAL_AWS.region,
+      AWS_DEFAULT_REGION: LOCAL_AWS.region,
+      AWS_ACCESS_KEY_ID: LOCAL_AWS.credentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: LOCAL_AWS.credentials.secretAccessKey,
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    };
+    const functionEnv = {
+      PINGONE_WORKER_PARAMETER: workerParameter,
+      PINGONE_REGION: workerRegion,
+      PINGONE_API_URL: sim.apiUrlTemplate,
+      PINGONE_AUTH_URL: sim.authUrlTemplate,
+      PREVIOUS_SECRET_TTL: options.previousSecretTtl ?? '7d',
+    };
+
+    const world: LocalWorld = {
+      moto,
+      sim,
+      secretsManager,
+      ssm,
+      worker,
+      workerParameter,
+      functionEnv,
+      awsEnv,
+      createEnvironment: (region) => sim.createEnvironment({ region }).id,
+      async createRotatableSecret(spec) {
+        const region = spec.region ?? workerRegion;
+        const environmentId = spec.environmentId ?? sim.createEnvironment({ region }).id;
+        const resource = sim.createResource(environmentId, {
+          name: `${spec.name} API`,
+          ...(spec.introspectEndpointAuthMethod
+            ? { introspectEndpointAuthMethod: spec.introspectEndpointAuthMethod }
+            : {}),
+        });
+        const out = await secretsManager.send(
+          new CreateSecretCommand({
+            Name: spec.name,
+            SecretString: JSON.stringify({
+              environmentId,
+              resourceId: resource.id,
+              clientSecret: resource.secret,
+              region,
+              ...spec.extra,
+            }),
+            Tags: Object.entries(spec.tags ?? {}).map(([Key, Value]) => ({ Key, Value })),
+          }),
+        );
+        return { arn: out.ARN ?? spec.name, name: spec.name, environmentId, resourceId: resource.id, region };
+      },
+      async readSecretJson(secretId, selector = {}) {
+        const out = await secretsManager.send(
+          new GetSecretValueCommand({
+            SecretId: secretId,
+            ...(selector.versionId ? { VersionId: selector.versionId } : {}),
+            ...(selector.stage || !selector.versionId
+              ? { VersionStage: selector.stage ?? 'AWSCURRENT' }
+              : {}),
+          }),
+        );
+        return JSON.parse(out.SecretString ?? '{}') as Record<string, unknown>;
+      },
+      async labels(secretId) {
+        const out = await secretsManager.send(new DescribeSecretCommand({ SecretId: secretId }));
+        return Object.fromEntries(
+          Object.entries(out.VersionIdsToStages ?? {}).map(([id, stages]) => [id, [...stages].sort()]),
+        );
+      },
+      async stop() {
+        secretsManager.destroy();
+        ssm.destroy();
+        await Promise.all([moto.stop(), sim.stop()]);
+      },
+    };
+    return world;
+  } catch (error) {
+    await Promise.all([moto.stop(), sim.stop()]);
+    throw error;
+  }
+}
