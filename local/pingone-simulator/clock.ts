@@ -40,7 +40,9 @@ export class SimulatorClock implements ControllableClock {
   constructor(options: SimulatorClockOptions = {}) {
     this.frozen = options.frozen ?? false;
     this.#anchorRealMs = Date.now();
-    this.#anchorSimulatedMs = options.start ? validTime(options.start, 'SimulatorClock start') : this.#anchorRealMs;
+    this.#anchorSimulatedMs = options.start
+      ? validTime(options.start, 'SimulatorClock start')
+      : this.#anchorRealMs;
   }
 
   now(): Date {
@@ -48,7 +50,9 @@ export class SimulatorClock implements ControllableClock {
   }
 
   advance(ms: number): void {
-    if (!Number.isFinite(ms)) throw new RangeError(`clock.advance needs a finite number of milliseconds, got ${ms}`);
+    if (!Number.isFinite(ms)) {
+      throw new RangeError(`clock.advance needs a finite number of milliseconds, got ${ms}`);
+    }
     this.#reanchor(this.#nowMs() + ms);
   }
 
@@ -57,7 +61,9 @@ export class SimulatorClock implements ControllableClock {
   }
 
   #nowMs(): number {
-    return this.frozen ? this.#anchorSimulatedMs : this.#anchorSimulatedMs + (Date.now() - this.#anchorRealMs);
+    return this.frozen
+      ? this.#anchorSimulatedMs
+      : this.#anchorSimulatedMs + (Date.now() - this.#anchorRealMs);
   }
 
   #reanchor(simulatedMs: number): void {

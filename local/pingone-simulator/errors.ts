@@ -76,7 +76,10 @@ export function invalidToken(): PingOneError {
 
 export function insufficientPermissions(): PingOneError {
   return new PingOneError(403, 'ACCESS_FAILED', MESSAGES.noAccess, [
-    { code: 'INSUFFICIENT_PERMISSIONS', message: 'The actor attempting to perform the request is not authorized.' },
+    {
+      code: 'INSUFFICIENT_PERMISSIONS',
+      message: 'The actor attempting to perform the request is not authorized.',
+    },
   ]);
 }
 
@@ -88,7 +91,9 @@ export function methodNotAllowed(allowed: readonly string[]): PingOneError {
 }
 
 export function invalidRequest(detail: string): PingOneError {
-  return new PingOneError(400, 'INVALID_REQUEST', MESSAGES.invalidRequest, [{ code: 'INVALID_VALUE', message: detail }]);
+  return new PingOneError(400, 'INVALID_REQUEST', MESSAGES.invalidRequest, [
+    { code: 'INVALID_VALUE', message: detail },
+  ]);
 }
 
 export function invalidData(details: readonly PingOneErrorDetail[]): PingOneError {

@@ -81,7 +81,10 @@ export class FaultInjector {
   failNext(fault: FailNextFault): void {
     checkTarget(fault);
     checkStatus(fault.status, 'failNext status');
-    if (fault.retryAfterSeconds !== undefined && !(Number.isInteger(fault.retryAfterSeconds) && fault.retryAfterSeconds >= 0)) {
+    if (
+      fault.retryAfterSeconds !== undefined &&
+      !(Number.isInteger(fault.retryAfterSeconds) && fault.retryAfterSeconds >= 0)
+    ) {
       throw new SimulatorUsageError('retryAfterSeconds must be a non-negative integer');
     }
     this.#add({ kind: 'failNext', fault: { ...fault }, remaining: fault.count ?? 1 });

@@ -40,7 +40,10 @@ export function writeReply(res: ServerResponse, reply: Reply): void {
 }
 
 export function isLoopback(address: string | undefined): boolean {
-  return address !== undefined && (address.startsWith('127.') || address === '::1' || address.startsWith('::ffff:127.'));
+  return (
+    address !== undefined &&
+    (address.startsWith('127.') || address === '::1' || address.startsWith('::ffff:127.'))
+  );
 }
 
 export function isJsonObject(value: unknown): value is Record<string, unknown> {

@@ -7,7 +7,11 @@ export type IntrospectEndpointAuthMethod = 'CLIENT_SECRET_BASIC' | 'CLIENT_SECRE
 export type TokenEndpointAuthMethod = 'CLIENT_SECRET_BASIC' | 'CLIENT_SECRET_POST';
 
 const RESOURCE_TYPES: readonly ResourceType[] = ['CUSTOM', 'OPENID_CONNECT', 'PINGONE_API'];
-const INTROSPECT_METHODS: readonly IntrospectEndpointAuthMethod[] = ['CLIENT_SECRET_BASIC', 'CLIENT_SECRET_POST', 'NONE'];
+const INTROSPECT_METHODS: readonly IntrospectEndpointAuthMethod[] = [
+  'CLIENT_SECRET_BASIC',
+  'CLIENT_SECRET_POST',
+  'NONE',
+];
 const TOKEN_METHODS: readonly TokenEndpointAuthMethod[] = ['CLIENT_SECRET_BASIC', 'CLIENT_SECRET_POST'];
 
 /** PingOne's generated-secret alphabet: the RFC 3986 unreserved characters (pingone-api.md §8). */
@@ -121,11 +125,17 @@ export class SimulatorStore {
 
   createEnvironment(input: CreateEnvironmentInput): Environment {
     if (!isRegion(input.region)) {
-      throw new SimulatorUsageError(`region must be one of ${REGIONS.join(', ')}, got ${String(input.region)}`);
+      throw new SimulatorUsageError(
+        `region must be one of ${REGIONS.join(', ')}, got ${String(input.region)}`,
+      );
     }
     const id = newId(input.id, 'environment id');
     if (this.#environments.has(id)) throw new SimulatorUsageError(`environment ${id} already exists`);
-    const environment: Environment = Object.freeze({ id, name: input.name ?? `env-${id.slice(0, 8)}`, region: input.region });
+    const environment: Environment = Object.freeze({
+      id,
+      name: input.name ?? `env-${id.slice(0, 8)}`,
+      region: input.region,
+    });
     this.#environments.set(id, environment);
     return environment;
   }
@@ -134,7 +144,10 @@ export class SimulatorStore {
     return this.#environments.get(id);
   }
 
-  createResource(environmentId: string, input: CreateResourceInput = {}): { resource: Resource; secret?: string } {
+  createResource(
+    environmentId: string,
+    input: CreateResourceInput = {},
+  ): { resource: Resource; secret?: string } {
     this.#requireEnvironment(environmentId);
     const type = oneOf(input.type ?? 'CUSTOM', RESOURCE_TYPES, 'type');
     const method = oneOf(
@@ -144,7 +157,9 @@ export class SimulatorStore {
     );
     const id = newId(input.id, 'resource id');
     const key = resourceKey(environmentId, id);
-    if (this.#resources.has(key)) throw new SimulatorUsageError(`resource ${id} already exists in ${environmentId}`);
+    if (this.#resources.has(key)) {
+      throw new SimulatorUsageError(`resource ${id} already exists in ${environmentId}`);
+    }
     const name = input.name ?? defaultResourceName(type, id);
     const now = this.#clock.now();
     const resource: Resource = Object.freeze({
@@ -159,7 +174,8 @@ export class SimulatorStore {
       updatedAt: now,
     });
     // Only custom resources have a secret (pingone-api.md §3).
-    const record: ResourceRecord = type === 'CUSTOM' ? { resource, secret: { current: generateSecret() } } : { resource };
+    const record: ResourceRecord =
+      type === 'CUSTOM' ? { resource, secret: { current: generateSecret() } } : { resource };
     this.#resources.set(key, record);
     return record.secret ? { resource, secret: record.secret.current } : { resource };
   }
@@ -172,7 +188,9 @@ export class SimulatorStore {
     this.#requireEnvironment(environmentId);
     const clientId = newId(input.clientId, 'clientId');
     const key = workerKey(environmentId, clientId);
-    if (this.#workers.has(key)) throw new SimulatorUsageError(`worker ${clientId} already exists in ${environmentId}`);
+    if (this.#workers.has(key)) {
+      throw new SimulatorUsageError(`worker ${clientId} already exists in ${environmentId}`);
+    }
     const environments = input.environments ?? 'all';
     if (environments !== 'all' && !Array.isArray(environments)) {
       throw new SimulatorUsageError("worker environments must be an array of environment ids or 'all'");
@@ -245,7 +263,9 @@ export class SimulatorStore {
    */
   regenerate(environmentId: string, resourceId: string, previousExpiresAt?: Date): SecretState {
     const secret = this.#requireSecret(environmentId, resourceId);
-    secret.previous = previousExpiresAt ? { secret: secret.current, expiresAt: new Date(previousExpiresAt) } : undefined;
+    secret.previous = previousExpiresAt
+      ? { secret: secret.current, expiresAt: new Date(previousExpiresAt) }
+      : undefined;
     secret.current = generateSecret();
     return this.secretState(environmentId, resourceId)!;
   }
@@ -258,7 +278,11 @@ export class SimulatorStore {
    * Which of the resource's secrets `candidate` is. A match on the (unexpired) previous secret stamps its
    * `lastUsed`, as PingOne reports in `previous.lastUsed`.
    */
-  matchSecret(environmentId: string, resourceId: string, candidate: string): 'current' | 'previous' | undefined {
+  matchSecret(
+    environmentId: string,
+    resourceId: string,
+    candidate: string,
+  ): 'current' | 'previous' | undefined {
     const secret = this.#resources.get(resourceKey(environmentId, resourceId))?.secret;
     if (!secret) return undefined;
     if (candidate === secret.current) return 'current';
@@ -300,8 +324,12 @@ export class SimulatorStore {
 
   #requireSecret(environmentId: string, resourceId: string): MutableSecret {
     const record = this.#resources.get(resourceKey(environmentId, resourceId));
-    if (!record) throw new SimulatorUsageError(`resource ${resourceId} does not exist in ${environmentId}`, 'not-found');
-    if (!record.secret) throw new SimulatorUsageError(`resource ${resourceId} is ${record.resource.type}, not CUSTOM`);
+    if (!record) {
+      throw new SimulatorUsageError(`resource ${resourceId} does not exist in ${environmentId}`, 'not-found');
+    }
+    if (!record.secret) {
+      throw new SimulatorUsageError(`resource ${resourceId} is ${record.resource.type}, not CUSTOM`);
+    }
     return record.secret;
   }
 }

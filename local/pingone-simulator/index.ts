@@ -1,0 +1,39 @@
+/**
+ * A PingOne simulator for the rotation Lambda's integration tests, `npm start` and operator tooling.
+ * See README.md for the URL scheme, the admin API and what is (UN)CONFIRMED about PingOne's behaviour.
+ */
+export { type Clock, type ControllableClock, SimulatorClock, type SimulatorClockOptions } from './clock.js';
+export type { OAuthError, PingOneError, PingOneErrorBody, PingOneErrorDetail } from './errors.js';
+export type {
+  CommitThenFailFault,
+  DelayFault,
+  FailNextFault,
+  FaultInjector,
+  FaultKind,
+  FaultTarget,
+  PendingFault,
+  RouteName,
+} from './faults.js';
+export type { ClientAuth } from './pingone-api.js';
+export {
+  CORRELATION_HEADER,
+  type CreatedCustomResource,
+  type CreatedResource,
+  PingOneSimulator,
+  type PingOneSimulatorOptions,
+  type RequestFilter,
+  type RequestRecord,
+  startPingOneSimulator,
+  type WorkerCredentials,
+} from './simulator.js';
+export {
+  type CreateEnvironmentInput,
+  type CreateResourceInput,
+  type CreateWorkerInput,
+  type Environment,
+  type IntrospectEndpointAuthMethod,
+  type ResourceType,
+  type SecretState,
+  SimulatorUsageError,
+  type TokenEndpointAuthMethod,
+} from './store.js';

@@ -1,0 +1,429 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { expandRegionTemplate, type PingOneRegion } from '../../lib/pingone/regions.js';
+import { handleAdminRequest } from './admin.js';
+import { type ControllableClock, SimulatorClock } from './clock.js';
+import {
+  errorForStatus,
+  methodNotAllowed,
+  notFound,
+  OAuthError,
+  PingOneError,
+  unexpectedError,
+} from './errors.js';
+import { type FailNextFault, FaultInjector, type FaultSubject, type RouteName } from './faults.js';
+import { type Reply, readBody, writeReply } from './http.js';
+import {
+  type ClientAuth,
+  clientIdOf,
+  matchRoute,
+  PingOneApi,
+  type RequestFacts,
+  type RouteMatch,
+  regionOfPath,
+} from './pingone-api.js';
+import {
+  type CreateEnvironmentInput,
+  type CreateResourceInput,
+  type CreateWorkerInput,
+  type Environment,
+  type SecretState,
+  SimulatorStore,
+  SimulatorUsageError,
+  type TokenEndpointAuthMethod,
+} from './store.js';
+
+export interface PingOneSimulatorOptions {
+  /** Port on 127.0.0.1. Default 0: a free port. */
+  readonly port?: number;
+  /** The clock behind every expiry. Default: a new ticking {@link SimulatorClock}. Share it with the Lambda. */
+  readonly clock?: ControllableClock;
+  /** `expires_in` of issued access tokens. Default 3600, PingOne's one hour. */
+  readonly tokenTtlSeconds?: number;
+}
+
+/**
+ * One request as the simulator answered it. It holds no secret, token or Authorization header: only the
+ * path (without query), ids and how the client authenticated.
+ */
+export interface RequestRecord {
+  /** Arrival time by the simulator clock. */
+  readonly at: Date;
+  readonly method: string;
+  readonly path: string;
+  readonly route: RouteName | 'unknown';
+  readonly region?: PingOneRegion;
+  readonly environmentId?: string;
+  /** The path's resource id, or the client_id of an introspection by a known resource. */
+  readonly resourceId?: string;
+  /** The status the client was sent; 0 when the connection was dropped without a response. */
+  readonly status: number;
+  readonly clientAuth?: ClientAuth;
+  /** The fault rules applied, e.g. `failNext:429`, `commitThenFail:drop`, `delay:1500ms` (comma-separated). */
+  readonly fault?: string;
+}
+
+export interface RequestFilter {
+  readonly method?: string;
+  readonly route?: RouteName | 'unknown';
+  readonly status?: number;
+  readonly environmentId?: string;
+  readonly resourceId?: string;
+}
+
+/** A worker app's credentials; JSON-serialised, this is the Lambda's worker parameter. */
+export interface WorkerCredentials {
+  readonly environmentId: string;
+  readonly clientId: string;
+  readonly clientSecret: string;
+  readonly region: PingOneRegion;
+  readonly tokenEndpointAuthMethod: TokenEndpointAuthMethod;
+}
+
+export interface CreatedResource {
+  readonly id: string;
+  readonly environmentId: string;
+  /** The generated secret; CUSTOM resources only. */
+  readonly secret?: string;
+}
+
+export interface CreatedCustomResource extends CreatedResource {
+  readonly secret: string;
+}
+
+/** The response header carrying the simulator's request id; PingOne error bodies repeat it as `id`. */
+export const CORRELATION_HEADER = 'correlation-id';
+
+/**
+ * Starts a PingOne simulator on 127.0.0.1: token, introspection and resource-secret Management API for
+ * every region under one port, with a controllable clock, fault injection and a request record.
+ *
+ * @example
+ * const sim = await startPingOneSimulator();
+ * const env = sim.createEnvironment({ region: 'EU' });
+ * const resource = sim.createResource(env.id);
+ * const worker = sim.createWorker(env.id);
+ * // point the Lambda at sim.apiUrlTemplate / sim.authUrlTemplate with JSON.stringify(worker) as its worker parameter
+ * await sim.stop();
+ */
+export async function startPingOneSimulator(
+  options: PingOneSimulatorOptions = {},
+): Promise<PingOneSimulator> {
+  return PingOneSimulator.start(options);
+}
+
+/** A running simulator; create it with {@link startPingOneSimulator}. */
+export class PingOneSimulator {
+  /** Shared by every expiry decision: tokens, previous secrets, `expiresAt` bounds. */
+  readonly clock: ControllableClock;
+  readonly faults = new FaultInjector();
+  readonly port: number;
+  /** `http://127.0.0.1:PORT` */
+  readonly baseUrl: string;
+  /** `http://127.0.0.1:PORT/{region}/api/v1`, `{region}` being the lower-case region code. */
+  readonly apiUrlTemplate: string;
+  /** `http://127.0.0.1:PORT/{region}/auth` */
+  readonly authUrlTemplate: string;
+  /** `http://127.0.0.1:PORT/__admin`: the JSON admin API for other processes (see README.md). */
+  readonly adminUrl: string;
+
+  readonly #server: Server;
+  readonly #store: SimulatorStore;
+  readonly #api: PingOneApi;
+  readonly #requests: RequestRecord[] = [];
+  readonly #shutdown = new AbortController();
+  #stopped: Promise<void> | undefined;
+
+  static async start(options: PingOneSimulatorOptions = {}): Promise<PingOneSimulator> {
+    const tokenTtlSeconds = options.tokenTtlSeconds ?? 3600;
+    if (!(Number.isInteger(tokenTtlSeconds) && tokenTtlSeconds > 0)) {
+      throw new SimulatorUsageError('tokenTtlSeconds must be a positive integer');
+    }
+    const server = createServer();
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.port ?? 0, '127.0.0.1', () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    const { port } = server.address() as AddressInfo;
+    const simulator = new PingOneSimulator(
+      server,
+      port,
+      options.clock ?? new SimulatorClock(),
+      tokenTtlSeconds,
+    );
+    server.on('request', (req, res) => {
+      void simulator.#handle(req, res);
+    });
+    return simulator;
+  }
+
+  private constructor(server: Server, port: number, clock: ControllableClock, tokenTtlSeconds: number) {
+    this.#server = server;
+    this.port = port;
+    this.clock = clock;
+    this.baseUrl = `http://127.0.0.1:${port}`;
+    this.apiUrlTemplate = `${this.baseUrl}/{region}/api/v1`;
+    this.authUrlTemplate = `${this.baseUrl}/{region}/auth`;
+    this.adminUrl = `${this.baseUrl}/__admin`;
+    this.#store = new SimulatorStore(clock);
+    this.#api = new PingOneApi(this.#store, clock, tokenTtlSeconds);
+  }
+
+  apiUrl(region: PingOneRegion): string {
+    return expandRegionTemplate(this.apiUrlTemplate, region);
+  }
+
+  authUrl(region: PingOneRegion): string {
+    return expandRegionTemplate(this.authUrlTemplate, region);
+  }
+
+  /** Creates an environment in `region`; its API and auth paths exist under that region's prefix only. */
+  createEnvironment(input: CreateEnvironmentInput): Environment {
+    return this.#store.createEnvironment(input);
+  }
+
+  /** Creates a resource; a CUSTOM one (the default) gets a generated secret, returned here. */
+  createResource(
+    environmentId: string,
+    input?: CreateResourceInput & { readonly type?: 'CUSTOM' },
+  ): CreatedCustomResource;
+  createResource(environmentId: string, input: CreateResourceInput): CreatedResource;
+  createResource(environmentId: string, input: CreateResourceInput = {}): CreatedResource {
+    const { resource, secret } = this.#store.createResource(environmentId, input);
+    return secret === undefined
+      ? { id: resource.id, environmentId }
+      : { id: resource.id, environmentId, secret };
+  }
+
+  /** Creates a worker app in `environmentId` that may manage `environments` (default all). */
+  createWorker(environmentId: string, input: CreateWorkerInput = {}): WorkerCredentials {
+    const worker = this.#store.createWorker(environmentId, input);
+    const environment = this.#store.environment(environmentId)!;
+    return {
+      environmentId,
+      clientId: worker.clientId,
+      clientSecret: worker.clientSecret,
+      region: environment.region,
+      tokenEndpointAuthMethod: worker.tokenEndpointAuthMethod,
+    };
+  }
+
+  /** The resource's secret as GET would return it now (expired previous removed). Touches no `lastUsed`. */
+  readSecret(environmentId: string, resourceId: string): SecretState {
+    const state = this.#store.secretState(environmentId, resourceId);
+    if (!state) {
+      throw new SimulatorUsageError(`no CUSTOM resource ${resourceId} in ${environmentId}`, 'not-found');
+    }
+    return state;
+  }
+
+  /**
+   * An administrator regenerates the secret outside the Lambda (console, another tool), to create drift.
+   * `previousExpiresAt` is not range-checked, so tests can build any state.
+   */
+  regenerateOutOfBand(
+    environmentId: string,
+    resourceId: string,
+    options: { previousExpiresAt?: Date } = {},
+  ): SecretState {
+    return this.#store.regenerate(environmentId, resourceId, options.previousExpiresAt);
+  }
+
+  /** An administrator revokes the previous secret outside the Lambda. */
+  deletePreviousOutOfBand(environmentId: string, resourceId: string): void {
+    this.#store.deletePrevious(environmentId, resourceId);
+  }
+
+  /** Invalidates every access token issued so far; the next API call with one gets 401. */
+  revokeTokens(): void {
+    this.#store.revokeTokens();
+  }
+
+  /** Every PingOne request answered so far (admin API calls excluded), oldest first. */
+  get requests(): readonly RequestRecord[] {
+    return [...this.#requests];
+  }
+
+  count(filter: RequestFilter = {}): number {
+    return this.#requests.filter((record) => matchesFilter(record, filter)).length;
+  }
+
+  clearRequests(): void {
+    this.#requests.length = 0;
+  }
+
+  /** Environments, resources (with secrets), workers and the clock, for debugging and the admin API. */
+  snapshot(): ReturnType<SimulatorStore['snapshot']> & { now: Date } {
+    return { now: this.clock.now(), ...this.#store.snapshot() };
+  }
+
+  /** Closes the server, drops open (keep-alive) connections and cancels delayed responses. */
+  stop(): Promise<void> {
+    this.#stopped ??= new Promise<void>((resolve) => {
+      this.#shutdown.abort();
+      this.#server.close(() => resolve());
+      this.#server.closeAllConnections();
+    });
+    return this.#stopped;
+  }
+
+  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const correlationId = randomUUID();
+    res.setHeader(CORRELATION_HEADER, correlationId);
+    try {
+      const { pathname } = new URL(req.url ?? '/', this.baseUrl);
+      const method = (req.method ?? 'GET').toUpperCase();
+      const body = await readBody(req);
+      if (pathname === '/__admin' || pathname.startsWith('/__admin/')) {
+        const remoteAddress = req.socket.remoteAddress;
+        writeReply(res, handleAdminRequest(this, { method, pathname, body, remoteAddress }));
+        return;
+      }
+      await this.#handlePingOne(req, res, { method, pathname, body, correlationId });
+    } catch (error) {
+      // A simulator bug or a broken connection: say so once and give the client something sane.
+      if (!res.headersSent && !res.destroyed) {
+        console.error(`pingone-simulator: request ${correlationId} failed`, error);
+        writeReply(res, toReply(unexpectedError(), correlationId));
+      } else {
+        res.destroy();
+      }
+    }
+  }
+
+  async #handlePingOne(
+    req: IncomingMessage,
+    res: ServerResponse,
+    request: { method: string; pathname: string; body: string; correlationId: string },
+  ): Promise<void> {
+    const { method, pathname, body, correlationId } = request;
+    const at = this.clock.now();
+    const match = matchRoute(pathname);
+    const facts: RequestFacts = {};
+    const applied: string[] = [];
+    let delayMs = 0;
+    let outcome: Reply | 'drop';
+
+    if (!match) {
+      outcome = toReply(notFound(), correlationId);
+    } else if (!match.allowedMethods.includes(method)) {
+      outcome = toReply(methodNotAllowed(match.allowedMethods), correlationId);
+    } else {
+      const subject: FaultSubject = {
+        method,
+        route: match.route,
+        environmentId: match.environmentId,
+        resourceId: match.route === 'introspect' ? clientIdOf(req.headers, body) : match.resourceId,
+      };
+      const delay = this.faults.take('delay', subject);
+      if (delay) {
+        delayMs = delay.ms;
+        applied.push(`delay:${delay.ms}ms`);
+      }
+      const failure = this.faults.take('failNext', subject);
+      if (failure) {
+        applied.push(`failNext:${failure.status}`);
+        outcome = failNextReply(failure, match, correlationId);
+      } else {
+        outcome = this.#perform(match, { method, headers: req.headers, body }, facts, correlationId);
+        const commitFault = outcome.status < 300 ? this.faults.take('commitThenFail', subject) : undefined;
+        if (commitFault?.drop) {
+          applied.push('commitThenFail:drop');
+          outcome = 'drop';
+        } else if (commitFault) {
+          const status = commitFault.status ?? 502;
+          applied.push(`commitThenFail:${status}`);
+          outcome = toReply(errorForStatus(status, isAuthRoute(match.route)), correlationId);
+        }
+      }
+    }
+
+    // Recorded before any delay, so a test sees the request even if its client gave up waiting.
+    const resourceId = facts.resourceId ?? (match?.route === 'introspect' ? undefined : match?.resourceId);
+    const region = match?.region ?? regionOfPath(pathname);
+    this.#requests.push(
+      Object.freeze({
+        at,
+        method,
+        path: pathname,
+        route: match?.route ?? 'unknown',
+        ...(region ? { region } : {}),
+        ...(match ? { environmentId: match.environmentId } : {}),
+        ...(resourceId ? { resourceId } : {}),
+        status: outcome === 'drop' ? 0 : outcome.status,
+        ...(facts.clientAuth ? { clientAuth: facts.clientAuth } : {}),
+        ...(applied.length > 0 ? { fault: applied.join(',') } : {}),
+      }),
+    );
+
+    if (delayMs > 0) {
+      try {
+        await sleep(delayMs, undefined, { signal: this.#shutdown.signal });
+      } catch {
+        res.destroy(); // stop() was called while the response was held back
+        return;
+      }
+    }
+    if (outcome === 'drop') {
+      res.destroy(); // the operation committed; the client sees the connection reset, not an answer
+      return;
+    }
+    writeReply(res, outcome);
+  }
+
+  #perform(
+    match: RouteMatch,
+    request: { method: string; headers: IncomingMessage['headers']; body: string },
+    facts: RequestFacts,
+    correlationId: string,
+  ): Reply {
+    try {
+      return this.#api.handle({ ...request, match, apiBase: this.apiUrl(match.region) }, facts);
+    } catch (error) {
+      if (error instanceof PingOneError || error instanceof OAuthError) return toReply(error, correlationId);
+      throw error;
+    }
+  }
+}
+
+function toReply(error: PingOneError | OAuthError, correlationId: string): Reply {
+  return {
+    status: error.status,
+    body: error instanceof PingOneError ? error.toBody(correlationId) : error.toBody(),
+    headers: error.headers,
+  };
+}
+
+function failNextReply(fault: FailNextFault, match: RouteMatch, correlationId: string): Reply {
+  if (fault.body === undefined) {
+    return toReply(
+      errorForStatus(fault.status, isAuthRoute(match.route), fault.retryAfterSeconds),
+      correlationId,
+    );
+  }
+  const retryAfter = fault.retryAfterSeconds ?? (fault.status === 429 ? 1 : undefined);
+  return {
+    status: fault.status,
+    body: fault.body,
+    headers: retryAfter === undefined ? {} : { 'retry-after': String(retryAfter) },
+  };
+}
+
+function isAuthRoute(route: RouteName): boolean {
+  return route === 'token' || route === 'introspect';
+}
+
+function matchesFilter(record: RequestRecord, filter: RequestFilter): boolean {
+  return (
+    (filter.method === undefined || filter.method.toUpperCase() === record.method) &&
+    (filter.route === undefined || filter.route === record.route) &&
+    (filter.status === undefined || filter.status === record.status) &&
+    (filter.environmentId === undefined || filter.environmentId === record.environmentId) &&
+    (filter.resourceId === undefined || filter.resourceId === record.resourceId)
+  );
+}
