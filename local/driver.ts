@@ -55,8 +55,10 @@ export interface DriverOptions {
   readonly maxAttempts?: number;
   /** Called after every step invocation, failed or not (invariant checks, progress lines). */
   readonly afterStep?: (boundary: StepBoundary, report: StepReport) => Promise<void> | void;
-  /** Send a RotationToken in each event, as Secrets Manager does for assumed-role rotation. */
+  /** Send a RotationToken in each event, as Secrets Manager does for assumed-role rotation (default true). */
   readonly sendRotationToken?: boolean;
+  /** Makes each rotation's RotationToken (tests keep them to scan logs for them). */
+  readonly newRotationToken?: () => string;
 }
 
 export const LOCAL_ROTATION_LAMBDA_ARN =

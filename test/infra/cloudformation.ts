@@ -8,10 +8,18 @@ export type Json = null | boolean | number | string | Json[] | { [key: string]: 
 export type JsonObject = { [key: string]: Json };
 
 export interface Template {
-  Parameters?: Record<string, { Default?: string; Type: string }>;
+  Parameters?: Record<string, Parameter>;
   Conditions?: Record<string, Json>;
   Resources: Record<string, Resource>;
   Outputs?: Record<string, JsonObject>;
+}
+
+export interface Parameter {
+  Type: string;
+  Default?: string;
+  AllowedPattern?: string;
+  AllowedValues?: string[];
+  MinLength?: number;
 }
 
 export interface Resource {
@@ -43,6 +51,9 @@ export class TemplateEvaluator {
       Object.entries(template.Parameters ?? {}).map(([name, p]) => [name, p.Default ?? '']),
     );
     this.parameters = { ...defaults, ...deployment.parameters };
+    for (const [name, value] of Object.entries(this.parameters)) {
+      assertAllowed(name, template.Parameters?.[name], value);
+    }
   }
 
   /** Whether a named condition of the template holds for this deployment. */
@@ -167,6 +178,24 @@ export class TemplateEvaluator {
     if (parameter !== undefined) return parameter;
     if (name in this.template.Resources) return `<ref:${name}>`;
     throw new Error(`Ref to unknown name ${name}`);
+  }
+}
+
+/** Whether CloudFormation would accept `value` for this parameter (AllowedPattern, AllowedValues, MinLength). */
+export function satisfiesConstraints(parameter: Parameter, value: string): boolean {
+  const { AllowedPattern, AllowedValues, MinLength } = parameter;
+  if (AllowedPattern !== undefined && !new RegExp(`^(?:${AllowedPattern})$`).test(value)) return false;
+  if (AllowedValues !== undefined && !AllowedValues.includes(value)) return false;
+  return MinLength === undefined || value.length >= MinLength;
+}
+
+/** CloudFormation rejects a stack whose parameter values break their constraints; so does the evaluator. */
+function assertAllowed(name: string, parameter: Parameter | undefined, value: string): void {
+  if (parameter === undefined) throw new Error(`unknown parameter ${name}`);
+  if (!satisfiesConstraints(parameter, value)) {
+    throw new Error(
+      `parameter ${name}=${JSON.stringify(value)} breaks its constraints ${JSON.stringify(parameter)}`,
+    );
   }
 }
 

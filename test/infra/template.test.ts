@@ -13,6 +13,7 @@ import {
   type Deployment,
   type Json,
   type JsonObject,
+  satisfiesConstraints,
   type Template,
   TemplateEvaluator,
   toList,
@@ -26,6 +27,7 @@ const ARTIFACT = 'pingone-secret-rotation.zip';
 const account = '123456789012';
 const region = 'eu-central-1';
 const keyA = `arn:aws:kms:${region}:${account}:key/11111111-2222-3333-4444-555555555555`;
+const environmentIds = '3f1c6f0e-8d4b-4d8e-9a51-0b6f3c2d1e7a,9b2e4c1a-7f3d-4a6b-8c5e-1d0f2a3b4c5d';
 const keyB = `arn:aws:kms:${region}:${account}:key/66666666-7777-8888-9999-000000000000`;
 
 /** Template defaults: no tag condition, no KMS key, no e-mail, no example secret. */
@@ -132,6 +134,13 @@ function allStatements(deployment: Deployment): Statement[] {
   return found;
 }
 
+/** Whether the stack parameter `name` accepts `value` at deploy time. */
+function accepts(name: string, value: string): boolean {
+  const parameter = template.Parameters?.[name];
+  if (!parameter) throw new Error(`no stack parameter ${name}`);
+  return satisfiesConstraints(parameter, value);
+}
+
 function resourcesOf(deployment: Deployment) {
   return new TemplateEvaluator(template, deployment).resources();
 }
@@ -192,20 +201,22 @@ describe('execution role (least privilege)', () => {
   );
 
   it('rejects an empty or wildcard secret-name prefix at deploy time', () => {
-    const prefix = template.Parameters?.SecretNamePrefix as { AllowedPattern?: string; MinLength?: number };
-    const pattern = new RegExp(prefix.AllowedPattern ?? '');
-    expect(prefix.MinLength).toBe(1);
-    expect(pattern.test('pingone/')).toBe(true);
-    expect(pattern.test('*')).toBe(false);
-    expect(pattern.test('pingone/*')).toBe(false);
-    expect(pattern.test('')).toBe(false);
+    expect(accepts('SecretNamePrefix', 'pingone/')).toBe(true);
+    expect(accepts('SecretNamePrefix', 'team-a/pingone-')).toBe(true);
+    for (const bad of ['', '*', 'pingone/*', 'ping?ne/'])
+      expect(accepts('SecretNamePrefix', bad), bad).toBe(false);
   });
 
   it('adds the resource-tag condition only when a tag value is configured', () => {
+    const tagOnly = { ...defaults, parameters: { SecretTagValue: 'rotator' } };
+    const everythingButTag = { ...everything, parameters: { ...everything.parameters, SecretTagValue: '' } };
     expect(secretsPolicy(roleStatements(defaults)).Condition).toBeUndefined();
-    expect(secretsPolicy(roleStatements(everything)).Condition).toEqual({
-      StringEquals: { 'aws:ResourceTag/pingone:rotation': 'rotator' },
-    });
+    expect(secretsPolicy(roleStatements(everythingButTag)).Condition).toBeUndefined();
+    for (const deployment of [tagOnly, everything]) {
+      expect(secretsPolicy(roleStatements(deployment)).Condition).toEqual({
+        StringEquals: { 'aws:ResourceTag/pingone:rotation': 'rotator' },
+      });
+    }
   });
 
   it.each([
@@ -230,14 +241,12 @@ describe('execution role (least privilege)', () => {
   });
 
   it('rejects malformed worker parameter names at deploy time', () => {
-    const allowed = new RegExp(
-      (template.Parameters?.WorkerParameterName as { AllowedPattern?: string }).AllowedPattern ?? '',
-    );
-    expect(allowed.test('/pingone/rotation-worker')).toBe(true);
-    expect(allowed.test('pingone-worker')).toBe(true);
-    expect(allowed.test('//pingone')).toBe(false);
-    expect(allowed.test('/pingone/')).toBe(false);
-    expect(allowed.test('/pingone/*')).toBe(false);
+    for (const ok of ['/pingone/rotation-worker', 'pingone-worker', 'team/pingone.worker_1']) {
+      expect(accepts('WorkerParameterName', ok), ok).toBe(true);
+    }
+    for (const bad of ['', '/', '//pingone', '/pingone/', '/pingone//worker', '/pingone/*']) {
+      expect(accepts('WorkerParameterName', bad), bad).toBe(false);
+    }
   });
 
   it('grants no KMS access without a customer-managed key', () => {
@@ -334,26 +343,36 @@ describe('function', () => {
     });
     const overridden = resourcesOf({
       ...defaults,
-      parameters: { PingOneRegion: 'EU', PreviousSecretTtl: '12h', AllowedEnvironments: 'env-1,env-2' },
+      parameters: { PingOneRegion: 'EU', PreviousSecretTtl: '12h', AllowedEnvironments: environmentIds },
     }).RotateLambdaFunction;
     expect(
       asObject(asObject(overridden?.Properties.Environment, 'Environment').Variables, 'Variables'),
     ).toMatchObject({
       PINGONE_REGION: 'EU',
       PREVIOUS_SECRET_TTL: '12h',
-      PINGONE_ALLOWED_ENVIRONMENTS: 'env-1,env-2',
+      PINGONE_ALLOWED_ENVIRONMENTS: environmentIds,
     });
   });
 
-  it('validates the PingOne region and the previous-secret TTL at deploy time', () => {
-    const parameters = template.Parameters as Record<
-      string,
-      { AllowedValues?: string[]; AllowedPattern?: string }
-    >;
-    expect(parameters.PingOneRegion?.AllowedValues).toEqual(['NA', 'EU', 'CA', 'AU', 'SG', 'AP']);
-    const ttl = new RegExp(parameters.PreviousSecretTtl?.AllowedPattern ?? '');
-    for (const ok of ['1m', '12h', '30d']) expect(ttl.test(ok), ok).toBe(true);
-    for (const bad of ['0d', '7', '7w', '1.5h', '']) expect(ttl.test(bad), bad).toBe(false);
+  it('validates the PingOne region, the previous-secret TTL and the environment list at deploy time', () => {
+    for (const ok of ['NA', 'EU', 'CA', 'AU', 'SG', 'AP'])
+      expect(accepts('PingOneRegion', ok), ok).toBe(true);
+    for (const bad of ['', 'US', 'eu']) expect(accepts('PingOneRegion', bad), bad).toBe(false);
+    for (const ok of ['1m', '59m', '43200m', '1h', '12h', '720h', '1d', '7d', '30d']) {
+      expect(accepts('PreviousSecretTtl', ok), ok).toBe(true);
+    }
+    for (const bad of ['0m', '43201m', '721h', '0d', '31d', '100d', '7', '7w', '1.5h', '07d', '']) {
+      expect(accepts('PreviousSecretTtl', bad), bad).toBe(false);
+    }
+    const [id = ''] = environmentIds.split(',');
+    for (const ok of ['', id, environmentIds, `${id}, ${id.toUpperCase()}`]) {
+      expect(accepts('AllowedEnvironments', ok), ok).toBe(true);
+    }
+    for (const bad of ['prod', `${id},`, `${id};${id}`])
+      expect(accepts('AllowedEnvironments', bad), bad).toBe(false);
+    for (const bad of ['http://pingone.example', 'auth.pingone.eu']) {
+      expect(accepts('PingOneApiUrl', bad), bad).toBe(false);
+    }
   });
 
   it('writes to a log group with bounded retention', () => {

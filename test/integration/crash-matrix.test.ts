@@ -1,0 +1,125 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ALL_STEPS, type Step } from '../../local/driver.js';
+import { type LocalWorld, startLocalWorld } from '../../local/world.js';
+import { leakedSecrets, OutputCapture } from '../support/capture-output.js';
+import { authenticator, type CrashPlan, committedRegenerates, rotationHarness } from '../support/harness.js';
+
+/**
+ * The Lambda crashes at every external-call boundary of every step — just before each call and just after
+ * it answered — and Secrets Manager retries the rotation (from createSecret, same token, in a new
+ * container). Whatever the crash point, at every step boundary AWSCURRENT authenticates at PingOne, PingOne
+ * regenerates at most once, and the rotation ends with AWSCURRENT/AWSPREVIOUS equal to PingOne's
+ * current/previous secret, the previous one valid for the configured TTL.
+ */
+const TTL_MS = 7 * 86_400_000;
+const output = new OutputCapture();
+const secretsSeen = new Set<string>();
+const sensitiveSeen = new Set<string>();
+let world: LocalWorld;
+let authenticates: ReturnType<typeof authenticator>;
+let callsByStep: Record<Step, string[]>;
+
+beforeAll(async () => {
+  output.start();
+  world = await startLocalWorld({ previousSecretTtl: '7d' });
+  authenticates = authenticator(world.sim);
+  secretsSeen.add(world.worker.clientSecret);
+
+  // A clean rotation in a cold container lists the external calls of each step.
+  const secret = await world.createRotatableSecret({ name: 'pingone/enumerate', region: 'EU' });
+  const calls: Partial<Record<Step, string[]>> = {};
+  const harness = rotationHarness(world, {
+    instantRetries: true,
+    afterStep: async (boundary) => {
+      calls[boundary.step] = [...harness.boundaries.calls];
+    },
+  });
+  const report = await harness.driver.rotate(secret.arn);
+  expect(report.ok).toBe(true);
+  callsByStep = calls as Record<Step, string[]>;
+});
+
+afterAll(async () => {
+  await world?.stop();
+  const text = output.stop();
+  // The capture did see the function's logs (the crashes were logged as failed steps)…
+  expect(text).toContain('"message":"rotation step failed"');
+  // …and none of them holds a secret, a bearer token or a RotationToken.
+  expect(
+    leakedSecrets(
+      text,
+      Object.fromEntries([...secretsSeen, ...sensitiveSeen].map((s, i) => [`secret#${i}`, s])),
+    ),
+  ).toEqual([]);
+});
+
+it('lists the external calls of every step', () => {
+  expect(callsByStep.createSecret).toEqual([
+    'sm:DescribeSecret',
+    'sm:GetSecretValue',
+    'sm:GetSecretValue',
+    'ssm:GetParameter',
+    'pingone:POST /as/token',
+    'pingone:GET /resource/secret',
+    'pingone:POST /resource/secret',
+    'sm:PutSecretValue',
+  ]);
+  expect(callsByStep.finishSecret).toEqual(['sm:DescribeSecret', 'sm:UpdateSecretVersionStage']);
+  for (const step of ALL_STEPS) expect(callsByStep[step]?.length).toBeGreaterThan(0);
+});
+
+describe.each(ALL_STEPS)('a crash in %s', (step) => {
+  it('converges from every boundary, keeping consumers working throughout', async () => {
+    const plans: CrashPlan[] = callsByStep[step].flatMap((_, index) =>
+      (['before', 'after'] as const).map((when) => ({ step, index, when })),
+    );
+    for (const plan of plans) {
+      const label = `crash ${plan.when} ${callsByStep[step][plan.index]} (#${plan.index}) in ${step}`;
+      const secret = await world.createRotatableSecret({
+        name: `pingone/crash-${step}-${plan.index}-${plan.when}`,
+        region: 'EU',
+      });
+      const initial = world.sim.readSecret(secret.environmentId, secret.resourceId).secret;
+      secretsSeen.add(initial);
+      const boundariesChecked: string[] = [];
+      const harness = rotationHarness(world, {
+        instantRetries: true,
+        afterStep: async (boundary, ok) => {
+          // Invariant 1: AWSCURRENT authenticates at PingOne at every step boundary.
+          const current = (await world.readSecretJson(secret.arn)).clientSecret as string;
+          expect(await authenticates(secret, current), `${label}: AWSCURRENT after ${boundary.step}`).toBe(
+            true,
+          );
+          boundariesChecked.push(`${boundary.attempt}:${boundary.step}:${ok ? 'ok' : 'failed'}`);
+        },
+      });
+      harness.boundaries.plan = plan;
+      const startedAt = world.sim.clock.now().getTime();
+
+      const report = await harness.driver.rotate(secret.arn);
+      const endedAt = world.sim.clock.now().getTime();
+
+      expect(report.ok, `${label}: ${report.error}`).toBe(true);
+      expect(boundariesChecked, `${label}: the crash failed attempt 1`).toContain(`1:${step}:failed`);
+      expect(harness.handlersBuilt.count, `${label}: the retry ran in a new container`).toBe(2);
+      // Invariant 2: at most one regenerate per rotation.
+      expect(committedRegenerates(world.sim, secret.resourceId), label).toBe(1);
+      // Invariant 3: Secrets Manager and PingOne agree, and the previous secret lives for the TTL.
+      const pingone = world.sim.readSecret(secret.environmentId, secret.resourceId);
+      const current = (await world.readSecretJson(secret.arn)).clientSecret as string;
+      const previous = (await world.readSecretJson(secret.arn, { stage: 'AWSPREVIOUS' }))
+        .clientSecret as string;
+      secretsSeen.add(current);
+      expect(current, label).toBe(pingone.secret);
+      expect(previous, label).toBe(initial);
+      expect(pingone.previous?.secret, label).toBe(initial);
+      const expiresAt = pingone.previous?.expiresAt.getTime() ?? 0;
+      expect(expiresAt, label).toBeGreaterThanOrEqual(startedAt + TTL_MS);
+      expect(expiresAt, label).toBeLessThanOrEqual(endedAt + TTL_MS);
+      const labels = Object.values(await world.labels(secret.arn)).flat();
+      expect(labels.sort(), label).toEqual(['AWSCURRENT', 'AWSPREVIOUS']);
+      for (const token of harness.rotationTokens) sensitiveSeen.add(token);
+      for (const token of harness.boundaries.sensitive) sensitiveSeen.add(token);
+    }
+  });
+});

@@ -1,0 +1,187 @@
+import { randomBytes } from 'node:crypto';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SSMClient } from '@aws-sdk/client-ssm';
+import { createRotationHandler } from '../../lib/handler.js';
+import { PingOneHttpClient } from '../../lib/pingone/http-client.js';
+import type { SecretOwner } from '../../lib/pingone/types.js';
+import { type InvokeFn, LocalRotationDriver, type Step, type StepBoundary } from '../../local/driver.js';
+import type { PingOneSimulator } from '../../local/pingone-simulator/index.js';
+import { LOCAL_AWS, type LocalWorld, type RotatableSecret } from '../../local/world.js';
+
+/** A crash of the Lambda at one external-call boundary: just before the call, or just after it answered. */
+export interface CrashPlan {
+  readonly step: Step;
+  /** 0-based index of the external call within that step's invocation. */
+  readonly index: number;
+  readonly when: 'before' | 'after';
+}
+
+export class SimulatedCrash extends Error {
+  constructor(where: string) {
+    super(`simulated crash ${where}`);
+    this.name = 'SimulatedCrash';
+  }
+}
+
+/**
+ * Sits at every external-call boundary of the rotation function (Secrets Manager and SSM through SDK
+ * middleware, PingOne through `fetch`). It records the calls of each invocation and can crash the function
+ * at one of them: from the crash on, nothing more reaches the outside world, as if the process had died.
+ */
+export class CallBoundaries {
+  plan: CrashPlan | undefined;
+  /** Calls of the current invocation, by name (e.g. `sm:GetSecretValue`, `pingone:POST /secret`). */
+  calls: string[] = [];
+  crashed = false;
+  /** Bearer tokens and RotationTokens seen, to scan the logs for. */
+  readonly sensitive = new Set<string>();
+  #step: Step | undefined;
+
+  beginInvocation(step: Step): void {
+    this.#step = step;
+    this.calls = [];
+    this.crashed = false;
+  }
+
+  /** Wraps an external call. */
+  async around<T>(name: string, call: () => Promise<T>): Promise<T> {
+    if (this.crashed) throw new SimulatedCrash(`(process already dead) at ${name}`);
+    const index = this.calls.length;
+    this.calls.push(name);
+    const hit =
+      this.plan && this.plan.step === this.#step && this.plan.index === index ? this.plan : undefined;
+    if (hit) this.plan = undefined; // a crash happens once; the retry runs clean
+    if (hit?.when === 'before') {
+      this.crashed = true;
+      throw new SimulatedCrash(`before ${name}`);
+    }
+    // "After" means the call was answered (with a result or an error) and the process died before using it.
+    const settled = await call().then(
+      (value) => ({ value }),
+      (error: unknown) => ({ error }),
+    );
+    if (hit?.when === 'after') {
+      this.crashed = true;
+      throw new SimulatedCrash(`after ${name}`);
+    }
+    if ('error' in settled) throw settled.error;
+    return settled.value;
+  }
+
+  instrument<C extends SecretsManagerClient | SSMClient>(client: C, service: string): C {
+    const stack = client.middlewareStack as unknown as SecretsManagerClient['middlewareStack'];
+    stack.add(
+      (next, context) => (args) =>
+        this.around(`${service}:${String(context.commandName).replace(/Command$/, '')}`, () => next(args)),
+      { step: 'initialize', name: 'callBoundaries' },
+    );
+    return client;
+  }
+
+  readonly fetch: typeof fetch = (input, init) => {
+    const url = new URL(String(input));
+    const auth = new Headers(init?.headers).get('authorization');
+    if (auth?.startsWith('Bearer ')) this.sensitive.add(auth.slice(7));
+    const route = url.pathname
+      .replace(/^.*\/api\/v1\/environments\/[^/]+/, '')
+      .replace(/^.*\/auth\/[^/]+/, '')
+      .replace(/\/resources\/[^/]+/, '/resource');
+    return this.around(`pingone:${init?.method ?? 'GET'} ${route || '/'}`, async () => {
+      const response = await fetch(input, init);
+      if (route.endsWith('/as/token') && response.ok) {
+        const body = (await response
+          .clone()
+          .json()
+          .catch(() => ({}))) as { access_token?: unknown };
+        if (typeof body.access_token === 'string') this.sensitive.add(body.access_token);
+      }
+      return response;
+    });
+  };
+}
+
+export interface HarnessOptions {
+  readonly env?: Record<string, string>;
+  /** Retry pauses: real by default; instant for the crash matrix. */
+  readonly instantRetries?: boolean;
+  readonly functionTimeoutMs?: number;
+  readonly maxAttempts?: number;
+  readonly afterStep?: (boundary: StepBoundary, ok: boolean) => Promise<void>;
+}
+
+/**
+ * The real rotation handler wired to the local world through the call boundaries, driven by the local
+ * rotation driver. After a crash the next invocation gets a new handler (a new container: no caches).
+ */
+export function rotationHarness(world: LocalWorld, options: HarnessOptions = {}) {
+  const boundaries = new CallBoundaries();
+  const rotationTokens: string[] = [];
+  const makeHandler = () =>
+    createRotationHandler({
+      env: { ...world.functionEnv, ...options.env },
+      secretsManager: boundaries.instrument(
+        new SecretsManagerClient({ ...LOCAL_AWS, endpoint: world.moto.url }),
+        'sm',
+      ),
+      ssm: boundaries.instrument(new SSMClient({ ...LOCAL_AWS, endpoint: world.moto.url }), 'ssm'),
+      fetch: boundaries.fetch,
+      now: () => world.sim.clock.now().getTime(),
+      ...(options.instantRetries ? { sleep: async () => {} } : {}),
+    });
+  let handler = makeHandler();
+  const handlersBuilt = { count: 1 };
+  const invoke: InvokeFn = async (event, context) => {
+    if (boundaries.crashed) {
+      handler = makeHandler();
+      handlersBuilt.count++;
+    }
+    boundaries.beginInvocation(event.Step);
+    return handler(event as never, context);
+  };
+  const driver = new LocalRotationDriver({
+    secretsManager: world.secretsManager,
+    invoke,
+    maxAttempts: options.maxAttempts ?? 3,
+    functionTimeoutMs: options.functionTimeoutMs ?? 30_000,
+    newRotationToken: () => {
+      const token = randomBytes(24).toString('hex');
+      rotationTokens.push(token);
+      return token;
+    },
+    ...(options.afterStep ? { afterStep: (b, r) => options.afterStep?.(b, r.ok) } : {}),
+  });
+  return { boundaries, driver, invoke, rotationTokens, handlersBuilt };
+}
+
+/** Introspection as the resource, the way testSecret proves a secret, with no fault injection. */
+export function authenticator(sim: PingOneSimulator) {
+  const client = new PingOneHttpClient({
+    apiUrlTemplate: sim.apiUrlTemplate,
+    authUrlTemplate: sim.authUrlTemplate,
+    workerCredentials: async () => {
+      throw new Error('introspection needs no worker');
+    },
+  });
+  return (secret: RotatableSecret, clientSecret: string) => {
+    const owner: SecretOwner = {
+      kind: 'resource',
+      environmentId: secret.environmentId,
+      id: secret.resourceId,
+      region: secret.region,
+    };
+    return client.introspectWithSecret(owner, clientSecret, 'CLIENT_SECRET_BASIC', {
+      deadline: Date.now() + 10_000,
+    });
+  };
+}
+
+/** Regenerates PingOne committed for a resource (failed-before-commit faults excluded). */
+export function committedRegenerates(sim: PingOneSimulator, resourceId: string): number {
+  return sim.requests.filter(
+    (r) =>
+      r.method === 'POST' &&
+      r.route === 'secret' &&
+      r.resourceId === resourceId &&
+      (r.fault?.includes('commitThenFail') || (r.status < 300 && !r.fault?.includes('failNext'))),
+  ).length;
+}
