@@ -308,7 +308,7 @@ export class PingOneHttpClient implements PingOneClient {
         `PingOne ${request.operation}: not started, only ${Math.max(0, remaining)} ms left before the Lambda deadline`,
       );
     }
-    const timeoutMs = Math.min(this.#attemptTimeoutMs, remaining);
+    const timeoutMs = Math.floor(Math.min(this.#attemptTimeoutMs, remaining));
     let response: Response;
     let body: string;
     try {

@@ -13,8 +13,11 @@ import { describeOwner, ownerOf, readCurrent, sameSecret } from './common.js';
 import type { RotationDeps } from './deps.js';
 import type { RotationEvent } from './event.js';
 
-/** Time kept back from the regenerate POST so that a failed POST can still be reconciled with a re-read. */
-const RECONCILE_RESERVE_MS = 3_000;
+/**
+ * Time kept back from the regenerate POST so that a failed POST can still be reconciled with a re-read:
+ * up to 3 s, and never more than a third of what is left (short Lambda timeouts still get to regenerate).
+ */
+const MAX_RECONCILE_RESERVE_MS = 3_000;
 /** Regenerates sent in one invocation, at most; only after a re-read proved the earlier one did nothing. */
 const MAX_REGENERATE_ATTEMPTS = 3;
 /** Answers after which PingOne has finished with the request, so a re-read is authoritative. */
@@ -114,8 +117,9 @@ async function obtainNewSecret(
 
     const previousExpiresAt = new Date(deps.now() + ttl.ms);
     try {
+      const reserve = Math.min(MAX_RECONCILE_RESERVE_MS, Math.max(0, (deps.deadline - deps.now()) / 3));
       const after = await pingone.regenerateSecret(owner, previousExpiresAt, {
-        deadline: deps.deadline - RECONCILE_RESERVE_MS,
+        deadline: deps.deadline - reserve,
       });
       metrics.count('SecretRegenerated');
       if (!sameSecret(after.previous?.secret, currentSecret)) {
@@ -146,7 +150,7 @@ async function obtainNewSecret(
       if (decide(state, currentSecret) === 'regenerate') {
         // PingOne answered and the re-read shows nothing changed: it is safe to ask again, after a pause.
         const wait = (error as PingOneApiError).retryAfterMs ?? 500 * 2 ** (attempt - 1);
-        if (deps.now() + wait + RECONCILE_RESERVE_MS + 1_000 > deps.deadline) {
+        if (deps.now() + wait + MAX_RECONCILE_RESERVE_MS + 1_000 > deps.deadline) {
           throw new DeadlineExceededError(
             `${describeOwner(owner)}: PingOne did not regenerate (${(error as Error).message}) and there is no time ` +
               'left to ask again; nothing changed, the next attempt starts over',

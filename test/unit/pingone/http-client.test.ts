@@ -226,6 +226,13 @@ describe('deadline', () => {
     server.on(TOKEN_PATH, [], () => tokenResponse('t'));
   });
 
+  it('accepts a fractional deadline (AbortSignal.timeout needs whole milliseconds)', async () => {
+    server.on(SECRET_PATH, [{ status: 200, body: { secret: 's' } }]);
+    await expect(client().readSecret(OWNER, { deadline: clock + 5_000.67 })).resolves.toEqual({
+      secret: 's',
+    });
+  });
+
   it('does not start a call with too little time left', async () => {
     const error = await client()
       .readSecret(OWNER, { deadline: clock + 100 })

@@ -1,0 +1,329 @@
+import { spawnSync } from 'node:child_process';
+import { pathToFileURL } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { InvokeFn } from '../../local/driver.js';
+import { LocalRotationDriver } from '../../local/driver.js';
+import { type LocalWorld, type RotatableSecret, startLocalWorld } from '../../local/world.js';
+import { leakedSecrets, OutputCapture } from '../support/capture-output.js';
+import { authenticator, committedRegenerates, rotationHarness } from '../support/harness.js';
+
+/**
+ * Rotations against real servers over HTTP: moto for Secrets Manager and SSM, the PingOne simulator for
+ * PingOne, the real AWS SDK and the real handler in between.
+ */
+const TTL_MS = 7 * 86_400_000;
+const output = new OutputCapture();
+const sensitive = new Set<string>();
+let world: LocalWorld;
+let authenticates: ReturnType<typeof authenticator>;
+let counter = 0;
+
+async function newSecret(
+  spec: { region?: 'EU' | 'NA' | 'AU'; environmentId?: string } = {},
+): Promise<RotatableSecret> {
+  const secret = await world.createRotatableSecret({
+    name: `pingone/it-${++counter}`,
+    region: 'EU',
+    ...spec,
+  });
+  sensitive.add(world.sim.readSecret(secret.environmentId, secret.resourceId).secret);
+  return secret;
+}
+
+async function current(secret: RotatableSecret, stage = 'AWSCURRENT'): Promise<string> {
+  const value = (await world.readSecretJson(secret.arn, { stage })).clientSecret as string;
+  sensitive.add(value);
+  return value;
+}
+
+function remember(harness: ReturnType<typeof rotationHarness>): void {
+  for (const token of harness.rotationTokens) sensitive.add(token);
+  for (const token of harness.boundaries.sensitive) sensitive.add(token);
+}
+
+/** AWSCURRENT/AWSPREVIOUS equal PingOne's current/previous, and only those two labels remain. */
+async function expectConverged(secret: RotatableSecret, previousSecret: string): Promise<void> {
+  const pingone = world.sim.readSecret(secret.environmentId, secret.resourceId);
+  expect(await current(secret)).toBe(pingone.secret);
+  expect(await current(secret, 'AWSPREVIOUS')).toBe(previousSecret);
+  expect(pingone.previous?.secret).toBe(previousSecret);
+  expect(
+    Object.values(await world.labels(secret.arn))
+      .flat()
+      .sort(),
+  ).toEqual(['AWSCURRENT', 'AWSPREVIOUS']);
+}
+
+beforeAll(async () => {
+  output.start();
+  world = await startLocalWorld({ previousSecretTtl: '7d' });
+  authenticates = authenticator(world.sim);
+  sensitive.add(world.worker.clientSecret);
+});
+
+afterAll(async () => {
+  await world?.stop();
+  const text = output.stop();
+  expect(text).toContain('"message":"rotation step succeeded"');
+  expect(text).toContain('"message":"rotation step failed"');
+  expect(
+    leakedSecrets(text, Object.fromEntries([...sensitive].map((s, i) => [`sensitive#${i}`, s]))),
+  ).toEqual([]);
+});
+
+describe('rotations', () => {
+  it('rotates through the built bundle, keeping the replaced secret valid for the TTL', async () => {
+    const build = spawnSync(process.execPath, ['scripts/build.mjs'], { encoding: 'utf8' });
+    expect(build.status, build.stderr).toBe(0);
+    Object.assign(process.env, world.awsEnv, world.functionEnv);
+    const { handler } = (await import(pathToFileURL('dist/rotate/index.mjs').href)) as { handler: InvokeFn };
+    const secret = await newSecret();
+    const initial = await current(secret);
+    const startedAt = world.sim.clock.now().getTime();
+
+    const report = await new LocalRotationDriver({
+      secretsManager: world.secretsManager,
+      invoke: handler,
+    }).rotate(secret.arn);
+
+    expect(report).toMatchObject({ ok: true, attempts: 1 });
+    expect(report.steps.map((s) => s.step)).toEqual([
+      'createSecret',
+      'setSecret',
+      'testSecret',
+      'finishSecret',
+    ]);
+    await expectConverged(secret, initial);
+    const pingone = world.sim.readSecret(secret.environmentId, secret.resourceId);
+    expect(pingone.previous?.expiresAt.getTime()).toBeGreaterThanOrEqual(startedAt + TTL_MS);
+    expect(pingone.previous?.expiresAt.getTime()).toBeLessThanOrEqual(
+      world.sim.clock.now().getTime() + TTL_MS,
+    );
+    expect(await authenticates(secret, await current(secret))).toBe(true);
+    expect(await authenticates(secret, initial)).toBe(true);
+    expect(await world.readSecretJson(secret.arn)).toMatchObject({
+      environmentId: secret.environmentId,
+      resourceId: secret.resourceId,
+      region: 'EU',
+    });
+  });
+
+  it('rotates twice in a row', async () => {
+    const secret = await newSecret();
+    const harness = rotationHarness(world);
+    expect((await harness.driver.rotate(secret.arn)).ok).toBe(true);
+    const afterFirst = await current(secret);
+    expect((await harness.driver.rotate(secret.arn)).ok).toBe(true);
+    await expectConverged(secret, afterFirst);
+    expect(committedRegenerates(world.sim, secret.resourceId)).toBe(2);
+    remember(harness);
+  });
+
+  it('runs testSecret alone (RotateImmediately=false) without changing anything', async () => {
+    const secret = await newSecret();
+    const before = world.sim.readSecret(secret.environmentId, secret.resourceId);
+    const labelsBefore = await world.labels(secret.arn);
+    const harness = rotationHarness(world);
+
+    const report = await harness.driver.testOnly(secret.arn);
+
+    expect(report).toMatchObject({ ok: true });
+    expect(report.steps.map((s) => s.step)).toEqual(['testSecret']);
+    expect(world.sim.count({ route: 'introspect', resourceId: secret.resourceId })).toBeGreaterThan(0);
+    expect(committedRegenerates(world.sim, secret.resourceId)).toBe(0);
+    expect(world.sim.readSecret(secret.environmentId, secret.resourceId)).toEqual(before);
+    expect(Object.keys(await world.labels(secret.arn))).toEqual(
+      expect.arrayContaining(Object.keys(labelsBefore)),
+    );
+    expect(await current(secret)).toBe(before.secret);
+    remember(harness);
+  });
+});
+
+describe('faults at PingOne', () => {
+  it.each([
+    ['the connection drops', { drop: true }],
+    ['a 502 comes back', { status: 502 }],
+  ])('adopts the committed secret when the regenerate committed but %s', async (_name, fault) => {
+    const secret = await newSecret();
+    const initial = await current(secret);
+    world.sim.faults.commitThenFail({
+      route: 'secret',
+      method: 'POST',
+      resourceId: secret.resourceId,
+      ...fault,
+    });
+    const harness = rotationHarness(world);
+
+    const report = await harness.driver.rotate(secret.arn);
+
+    expect(report).toMatchObject({ ok: true, attempts: 1 });
+    expect(committedRegenerates(world.sim, secret.resourceId)).toBe(1);
+    expect(
+      world.sim.requests.some(
+        (r) => r.resourceId === secret.resourceId && r.fault?.includes('commitThenFail'),
+      ),
+    ).toBe(true);
+    await expectConverged(secret, initial);
+    remember(harness);
+  });
+
+  it('completes inside the deadline through a 429 storm with Retry-After and 5xx bursts', async () => {
+    const secret = await newSecret();
+    const initial = await current(secret);
+    const { faults } = world.sim;
+    faults.failNext({ route: 'token', status: 503, count: 2 });
+    faults.failNext({
+      route: 'secret',
+      method: 'GET',
+      resourceId: secret.resourceId,
+      status: 429,
+      count: 3,
+      retryAfterSeconds: 1,
+    });
+    faults.failNext({
+      route: 'secret',
+      method: 'POST',
+      resourceId: secret.resourceId,
+      status: 503,
+      count: 1,
+    });
+    faults.failNext({ route: 'resource', resourceId: secret.resourceId, status: 500, count: 2 });
+    faults.failNext({ route: 'introspect', status: 429, count: 2, retryAfterSeconds: 1 });
+    const harness = rotationHarness(world, { functionTimeoutMs: 30_000 });
+
+    const report = await harness.driver.rotate(secret.arn);
+
+    expect(report, report.error).toMatchObject({ ok: true, attempts: 1 });
+    expect(committedRegenerates(world.sim, secret.resourceId)).toBe(1);
+    // Retry-After was honoured: the rate-limited reads were at least a second apart.
+    const reads = world.sim.requests.filter(
+      (r) => r.method === 'GET' && r.route === 'secret' && r.resourceId === secret.resourceId,
+    );
+    expect(reads.slice(0, 4).map((r) => r.status)).toEqual([429, 429, 429, 200]);
+    for (let i = 1; i < 4; i++) {
+      expect(reads[i]!.at.getTime() - reads[i - 1]!.at.getTime()).toBeGreaterThanOrEqual(990);
+    }
+    expect(faults.pending()).toEqual([]);
+    await expectConverged(secret, initial);
+    remember(harness);
+  });
+
+  it('fails cleanly when the deadline runs out, and the next retry completes', async () => {
+    const secret = await newSecret();
+    const initial = await current(secret);
+    world.sim.faults.delay({
+      route: 'secret',
+      method: 'GET',
+      resourceId: secret.resourceId,
+      ms: 6_000,
+      count: 1,
+    });
+    const afterFirstFailure: { pendingValue?: unknown; regenerates: number }[] = [];
+    const harness = rotationHarness(world, {
+      functionTimeoutMs: 5_000,
+      afterStep: async (boundary, ok) => {
+        if (boundary.attempt === 1 && !ok) {
+          const pending = await world
+            .readSecretJson(secret.arn, { stage: 'AWSPENDING' })
+            .catch(() => undefined);
+          afterFirstFailure.push({
+            pendingValue: pending,
+            regenerates: committedRegenerates(world.sim, secret.resourceId),
+          });
+        }
+      },
+    });
+
+    const report = await harness.driver.rotate(secret.arn);
+
+    expect(report, JSON.stringify(report)).toMatchObject({ ok: true, attempts: 2 });
+    const failed = report.steps.find((s) => !s.ok);
+    expect(failed?.step).toBe('createSecret');
+    expect(failed?.error).toMatch(/deadline/);
+    expect(failed?.error).not.toMatch(/Task timed out/);
+    expect(afterFirstFailure).toEqual([{ pendingValue: undefined, regenerates: 0 }]);
+    await expectConverged(secret, initial);
+    remember(harness);
+  });
+
+  it('refuses to rotate after an out-of-band regenerate without grace, changing nothing', async () => {
+    const secret = await newSecret();
+    const stored = await current(secret);
+    const outOfBand = world.sim.regenerateOutOfBand(secret.environmentId, secret.resourceId);
+    sensitive.add(outOfBand.secret);
+    const harness = rotationHarness(world, { maxAttempts: 2 });
+
+    const report = await harness.driver.rotate(secret.arn);
+
+    expect(report.ok).toBe(false);
+    expect(report.error).toMatch(/^createSecret: Drift: AWSCURRENT's clientSecret is not the current secret/);
+    expect(report.error).toMatch(/PingOne holds no previous secret/);
+    expect(committedRegenerates(world.sim, secret.resourceId)).toBe(0);
+    expect(world.sim.readSecret(secret.environmentId, secret.resourceId)).toEqual(outOfBand);
+    expect(await current(secret)).toBe(stored);
+    await expect(world.readSecretJson(secret.arn, { stage: 'AWSPENDING' })).rejects.toThrow();
+    remember(harness);
+  });
+});
+
+describe('many secrets, one warm function', () => {
+  it('rotates secrets in two environments and two regions with one worker token', async () => {
+    const eu = world.createEnvironment('EU');
+    const au = world.createEnvironment('AU');
+    const secrets = [
+      await newSecret({ region: 'EU', environmentId: eu }),
+      await newSecret({ region: 'EU', environmentId: eu }),
+      await newSecret({ region: 'AU', environmentId: au }),
+      await newSecret({ region: 'AU', environmentId: au }),
+    ];
+    const initials = await Promise.all(secrets.map((s) => current(s)));
+    const tokensBefore = world.sim.count({ route: 'token' });
+    const harness = rotationHarness(world);
+
+    for (const secret of secrets) expect((await harness.driver.rotate(secret.arn)).ok).toBe(true);
+
+    expect(world.sim.count({ route: 'token' }) - tokensBefore).toBe(1);
+    for (const [i, secret] of secrets.entries()) await expectConverged(secret, initials[i]!);
+    const regions = new Set(
+      world.sim.requests
+        .filter((r) => secrets.some((s) => s.resourceId === r.resourceId))
+        .map((r) => r.region),
+    );
+    expect([...regions].sort()).toEqual(['AU', 'EU']);
+    remember(harness);
+  });
+});
+
+describe('an independent client', () => {
+  it('reads the rotated secret with the aws CLI', async () => {
+    const secret = await newSecret();
+    const harness = rotationHarness(world);
+    expect((await harness.driver.rotate(secret.arn)).ok).toBe(true);
+    remember(harness);
+
+    const cli = spawnSync(
+      'aws',
+      // --version-stage: moto 5.2.1 answers a stage-less GetSecretValue from a default version that
+      // UpdateSecretVersionStage does not move (AWS answers AWSCURRENT). Consumers name the stage anyway.
+      [
+        '--endpoint-url',
+        world.moto.url,
+        '--output',
+        'json',
+        'secretsmanager',
+        'get-secret-value',
+        '--secret-id',
+        secret.name,
+        '--version-stage',
+        'AWSCURRENT',
+      ],
+      { encoding: 'utf8', env: { ...process.env, ...world.awsEnv, AWS_PAGER: '' }, timeout: 30_000 },
+    );
+    expect(cli.status, cli.stderr).toBe(0);
+    const fromCli = JSON.parse(JSON.parse(cli.stdout).SecretString);
+    expect(JSON.parse(cli.stdout).Name).toBe(secret.name);
+    expect(fromCli.clientSecret).toBe(world.sim.readSecret(secret.environmentId, secret.resourceId).secret);
+    expect(JSON.parse(cli.stdout).VersionStages).toEqual(['AWSCURRENT']);
+  });
+});
