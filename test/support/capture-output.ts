@@ -4,6 +4,8 @@
  */
 export class OutputCapture {
   #chunks: string[] = [];
+  /** Where `text` and `records` start: `clear()` moves it, the full capture stays for `stop()`. */
+  #from = 0;
   #restore: (() => void) | undefined;
 
   start(): this {
@@ -29,14 +31,16 @@ export class OutputCapture {
     return this;
   }
 
+  /** Stops capturing and returns everything captured since `start()`. */
   stop(): string {
     this.#restore?.();
     this.#restore = undefined;
-    return this.text;
+    return this.#chunks.join('');
   }
 
+  /** What was captured since the last `clear()`. */
   get text(): string {
-    return this.#chunks.join('');
+    return this.#chunks.slice(this.#from).join('');
   }
 
   /** Parsed JSON log lines (non-JSON lines are skipped). */
@@ -53,8 +57,9 @@ export class OutputCapture {
       });
   }
 
+  /** Starts a new window for `text` and `records`, keeping the full capture. */
   clear(): void {
-    this.#chunks = [];
+    this.#from = this.#chunks.length;
   }
 }
 

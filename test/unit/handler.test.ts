@@ -3,7 +3,8 @@ import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createRotationHandler } from '../../lib/handler.js';
-import { OutputCapture } from '../support/capture-output.js';
+import { type PingOneSimulator, startPingOneSimulator } from '../../local/pingone-simulator/index.js';
+import { leakedSecrets, OutputCapture } from '../support/capture-output.js';
 import { SecretsManagerModel } from '../support/secrets-manager-model.js';
 
 const ENV_ID = '0b7e3f4a-1c2d-4e5f-8a9b-0c1d2e3f4a5b';
@@ -58,11 +59,19 @@ const event = (overrides: Record<string, unknown> = {}) => ({
   ...overrides,
 });
 
+/** Secrets, bearer tokens and RotationTokens seen by this file's runs: none may appear in the logs. */
+const sensitive = new Set([ROTATION_TOKEN, CLIENT_SECRET, WORKER_SECRET]);
+
 beforeAll(() => output.start());
 afterAll(() => {
   const text = output.stop();
-  // Every run in this file, failing ones included, logged nothing sensitive.
-  for (const secret of [ROTATION_TOKEN, CLIENT_SECRET, WORKER_SECRET]) expect(text).not.toContain(secret);
+  // The capture saw the function's logs, failing and succeeding runs alike…
+  expect(text).toContain('"message":"rotation step failed"');
+  expect(text).toContain('"message":"rotation step succeeded"');
+  // …and none of them holds a secret value, a bearer token, a worker credential or a RotationToken.
+  expect(
+    leakedSecrets(text, Object.fromEntries([...sensitive].map((value, i) => [`sensitive#${i}`, value]))),
+  ).toEqual([]);
 });
 
 beforeEach(() => {
@@ -188,5 +197,66 @@ describe('rotation handler: bad input changes nothing', () => {
     await handlerWith({ PREVIOUS_SECRET_TTL: 'x' })(event(), context()).catch(() => {});
     const emf = output.records.find((r) => r._aws !== undefined && 'StepFailed' in r);
     expect(emf).toMatchObject({ step: 'createSecret', StepFailed: 1 });
+  });
+});
+
+describe('rotation handler: a full rotation against a loopback PingOne', () => {
+  let sim: PingOneSimulator;
+  beforeAll(async () => {
+    sim = await startPingOneSimulator();
+  });
+  afterAll(() => sim.stop());
+
+  it('rotates through all four steps and logs each with its keys, no secret material', async () => {
+    const env = sim.createEnvironment({ region: 'EU' });
+    const resource = sim.createResource(env.id);
+    const worker = sim.createWorker(env.id);
+    sensitive.add(resource.secret as string);
+    sensitive.add(worker.clientSecret);
+    ssm.on(GetParameterCommand).resolves({ Parameter: { Value: JSON.stringify(worker) } });
+    sm.versions.v1 = {
+      stages: ['AWSCURRENT'],
+      value: JSON.stringify({
+        environmentId: env.id,
+        resourceId: resource.id,
+        clientSecret: resource.secret,
+        region: 'EU',
+      }),
+    };
+    const bearerTokens: string[] = [];
+    const handler = createRotationHandler({
+      env: {
+        PINGONE_WORKER_PARAMETER: '/pingone/worker',
+        PINGONE_API_URL: sim.apiUrlTemplate,
+        PINGONE_AUTH_URL: sim.authUrlTemplate,
+      },
+      secretsManager: sm.client,
+      ssm: new SSMClient({ region: 'us-east-1' }),
+      fetch: async (input, init) => {
+        const auth = new Headers(init?.headers).get('authorization');
+        if (auth?.startsWith('Bearer ')) bearerTokens.push(auth.slice(7));
+        return fetch(input, init);
+      },
+    });
+
+    for (const Step of ['createSecret', 'setSecret', 'testSecret', 'finishSecret']) {
+      await handler(event({ Step }) as never, context());
+    }
+
+    const rotated = JSON.parse(sm.current().value).clientSecret as string;
+    sensitive.add(rotated);
+    for (const token of bearerTokens) sensitive.add(token);
+    expect(bearerTokens.length).toBeGreaterThan(0);
+    expect(rotated).toBe(sim.readSecret(env.id, resource.id).secret);
+    expect(sim.readSecret(env.id, resource.id).previous?.secret).toBe(resource.secret);
+    const successes = output.records.filter((r) => r.message === 'rotation step succeeded');
+    expect(successes.map((r) => [r.step, r.outcome, r.versionId, r.secretId])).toEqual([
+      ['createSecret', 'regenerated', TOKEN, 'pingone/app'],
+      ['setSecret', 'verified', TOKEN, 'pingone/app'],
+      ['testSecret', 'tested', TOKEN, 'pingone/app'],
+      ['finishSecret', 'promoted', TOKEN, 'pingone/app'],
+    ]);
+    const emf = output.records.filter((r) => r._aws !== undefined && 'SecretRegenerated' in r);
+    expect(emf).toHaveLength(1);
   });
 });
