@@ -1,5 +1,6 @@
 import { isUuid } from './config.js';
 import { SecretFormatError } from './errors.js';
+import { parseJsonObject } from './json-object.js';
 import { isRegion, type PingOneRegion, REGIONS } from './pingone/regions.js';
 
 /**
@@ -24,18 +25,12 @@ export function parseSecretValue(secretString: string | undefined, label: string
   if (secretString === undefined) {
     throw new SecretFormatError(`${label} has no SecretString (binary secrets are not supported)`);
   }
-  let document: unknown;
-  try {
-    document = JSON.parse(secretString);
-  } catch {
-    throw new SecretFormatError(`${label} is not valid JSON`);
-  }
-  if (typeof document !== 'object' || document === null || Array.isArray(document)) {
-    throw new SecretFormatError(
-      `${label} must be a JSON object with environmentId, resourceId and clientSecret`,
-    );
-  }
-  const fields = document as Record<string, unknown>;
+  const fields = parseJsonObject(
+    secretString,
+    label,
+    'environmentId, resourceId and clientSecret',
+    (message) => new SecretFormatError(message),
+  );
   const problems: string[] = [];
   if (!isUuid(fields.environmentId)) problems.push('environmentId must be a UUID');
   if (!isUuid(fields.resourceId)) problems.push('resourceId must be a UUID');

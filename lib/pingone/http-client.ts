@@ -7,6 +7,7 @@ import {
   RotationError,
   WorkerAuthError,
 } from '../errors.js';
+import { parseJsonObject } from '../json-object.js';
 import { expandRegionTemplate, type PingOneRegion } from './regions.js';
 import {
   type CallOptions,
@@ -119,7 +120,7 @@ export class PingOneHttpClient implements PingOneClient {
 
   async readResource(owner: SecretOwner, options: CallOptions): Promise<PingOneResource> {
     const body = await this.#management(owner, 'GET', '', `read ${owner.kind}`, options);
-    const doc = parseJsonObject(body, `read ${owner.kind}`);
+    const doc = parseResponse(body, `read ${owner.kind}`);
     if (typeof doc.id !== 'string' || typeof doc.type !== 'string') {
       throw new PingOneApiError(`PingOne read ${owner.kind} returned an unexpected body (no id or type)`, {
         status: 200,
@@ -253,7 +254,7 @@ export class PingOneHttpClient implements PingOneClient {
       }
       throw error;
     }
-    const doc = parseJsonObject(response.body, 'worker token');
+    const doc = parseResponse(response.body, 'worker token');
     const accessToken = doc.access_token;
     const expiresIn = Number(doc.expires_in);
     if (
@@ -367,20 +368,18 @@ function describeNetworkError(cause: unknown): string {
   return inner?.code ?? inner?.message ?? (cause as Error).message ?? 'network error';
 }
 
-function parseJsonObject(body: string, operation: string): Record<string, unknown> {
-  try {
-    const doc: unknown = JSON.parse(body);
-    if (typeof doc === 'object' && doc !== null && !Array.isArray(doc)) return doc as Record<string, unknown>;
-  } catch {
-    // fall through to the error below; the body may hold secret material, so it is not quoted
-  }
-  throw new PingOneApiError(`PingOne ${operation} returned a body that is not a JSON object`, {
-    status: 200,
-  });
+/** A PingOne response body as a JSON object; the body may hold secret material, so it is never quoted. */
+function parseResponse(body: string, operation: string): Record<string, unknown> {
+  return parseJsonObject(
+    body,
+    `PingOne ${operation} response`,
+    'the documented fields',
+    (message) => new PingOneApiError(message, { status: 200 }),
+  );
 }
 
 function parseSecretState(body: string): PingOneSecretState {
-  const doc = parseJsonObject(body, 'secret');
+  const doc = parseResponse(body, 'secret');
   if (typeof doc.secret !== 'string' || doc.secret === '') {
     throw new PingOneApiError('PingOne secret response has no secret field', { status: 200 });
   }

@@ -1,5 +1,6 @@
 import { isUuid } from '../config.js';
 import { ConfigurationError } from '../errors.js';
+import { parseJsonObject } from '../json-object.js';
 import { isRegion, type PingOneRegion, REGIONS } from './regions.js';
 
 /** The worker app that calls PingOne's Management API. It may live in another environment than the resources. */
@@ -25,18 +26,12 @@ export function parseWorkerCredentials(
 ): WorkerCredentials {
   const where = `Worker parameter '${parameterName}'`;
   if (raw === undefined || raw === '') throw new ConfigurationError(`${where} is empty`);
-  let doc: unknown;
-  try {
-    doc = JSON.parse(raw);
-  } catch {
-    throw new ConfigurationError(`${where} is not valid JSON`);
-  }
-  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
-    throw new ConfigurationError(
-      `${where} must be a JSON object with environmentId, clientId and clientSecret`,
-    );
-  }
-  const f = doc as Record<string, unknown>;
+  const f = parseJsonObject(
+    raw,
+    where,
+    'environmentId, clientId and clientSecret',
+    (message) => new ConfigurationError(message),
+  );
   const problems: string[] = [];
   if (!isUuid(f.environmentId)) problems.push('environmentId must be a UUID');
   if (typeof f.clientId !== 'string' || f.clientId === '')
