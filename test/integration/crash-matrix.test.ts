@@ -45,12 +45,7 @@ afterAll(async () => {
   // The capture did see the function's logs (the crashes were logged as failed steps)…
   expect(text).toContain('"message":"rotation step failed"');
   // …and none of them holds a secret, a bearer token or a RotationToken.
-  expect(
-    leakedSecrets(
-      text,
-      Object.fromEntries([...secretsSeen, ...sensitiveSeen].map((s, i) => [`secret#${i}`, s])),
-    ),
-  ).toEqual([]);
+  expect(leakedSecrets(text, [...secretsSeen, ...sensitiveSeen])).toEqual([]);
 });
 
 it('lists the external calls of every step', () => {

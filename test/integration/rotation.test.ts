@@ -66,9 +66,7 @@ afterAll(async () => {
   const text = output.stop();
   expect(text).toContain('"message":"rotation step succeeded"');
   expect(text).toContain('"message":"rotation step failed"');
-  expect(
-    leakedSecrets(text, Object.fromEntries([...sensitive].map((s, i) => [`sensitive#${i}`, s]))),
-  ).toEqual([]);
+  expect(leakedSecrets(text, [...sensitive])).toEqual([]);
 });
 
 describe('rotations', () => {

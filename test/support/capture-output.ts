@@ -63,9 +63,12 @@ export class OutputCapture {
   }
 }
 
-/** The secrets that appear in `text`, by name. */
-export function leakedSecrets(text: string, secrets: Record<string, string>): string[] {
-  return Object.entries(secrets)
-    .filter(([, value]) => value.length >= 8 && text.includes(value))
-    .map(([name]) => name);
+/**
+ * The sensitive values that appear in `text`, masked (first 4 characters and the length) so that a failing
+ * assertion does not print them either.
+ */
+export function leakedSecrets(text: string, values: Iterable<string>): string[] {
+  return [...new Set(values)]
+    .filter((value) => value.length >= 8 && text.includes(value))
+    .map((value) => `${value.slice(0, 4)}… (${value.length} chars)`);
 }

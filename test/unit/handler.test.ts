@@ -69,9 +69,7 @@ afterAll(() => {
   expect(text).toContain('"message":"rotation step failed"');
   expect(text).toContain('"message":"rotation step succeeded"');
   // …and none of them holds a secret value, a bearer token, a worker credential or a RotationToken.
-  expect(
-    leakedSecrets(text, Object.fromEntries([...sensitive].map((value, i) => [`sensitive#${i}`, value]))),
-  ).toEqual([]);
+  expect(leakedSecrets(text, [...sensitive])).toEqual([]);
 });
 
 beforeEach(() => {
