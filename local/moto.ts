@@ -31,7 +31,7 @@ export async function freePort(): Promise<number> {
 }
 
 function motoInstalled(): boolean {
-  return spawnSync('sh', ['-c', 'command -v moto_server'], { stdio: 'ignore' }).status === 0;
+  return spawnSync('/bin/sh', ['-c', 'command -v moto_server'], { stdio: 'ignore' }).status === 0;
 }
 
 /**

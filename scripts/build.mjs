@@ -1,20 +1,25 @@
 #!/usr/bin/env node
-// Bundles each Lambda entry point with esbuild: functions/<name>.ts → dist/<name>/index.mjs.
-import { rm } from 'node:fs/promises';
+// Bundles each Lambda entry point with esbuild: functions/<name>.ts → dist/<name>/index.mjs (+ .map).
+// Files are written to a temporary name and renamed, so a process loading the bundle never sees half a file.
+import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { build } from 'esbuild';
 import { bundleOptions, functions } from './esbuild-options.mjs';
 
 for (const name of functions) {
-  await rm(`dist/${name}`, { recursive: true, force: true });
   const result = await build({
     ...bundleOptions,
     entryPoints: [`functions/${name}.ts`],
     outfile: `dist/${name}/index.mjs`,
-    metafile: true,
+    write: false,
     logLevel: 'warning',
   });
-  const bytes = Object.values(result.metafile.outputs)
-    .filter((_, i) => Object.keys(result.metafile.outputs)[i]?.endsWith('.mjs'))
-    .reduce((sum, o) => sum + o.bytes, 0);
-  console.log(`built dist/${name}/index.mjs (${(bytes / 1024).toFixed(1)} kB)`);
+  for (const file of result.outputFiles) {
+    await mkdir(dirname(file.path), { recursive: true });
+    const temporary = `${file.path}.${process.pid}.tmp`;
+    await writeFile(temporary, file.contents);
+    await rename(temporary, file.path);
+  }
+  const bundle = result.outputFiles.find((file) => file.path.endsWith('.mjs'));
+  console.log(`built dist/${name}/index.mjs (${((bundle?.contents.length ?? 0) / 1024).toFixed(1)} kB)`);
 }
