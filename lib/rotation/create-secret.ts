@@ -115,7 +115,7 @@ async function obtainNewSecret(
       );
     }
 
-    const previousExpiresAt = new Date(deps.now() + ttl.ms);
+    const previousExpiresAt = new Date(deps.now() + expiryOffsetMs(ttl));
     try {
       const reserve = Math.min(MAX_RECONCILE_RESERVE_MS, Math.max(0, (deps.deadline - deps.now()) / 3));
       const after = await pingone.regenerateSecret(owner, previousExpiresAt, {
@@ -161,6 +161,23 @@ async function obtainNewSecret(
       }
     }
   }
+}
+
+/**
+ * PingOne accepts `previous.expiresAt` from 1 minute to 30 days after *its* now; whether it allows any clock
+ * skew is unconfirmed. A TTL at either edge is pulled inside by a small margin so that request latency or a
+ * clock a little ahead cannot turn a valid setting into a 400.
+ */
+const EDGE_MARGIN_MIN_MS = 30_000;
+const EDGE_MARGIN_MAX_MS = 5 * 60_000;
+const PINGONE_MIN_TTL_MS = 60_000;
+const PINGONE_MAX_TTL_MS = 30 * 86_400_000;
+
+export function expiryOffsetMs(ttl: Ttl): number {
+  return Math.min(
+    Math.max(ttl.ms, PINGONE_MIN_TTL_MS + EDGE_MARGIN_MIN_MS),
+    PINGONE_MAX_TTL_MS - EDGE_MARGIN_MAX_MS,
+  );
 }
 
 /** Network failures and 5xx/408/429 answers: the POST may have reached PingOne, so re-read before deciding. */

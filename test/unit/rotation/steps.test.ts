@@ -257,8 +257,18 @@ describe('createSecret', () => {
 
   describe('previous-secret TTL', () => {
     it('uses PREVIOUS_SECRET_TTL', async () => {
-      await runRotationStep(makeDeps({ PREVIOUS_SECRET_TTL: '30d' }), event('createSecret'));
-      expect(pingone.lastExpiresAt?.getTime()).toBe(NOW + 30 * DAY);
+      await runRotationStep(makeDeps({ PREVIOUS_SECRET_TTL: '12d' }), event('createSecret'));
+      expect(pingone.lastExpiresAt?.getTime()).toBe(NOW + 12 * DAY);
+    });
+
+    it.each([
+      ['30d', 30 * DAY - 5 * 60_000],
+      ['720h', 30 * DAY - 5 * 60_000],
+      ['1m', 90_000],
+      ['2m', 120_000],
+    ])('keeps %s inside PingOne’s 1 minute..30 days window despite latency and skew', async (ttl, offset) => {
+      await runRotationStep(makeDeps({ PREVIOUS_SECRET_TTL: ttl }), event('createSecret'));
+      expect(pingone.lastExpiresAt?.getTime()).toBe(NOW + offset);
     });
 
     it('lets the pingone:previous-secret-ttl tag override it', async () => {
