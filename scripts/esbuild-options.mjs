@@ -16,6 +16,8 @@ export const bundleOptions = {
   format: 'esm',
   target,
   minify: true,
+  // Error classes name themselves from `new.target.name`; without this, logs would say `Io`, not `DriftError`.
+  keepNames: true,
   sourcemap: true,
   legalComments: 'none',
   mainFields: ['module', 'main'],

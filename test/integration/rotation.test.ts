@@ -92,6 +92,9 @@ describe('rotations', () => {
       'finishSecret',
     ]);
     await expectConverged(secret, initial);
+    // Minified, the bundle still names its errors (they appear in logs and in Secrets Manager's record).
+    const refused = await handler({ Step: 'nope' } as never, {} as never).catch((e: Error) => e);
+    expect((refused as Error).name).toBe('InvalidEventError');
     const pingone = world.sim.readSecret(secret.environmentId, secret.resourceId);
     expect(pingone.previous?.expiresAt.getTime()).toBeGreaterThanOrEqual(startedAt + TTL_MS);
     expect(pingone.previous?.expiresAt.getTime()).toBeLessThanOrEqual(
