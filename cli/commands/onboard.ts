@@ -1,0 +1,432 @@
+import {
+  CreateSecretCommand,
+  GetSecretValueCommand,
+  PutSecretValueCommand,
+  ResourceExistsException,
+  ResourceNotFoundException,
+  RotateSecretCommand,
+  TagResourceCommand,
+  UpdateSecretCommand,
+  UpdateSecretVersionStageCommand,
+} from '@aws-sdk/client-secrets-manager';
+import { isUuid, parseTtl, TTL_TAG } from '../../lib/config.js';
+import { ConfigurationError } from '../../lib/errors.js';
+import { isRegion, type PingOneRegion, REGIONS } from '../../lib/pingone/regions.js';
+import type { SecretOwner } from '../../lib/pingone/types.js';
+import { describeOwner, ownerOf, sameSecret } from '../../lib/rotation/common.js';
+import { parseSecretValue } from '../../lib/secret-value.js';
+import { AWSPENDING, SecretsStore } from '../../lib/secrets/secrets-store.js';
+import type { CliDeps } from '../deps.js';
+import { CliError, EXIT, explainPingOneError, UsageError } from '../errors.js';
+import { labelsLine, line } from '../format.js';
+import { type RotationInfo, readSecretView } from '../inspect.js';
+import { callOptions } from '../pingone-access.js';
+
+export const ENVIRONMENT_TAG = 'pingone:environment-id';
+export const RESOURCE_TAG = 'pingone:resource-id';
+
+export interface OnboardOptions {
+  readonly secretName: string;
+  readonly environmentId: string;
+  readonly resourceId: string;
+  /** The resource's PingOne region; default the function's PINGONE_REGION. */
+  readonly pingoneRegion?: string;
+  readonly previousSecretTtl?: string;
+  readonly rotationFunctionArn?: string;
+  readonly schedule?: string;
+  readonly window?: string;
+  readonly kmsKeyId?: string;
+  /** Store PingOne's current secret in an existing secret. */
+  readonly force?: boolean;
+}
+
+/**
+ * `onboard`: reads the CUSTOM resource and its current secret from PingOne as the function's worker, stores
+ * them as the secret's AWSCURRENT with the owner tags, and optionally attaches rotation without rotating
+ * now, so the first scheduled rotation starts from a secret PingOne knows (proof of possession).
+ */
+export async function onboard(deps: CliDeps, options: OnboardOptions): Promise<number> {
+  const say = (text: string) => line(deps.out, text);
+  const input = validate(options);
+  const sm = deps.secretsManager;
+  // An existing secret is refused before anything else is read, unless --force.
+  let existing: string | undefined;
+  try {
+    existing = (
+      await sm.send(new GetSecretValueCommand({ SecretId: options.secretName, VersionStage: 'AWSCURRENT' }))
+    ).SecretString;
+  } catch (error) {
+    if (!(error instanceof ResourceNotFoundException)) throw error;
+  }
+  const exists = existing !== undefined || (await secretExists(deps, options.secretName));
+  if (exists && !options.force) throw alreadyExists(options.secretName);
+  const access = deps.pingone();
+  const region = (input.region ?? access.config.defaultRegion) as PingOneRegion;
+  const owner: SecretOwner = {
+    kind: 'resource',
+    environmentId: input.environmentId,
+    id: input.resourceId,
+    region,
+  };
+  // The function would refuse an environment outside PINGONE_ALLOWED_ENVIRONMENTS: say so now.
+  const draft = parseSecretValue(
+    JSON.stringify({
+      environmentId: owner.environmentId,
+      resourceId: owner.id,
+      clientSecret: '-',
+      region,
+    }),
+    'the new secret',
+  );
+  try {
+    ownerOf(draft, access.config);
+  } catch (error) {
+    throw new CliError(`cannot onboard ${describeOwner(owner)}`, (error as Error).message);
+  }
+
+  const pingoneCall = async <T>(what: string, call: () => Promise<T>): Promise<T> => {
+    try {
+      return await call();
+    } catch (error) {
+      const explained = explainPingOneError(error, owner);
+      if (explained === undefined) throw error;
+      throw new CliError(`PingOne ${what} failed`, explained, EXIT.error, { cause: error });
+    }
+  };
+  const resource = await pingoneCall('read resource', () =>
+    access.client.readResource(owner, callOptions(deps.now)),
+  );
+  if (resource.type !== 'CUSTOM') {
+    throw new CliError(
+      `${describeOwner(owner)}${resource.name ? ` ("${resource.name}")` : ''} is a ${resource.type} resource, not CUSTOM`,
+      'only CUSTOM resources have a client secret to rotate; check --resource-id',
+    );
+  }
+  const state = await pingoneCall('read resource secret', () =>
+    access.client.readSecret(owner, callOptions(deps.now)),
+  );
+  say(
+    `PingOne: CUSTOM resource${resource.name ? ` "${resource.name}"` : ''} ${owner.id} in environment ` +
+      `${owner.environmentId} (${region}); read its current secret as the worker app.`,
+  );
+
+  const tags: Record<string, string> = {
+    [ENVIRONMENT_TAG]: owner.environmentId,
+    [RESOURCE_TAG]: owner.id,
+    ...(input.ttl ? { [TTL_TAG]: input.ttl } : {}),
+  };
+  const tagList = Object.entries(tags).map(([Key, Value]) => ({ Key, Value }));
+  const tagText = Object.entries(tags)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(', ');
+  const document = {
+    environmentId: owner.environmentId,
+    resourceId: owner.id,
+    clientSecret: state.secret,
+    region,
+  };
+
+  let arn: string;
+  let rotationBefore: RotationInfo | undefined;
+  if (!exists) {
+    try {
+      const out = await sm.send(
+        new CreateSecretCommand({
+          Name: options.secretName,
+          Description: `PingOne CUSTOM resource ${owner.id} in environment ${owner.environmentId} (${region}), rotated by pingone-secret-rotation`,
+          SecretString: JSON.stringify(document),
+          Tags: tagList,
+          ...(options.kmsKeyId ? { KmsKeyId: options.kmsKeyId } : {}),
+        }),
+      );
+      arn = out.ARN ?? options.secretName;
+      say(`Created secret ${options.secretName} (${arn}), version ${out.VersionId} AWSCURRENT.`);
+    } catch (error) {
+      if (!(error instanceof ResourceExistsException)) throw error;
+      throw alreadyExists(options.secretName);
+    }
+  } else {
+    const view = await readSecretView(sm, options.secretName);
+    arn = view.arn;
+    rotationBefore = view.rotation;
+    // Keep the owner's other keys; replace the ones this function owns.
+    let carried: Record<string, unknown> = {};
+    let unchanged = false;
+    if (existing !== undefined) {
+      try {
+        const old = JSON.parse(existing) as unknown;
+        if (typeof old === 'object' && old !== null && !Array.isArray(old)) {
+          carried = old as Record<string, unknown>;
+          unchanged =
+            carried.environmentId === owner.environmentId &&
+            carried.resourceId === owner.id &&
+            carried.region === region &&
+            sameSecret(
+              typeof carried.clientSecret === 'string' ? carried.clientSecret : undefined,
+              state.secret,
+            );
+          if (carried.resourceId !== undefined && carried.resourceId !== owner.id) {
+            say(
+              `Note: ${options.secretName} named resource ${String(carried.resourceId)}; it now names ${owner.id}.`,
+            );
+          }
+        }
+      } catch {
+        // not JSON: replaced entirely
+      }
+    }
+    if (options.kmsKeyId) {
+      await sm.send(new UpdateSecretCommand({ SecretId: arn, KmsKeyId: options.kmsKeyId }));
+    }
+    if (unchanged) {
+      say(`${options.secretName} already holds PingOne's current secret for this resource: value unchanged.`);
+    } else {
+      const secretString = JSON.stringify({ ...carried, ...document });
+      let versionId: string | undefined;
+      if (deps.local) {
+        // moto's PutSecretValue moves AWSCURRENT off the version it last created, not off the labelled one
+        // (UpdateSecretVersionStage, as used by every rotation, does not tell it): after a rotation it would
+        // leave two AWSCURRENT versions. So here: store the version unlabelled, then move AWSCURRENT to it.
+        const out = await sm.send(
+          new PutSecretValueCommand({ SecretId: arn, SecretString: secretString, VersionStages: [] }),
+        );
+        versionId = out.VersionId;
+        if (versionId) await new SecretsStore(sm).promote(arn, versionId, view.currentVersionId);
+      } else {
+        versionId = (await sm.send(new PutSecretValueCommand({ SecretId: arn, SecretString: secretString })))
+          .VersionId;
+      }
+      say(
+        `Stored PingOne's current secret in ${options.secretName} (${arn}) as version ${versionId} AWSCURRENT.`,
+      );
+    }
+    await sm.send(new TagResourceCommand({ SecretId: arn, Tags: tagList }));
+    if (view.pendingVersionId) {
+      say(
+        `Note: AWSPENDING is still on version ${view.pendingVersionId}; see \`pingone-rotation status\` / \`unstick\`.`,
+      );
+    }
+  }
+  say(`Tags: ${tagText}.`);
+
+  if (input.rotation) {
+    await attachRotation(deps, arn, options.secretName, input.rotation);
+  } else if (rotationBefore?.enabled) {
+    say(
+      `Rotation stays as configured (${rotationBefore.lambdaArn ?? 'its function'}). Check it: ` +
+        `pingone-rotation status --secret-id ${options.secretName}`,
+    );
+  } else {
+    say(
+      `Rotation not attached (no --rotation-function-arn). Check it: pingone-rotation status --secret-id ${options.secretName}`,
+    );
+  }
+  return EXIT.ok;
+}
+
+function alreadyExists(name: string): CliError {
+  return new CliError(
+    `secret ${name} already exists`,
+    "pass --force to store PingOne's current secret in it (a new AWSCURRENT version), or choose another --secret-name",
+  );
+}
+
+async function secretExists(deps: CliDeps, name: string): Promise<boolean> {
+  try {
+    await readSecretView(deps.secretsManager, name);
+    return true;
+  } catch (error) {
+    if (error instanceof ResourceNotFoundException) return false;
+    throw error;
+  }
+}
+
+interface RotationInput {
+  readonly functionArn: string;
+  readonly schedule: string;
+  readonly window?: string;
+}
+
+interface ValidInput {
+  readonly environmentId: string;
+  readonly resourceId: string;
+  readonly region?: PingOneRegion;
+  readonly ttl?: string;
+  readonly rotation?: RotationInput;
+}
+
+function validate(options: OnboardOptions): ValidInput {
+  if (!isUuid(options.environmentId)) {
+    throw new UsageError(
+      `--environment-id '${options.environmentId}' is not a UUID`,
+      "pass the PingOne environment's id",
+    );
+  }
+  if (!isUuid(options.resourceId)) {
+    throw new UsageError(
+      `--resource-id '${options.resourceId}' is not a UUID`,
+      "pass the CUSTOM resource's id",
+    );
+  }
+  if (options.pingoneRegion !== undefined && !isRegion(options.pingoneRegion)) {
+    throw new UsageError(
+      `--pingone-region '${options.pingoneRegion}' is not a PingOne region`,
+      `use one of ${REGIONS.join(', ')}`,
+    );
+  }
+  let ttl: string | undefined;
+  if (options.previousSecretTtl !== undefined) {
+    try {
+      ttl = parseTtl(options.previousSecretTtl, '--previous-secret-ttl').text;
+    } catch (error) {
+      if (!(error instanceof ConfigurationError)) throw error;
+      throw new UsageError('invalid --previous-secret-ttl', error.message);
+    }
+  }
+  const wantsRotation =
+    options.rotationFunctionArn !== undefined ||
+    options.schedule !== undefined ||
+    options.window !== undefined;
+  let rotation: RotationInput | undefined;
+  if (wantsRotation) {
+    if (!options.rotationFunctionArn || !options.schedule) {
+      throw new UsageError(
+        'attaching rotation needs both --rotation-function-arn and --schedule',
+        'pass e.g. --rotation-function-arn arn:aws:lambda:REGION:ACCOUNT:function:NAME --schedule "rate(30 days)"',
+      );
+    }
+    if (
+      !/^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9-_]+(:[A-Za-z0-9-_$]+)?$/.test(
+        options.rotationFunctionArn,
+      )
+    ) {
+      throw new UsageError(
+        `--rotation-function-arn '${options.rotationFunctionArn}' is not a Lambda function ARN`,
+        'pass arn:aws:lambda:REGION:ACCOUNT:function:NAME',
+      );
+    }
+    if (!/^(rate\(\s*\d+\s+(hours?|days?)\s*\)|cron\(.+\))$/.test(options.schedule.trim())) {
+      throw new UsageError(
+        `--schedule '${options.schedule}' is not a Secrets Manager schedule`,
+        'use rate(N days), rate(N hours) or cron(...), e.g. "rate(30 days)"',
+      );
+    }
+    if (options.window !== undefined) {
+      const hours = /^(\d{1,2})h$/.exec(options.window);
+      if (!hours || Number(hours[1]) < 1 || Number(hours[1]) > 24) {
+        throw new UsageError(
+          `--window '${options.window}' is not a rotation window`,
+          'use whole hours from 1h to 24h, e.g. 4h',
+        );
+      }
+    }
+    rotation = {
+      functionArn: options.rotationFunctionArn,
+      schedule: options.schedule.trim(),
+      ...(options.window ? { window: options.window } : {}),
+    };
+  }
+  return {
+    environmentId: options.environmentId.toLowerCase(),
+    resourceId: options.resourceId.toLowerCase(),
+    ...(options.pingoneRegion ? { region: options.pingoneRegion as PingOneRegion } : {}),
+    ...(ttl ? { ttl } : {}),
+    ...(rotation ? { rotation } : {}),
+  };
+}
+
+/**
+ * RotateSecret with RotateImmediately=false: Secrets Manager records the schedule and runs only testSecret
+ * (against AWSCURRENT, as the pending version is empty), so PingOne is not touched until the first
+ * scheduled rotation. In the local world moto cannot invoke the function, so the driver runs testSecret here.
+ */
+async function attachRotation(
+  deps: CliDeps,
+  arn: string,
+  name: string,
+  rotation: RotationInput,
+): Promise<void> {
+  const say = (text: string) => line(deps.out, text);
+  const rules = {
+    ScheduleExpression: rotation.schedule,
+    ...(rotation.window ? { Duration: rotation.window } : {}),
+  };
+  const describe = `${rotation.schedule}${rotation.window ? `, window ${rotation.window}` : ''}`;
+  if (!deps.local) {
+    await deps.secretsManager.send(
+      new RotateSecretCommand({
+        SecretId: arn,
+        RotationLambdaARN: rotation.functionArn,
+        RotationRules: rules,
+        RotateImmediately: false,
+      }),
+    );
+    say(
+      `Rotation attached: ${rotation.functionArn}, ${describe}, without rotating now; Secrets Manager runs ` +
+        'testSecret only, which proves AWSCURRENT at PingOne.',
+    );
+    say(`Next: pingone-rotation status --secret-id ${name}`);
+    return;
+  }
+
+  // The local world: moto enables rotation only for AutomaticallyAfterDays rules and has no Lambda.
+  const days = localDays(rotation.schedule);
+  const { driver, source } = await deps.local.driver({ rotationLambdaArn: rotation.functionArn });
+  const stuck = await driver.pendingVersion(arn);
+  if (stuck) {
+    throw new CliError(
+      `rotation not attached: AWSPENDING is on version ${stuck} of ${name}`,
+      `recover it first with \`pingone-rotation unstick --secret-id ${name}\`, then run onboard --force again`,
+    );
+  }
+  try {
+    await deps.secretsManager.send(
+      new RotateSecretCommand({
+        SecretId: arn,
+        RotationLambdaARN: rotation.functionArn,
+        RotationRules: { AutomaticallyAfterDays: days },
+        RotateImmediately: false,
+      }),
+    );
+  } catch (error) {
+    // moto records the configuration and the placeholder version, then cannot find the Lambda.
+    if (!(error instanceof ResourceNotFoundException)) throw error;
+  }
+  say(
+    `Local world: moto has no Lambda runtime; it recorded ${rotation.functionArn} with ` +
+      `AutomaticallyAfterDays=${days} (it enables rotation only for such rules; asked: ${describe}).`,
+  );
+  const token = await driver.pendingVersion(arn);
+  if (!token) {
+    say('moto created no AWSPENDING version, so testSecret was not run.');
+    return;
+  }
+  const report = await driver.run(arn, token, ['testSecret'], 1);
+  await deps.secretsManager.send(
+    new UpdateSecretVersionStageCommand({
+      SecretId: arn,
+      VersionStage: AWSPENDING,
+      RemoveFromVersionId: token,
+    }),
+  );
+  const view = await readSecretView(deps.secretsManager, arn);
+  if (!report.ok) {
+    throw new CliError(
+      `rotation attached, but testSecret failed (${report.error})`,
+      `see \`pingone-rotation status --secret-id ${name}\``,
+    );
+  }
+  say(
+    `Ran testSecret as Secrets Manager would (in ${source}): PingOne accepts AWSCURRENT. ` +
+      `${labelsLine(Object.fromEntries(view.versions.map((v) => [v.id, v.stages])))}`,
+  );
+  say(`Next: pingone-rotation status --secret-id ${name}`);
+}
+
+/** moto's stand-in for a schedule: rate(N days) → N, rate(N hours) → whole days, cron → 30. */
+function localDays(schedule: string): number {
+  const match = /^rate\(\s*(\d+)\s+(hours?|days?)\s*\)$/.exec(schedule);
+  if (!match) return 30;
+  const n = Number(match[1]);
+  return match[2]?.startsWith('hour') ? Math.max(1, Math.ceil(n / 24)) : Math.max(1, n);
+}

@@ -1,0 +1,191 @@
+import { randomUUID } from 'node:crypto';
+import { DescribeSecretCommand, RotateSecretCommand } from '@aws-sdk/client-secrets-manager';
+import { AWSCURRENT, AWSPENDING, SecretsStore } from '../../lib/secrets/secrets-store.js';
+import { ALL_STEPS, RotationInProgressError } from '../../local/driver.js';
+import type { CliDeps } from '../deps.js';
+import { CliError, EXIT, oneLine } from '../errors.js';
+import { duration, labelsLine, line, ProgressLine, shortId } from '../format.js';
+import { readSecretView } from '../inspect.js';
+
+export const DEFAULT_ROTATE_TIMEOUT_MS = 5 * 60_000;
+export const DEFAULT_POLL_INTERVAL_MS = 2_000;
+
+export interface RotateOptions {
+  readonly secretId: string;
+  /** Follow the rotation until it succeeds, fails or times out. */
+  readonly wait?: boolean;
+  readonly timeoutMs?: number;
+  readonly intervalMs?: number;
+}
+
+/**
+ * `rotate`: RotateSecret, then (with --wait) a live progress line until the new version is AWSCURRENT.
+ * In the local world there is no rotation service: LocalRotationDriver plays it and the steps run here.
+ */
+export async function rotate(deps: CliDeps, options: RotateOptions): Promise<number> {
+  return deps.local ? rotateLocally(deps, options) : rotateWithService(deps, options);
+}
+
+async function rotateLocally(deps: CliDeps, options: RotateOptions): Promise<number> {
+  const local = deps.local!;
+  const sm = deps.secretsManager;
+  const view = await readSecretView(sm, options.secretId);
+  const progress = new ProgressLine(deps.out);
+  const started = deps.now();
+  const { driver, source } = await local.driver({
+    ...(view.rotation.lambdaArn ? { rotationLambdaArn: view.rotation.lambdaArn } : {}),
+    afterStep: async (boundary, report) => {
+      const out = await sm.send(new DescribeSecretCommand({ SecretId: view.arn }));
+      const index = ALL_STEPS.indexOf(boundary.step) + 1;
+      const attempt = boundary.attempt > 1 ? ` (attempt ${boundary.attempt})` : '';
+      const outcome = report.ok ? `✓ ${report.ms} ms` : `✗ ${oneLine(report.error ?? 'failed')}`;
+      const text = `[${index}/${ALL_STEPS.length}] ${boundary.step}${attempt} ${outcome}   ${labelsLine(out.VersionIdsToStages ?? {})}`;
+      progress.update(text, text);
+      if (!report.ok) progress.break();
+    },
+  });
+  line(
+    deps.out,
+    `Local world (AWS endpoint ${local.endpoint}): no rotation service there, so this process plays it; ` +
+      `the steps run in ${source}.`,
+  );
+  if (!options.wait) line(deps.out, 'The steps run here, so the command waits for them even without --wait.');
+
+  let token: string;
+  try {
+    token = await driver.startRotation(view.arn);
+  } catch (error) {
+    if (error instanceof RotationInProgressError) throw inProgress(view.name, error.pendingVersionId);
+    throw error;
+  }
+  const afterStart = await sm.send(new DescribeSecretCommand({ SecretId: view.arn }));
+  progress.update(
+    'start',
+    `RotateSecret: version ${shortId(token)} is AWSPENDING (empty)   ${labelsLine(afterStart.VersionIdsToStages ?? {})}`,
+  );
+  const report = await driver.run(view.arn, token, ALL_STEPS);
+  const after = await sm.send(new DescribeSecretCommand({ SecretId: view.arn }));
+  if (!report.ok) {
+    progress.done(
+      `Rotation failed after ${report.attempts} attempt(s)   ${labelsLine(after.VersionIdsToStages ?? {})}`,
+    );
+    throw new CliError(
+      `rotation of ${view.name} failed at ${oneLine(report.error ?? 'an unknown step')}`,
+      `AWSPENDING stays on version ${token}; see \`pingone-rotation status --secret-id ${view.name}\` ` +
+        'and recover with `pingone-rotation unstick`',
+    );
+  }
+  progress.done(
+    `Rotated ${view.name} in ${seconds(deps.now() - started)}: AWSCURRENT is version ${token}   ${labelsLine(after.VersionIdsToStages ?? {})}`,
+  );
+  return EXIT.ok;
+}
+
+function inProgress(name: string, pendingVersionId: string | undefined): CliError {
+  return new CliError(
+    `a previous rotation of ${name} is not complete${pendingVersionId ? ` (AWSPENDING is on version ${pendingVersionId})` : ''}`,
+    `see \`pingone-rotation status --secret-id ${name}\`; if it is stuck, recover with \`pingone-rotation unstick --secret-id ${name}\``,
+  );
+}
+
+async function rotateWithService(deps: CliDeps, options: RotateOptions): Promise<number> {
+  const sm = deps.secretsManager;
+  const view = await readSecretView(sm, options.secretId);
+  if (!view.rotation.enabled && !view.rotation.lambdaArn) {
+    throw new CliError(
+      `${view.name} has no rotation function`,
+      'attach one with `pingone-rotation onboard --force … --rotation-function-arn ARN --schedule "rate(30 days)"`',
+    );
+  }
+  const token = randomUUID();
+  try {
+    await sm.send(new RotateSecretCommand({ SecretId: view.arn, ClientRequestToken: token }));
+  } catch (error) {
+    const message = (error as Error).message ?? '';
+    if ((error as Error).name === 'InvalidRequestException' && /previous rotation/i.test(message)) {
+      throw inProgress(view.name, view.pendingVersionId);
+    }
+    throw error;
+  }
+  if (!options.wait) {
+    line(
+      deps.out,
+      `Rotation of ${view.name} started: version ${token} is AWSPENDING and Secrets Manager runs the four steps now.`,
+    );
+    line(deps.out, `Follow it with \`pingone-rotation status --secret-id ${view.name}\` (or use --wait).`);
+    return EXIT.ok;
+  }
+  return follow(deps, view.arn, view.name, token, view.rotation.lambdaArn, options);
+}
+
+/** Polls DescribeSecret until `token` is AWSCURRENT without AWSPENDING, the label vanishes, or time runs out. */
+async function follow(
+  deps: CliDeps,
+  arn: string,
+  name: string,
+  token: string,
+  lambdaArn: string | undefined,
+  options: RotateOptions,
+): Promise<number> {
+  const sm = deps.secretsManager;
+  const store = new SecretsStore(sm);
+  const timeout = options.timeoutMs ?? DEFAULT_ROTATE_TIMEOUT_MS;
+  const interval = options.intervalMs ?? DEFAULT_POLL_INTERVAL_MS;
+  const progress = new ProgressLine(deps.out);
+  const started = deps.now();
+  let valueStored = false;
+  let seen = false;
+  let polls = 0;
+  let phase = 'RotateSecret accepted';
+  for (;;) {
+    polls++;
+    const out = await sm.send(new DescribeSecretCommand({ SecretId: arn }));
+    const versions = out.VersionIdsToStages ?? {};
+    const stages = versions[token] ?? [];
+    const elapsed = deps.now() - started;
+    if (stages.includes(AWSCURRENT) && !stages.includes(AWSPENDING)) {
+      progress.done(
+        `Rotated ${name} in ${seconds(elapsed)}: AWSCURRENT is version ${token}   ${labelsLine(versions)}` +
+          `${out.LastRotatedDate ? `; last rotated ${out.LastRotatedDate.toISOString().replace(/\.\d{3}Z$/, 'Z')}` : ''}`,
+      );
+      return EXIT.ok;
+    }
+    if (stages.includes(AWSCURRENT)) {
+      phase = 'finishSecret: AWSCURRENT moved to the new version, AWSPENDING being removed';
+    } else if (stages.includes(AWSPENDING)) {
+      seen = true;
+      if (!valueStored) {
+        valueStored = (await store.getValue(arn, { versionId: token, stage: AWSPENDING })) !== undefined;
+      }
+      phase = valueStored
+        ? 'setSecret/testSecret: the new secret is stored and being verified at PingOne'
+        : "createSecret: waiting for PingOne's new secret";
+    } else if (seen || polls > 3) {
+      progress.done(`Rotation abandoned   ${labelsLine(versions)}`);
+      throw new CliError(
+        `AWSPENDING left version ${token} of ${name} before it became AWSCURRENT`,
+        'someone removed the label (unstick) or the rotation was cancelled; run ' +
+          `\`pingone-rotation status --secret-id ${name}\``,
+      );
+    }
+    if (elapsed >= timeout) {
+      progress.done(`Timed out after ${duration(elapsed)}: ${phase}   ${labelsLine(versions)}`);
+      const fn = lambdaArn?.split(':')[6];
+      throw new CliError(
+        `rotation of ${name} did not finish within ${duration(timeout)} (${phase})`,
+        `the rotation function is probably failing: read its log${
+          fn ? ` (aws logs tail /aws/lambda/${fn} --since 30m)` : ''
+        }, then run \`pingone-rotation status --secret-id ${name}\``,
+      );
+    }
+    progress.update(
+      `${phase}|${labelsLine(versions)}`,
+      `${duration(elapsed).padStart(6)}  ${phase}   ${labelsLine(versions)}`,
+    );
+    await deps.sleep(interval);
+  }
+}
+
+function seconds(ms: number): string {
+  return ms < 60_000 ? `${(ms / 1000).toFixed(1)} s` : duration(ms);
+}

@@ -1,0 +1,35 @@
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { Output } from './format.js';
+import type { LocalRotation } from './local.js';
+import type { PingOneAccess } from './pingone-access.js';
+
+/**
+ * Everything a command touches, injected: `cli/main.ts` builds the real ones, tests build them on the
+ * local world and call the commands in-process.
+ */
+export interface CliDeps {
+  readonly secretsManager: SecretsManagerClient;
+  /** PingOne as the rotation function sees it; throws a UsageError when PingOne is not configured. */
+  readonly pingone: () => PingOneAccess;
+  readonly out: Output;
+  readonly err: Output;
+  /** Epoch milliseconds. */
+  readonly now: () => number;
+  readonly sleep: (ms: number) => Promise<void>;
+  /** Asks a question on the terminal; undefined when stdin is not a terminal (no one to ask). */
+  readonly prompt: ((question: string) => Promise<string>) | undefined;
+  /** Present when the AWS endpoint is loopback (moto): no rotation service, the steps run here. */
+  readonly local: LocalRotation | undefined;
+}
+
+/** The options every command accepts. */
+export interface GlobalOptions {
+  readonly region?: string | undefined;
+  readonly profile?: string | undefined;
+  readonly endpointUrl?: string | undefined;
+  readonly workerParameter?: string | undefined;
+  readonly pingoneRegion?: string | undefined;
+  readonly pingoneApiUrl?: string | undefined;
+  readonly pingoneAuthUrl?: string | undefined;
+  readonly debug: boolean;
+}

@@ -1,0 +1,169 @@
+import {
+  ConfigurationError,
+  PingOneApiError,
+  PingOneNetworkError,
+  RotationError,
+  WorkerAuthError,
+} from '../lib/errors.js';
+import type { SecretOwner } from '../lib/pingone/types.js';
+import { describeOwner } from '../lib/rotation/common.js';
+
+export const PROGRAM = 'pingone-rotation';
+
+/** Process exit codes. `status` verdicts have their own codes from 3 up (see STATUS_EXIT). */
+export const EXIT = Object.freeze({
+  ok: 0,
+  error: 1,
+  usage: 2,
+});
+
+/**
+ * An error the CLI explains itself: `what` failed and what the operator should `todo`. Printed as one line,
+ * `pingone-rotation: <what>: <todo>`; the stack only under --debug.
+ */
+export class CliError extends Error {
+  constructor(
+    readonly what: string,
+    readonly todo: string,
+    readonly exitCode: number = EXIT.error,
+    options?: { cause?: unknown },
+  ) {
+    super(`${what}: ${todo}`, options);
+    this.name = 'CliError';
+  }
+}
+
+/** Bad arguments or a missing setting: exit 2. */
+export class UsageError extends CliError {
+  constructor(what: string, todo: string, options?: { cause?: unknown }) {
+    super(what, todo, EXIT.usage, options);
+    this.name = 'UsageError';
+  }
+}
+
+interface AwsErrorShape {
+  name?: string;
+  message?: string;
+  code?: string;
+  $metadata?: { httpStatusCode?: number };
+  $fault?: string;
+}
+
+const AUTH_ERRORS = new Set([
+  'UnrecognizedClientException',
+  'InvalidSignatureException',
+  'ExpiredTokenException',
+  'ExpiredToken',
+  'InvalidClientTokenId',
+  'SignatureDoesNotMatch',
+  'IncompleteSignature',
+]);
+
+/** One line: no newlines, no runs of spaces. */
+export function oneLine(text: string): string {
+  return text.replace(/\s*\n\s*/g, ' ').trim();
+}
+
+/**
+ * Turns any error into `{ line, exitCode }`: the one line printed after `pingone-rotation: `. Messages from
+ * lib/ never contain secret values; AWS SDK messages do not either.
+ */
+export function describeError(
+  error: unknown,
+  context: { endpoint?: string } = {},
+): {
+  line: string;
+  exitCode: number;
+} {
+  if (error instanceof CliError) return { line: oneLine(error.message), exitCode: error.exitCode };
+  if (error instanceof RotationError) {
+    return { line: oneLine(`${error.message}${hintFor(error)}`), exitCode: EXIT.error };
+  }
+  const e = (error ?? {}) as AwsErrorShape;
+  const name = e.name ?? 'Error';
+  // Joined to what to do with ': ', so without its own final period.
+  const message = oneLine(e.message ?? String(error)).replace(/\.$/, '');
+  if (name === 'CredentialsProviderError' || /Could not load credentials/i.test(message)) {
+    return {
+      line:
+        'no AWS credentials found: pass --profile (or set AWS_PROFILE), run `aws sso login`, or set ' +
+        'AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY',
+      exitCode: EXIT.error,
+    };
+  }
+  if (/Region is missing/i.test(message)) {
+    return { line: 'no AWS region: pass --region or set AWS_REGION', exitCode: EXIT.usage };
+  }
+  if (name === 'AccessDeniedException' || name === 'AccessDenied') {
+    return {
+      line: `AWS denied the request (${message}): use a role with the permissions listed in the README (--profile)`,
+      exitCode: EXIT.error,
+    };
+  }
+  if (AUTH_ERRORS.has(name)) {
+    return {
+      line: `AWS rejected the credentials (${name}): refresh them (\`aws sso login\`) or pick another --profile`,
+      exitCode: EXIT.error,
+    };
+  }
+  if (name === 'ResourceNotFoundException') {
+    return {
+      line: `${/^Secrets Manager/.test(message) ? '' : 'Secrets Manager: '}${message}: check --secret-id, --region and --profile`,
+      exitCode: EXIT.error,
+    };
+  }
+  const code = e.code ?? (error as { cause?: { code?: string } })?.cause?.code;
+  if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'ECONNRESET' || name === 'TimeoutError') {
+    const where = context.endpoint ? ` ${context.endpoint}` : '';
+    return {
+      line: `cannot reach the AWS endpoint${where} (${code ?? name}): check --endpoint-url / AWS_ENDPOINT_URL and your network (is moto running?)`,
+      exitCode: EXIT.error,
+    };
+  }
+  if (e.$metadata) {
+    return {
+      line: `AWS ${name}: ${message}: fix the cause above, or re-run with --debug for details`,
+      exitCode: EXIT.error,
+    };
+  }
+  return {
+    line: `unexpected ${name}: ${message}: re-run with --debug for the stack`,
+    exitCode: EXIT.error,
+  };
+}
+
+function hintFor(error: RotationError): string {
+  if (error instanceof WorkerAuthError) return ' (set by --worker-parameter / PINGONE_WORKER_PARAMETER)';
+  if (error instanceof PingOneNetworkError) {
+    return ': check --pingone-api-url / --pingone-auth-url (PINGONE_API_URL / PINGONE_AUTH_URL) and your network';
+  }
+  if (error instanceof ConfigurationError && /Worker parameter/.test(error.message)) {
+    return ': check --worker-parameter / PINGONE_WORKER_PARAMETER, --region and --profile';
+  }
+  return '';
+}
+
+/**
+ * What a PingOne failure means for `owner`, with what to do: the wording `status` and `onboard` share.
+ * Returns undefined for errors that are not PingOne's.
+ */
+export function explainPingOneError(error: unknown, owner: SecretOwner): string | undefined {
+  const who = describeOwner(owner);
+  if (error instanceof PingOneApiError) {
+    if (error.status === 404) {
+      return (
+        `PingOne has no such resource: ${who} was not found (${oneLine(error.message)}): check the environment ` +
+        'id, resource id and PingOne region'
+      );
+    }
+    if (error.status === 403) {
+      return (
+        `the worker app may not read ${who} (${oneLine(error.message)}): give the worker app a role on ` +
+        `environment ${owner.environmentId}`
+      );
+    }
+    return `PingOne refused a call for ${who}: ${oneLine(error.message)}`;
+  }
+  if (error instanceof RotationError) return `${oneLine(error.message)}${hintFor(error)}`;
+  return undefined;
+}

@@ -1,0 +1,118 @@
+/** Small formatting helpers shared by the commands. Nothing here ever sees a secret value. */
+
+/** Where the CLI writes: process.stdout / stderr in the real process, a buffer in tests. */
+export interface Output {
+  write(text: string): void;
+  /** A terminal: progress lines are rewritten in place with `\r`. */
+  readonly isTTY?: boolean;
+}
+
+export function line(out: Output, text = ''): void {
+  out.write(`${text}\n`);
+}
+
+/** `2026-01-02T03:04:05Z`: UTC, no milliseconds. */
+export function isoTime(date: Date | string | undefined): string {
+  if (date === undefined || date === '') return 'unknown';
+  const d = typeof date === 'string' ? new Date(date) : date;
+  if (Number.isNaN(d.getTime())) return String(date);
+  return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+/** A duration as `2d 3h`, `1h`, `12m 5s`, `40s`: the largest unit and the next one (unless 0), rounded down. */
+export function duration(ms: number): string {
+  const abs = Math.abs(ms);
+  const units: [string, number][] = [
+    ['d', 86_400_000],
+    ['h', 3_600_000],
+    ['m', 60_000],
+    ['s', 1_000],
+  ];
+  const index = units.findIndex(([, size]) => abs >= size);
+  if (index === -1) return '0s';
+  const [unit, size] = units[index]!;
+  const count = Math.floor(abs / size);
+  const next = units[index + 1];
+  if (!next) return `${count}${unit}`;
+  const rest = Math.floor((abs - count * size) / next[1]);
+  return rest === 0 ? `${count}${unit}` : `${count}${unit} ${rest}${next[0]}`;
+}
+
+/** `2026-01-02T03:04:05Z (in 6d 23h)` / `(3h 2m ago)`. */
+export function when(date: Date | string | undefined, now: number): string {
+  if (date === undefined || date === '') return 'unknown';
+  const d = typeof date === 'string' ? new Date(date) : date;
+  if (Number.isNaN(d.getTime())) return String(date);
+  const delta = d.getTime() - now;
+  return `${isoTime(d)} (${delta >= 0 ? `in ${duration(delta)}` : `${duration(delta)} ago`})`;
+}
+
+/** The version ids the CLI shows in progress lines: the first 8 characters. */
+export function shortId(id: string | undefined): string {
+  return id === undefined ? '-' : id.length > 8 ? `${id.slice(0, 8)}…` : id;
+}
+
+/** `a1b2c3d4… [AWSCURRENT]  e5f6a7b8… [AWSPENDING]`, AWSCURRENT first, unlabelled versions left out. */
+export function labelsLine(versions: Readonly<Record<string, readonly string[]>>): string {
+  const rank = (stages: readonly string[]) =>
+    stages.includes('AWSCURRENT')
+      ? 0
+      : stages.includes('AWSPENDING')
+        ? 1
+        : stages.includes('AWSPREVIOUS')
+          ? 2
+          : 3;
+  return Object.entries(versions)
+    .filter(([, stages]) => stages.length > 0)
+    .sort(([, a], [, b]) => rank(a) - rank(b))
+    .map(([id, stages]) => `${shortId(id)} [${[...stages].sort().join(', ')}]`)
+    .join('  ');
+}
+
+/**
+ * A live progress line: on a terminal one line rewritten in place; elsewhere (CI, a pipe) one line per
+ * change of `key`, so logs are not flooded by a ticking clock.
+ */
+export class ProgressLine {
+  readonly #out: Output;
+  #lastKey: string | undefined;
+  #open = false;
+
+  constructor(out: Output) {
+    this.#out = out;
+  }
+
+  update(key: string, text: string): void {
+    if (this.#out.isTTY) {
+      this.#out.write(`\r\x1b[2K${text}`);
+      this.#open = true;
+      return;
+    }
+    if (key === this.#lastKey) return;
+    this.#lastKey = key;
+    this.#out.write(`${text}\n`);
+  }
+
+  /** Ends the live line with a final one. */
+  done(text: string): void {
+    if (this.#out.isTTY && this.#open) this.#out.write('\r\x1b[2K');
+    this.#open = false;
+    this.#lastKey = undefined;
+    this.#out.write(`${text}\n`);
+  }
+
+  /** Leaves the live line as it is and moves to the next line (before printing something else). */
+  break(): void {
+    if (this.#out.isTTY && this.#open) this.#out.write('\n');
+    this.#open = false;
+  }
+}
+
+/** Parses `90s`, `5m`, `2h` into milliseconds (for --timeout and --stuck-after). */
+export function parseDuration(text: string): number | undefined {
+  const match = /^\s*(\d{1,6})\s*(s|m|h)\s*$/.exec(text);
+  if (!match) return undefined;
+  const unit = { s: 1_000, m: 60_000, h: 3_600_000 }[match[2] as 's' | 'm' | 'h'];
+  const ms = Number(match[1]) * unit;
+  return ms > 0 ? ms : undefined;
+}

@@ -1,0 +1,91 @@
+#!/usr/bin/env node
+/**
+ * `pingone-rotation`: the operator CLI. Builds the real dependencies (AWS SDK clients on the default
+ * credential chain, PingOne as the rotation function's worker, the terminal) and runs one command line.
+ * Run it with `npm run cli -- <command> …`, `node --import tsx cli/main.ts …`, or the built
+ * dist/cli/pingone-rotation.mjs (`node scripts/build-cli.mjs`).
+ */
+import { createInterface } from 'node:readline/promises';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SSMClient } from '@aws-sdk/client-ssm';
+import type { CliDeps, GlobalOptions } from './deps.js';
+import {
+  awsEndpoint,
+  bundledHandler,
+  createLocalRotation,
+  isLoopbackEndpoint,
+  libraryHandler,
+} from './local.js';
+import { createPingOneAccess, type PingOneAccess } from './pingone-access.js';
+import { runCli } from './run.js';
+
+// This machine's Node 20 makes the SDK print a notice about a future Node 22 requirement: noise for a CLI.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+function buildDeps(globals: GlobalOptions): CliDeps {
+  // The flags also go to the environment, so the built rotation bundle (local world) sees the same AWS.
+  if (globals.region) process.env.AWS_REGION = globals.region;
+  if (globals.profile) process.env.AWS_PROFILE = globals.profile;
+  if (globals.endpointUrl) process.env.AWS_ENDPOINT_URL = globals.endpointUrl;
+  const clientConfig = {
+    ...(globals.region ? { region: globals.region } : {}),
+    ...(globals.profile ? { profile: globals.profile } : {}),
+    ...(globals.endpointUrl ? { endpoint: globals.endpointUrl } : {}),
+  };
+  const secretsManager = new SecretsManagerClient(clientConfig);
+  const ssm = new SSMClient(clientConfig);
+  let access: PingOneAccess | undefined;
+  const pingone = () => {
+    access ??= createPingOneAccess({
+      env: process.env,
+      flags: {
+        workerParameter: globals.workerParameter,
+        region: globals.pingoneRegion,
+        apiUrl: globals.pingoneApiUrl,
+        authUrl: globals.pingoneAuthUrl,
+      },
+      ssm,
+    });
+    return access;
+  };
+  const endpoint = awsEndpoint(globals.endpointUrl, process.env);
+  const local =
+    endpoint && isLoopbackEndpoint(endpoint)
+      ? createLocalRotation({
+          endpoint,
+          secretsManager,
+          loadHandler: async () => {
+            const { functionEnv } = pingone();
+            return (
+              (await bundledHandler(functionEnv, globals.debug)) ??
+              (await libraryHandler({ functionEnv, secretsManager, ssm, verbose: globals.debug }))
+            );
+          },
+        })
+      : undefined;
+  return {
+    secretsManager,
+    pingone,
+    out: process.stdout,
+    err: process.stderr,
+    now: Date.now,
+    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+    prompt: process.stdin.isTTY
+      ? async (question) => {
+          const rl = createInterface({ input: process.stdin, output: process.stderr });
+          try {
+            return await rl.question(question);
+          } finally {
+            rl.close();
+          }
+        }
+      : undefined,
+    local,
+  };
+}
+
+const code = await runCli(process.argv.slice(2), { out: process.stdout, err: process.stderr }, buildDeps);
+// SDK keep-alive sockets (and the bundle's clients) must not hold the process open; flush, then exit.
+await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));
+await new Promise<void>((resolve) => process.stderr.write('', () => resolve()));
+process.exit(code);

@@ -1,0 +1,360 @@
+/**
+ * Argument parsing, help, dispatch and the one-line error: everything `pingone-rotation` does between
+ * argv and an exit code, with the dependencies injected so tests run it in-process.
+ */
+import { parseArgs } from 'node:util';
+import { onboard } from './commands/onboard.js';
+import { DEFAULT_ROTATE_TIMEOUT_MS, rotate } from './commands/rotate.js';
+import { DEFAULT_STUCK_AFTER_MS, NOT_ROTATING_STRICT_EXIT, STATUS_EXIT, status } from './commands/status.js';
+import { unstick } from './commands/unstick.js';
+import type { CliDeps, GlobalOptions } from './deps.js';
+import { describeError, EXIT, PROGRAM, UsageError } from './errors.js';
+import { duration, type Output, parseDuration } from './format.js';
+
+type OptionSpec = { type: 'string' | 'boolean'; short?: string };
+
+const GLOBAL_OPTIONS = {
+  region: { type: 'string' },
+  profile: { type: 'string' },
+  'endpoint-url': { type: 'string' },
+  'worker-parameter': { type: 'string' },
+  'pingone-region': { type: 'string' },
+  'pingone-api-url': { type: 'string' },
+  'pingone-auth-url': { type: 'string' },
+  debug: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const satisfies Record<string, OptionSpec>;
+
+const COMMANDS = {
+  onboard: {
+    options: {
+      'secret-name': { type: 'string' },
+      'environment-id': { type: 'string' },
+      'resource-id': { type: 'string' },
+      'previous-secret-ttl': { type: 'string' },
+      'rotation-function-arn': { type: 'string' },
+      schedule: { type: 'string' },
+      window: { type: 'string' },
+      'kms-key-id': { type: 'string' },
+      force: { type: 'boolean' },
+    },
+    required: ['secret-name', 'environment-id', 'resource-id'],
+  },
+  status: {
+    options: {
+      'secret-id': { type: 'string' },
+      json: { type: 'boolean' },
+      'show-secrets': { type: 'boolean' },
+      'stuck-after': { type: 'string' },
+      strict: { type: 'boolean' },
+    },
+    required: ['secret-id'],
+  },
+  rotate: {
+    options: {
+      'secret-id': { type: 'string' },
+      wait: { type: 'boolean' },
+      timeout: { type: 'string' },
+    },
+    required: ['secret-id'],
+  },
+  unstick: {
+    options: {
+      'secret-id': { type: 'string' },
+      yes: { type: 'boolean', short: 'y' },
+      'dry-run': { type: 'boolean' },
+    },
+    required: ['secret-id'],
+  },
+} as const satisfies Record<string, { options: Record<string, OptionSpec>; required: readonly string[] }>;
+
+export type CommandName = keyof typeof COMMANDS;
+
+const GLOBAL_HELP = `Options for every command:
+  --region R              AWS region (default: the SDK's chain, AWS_REGION / profile)
+  --profile P             AWS profile (default: the SDK's default credential chain)
+  --endpoint-url URL      AWS endpoint (also AWS_ENDPOINT_URL); a loopback URL means the local world (moto)
+  --worker-parameter N    SSM SecureString with the PingOne worker credentials (PINGONE_WORKER_PARAMETER)
+  --pingone-region R      default PingOne region: NA, EU, CA, AU, SG, AP (PINGONE_REGION, default NA)
+  --pingone-api-url T     PingOne API base URL template, {tld}/{region} expanded (PINGONE_API_URL)
+  --pingone-auth-url T    PingOne auth base URL template (PINGONE_AUTH_URL)
+  --debug                 print the stack of an error (and, locally, the rotation function's logs)
+  -h, --help              this help`;
+
+const EXIT_HELP = `Exit codes:
+  0  success; status: healthy, or not-rotating (a note)
+  1  error: an AWS or PingOne call failed, a rotation failed or timed out, unstick refused or cancelled
+  2  usage: a bad or missing option or setting
+  status verdicts:
+  ${STATUS_EXIT.drift}  drift                 AWSCURRENT is neither PingOne's current nor previous secret
+  ${STATUS_EXIT.grace}  grace                 AWSCURRENT is PingOne's previous secret (a half-done rotation)
+  ${STATUS_EXIT['rotation-in-progress']}  rotation-in-progress  AWSPENDING younger than --stuck-after
+  ${STATUS_EXIT['stuck-pending']}  stuck-pending         AWSPENDING older than --stuck-after (see unstick)
+  ${STATUS_EXIT['pingone-error']}  pingone-error         resource not found / not CUSTOM / no access / unreachable
+  ${STATUS_EXIT.misconfigured}  misconfigured         AWSCURRENT malformed or missing, bad TTL tag, environment not allowed
+  ${NOT_ROTATING_STRICT_EXIT}  not-rotating          rotation not enabled (only with status --strict)`;
+
+const USAGE = `Usage: ${PROGRAM} <command> [options]   (also: npm run cli -- <command> [options])
+
+Operate PingOne resource secrets rotated by AWS Secrets Manager.
+
+Commands:
+  onboard   bring a PingOne CUSTOM resource's secret under Secrets Manager (and rotation)
+  status    versions, labels, rotation and PingOne's view; a verdict and an exit code
+  rotate    rotate now, with live progress (--wait)
+  unstick   recover a rotation left with AWSPENDING
+
+Run '${PROGRAM} <command> --help' for a command's options.
+No secret value is ever printed, except by 'status --show-secrets'.
+
+${GLOBAL_HELP}
+
+${EXIT_HELP}
+`;
+
+const COMMAND_HELP: Record<CommandName, string> = {
+  onboard: `Usage: ${PROGRAM} onboard --secret-name N --environment-id E --resource-id R [options]
+
+Reads the resource (it must be CUSTOM) and its current secret from PingOne as the rotation function's worker
+app, and creates the secret {environmentId, resourceId, clientSecret, region} with the tags
+pingone:environment-id, pingone:resource-id (and pingone:previous-secret-ttl). With --rotation-function-arn and
+--schedule it attaches rotation without rotating now: Secrets Manager runs testSecret only, so the first
+scheduled rotation starts from a secret PingOne knows.
+
+  --secret-name N             the Secrets Manager secret to create (or, with --force, update)
+  --environment-id E          PingOne environment id (UUID)
+  --resource-id R             PingOne CUSTOM resource id (UUID)
+  --pingone-region R          the resource's PingOne region (default PINGONE_REGION, else NA)
+  --previous-secret-ttl T     how long PingOne keeps the replaced secret, 1m..30d, e.g. 7d (tag)
+  --rotation-function-arn A   attach this rotation function ...
+  --schedule S                ... on this schedule: rate(30 days), rate(12 hours), cron(...)
+  --window W                  rotation window in hours, e.g. 4h
+  --kms-key-id K              KMS key for the secret
+  --force                     the secret exists: store PingOne's current secret as its AWSCURRENT (the drift fix)
+
+${GLOBAL_HELP}
+`,
+  status: `Usage: ${PROGRAM} status --secret-id S [--json] [--show-secrets] [--stuck-after 15m] [--strict]
+
+Versions and labels, rotation configuration (last and next rotation), and PingOne's side: whether AWSCURRENT
+is PingOne's current secret, its previous one, or neither; when the previous one expires and was last used;
+an outstanding AWSPENDING. Ends with a one-line verdict and exits with its code.
+
+  --secret-id S        name or ARN
+  --json               one JSON object (no secret values)
+  --show-secrets       also print the secret values (AWSCURRENT, AWSPENDING, PingOne's current/previous)
+  --stuck-after D      an AWSPENDING older than this is stuck, younger is in progress (default ${duration(DEFAULT_STUCK_AFTER_MS)})
+  --strict             not-rotating exits ${NOT_ROTATING_STRICT_EXIT} instead of 0
+
+${EXIT_HELP}
+
+${GLOBAL_HELP}
+`,
+  rotate: `Usage: ${PROGRAM} rotate --secret-id S [--wait] [--timeout 5m]
+
+Starts a rotation (RotateSecret). With --wait, follows it with a live progress line until the new version is
+AWSCURRENT, the rotation is abandoned, or --timeout (default ${duration(DEFAULT_ROTATE_TIMEOUT_MS)}) passes.
+In the local world (a loopback AWS endpoint) there is no rotation service: the steps run in this process
+through the local rotation driver, with the built bundle dist/rotate/index.mjs (or lib/handler.ts without it).
+
+${GLOBAL_HELP}
+`,
+  unstick: `Usage: ${PROGRAM} unstick --secret-id S [--yes] [--dry-run]
+
+Finds a version with AWSPENDING that is not AWSCURRENT. If it holds a value PingOne already uses as its current
+secret, finishing the rotation is the safe recovery (AWSCURRENT moves to it); otherwise (an empty placeholder,
+or a value PingOne does not use) the AWSPENDING label is removed. Prints the exact plan, asks before doing it.
+
+  --yes, -y     do not ask (required when stdin is not a terminal)
+  --dry-run     print the plan only
+
+${GLOBAL_HELP}
+`,
+};
+
+export interface ParsedCommand {
+  readonly command: CommandName | undefined;
+  readonly help: boolean;
+  readonly globals: GlobalOptions;
+  readonly values: Readonly<Record<string, string | boolean | undefined>>;
+}
+
+/** Parses argv (without node and the script). Throws UsageError. */
+export function parseCommandLine(argv: readonly string[]): ParsedCommand {
+  const first = argv[0];
+  const command = first !== undefined && !first.startsWith('-') ? first : undefined;
+  if (command !== undefined && !Object.hasOwn(COMMANDS, command)) {
+    throw new UsageError(
+      `unknown command '${command}'`,
+      `use one of ${Object.keys(COMMANDS).join(', ')} (see --help)`,
+    );
+  }
+  const name = command as CommandName | undefined;
+  const options = { ...GLOBAL_OPTIONS, ...(name ? COMMANDS[name].options : {}) };
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    const parsed = parseArgs({
+      args: [...(name ? argv.slice(1) : argv)],
+      options,
+      strict: true,
+      allowPositionals: false,
+    });
+    values = parsed.values as Record<string, string | boolean | undefined>;
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    const quoted = /'([^']+)'/.exec((error as Error).message)?.[1];
+    const where = name ? `${PROGRAM} ${name} --help` : `${PROGRAM} --help`;
+    if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+      throw new UsageError(`unknown option '${quoted ?? '?'}'${name ? ` for ${name}` : ''}`, `see ${where}`);
+    }
+    if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
+      throw new UsageError(`option ${quoted ?? ''} needs a value`.replace(/\s+/g, ' '), `see ${where}`);
+    }
+    if (code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') {
+      throw new UsageError(
+        `unexpected argument '${quoted ?? '?'}'`,
+        `options take the form --name value; see ${where}`,
+      );
+    }
+    throw new UsageError((error as Error).message, `see ${where}`);
+  }
+  const str = (key: string) => (typeof values[key] === 'string' ? (values[key] as string) : undefined);
+  return {
+    command: name,
+    help: values.help === true,
+    globals: {
+      region: str('region'),
+      profile: str('profile'),
+      endpointUrl: str('endpoint-url'),
+      workerParameter: str('worker-parameter'),
+      pingoneRegion: str('pingone-region'),
+      pingoneApiUrl: str('pingone-api-url'),
+      pingoneAuthUrl: str('pingone-auth-url'),
+      debug: values.debug === true,
+    },
+    values,
+  };
+}
+
+export function helpText(command: CommandName | undefined): string {
+  return command ? COMMAND_HELP[command] : USAGE;
+}
+
+export interface CliIo {
+  readonly out: Output;
+  readonly err: Output;
+}
+
+/**
+ * Runs one command line and returns the exit code. Every failure becomes one line on stderr,
+ * `pingone-rotation: <what failed>: <what to do>`, with the stack only under --debug.
+ */
+export async function runCli(
+  argv: readonly string[],
+  io: CliIo,
+  makeDeps: (globals: GlobalOptions) => CliDeps | Promise<CliDeps>,
+): Promise<number> {
+  const debug = argv.includes('--debug');
+  let endpoint: string | undefined;
+  try {
+    const parsed = parseCommandLine(argv);
+    if (parsed.help) {
+      io.out.write(helpText(parsed.command));
+      return EXIT.ok;
+    }
+    if (!parsed.command) {
+      io.err.write(USAGE);
+      return EXIT.usage;
+    }
+    endpoint = parsed.globals.endpointUrl;
+    const spec = COMMANDS[parsed.command];
+    const missing = spec.required.filter(
+      (key) => parsed.values[key] === undefined || parsed.values[key] === '',
+    );
+    if (missing.length > 0) {
+      throw new UsageError(
+        `${parsed.command} needs ${missing.map((key) => `--${key}`).join(', ')}`,
+        `see ${PROGRAM} ${parsed.command} --help`,
+      );
+    }
+    const deps = await makeDeps(parsed.globals);
+    return await dispatch(parsed.command, parsed.values, parsed.globals, deps);
+  } catch (error) {
+    const { line, exitCode } = describeError(error, endpoint ? { endpoint } : {});
+    io.err.write(`${PROGRAM}: ${line}\n`);
+    if (debug) io.err.write(`${stackOf(error)}\n`);
+    return exitCode;
+  }
+}
+
+function stackOf(error: unknown): string {
+  const parts: string[] = [];
+  let current: unknown = error;
+  for (let depth = 0; current && depth < 5; depth++) {
+    const e = current as Error;
+    parts.push(`${depth === 0 ? '' : 'Caused by: '}${e.stack ?? String(e)}`);
+    current = (e as { cause?: unknown }).cause;
+  }
+  return parts.join('\n');
+}
+
+function durationOption(values: ParsedCommand['values'], key: string): number | undefined {
+  const text = values[key];
+  if (typeof text !== 'string') return undefined;
+  const ms = parseDuration(text);
+  if (ms === undefined) {
+    throw new UsageError(`--${key} '${text}' is not a duration`, 'write it as <n>s, <n>m or <n>h, e.g. 5m');
+  }
+  return ms;
+}
+
+async function dispatch(
+  command: CommandName,
+  values: ParsedCommand['values'],
+  globals: GlobalOptions,
+  deps: CliDeps,
+): Promise<number> {
+  const str = (key: string) => (typeof values[key] === 'string' ? (values[key] as string) : undefined);
+  const flag = (key: string) => values[key] === true;
+  switch (command) {
+    case 'onboard': {
+      const optional = (key: string, name: string) => (str(key) !== undefined ? { [name]: str(key) } : {});
+      return onboard(deps, {
+        secretName: str('secret-name')!,
+        environmentId: str('environment-id')!,
+        resourceId: str('resource-id')!,
+        ...(globals.pingoneRegion ? { pingoneRegion: globals.pingoneRegion } : {}),
+        ...optional('previous-secret-ttl', 'previousSecretTtl'),
+        ...optional('rotation-function-arn', 'rotationFunctionArn'),
+        ...optional('schedule', 'schedule'),
+        ...optional('window', 'window'),
+        ...optional('kms-key-id', 'kmsKeyId'),
+        force: flag('force'),
+      });
+    }
+    case 'status': {
+      const stuckAfterMs = durationOption(values, 'stuck-after');
+      return status(deps, {
+        secretId: str('secret-id')!,
+        json: flag('json'),
+        showSecrets: flag('show-secrets'),
+        strict: flag('strict'),
+        ...(stuckAfterMs !== undefined ? { stuckAfterMs } : {}),
+      });
+    }
+    case 'rotate': {
+      const timeoutMs = durationOption(values, 'timeout');
+      return rotate(deps, {
+        secretId: str('secret-id')!,
+        wait: flag('wait'),
+        ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+      });
+    }
+    case 'unstick':
+      return unstick(deps, { secretId: str('secret-id')!, yes: flag('yes'), dryRun: flag('dry-run') });
+    default: {
+      const unreachable: never = command;
+      throw new UsageError(`unknown command '${String(unreachable)}'`, `see ${PROGRAM} --help`);
+    }
+  }
+}

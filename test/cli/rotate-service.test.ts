@@ -1,0 +1,191 @@
+/**
+ * `rotate` against a real rotation service (not the local world): RotateSecret, then DescribeSecret polling.
+ * Secrets Manager is scripted with aws-sdk-client-mock, the clock is fake, so each phase is exact.
+ */
+import {
+  DescribeSecretCommand,
+  GetSecretValueCommand,
+  InvalidRequestException,
+  ListSecretVersionIdsCommand,
+  ResourceNotFoundException,
+  RotateSecretCommand,
+  SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeEach, describe, expect, it } from 'vitest';
+import type { CliDeps } from '../../cli/deps.js';
+import { UsageError } from '../../cli/errors.js';
+import { runCli } from '../../cli/run.js';
+import { MemoryOutput } from './support.js';
+
+const ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:pingone/orders-api-AbCdEf';
+const LAMBDA = 'arn:aws:lambda:us-east-1:123456789012:function:pingone-rotation';
+const OLD = 'aaaaaaaa-0000-4000-8000-000000000001';
+
+const client = new SecretsManagerClient({
+  region: 'us-east-1',
+  credentials: { accessKeyId: 'a', secretAccessKey: 'b' },
+});
+const sm = mockClient(client);
+
+let clock: number;
+let token: string | undefined;
+
+function deps(out: MemoryOutput, err: MemoryOutput): CliDeps {
+  return {
+    secretsManager: client,
+    pingone: () => {
+      throw new UsageError('PingOne is not needed here', 'n/a');
+    },
+    out,
+    err,
+    now: () => clock,
+    sleep: async (ms) => {
+      clock += ms;
+    },
+    prompt: undefined,
+    local: undefined,
+  };
+}
+
+async function run(argv: string[], tty = false) {
+  const out = new MemoryOutput(tty);
+  const err = new MemoryOutput();
+  const code = await runCli(argv, { out, err }, () => deps(out, err));
+  return { code, out: out.text, err: err.text };
+}
+
+/** DescribeSecret answers: the first (before RotateSecret) and then one per poll. */
+function describeSequence(polls: ((token: string) => Record<string, string[]>)[]) {
+  let call = 0;
+  sm.on(DescribeSecretCommand).callsFake(() => {
+    const index = call++;
+    const versions =
+      index === 0 || !token
+        ? { [OLD]: ['AWSCURRENT'] }
+        : polls[Math.min(index - 1, polls.length - 1)]!(token);
+    const done =
+      versions[token ?? '']?.includes('AWSCURRENT') && !versions[token ?? '']?.includes('AWSPENDING');
+    return {
+      ARN,
+      Name: 'pingone/orders-api',
+      RotationEnabled: true,
+      RotationLambdaARN: LAMBDA,
+      RotationRules: { ScheduleExpression: 'rate(30 days)' },
+      VersionIdsToStages: versions,
+      ...(done ? { LastRotatedDate: new Date('2026-01-02T03:04:05Z') } : {}),
+    };
+  });
+}
+
+beforeEach(() => {
+  sm.reset();
+  clock = Date.parse('2026-01-02T03:00:00Z');
+  token = undefined;
+  sm.on(ListSecretVersionIdsCommand).resolves({ Versions: [] });
+  sm.on(RotateSecretCommand).callsFake((input: { ClientRequestToken?: string }) => {
+    token = input.ClientRequestToken;
+    return { ARN, VersionId: token };
+  });
+});
+
+describe('rotate with the rotation service', () => {
+  it('--wait follows RotateSecret phase by phase until the new version is AWSCURRENT', async () => {
+    describeSequence([
+      (t) => ({ [OLD]: ['AWSCURRENT'], [t]: ['AWSPENDING'] }),
+      (t) => ({ [OLD]: ['AWSCURRENT'], [t]: ['AWSPENDING'] }),
+      (t) => ({ [OLD]: ['AWSCURRENT'], [t]: ['AWSPENDING'] }),
+      (t) => ({ [OLD]: ['AWSPREVIOUS'], [t]: ['AWSCURRENT', 'AWSPENDING'] }),
+      (t) => ({ [OLD]: ['AWSPREVIOUS'], [t]: ['AWSCURRENT'] }),
+    ]);
+    let gets = 0;
+    sm.on(GetSecretValueCommand).callsFake(() => {
+      if (++gets === 1) throw new ResourceNotFoundException({ message: 'no value', $metadata: {} });
+      return { SecretString: '{"clientSecret":"never printed"}' };
+    });
+    const result = await run(['rotate', '--secret-id', 'pingone/orders-api', '--wait']);
+    expect(result.err).toBe('');
+    expect(result.code).toBe(0);
+    const t = `${token!.slice(0, 8)}…`;
+    expect(result.out.trimEnd().split('\n')).toEqual([
+      `    0s  createSecret: waiting for PingOne's new secret   aaaaaaaa… [AWSCURRENT]  ${t} [AWSPENDING]`,
+      `    2s  setSecret/testSecret: the new secret is stored and being verified at PingOne   aaaaaaaa… [AWSCURRENT]  ${t} [AWSPENDING]`,
+      `    6s  finishSecret: AWSCURRENT moved to the new version, AWSPENDING being removed   ${t} [AWSCURRENT, AWSPENDING]  aaaaaaaa… [AWSPREVIOUS]`,
+      `Rotated pingone/orders-api in 8.0 s: AWSCURRENT is version ${token}   ${t} [AWSCURRENT]  aaaaaaaa… [AWSPREVIOUS]; last rotated 2026-01-02T03:04:05Z`,
+    ]);
+    expect(result.out).not.toContain('never printed');
+    const rotateCall = sm.commandCalls(RotateSecretCommand)[0]!.args[0].input;
+    expect(rotateCall).toEqual({ SecretId: ARN, ClientRequestToken: token });
+  });
+
+  it('on a terminal the line is rewritten in place', async () => {
+    describeSequence([
+      (t) => ({ [OLD]: ['AWSCURRENT'], [t]: ['AWSPENDING'] }),
+      (t) => ({ [OLD]: ['AWSPREVIOUS'], [t]: ['AWSCURRENT'] }),
+    ]);
+    sm.on(GetSecretValueCommand).rejects(
+      new ResourceNotFoundException({ message: 'no value', $metadata: {} }),
+    );
+    const result = await run(['rotate', '--secret-id', ARN, '--wait'], true);
+    expect(result.code).toBe(0);
+    const clear = '\r\u001b[2K';
+    expect(result.out.startsWith(`${clear}    0s  createSecret: waiting`)).toBe(true);
+    expect(result.out).toContain(`${clear}Rotated pingone/orders-api in 2.0 s`);
+  });
+
+  it('--timeout: stops following, names the phase and the function log to read; exit 1', async () => {
+    describeSequence([(t) => ({ [OLD]: ['AWSCURRENT'], [t]: ['AWSPENDING'] })]);
+    sm.on(GetSecretValueCommand).rejects(
+      new ResourceNotFoundException({ message: 'no value', $metadata: {} }),
+    );
+    const result = await run(['rotate', '--secret-id', ARN, '--wait', '--timeout', '10s']);
+    expect(result.code).toBe(1);
+    expect(result.out.trimEnd().split('\n').at(-1)).toMatch(/^Timed out after 10s: createSecret: waiting/);
+    expect(result.err).toBe(
+      "pingone-rotation: rotation of pingone/orders-api did not finish within 10s (createSecret: waiting for PingOne's " +
+        'new secret): the rotation function is probably failing: read its log (aws logs tail /aws/lambda/pingone-rotation ' +
+        '--since 30m), then run `pingone-rotation status --secret-id pingone/orders-api`\n',
+    );
+  });
+
+  it('AWSPENDING removed before the version became AWSCURRENT: abandoned, exit 1', async () => {
+    describeSequence([
+      (t) => ({ [OLD]: ['AWSCURRENT'], [t]: ['AWSPENDING'] }),
+      () => ({ [OLD]: ['AWSCURRENT'] }),
+    ]);
+    sm.on(GetSecretValueCommand).rejects(
+      new ResourceNotFoundException({ message: 'no value', $metadata: {} }),
+    );
+    const result = await run(['rotate', '--secret-id', ARN, '--wait']);
+    expect(result.code).toBe(1);
+    expect(result.err).toMatch(
+      /^pingone-rotation: AWSPENDING left version \S+ of pingone\/orders-api before it became AWSCURRENT/,
+    );
+  });
+
+  it('without --wait: starts the rotation and says how to follow it', async () => {
+    describeSequence([]);
+    const result = await run(['rotate', '--secret-id', ARN]);
+    expect(result.code).toBe(0);
+    expect(result.out).toBe(
+      `Rotation of pingone/orders-api started: version ${token} is AWSPENDING and Secrets Manager runs the four steps now.\n` +
+        'Follow it with `pingone-rotation status --secret-id pingone/orders-api` (or use --wait).\n',
+    );
+  });
+
+  it("Secrets Manager's 'previous rotation isn't complete' becomes the unstick advice", async () => {
+    describeSequence([]);
+    sm.on(RotateSecretCommand).rejects(
+      new InvalidRequestException({
+        message: "A previous rotation isn't complete. That rotation will be reattempted.",
+        $metadata: {},
+      }),
+    );
+    const result = await run(['rotate', '--secret-id', ARN, '--wait']);
+    expect(result.code).toBe(1);
+    expect(result.err).toBe(
+      'pingone-rotation: a previous rotation of pingone/orders-api is not complete: see `pingone-rotation status ' +
+        '--secret-id pingone/orders-api`; if it is stuck, recover with `pingone-rotation unstick --secret-id pingone/orders-api`\n',
+    );
+  });
+});

@@ -1,0 +1,257 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { type LocalWorld, startLocalWorld } from '../../local/world.js';
+import { cli, enableRotation, HOUR, versionWith, worldDriver } from './support.js';
+
+let world: LocalWorld;
+let counter = 0;
+const uniqueName = (prefix: string) => `${prefix}-${++counter}`;
+
+beforeAll(async () => {
+  world = await startLocalWorld();
+});
+
+afterAll(async () => {
+  await world?.stop();
+});
+
+beforeEach(() => {
+  world.sim.faults.clear();
+});
+
+/** Onboarded through the CLI with rotation attached: the starting point of an operator's rotate. */
+async function onboarded() {
+  const environmentId = world.createEnvironment('EU');
+  const resource = world.sim.createResource(environmentId, { name: 'Orders API' });
+  const name = uniqueName('rotate/orders');
+  const run = await cli(world, [
+    'onboard',
+    '--secret-name',
+    name,
+    '--environment-id',
+    environmentId,
+    '--resource-id',
+    resource.id,
+    '--pingone-region',
+    'EU',
+    '--rotation-function-arn',
+    'arn:aws:lambda:us-east-1:123456789012:function:pingone-rotation',
+    '--schedule',
+    'rate(30 days)',
+  ]);
+  expect(run.code).toBe(0);
+  return { name, environmentId, resourceId: resource.id };
+}
+
+/** A rotation whose testSecret failed: AWSPENDING holds PingOne's new current secret. */
+async function halfDone() {
+  const secret = await world.createRotatableSecret({ name: uniqueName('unstick/half-done'), region: 'EU' });
+  world.sim.faults.failNext({ route: 'introspect', status: 401, count: 5 });
+  const report = await (await worldDriver(world, { maxAttempts: 1 })).rotate(secret.arn);
+  expect(report.ok).toBe(false);
+  world.sim.faults.clear();
+  return { secret, token: report.token };
+}
+
+describe('rotate', () => {
+  it('--wait end to end in the local world: step by step progress, labels moving, new secret at PingOne', async () => {
+    const { name, environmentId, resourceId } = await onboarded();
+    const before = await versionWith(world, name, 'AWSCURRENT');
+    const run = await cli(world, ['rotate', '--secret-id', name, '--wait']);
+    expect(run.err).toBe('');
+    expect(run.code).toBe(0);
+    const lines = run.out.trimEnd().split('\n');
+    expect(lines[0]).toMatch(
+      /^Local world \(AWS endpoint http:\/\/127\.0\.0\.1:\d+\): no rotation service there, so this process plays it; the steps run in lib\/handler.ts's createRotationHandler/,
+    );
+    const token = await versionWith(world, name, 'AWSCURRENT');
+    expect(token).not.toBe(before);
+    const b = `${before!.slice(0, 8)}…`;
+    const t = `${token!.slice(0, 8)}…`;
+    expect(lines.slice(1)).toEqual([
+      `RotateSecret: version ${t} is AWSPENDING (empty)   ${b} [AWSCURRENT]  ${t} [AWSPENDING]`,
+      expect.stringMatching(
+        new RegExp(`^\\[1/4\\] createSecret ✓ \\d+ ms   ${b} \\[AWSCURRENT\\]  ${t} \\[AWSPENDING\\]$`),
+      ),
+      expect.stringMatching(
+        new RegExp(`^\\[2/4\\] setSecret ✓ \\d+ ms   ${b} \\[AWSCURRENT\\]  ${t} \\[AWSPENDING\\]$`),
+      ),
+      expect.stringMatching(
+        new RegExp(`^\\[3/4\\] testSecret ✓ \\d+ ms   ${b} \\[AWSCURRENT\\]  ${t} \\[AWSPENDING\\]$`),
+      ),
+      expect.stringMatching(
+        new RegExp(
+          `^\\[4/4\\] finishSecret ✓ \\d+ ms   ${t} \\[AWSCURRENT, AWSPENDING\\]  ${b} \\[AWSPREVIOUS\\]$`,
+        ),
+      ),
+      expect.stringMatching(
+        new RegExp(
+          `^Rotated ${name} in \\d+\\.\\d s: AWSCURRENT is version ${token}   ${t} \\[AWSCURRENT\\]  ${b} \\[AWSPREVIOUS\\]$`,
+        ),
+      ),
+    ]);
+    const labelled = Object.entries(await world.labels(name)).filter(([, stages]) => stages.length > 0);
+    expect(Object.fromEntries(labelled)).toEqual({ [token!]: ['AWSCURRENT'], [before!]: ['AWSPREVIOUS'] });
+    const state = world.sim.readSecret(environmentId, resourceId);
+    expect((await world.readSecretJson(name)).clientSecret).toBe(state.secret);
+    expect((await world.readSecretJson(name, { stage: 'AWSPREVIOUS' })).clientSecret).toBe(
+      state.previous?.secret,
+    );
+    expect((await cli(world, ['status', '--secret-id', name])).code).toBe(0);
+  });
+
+  it('on a terminal the progress line is rewritten in place', async () => {
+    const { name } = await onboarded();
+    const run = await cli(world, ['rotate', '--secret-id', name, '--wait'], { tty: true });
+    expect(run.code).toBe(0);
+    expect(run.out).toContain('\r\x1b[2K[4/4] finishSecret ✓');
+    expect(run.out.split('\n').filter(Boolean)).toHaveLength(2); // the intro line and the final line
+  });
+
+  it('refuses while a previous rotation is pending, pointing at status and unstick', async () => {
+    const { name } = await onboarded();
+    const token = await (await worldDriver(world)).startRotation(name);
+    const run = await cli(world, ['rotate', '--secret-id', name, '--wait']);
+    expect(run.code).toBe(1);
+    expect(run.err).toBe(
+      `pingone-rotation: a previous rotation of ${name} is not complete (AWSPENDING is on version ${token}): see ` +
+        `\`pingone-rotation status --secret-id ${name}\`; if it is stuck, recover with \`pingone-rotation unstick --secret-id ${name}\`\n`,
+    );
+  });
+
+  it('a failing rotation (drift) ends with the step error and leaves AWSPENDING for unstick', async () => {
+    const { name, environmentId, resourceId } = await onboarded();
+    world.sim.regenerateOutOfBand(environmentId, resourceId);
+    const run = await cli(world, ['rotate', '--secret-id', name, '--wait']);
+    expect(run.code).toBe(1);
+    expect(run.out).toMatch(
+      /\[1\/4\] createSecret ✗ Drift: AWSCURRENT's clientSecret is not the current secret/,
+    );
+    expect(run.out).toMatch(/\[1\/4\] createSecret \(attempt 3\) ✗ Drift/);
+    expect(run.err).toMatch(
+      /^pingone-rotation: rotation of \S+ failed at createSecret: Drift: .*: AWSPENDING stays on version \S+; see `pingone-rotation status --secret-id \S+` and recover with `pingone-rotation unstick`\n$/,
+    );
+    const pending = await versionWith(world, name, 'AWSPENDING');
+    expect(pending).toBeDefined();
+    const unstuck = await cli(world, ['unstick', '--secret-id', name, '--yes']);
+    expect(unstuck.code).toBe(0);
+    expect(await versionWith(world, name, 'AWSPENDING')).toBeUndefined();
+  });
+});
+
+describe('unstick', () => {
+  it('empty placeholder: removes the AWSPENDING label only', async () => {
+    const secret = await world.createRotatableSecret({ name: uniqueName('unstick/placeholder') });
+    await enableRotation(world, secret.arn);
+    const current = await versionWith(world, secret.arn, 'AWSCURRENT');
+    const token = await (await worldDriver(world)).startRotation(secret.arn);
+    const run = await cli(world, ['unstick', '--secret-id', secret.name, '--yes'], { clockOffsetMs: HOUR });
+    expect(run.err).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.out).toContain(
+      `${secret.name}: AWSPENDING is on version ${token}, not AWSCURRENT (created 1h ago).`,
+    );
+    expect(run.out).toContain(
+      "It is an empty placeholder: createSecret never stored a value; AWSCURRENT is PingOne's current secret.",
+    );
+    expect(run.out).toContain(
+      'Plan: remove the AWSPENDING label. The version stays, unlabelled; nothing changes at PingOne.',
+    );
+    expect(run.out).toContain(
+      `aws secretsmanager update-secret-version-stage --secret-id ${secret.arn} --version-stage AWSPENDING --remove-from-version-id ${token}`,
+    );
+    expect(run.out).toMatch(/Done: AWSPENDING removed\./);
+    const labelled = Object.entries(await world.labels(secret.arn)).filter(([, stages]) => stages.length > 0);
+    expect(Object.fromEntries(labelled)).toEqual({ [current!]: ['AWSCURRENT'] });
+    expect((await cli(world, ['status', '--secret-id', secret.name])).code).toBe(0);
+  });
+
+  it('pending value PingOne already uses: finishes the rotation (AWSCURRENT moves to it)', async () => {
+    const { secret, token } = await halfDone();
+    const current = await versionWith(world, secret.arn, 'AWSCURRENT');
+    const run = await cli(world, ['unstick', '--secret-id', secret.name, '--yes']);
+    expect(run.err).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.out).toContain(
+      "It holds a value, and PingOne already uses it as its current secret; AWSCURRENT is PingOne's previous secret, valid until",
+    );
+    expect(run.out).toContain('Plan: finish the rotation. Nothing changes at PingOne.');
+    expect(run.out).toContain(
+      `1. Move AWSCURRENT from version ${current} to ${token} (Secrets Manager moves AWSPREVIOUS to ${current})`,
+    );
+    expect(run.out).toContain(
+      `--version-stage AWSCURRENT --move-to-version-id ${token} --remove-from-version-id ${current}`,
+    );
+    expect(run.out).toContain(`2. Remove AWSPENDING from version ${token}`);
+    expect(run.out).toMatch(/Done: rotation finished\./);
+    const labels = await world.labels(secret.arn);
+    expect(labels[token]).toEqual(['AWSCURRENT']);
+    expect(labels[current!]).toEqual(['AWSPREVIOUS']);
+    const state = world.sim.readSecret(secret.environmentId, secret.resourceId);
+    expect((await world.readSecretJson(secret.arn)).clientSecret).toBe(state.secret);
+    const status = await cli(world, ['status', '--secret-id', secret.name]);
+    expect(status.out).toMatch(/Verdict {4}healthy/);
+  });
+
+  it('pending value PingOne does not use (regenerated since): removes the label; status then shows drift', async () => {
+    const { secret, token } = await halfDone();
+    world.sim.regenerateOutOfBand(secret.environmentId, secret.resourceId, {
+      previousExpiresAt: new Date(Date.now() + 24 * HOUR),
+    });
+    const current = await versionWith(world, secret.arn, 'AWSCURRENT');
+    const run = await cli(world, ['unstick', '--secret-id', secret.name, '--yes']);
+    expect(run.code).toBe(0);
+    expect(run.out).toContain(
+      "It holds a value that PingOne does not use as its current secret; AWSCURRENT is neither PingOne's current nor previous secret.",
+    );
+    expect(run.out).toContain('Plan: remove the AWSPENDING label.');
+    const labels = await world.labels(secret.arn);
+    expect(labels[current!]).toEqual(['AWSCURRENT']);
+    expect(labels[token] ?? []).toEqual([]);
+    expect((await cli(world, ['status', '--secret-id', secret.name])).code).toBe(3);
+  });
+
+  it('refuses without --yes when stdin is not a terminal: prints the plan, changes nothing', async () => {
+    const { secret, token } = await halfDone();
+    const before = await world.labels(secret.arn);
+    const run = await cli(world, ['unstick', '--secret-id', secret.name]);
+    expect(run.code).toBe(1);
+    expect(run.out).toContain('Plan: finish the rotation.');
+    expect(run.err).toBe(
+      `pingone-rotation: unstick of ${secret.name} needs confirmation, but stdin is not a terminal: nothing was ` +
+        'changed; re-run with --yes to carry out the plan above\n',
+    );
+    expect(await world.labels(secret.arn)).toEqual(before);
+    expect(before[token]).toEqual(['AWSPENDING']);
+  });
+
+  it("asks on a terminal: 'y' carries out the plan, anything else cancels", async () => {
+    const { secret, token } = await halfDone();
+    const no = await cli(world, ['unstick', '--secret-id', secret.name], { answer: 'n' });
+    expect(no.code).toBe(1);
+    expect(no.prompts).toEqual(['Proceed? [y/N] ']);
+    expect(no.err).toBe('pingone-rotation: unstick cancelled: nothing was changed\n');
+    expect((await world.labels(secret.arn))[token]).toEqual(['AWSPENDING']);
+
+    const yes = await cli(world, ['unstick', '--secret-id', secret.name], { answer: 'y' });
+    expect(yes.code).toBe(0);
+    expect(yes.prompts).toEqual(['Proceed? [y/N] ']);
+    expect((await world.labels(secret.arn))[token]).toEqual(['AWSCURRENT']);
+  });
+
+  it('--dry-run prints the plan only; nothing stuck is nothing to do', async () => {
+    const { secret, token } = await halfDone();
+    const dry = await cli(world, ['unstick', '--secret-id', secret.name, '--dry-run']);
+    expect(dry.code).toBe(0);
+    expect(dry.out).toContain('Dry run: nothing was changed.');
+    expect((await world.labels(secret.arn))[token]).toEqual(['AWSPENDING']);
+    expect(dry.out).not.toContain('Note: it is only');
+    // Against a real rotation service a young AWSPENDING may still be worked on: the plan says so.
+    const young = await cli(world, ['unstick', '--secret-id', secret.name, '--dry-run'], { local: false });
+    expect(young.out).toMatch(/Note: it is only \d+s old: the rotation service may still be working on it/);
+
+    const clean = await world.createRotatableSecret({ name: uniqueName('unstick/clean') });
+    const run = await cli(world, ['unstick', '--secret-id', clean.name, '--yes']);
+    expect(run.code).toBe(0);
+    expect(run.out).toMatch(/^Nothing to unstick: \S+ has no AWSPENDING version outside AWSCURRENT/);
+  });
+});
