@@ -330,7 +330,6 @@ describe('function', () => {
   it('gets its configuration from the stack parameters', () => {
     const variables = asObject(asObject(fn().Properties.Environment, 'Environment').Variables, 'Variables');
     expect(variables).toEqual({
-      NODE_OPTIONS: '--enable-source-maps',
       PINGONE_WORKER_PARAMETER: '/pingone/rotation-worker',
       PINGONE_REGION: 'NA',
       PINGONE_API_URL: '',
