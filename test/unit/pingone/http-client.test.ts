@@ -199,6 +199,23 @@ describe('retries of idempotent calls', () => {
     expect(server.count(SECRET_PATH)).toBe(1);
   });
 
+  it('repeats the regenerate POST only after a 401, with a fresh token (a 401 is refused before processing)', async () => {
+    server.on(
+      SECRET_PATH,
+      [
+        { status: 401, body: { code: 'ACCESS_FAILED', message: 'expired' } },
+        { status: 200, body: { secret: 'new', previous: { secret: 'old', expiresAt: 'x' } } },
+      ],
+      undefined,
+      'POST',
+    );
+    await expect(client().regenerateSecret(OWNER, new Date(clock + 60_000), far())).resolves.toMatchObject({
+      secret: 'new',
+    });
+    expect(server.count(SECRET_PATH, 'POST')).toBe(2);
+    expect(server.count(TOKEN_PATH)).toBe(2);
+  });
+
   it('never retries the regenerate POST', async () => {
     server.on(SECRET_PATH, [{ status: 503, body: { code: 'UNEXPECTED_ERROR' } }], undefined, 'POST');
     const error = await client()
