@@ -4,11 +4,11 @@
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { build } from 'esbuild';
-import { bundleOptions, functions } from './esbuild-options.mjs';
+import { functions, lambdaBundleOptions } from './esbuild-options.mjs';
 
 for (const name of functions) {
   const result = await build({
-    ...bundleOptions,
+    ...lambdaBundleOptions,
     entryPoints: [`functions/${name}.ts`],
     outfile: `dist/${name}/index.mjs`,
     write: false,

@@ -9,6 +9,8 @@ export const banner = {
   js: "import{createRequire as __pingoneCreateRequire}from'node:module';const require=__pingoneCreateRequire(import.meta.url);",
 };
 
+import { fileURLToPath } from 'node:url';
+
 /** @type {import('esbuild').BuildOptions} */
 export const bundleOptions = {
   bundle: true,
@@ -22,6 +24,20 @@ export const bundleOptions = {
   legalComments: 'none',
   mainFields: ['module', 'main'],
   banner,
+};
+
+/**
+ * The Lambda bundle: the shared options, plus the SDK's default credential chain replaced by the environment
+ * provider alone (see lib/aws/lambda-credentials.ts for why). The CLI bundle keeps the full chain.
+ * @type {import('esbuild').BuildOptions}
+ */
+export const lambdaBundleOptions = {
+  ...bundleOptions,
+  alias: {
+    '@aws-sdk/credential-provider-node': fileURLToPath(
+      new URL('../lib/aws/lambda-credentials.ts', import.meta.url),
+    ),
+  },
 };
 
 /** Lambda entry points: functions/<name>.ts → dist/<name>/index.mjs exporting `handler`. */

@@ -523,10 +523,10 @@ describe('deployment artifact', () => {
 
   it('is built with the same esbuild options as `npm run build`', async () => {
     const url = pathToFileURL(join(root, 'scripts/esbuild-options.mjs')).href;
-    const shared = (await import(url)) as { bundleOptions: BuildOptions; banner: { js: string } };
+    const shared = (await import(url)) as { lambdaBundleOptions: BuildOptions; banner: { js: string } };
     const outfile = join(workDir, 'reference/rotate.mjs');
     await build({
-      ...shared.bundleOptions,
+      ...shared.lambdaBundleOptions,
       entryPoints: [join(root, 'functions/rotate.ts')],
       outfile,
       logLevel: 'silent',
@@ -535,6 +535,9 @@ describe('deployment artifact', () => {
     const packaged = artifact.get('functions/rotate.mjs')?.toString('utf8') ?? '';
     expect(packaged.startsWith(shared.banner.js)).toBe(true);
     expect(withoutMapComment(packaged)).toBe(withoutMapComment(await readFile(outfile, 'utf8')));
+    // Lambda supplies credentials in the environment: the SSO/INI/metadata providers are not bundled.
+    expect(packaged).not.toContain('sso_start_url');
+    expect(packaged).toContain('AWS_SECRET_ACCESS_KEY');
   });
 
   it('loads on this Node version and exports a handler function', async () => {
