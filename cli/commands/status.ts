@@ -77,7 +77,12 @@ export interface StatusReport {
     readonly lastRotated?: string;
     readonly nextRotation?: string;
   };
-  readonly previousSecretTtl: { readonly tag?: string; readonly problem?: string };
+  readonly previousSecretTtl: {
+    /** `tag`: the secret's pingone:previous-secret-ttl; `function-default`: the function's PREVIOUS_SECRET_TTL. */
+    readonly source: 'tag' | 'function-default';
+    readonly tag?: string;
+    readonly problem?: string;
+  };
   readonly awsCurrent:
     | {
         readonly versionId?: string;
@@ -268,6 +273,7 @@ export async function inspectStatus(deps: CliDeps, options: StatusOptions): Prom
       ...(rotation.nextRotation ? { nextRotation: isoTime(rotation.nextRotation) } : {}),
     },
     previousSecretTtl: {
+      source: ttlTag !== undefined ? 'tag' : 'function-default',
       ...(ttlTag !== undefined ? { tag: ttlTag } : {}),
       ...(ttlProblem ? { problem: ttlProblem } : {}),
     },
