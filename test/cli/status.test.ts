@@ -70,6 +70,7 @@ describe('status', () => {
       verdict: 'healthy',
       exitCode: 0,
       rotation: { enabled: true, automaticallyAfterDays: 30 },
+      previousSecretTtl: { source: 'function-default' },
       awsCurrent: { environmentId: secret.environmentId, resourceId: secret.resourceId, region: 'EU' },
       pingone: {
         environmentId: secret.environmentId,
