@@ -1,6 +1,7 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { InvokeFn } from '../local/driver.js';
+import { stopChild } from '../local/moto.js';
 
 const HOST_SCRIPT = fileURLToPath(new URL('./function-host.mjs', import.meta.url));
 
@@ -136,16 +137,7 @@ export async function startFunctionHost(options: {
     stderrTail: () => stderr,
     async stop() {
       process.removeListener('exit', killOnExit);
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(() => child.kill('SIGKILL'), 3_000);
-        child.once('exit', () => {
-          clearTimeout(timer);
-          resolve();
-        });
-        if (child.connected) child.send({ type: 'exit' });
-        else child.kill('SIGTERM');
-      });
+      await stopChild(child, () => (child.connected ? child.send({ type: 'exit' }) : child.kill('SIGTERM')));
     },
   };
 }

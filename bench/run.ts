@@ -17,6 +17,7 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { PutParameterCommand } from '@aws-sdk/client-ssm';
 import { LOCAL_ROTATION_LAMBDA_ARN, LocalRotationDriver, type RotationReport } from '../local/driver.js';
 import { LOCAL_AWS, type LocalWorld, type RotatableSecret, startLocalWorld } from '../local/world.js';
+import { readZipEntries } from '../local/zip.js';
 import { type ColdInitResult, findPython, measureColdInit } from './cold-init.js';
 import { type CountingProxy, startCountingProxy } from './counting-proxy.js';
 import { type FunctionHost, type MemorySample, startFunctionHost } from './host.js';
@@ -64,33 +65,6 @@ function progress(line: string, done = false): void {
 
 // ---------------------------------------------------------------------------------------------- sizes
 
-interface ZipEntry {
-  readonly name: string;
-  readonly bytes: number;
-  readonly compressedBytes: number;
-}
-
-/** The zip's central directory: each entry's name, size and compressed size. */
-function zipEntries(zip: Buffer): ZipEntry[] {
-  const eocd = zip.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06]));
-  if (eocd < 0) throw new Error(`${ZIP} is not a zip file`);
-  const count = zip.readUInt16LE(eocd + 10);
-  let at = zip.readUInt32LE(eocd + 16);
-  const entries: ZipEntry[] = [];
-  for (let i = 0; i < count; i++) {
-    if (zip.readUInt32LE(at) !== 0x02014b50) throw new Error(`${ZIP}: bad central directory`);
-    const compressedBytes = zip.readUInt32LE(at + 20);
-    const bytes = zip.readUInt32LE(at + 24);
-    const nameLength = zip.readUInt16LE(at + 28);
-    const extraLength = zip.readUInt16LE(at + 30);
-    const commentLength = zip.readUInt16LE(at + 32);
-    const name = zip.toString('utf8', at + 46, at + 46 + nameLength);
-    entries.push({ name, bytes, compressedBytes });
-    at += 46 + nameLength + extraLength + commentLength;
-  }
-  return entries;
-}
-
 function measureSizes() {
   for (const [file, how] of [
     [BUNDLE, 'npm run build'],
@@ -108,7 +82,11 @@ function measureSizes() {
     sourceMapBytes: existsSync(map) ? statSync(map).size : undefined,
     zip: '.serverless/pingone-secret-rotation.zip',
     zipBytes: zip.length,
-    zipEntries: zipEntries(zip),
+    zipEntries: readZipEntries(zip).map(({ name, bytes, compressedBytes }) => ({
+      name,
+      bytes,
+      compressedBytes,
+    })),
   };
 }
 

@@ -89,7 +89,14 @@ async function waitUntilReady(url: string, child: ChildProcess, deadline: number
   return false;
 }
 
-async function stopChild(child: ChildProcess): Promise<void> {
+/**
+ * Stops a child process: asks it to end (`askToExit`, SIGTERM by default), and kills it if it has not exited
+ * within 3 s.
+ */
+export async function stopChild(
+  child: ChildProcess,
+  askToExit: () => void = () => child.kill('SIGTERM'),
+): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   await new Promise<void>((resolve) => {
     const timer = setTimeout(() => child.kill('SIGKILL'), 3_000);
@@ -97,6 +104,6 @@ async function stopChild(child: ChildProcess): Promise<void> {
       clearTimeout(timer);
       resolve();
     });
-    child.kill('SIGTERM');
+    askToExit();
   });
 }
