@@ -1,12 +1,9 @@
-import {
-  ConfigurationError,
-  PingOneApiError,
-  PingOneNetworkError,
-  RotationError,
-  WorkerAuthError,
-} from '../lib/errors.js';
+import { ConfigurationError, PingOneNetworkError, RotationError, WorkerAuthError } from '../lib/errors.js';
 import type { SecretOwner } from '../lib/pingone/types.js';
-import { describeOwner } from '../lib/rotation/common.js';
+import { explainPingOneError as explainWith } from '../lib/status/explain.js';
+import { oneLine } from '../lib/status/text.js';
+
+export { oneLine };
 
 export const PROGRAM = 'pingone-rotation';
 
@@ -59,11 +56,6 @@ const AUTH_ERRORS = new Set([
   'IncompleteSignature',
 ]);
 
-/** One line: no newlines, no runs of spaces. */
-export function oneLine(text: string): string {
-  return text.replace(/\s*\n\s*/g, ' ').trim();
-}
-
 /**
  * Turns any error into `{ line, exitCode }`: the one line printed after `pingone-rotation: `. Messages from
  * lib/ never contain secret values; AWS SDK messages do not either.
@@ -77,7 +69,7 @@ export function describeError(
 } {
   if (error instanceof CliError) return { line: oneLine(error.message), exitCode: error.exitCode };
   if (error instanceof RotationError) {
-    return { line: oneLine(`${error.message}${hintFor(error)}`), exitCode: EXIT.error };
+    return { line: oneLine(`${error.message}${rotationErrorHint(error)}`), exitCode: EXIT.error };
   }
   const e = (error ?? {}) as AwsErrorShape;
   const name = e.name ?? 'Error';
@@ -132,7 +124,8 @@ export function describeError(
   };
 }
 
-function hintFor(error: RotationError): string {
+/** Where the CLI sets what a RotationError is about: its flags and the function's variables. */
+export function rotationErrorHint(error: RotationError): string {
   if (error instanceof WorkerAuthError) return ' (set by --worker-parameter / PINGONE_WORKER_PARAMETER)';
   if (error instanceof PingOneNetworkError) {
     return ': check --pingone-api-url / --pingone-auth-url (PINGONE_API_URL / PINGONE_AUTH_URL) and your network';
@@ -144,26 +137,9 @@ function hintFor(error: RotationError): string {
 }
 
 /**
- * What a PingOne failure means for `owner`, with what to do: the wording `status` and `onboard` share.
- * Returns undefined for errors that are not PingOne's.
+ * What a PingOne failure means for `owner`, with what to do (the status model's wording, with the CLI's
+ * flags). Returns undefined for errors that are not PingOne's.
  */
 export function explainPingOneError(error: unknown, owner: SecretOwner): string | undefined {
-  const who = describeOwner(owner);
-  if (error instanceof PingOneApiError) {
-    if (error.status === 404) {
-      return (
-        `PingOne has no such resource: ${who} was not found (${oneLine(error.message)}): check the environment ` +
-        'id, resource id and PingOne region'
-      );
-    }
-    if (error.status === 403) {
-      return (
-        `the worker app may not read ${who} (${oneLine(error.message)}): give the worker app a role on ` +
-        `environment ${owner.environmentId}`
-      );
-    }
-    return `PingOne refused a call for ${who}: ${oneLine(error.message)}`;
-  }
-  if (error instanceof RotationError) return `${oneLine(error.message)}${hintFor(error)}`;
-  return undefined;
+  return explainWith(error, owner, rotationErrorHint);
 }

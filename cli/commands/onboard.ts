@@ -16,10 +16,10 @@ import type { SecretOwner } from '../../lib/pingone/types.js';
 import { describeOwner, ownerOf, sameSecret } from '../../lib/rotation/common.js';
 import { parseSecretValue } from '../../lib/secret-value.js';
 import { AWSPENDING, SecretsStore } from '../../lib/secrets/secrets-store.js';
+import { type RotationInfo, readSecretView } from '../../lib/status/inspect.js';
 import type { CliDeps } from '../deps.js';
 import { CliError, EXIT, explainPingOneError, UsageError } from '../errors.js';
 import { labelsLine, line } from '../format.js';
-import { type RotationInfo, readSecretView } from '../inspect.js';
 import { callOptions } from '../pingone-access.js';
 
 export const ENVIRONMENT_TAG = 'pingone:environment-id';

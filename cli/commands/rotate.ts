@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { DescribeSecretCommand, RotateSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { AWSCURRENT, AWSPENDING, SecretsStore } from '../../lib/secrets/secrets-store.js';
+import { readSecretView } from '../../lib/status/inspect.js';
 import { ALL_STEPS, RotationInProgressError } from '../../local/driver.js';
 import type { CliDeps } from '../deps.js';
 import { CliError, EXIT, oneLine } from '../errors.js';
 import { duration, labelsLine, line, ProgressLine, shortId } from '../format.js';
-import { readSecretView } from '../inspect.js';
 
 export const DEFAULT_ROTATE_TIMEOUT_MS = 5 * 60_000;
 export const DEFAULT_POLL_INTERVAL_MS = 2_000;

@@ -1,49 +1,16 @@
-import { parseTtl, TTL_TAG } from '../../lib/config.js';
-import type { PingOneSecretState } from '../../lib/pingone/types.js';
-import type { ResourceSecretValue } from '../../lib/secret-value.js';
-import { AWSCURRENT, AWSPENDING, AWSPREVIOUS } from '../../lib/secrets/secrets-store.js';
+import { TTL_TAG } from '../../lib/config.js';
+import { inspectStatus, type StatusReport } from '../../lib/status/model.js';
 import type { CliDeps } from '../deps.js';
-import { duration, isoTime, line, when } from '../format.js';
-import {
-  matchAtPingOne,
-  ownerFor,
-  type PingOneMatch,
-  type PingOneView,
-  pendingDisposition,
-  readPingOne,
-  readSecretView,
-  readVersionValue,
-  type SecretView,
-  type VersionValue,
-} from '../inspect.js';
-import { callOptions } from '../pingone-access.js';
+import { rotationErrorHint } from '../errors.js';
+import { line, when } from '../format.js';
 
-export type Verdict =
-  | 'healthy'
-  | 'not-rotating'
-  | 'drift'
-  | 'grace'
-  | 'rotation-in-progress'
-  | 'stuck-pending'
-  | 'pingone-error'
-  | 'misconfigured';
-
-/** `status` exit codes, one per verdict (documented in --help). */
-export const STATUS_EXIT: Readonly<Record<Verdict, number>> = Object.freeze({
-  healthy: 0,
-  'not-rotating': 0,
-  drift: 3,
-  grace: 4,
-  'rotation-in-progress': 5,
-  'stuck-pending': 6,
-  'pingone-error': 7,
-  misconfigured: 8,
-});
-
-/** `not-rotating` under --strict. */
-export const NOT_ROTATING_STRICT_EXIT = 9;
-
-export const DEFAULT_STUCK_AFTER_MS = 15 * 60_000;
+export {
+  DEFAULT_STUCK_AFTER_MS,
+  NOT_ROTATING_STRICT_EXIT,
+  STATUS_EXIT,
+  type StatusReport,
+  type Verdict,
+} from '../../lib/status/model.js';
 
 export interface StatusOptions {
   readonly secretId: string;
@@ -55,77 +22,9 @@ export interface StatusOptions {
   readonly strict?: boolean;
 }
 
-/** Everything `status` found, as `--json` prints it. Holds no secret value unless `secrets` was asked for. */
-export interface StatusReport {
-  readonly secret: { readonly arn: string; readonly name: string };
-  readonly verdict: Verdict;
-  readonly exitCode: number;
-  readonly reason: string;
-  readonly notes: readonly string[];
-  readonly checkedAt: string;
-  readonly versions: readonly {
-    readonly versionId: string;
-    readonly stages: readonly string[];
-    readonly created?: string;
-  }[];
-  readonly rotation: {
-    readonly enabled: boolean;
-    readonly lambdaArn?: string;
-    readonly scheduleExpression?: string;
-    readonly duration?: string;
-    readonly automaticallyAfterDays?: number;
-    readonly lastRotated?: string;
-    readonly nextRotation?: string;
-  };
-  readonly previousSecretTtl: {
-    /** `tag`: the secret's pingone:previous-secret-ttl; `function-default`: the function's PREVIOUS_SECRET_TTL. */
-    readonly source: 'tag' | 'function-default';
-    readonly tag?: string;
-    readonly problem?: string;
-  };
-  readonly awsCurrent:
-    | {
-        readonly versionId?: string;
-        readonly environmentId?: string;
-        readonly resourceId?: string;
-        readonly region?: string;
-        readonly problem?: string;
-      }
-    | undefined;
-  readonly pending:
-    | {
-        readonly versionId: string;
-        readonly created?: string;
-        readonly ageSeconds?: number;
-        readonly kind: VersionValue['kind'];
-        readonly pingOneUsesIt?: boolean;
-        readonly stuck: boolean;
-        readonly unstickWould: 'finish' | 'remove-label';
-      }
-    | undefined;
-  readonly pingone:
-    | {
-        readonly environmentId: string;
-        readonly resourceId: string;
-        readonly region: string;
-        readonly resourceName?: string;
-        readonly resourceType?: string;
-        readonly awsCurrentIs?: PingOneMatch;
-        readonly previous?: {
-          readonly expiresAt: string;
-          readonly lastUsed?: string;
-          readonly heldBy: readonly string[];
-        };
-        readonly problem?: string;
-      }
-    | undefined;
-  /** Only with --show-secrets. */
-  readonly secrets?: Readonly<Record<string, string | undefined>>;
-}
-
-/** `status`: prints the report (or its JSON) and returns the verdict's exit code. */
+/** `status`: the status model's report (lib/status), printed or as JSON; returns the verdict's exit code. */
 export async function status(deps: CliDeps, options: StatusOptions): Promise<number> {
-  const report = await inspectStatus(deps, options);
+  const report = await statusReport(deps, options);
   if (options.json) {
     line(deps.out, JSON.stringify(report, null, 2));
   } else {
@@ -134,302 +33,23 @@ export async function status(deps: CliDeps, options: StatusOptions): Promise<num
   return report.exitCode;
 }
 
-interface Gathered {
-  readonly view: SecretView;
-  readonly current: VersionValue;
-  readonly previous: VersionValue | undefined;
-  readonly pending: VersionValue | undefined;
-  readonly ownerProblem?: string;
-  readonly pingone?: PingOneView;
-}
-
-async function gather(deps: CliDeps, secretId: string): Promise<Gathered> {
-  const sm = deps.secretsManager;
-  const view = await readSecretView(sm, secretId);
-  const current = view.currentVersionId
-    ? await readVersionValue(sm, view.arn, { stage: AWSCURRENT }, 'AWSCURRENT')
-    : ({ kind: 'placeholder' } as const);
-  const previous = view.previousVersionId
-    ? await readVersionValue(sm, view.arn, { stage: AWSPREVIOUS }, 'AWSPREVIOUS')
-    : undefined;
-  const pending = view.pendingVersionId
-    ? await readVersionValue(
-        sm,
-        view.arn,
-        { versionId: view.pendingVersionId, stage: AWSPENDING },
-        `AWSPENDING (version ${view.pendingVersionId})`,
-      )
-    : undefined;
-  if (current.kind !== 'value') return { view, current, previous, pending };
-  const access = deps.pingone();
-  const owner = ownerFor(current.value, access.config);
-  if ('problem' in owner) return { view, current, previous, pending, ownerProblem: owner.problem };
-  const pingone = await readPingOne(access.client, owner.owner, callOptions(deps.now));
-  return { view, current, previous, pending, pingone };
-}
-
-export async function inspectStatus(deps: CliDeps, options: StatusOptions): Promise<StatusReport> {
-  const now = deps.now();
-  const g = await gather(deps, options.secretId);
-  const { view } = g;
-  const stuckAfter = options.stuckAfterMs ?? DEFAULT_STUCK_AFTER_MS;
-  const currentValue = g.current.kind === 'value' ? g.current.value : undefined;
-  const state = g.pingone?.state;
-  const notes: string[] = [];
-
-  // The previous-secret TTL tag: a bad one fails every rotation with a configuration error.
-  const ttlTag = view.tags[TTL_TAG];
-  let ttlProblem: string | undefined;
-  if (ttlTag !== undefined) {
-    try {
-      parseTtl(ttlTag, `Tag '${TTL_TAG}'`);
-    } catch (error) {
-      ttlProblem = (error as Error).message;
-    }
-  }
-
-  const awsCurrentIs = currentValue && state ? matchAtPingOne(currentValue.clientSecret, state) : undefined;
-  const holders = previousHolders(g, state);
-  const created = creationDates(g);
-  const pendingInfo = describePending(g, view, state, currentValue, {
-    now,
-    stuckAfter,
-    created,
-    local: deps.local !== undefined,
-  });
-
-  let verdict: Verdict;
-  let reason: string;
-  const name = view.name;
-  if (g.current.kind !== 'value') {
-    verdict = 'misconfigured';
-    reason =
-      g.current.kind === 'placeholder'
-        ? `${name} has no AWSCURRENT value: store one with \`pingone-rotation onboard --force\``
-        : `${g.current.problem}: store a valid value with \`pingone-rotation onboard --force\``;
-  } else if (g.ownerProblem) {
-    verdict = 'misconfigured';
-    reason = g.ownerProblem;
-  } else if (g.pingone?.problem || !state) {
-    verdict = 'pingone-error';
-    reason = g.pingone?.problem ?? 'PingOne could not be read';
-  } else if (ttlProblem) {
-    verdict = 'misconfigured';
-    reason = `${ttlProblem}; every rotation fails until the tag is fixed (aws secretsmanager tag-resource)`;
-  } else if (pendingInfo) {
-    verdict = pendingInfo.stuck ? 'stuck-pending' : 'rotation-in-progress';
-    reason = pendingInfo.reason(awsCurrentIs, state);
-  } else if (awsCurrentIs === 'current') {
-    if (view.rotation.enabled) {
-      verdict = 'healthy';
-      reason = "AWSCURRENT is PingOne's current secret and no rotation is pending";
-    } else {
-      verdict = 'not-rotating';
-      reason =
-        "AWSCURRENT is PingOne's current secret, but rotation is not enabled: attach the rotation function with " +
-        `\`pingone-rotation onboard --force … --rotation-function-arn ARN --schedule "rate(30 days)"\``;
-    }
-  } else if (awsCurrentIs === 'previous') {
-    verdict = 'grace';
-    reason =
-      `AWSCURRENT is PingOne's previous secret, valid until ${when(state.previous?.expiresAt, now)}; PingOne's ` +
-      'current secret is in no version (a rotation regenerated it and did not finish, or it was regenerated ' +
-      `in the console). Consumers keep working until then: run \`pingone-rotation rotate --secret-id ${name} --wait\` ` +
-      "before it, and the rotation adopts PingOne's current secret";
-  } else {
-    verdict = 'drift';
-    const hint = driftHint(g, state);
-    reason =
-      "AWSCURRENT is neither PingOne's current nor its previous secret: consumers using it cannot authenticate " +
-      `and rotation fails.${hint} Recover by storing PingOne's current secret: \`pingone-rotation onboard ` +
-      `--secret-name ${name} --environment-id ${currentValue?.environmentId} --resource-id ${currentValue?.resourceId}` +
-      `${currentValue?.region ? ` --pingone-region ${currentValue.region}` : ''} --force\``;
-  }
-  if (!view.rotation.enabled && verdict !== 'not-rotating')
-    notes.push('rotation is not enabled for this secret');
-  if (ttlProblem && verdict !== 'misconfigured') notes.push(ttlProblem);
-
-  const exitCode =
-    verdict === 'not-rotating' && options.strict ? NOT_ROTATING_STRICT_EXIT : STATUS_EXIT[verdict];
-  const rotation = view.rotation;
-  return {
-    secret: { arn: view.arn, name: view.name },
-    verdict,
-    exitCode,
-    reason,
-    notes,
-    checkedAt: isoTime(new Date(now)),
-    versions: view.versions.map((v) => {
-      const date = created.get(v.id);
-      return { versionId: v.id, stages: v.stages, ...(date ? { created: isoTime(date) } : {}) };
-    }),
-    rotation: {
-      enabled: rotation.enabled,
-      ...(rotation.lambdaArn ? { lambdaArn: rotation.lambdaArn } : {}),
-      ...(rotation.scheduleExpression ? { scheduleExpression: rotation.scheduleExpression } : {}),
-      ...(rotation.duration ? { duration: rotation.duration } : {}),
-      ...(rotation.automaticallyAfterDays ? { automaticallyAfterDays: rotation.automaticallyAfterDays } : {}),
-      ...(rotation.lastRotated ? { lastRotated: isoTime(rotation.lastRotated) } : {}),
-      ...(rotation.nextRotation ? { nextRotation: isoTime(rotation.nextRotation) } : {}),
+/** The status model on the CLI's dependencies. */
+export function statusReport(deps: CliDeps, options: StatusOptions): Promise<StatusReport> {
+  return inspectStatus(
+    {
+      secretsManager: deps.secretsManager,
+      pingone: deps.pingone,
+      now: deps.now,
+      noRotationService: deps.local !== undefined,
+      hint: rotationErrorHint,
     },
-    previousSecretTtl: {
-      source: ttlTag !== undefined ? 'tag' : 'function-default',
-      ...(ttlTag !== undefined ? { tag: ttlTag } : {}),
-      ...(ttlProblem ? { problem: ttlProblem } : {}),
+    {
+      secretId: options.secretId,
+      ...(options.stuckAfterMs !== undefined ? { stuckAfterMs: options.stuckAfterMs } : {}),
+      ...(options.strict ? { strict: true } : {}),
+      ...(options.showSecrets ? { includeSecrets: true } : {}),
     },
-    awsCurrent: view.currentVersionId
-      ? {
-          versionId: view.currentVersionId,
-          ...(currentValue
-            ? {
-                environmentId: currentValue.environmentId,
-                resourceId: currentValue.resourceId,
-                ...(currentValue.region ? { region: currentValue.region } : {}),
-              }
-            : {}),
-          ...(g.current.kind === 'malformed' ? { problem: g.current.problem } : {}),
-        }
-      : undefined,
-    pending: pendingInfo?.json,
-    pingone: g.pingone
-      ? {
-          environmentId: g.pingone.owner.environmentId,
-          resourceId: g.pingone.owner.id,
-          region: g.pingone.owner.region,
-          ...(g.pingone.resource?.name ? { resourceName: g.pingone.resource.name } : {}),
-          ...(g.pingone.resource ? { resourceType: g.pingone.resource.type } : {}),
-          ...(awsCurrentIs ? { awsCurrentIs } : {}),
-          ...(state?.previous
-            ? {
-                previous: {
-                  expiresAt: isoTime(state.previous.expiresAt),
-                  ...(state.previous.lastUsed ? { lastUsed: isoTime(state.previous.lastUsed) } : {}),
-                  heldBy: holders,
-                },
-              }
-            : {}),
-          ...(g.pingone.problem ? { problem: g.pingone.problem } : {}),
-        }
-      : undefined,
-    ...(options.showSecrets ? { secrets: secretsOf(g, state) } : {}),
-  };
-}
-
-/** The labels whose version holds PingOne's previous secret. */
-function previousHolders(g: Gathered, state: PingOneSecretState | undefined): string[] {
-  const previous = state?.previous?.secret;
-  if (previous === undefined) return [];
-  const holders: string[] = [];
-  const check = (label: string, value: VersionValue | undefined) => {
-    if (value?.kind === 'value' && matchAtPingOne(value.value.clientSecret, state!) === 'previous') {
-      holders.push(label);
-    }
-  };
-  check(AWSCURRENT, g.current);
-  check(AWSPREVIOUS, g.previous);
-  check(AWSPENDING, g.pending);
-  return holders;
-}
-
-function driftHint(g: Gathered, state: PingOneSecretState): string {
-  if (g.previous?.kind === 'value') {
-    const match = matchAtPingOne(g.previous.value.clientSecret, state);
-    if (match === 'current') {
-      return " AWSPREVIOUS holds PingOne's current secret: AWSCURRENT was moved or overwritten by hand.";
-    }
-  }
-  return '';
-}
-
-/** Version creation dates: GetSecretValue's where a value was read, else ListSecretVersionIds'. */
-function creationDates(g: Gathered): Map<string, Date> {
-  const dates = new Map<string, Date>();
-  for (const v of g.view.versions) if (v.created) dates.set(v.id, v.created);
-  const set = (id: string | undefined, value: VersionValue | undefined) => {
-    if (id && value && value.kind !== 'placeholder' && value.created) dates.set(id, value.created);
-  };
-  set(g.view.currentVersionId, g.current);
-  set(g.view.previousVersionId, g.previous);
-  set(g.view.pendingVersionId, g.pending);
-  return dates;
-}
-
-function describePending(
-  g: Gathered,
-  view: SecretView,
-  state: PingOneSecretState | undefined,
-  currentValue: ResourceSecretValue | undefined,
-  clock: { now: number; stuckAfter: number; created: Map<string, Date>; local: boolean },
-):
-  | {
-      stuck: boolean;
-      json: NonNullable<StatusReport['pending']>;
-      reason: (awsCurrentIs: PingOneMatch | undefined, state: PingOneSecretState) => string;
-    }
-  | undefined {
-  const versionId = view.pendingVersionId;
-  if (!versionId || !g.pending) return undefined;
-  const { now, stuckAfter, local } = clock;
-  const created = clock.created.get(versionId);
-  const age = created ? Math.max(0, now - created.getTime()) : undefined;
-  // The local world has no rotation service: nothing resumes a rotation there, so any AWSPENDING is stuck.
-  const stuck = local || age === undefined || age >= stuckAfter;
-  const pending = g.pending;
-  const uses =
-    pending.kind === 'value' && state
-      ? matchAtPingOne(pending.value.clientSecret, state) === 'current'
-      : undefined;
-  const disposition = pendingDisposition(pending, currentValue, state);
-  const json: NonNullable<StatusReport['pending']> = {
-    versionId,
-    ...(created ? { created: isoTime(created) } : {}),
-    ...(age !== undefined ? { ageSeconds: Math.round(age / 1000) } : {}),
-    kind: pending.kind,
-    ...(uses !== undefined ? { pingOneUsesIt: uses } : {}),
-    stuck,
-    unstickWould: disposition,
-  };
-  const reason = (awsCurrentIs: PingOneMatch | undefined, s: PingOneSecretState) => {
-    const what =
-      pending.kind === 'placeholder'
-        ? 'an empty placeholder (createSecret never stored a value)'
-        : pending.kind === 'malformed'
-          ? `a value that is not a valid secret (${pending.problem})`
-          : uses
-            ? 'a value PingOne already uses as its current secret'
-            : 'a value PingOne does not use';
-    const since = age !== undefined ? `, created ${duration(age)} ago` : '';
-    const currentIs =
-      awsCurrentIs === 'current'
-        ? "AWSCURRENT is still PingOne's current secret"
-        : awsCurrentIs === 'previous'
-          ? `AWSCURRENT is PingOne's previous secret, valid until ${when(s.previous?.expiresAt, now)}`
-          : "AWSCURRENT is neither PingOne's current nor previous secret";
-    const next = stuck
-      ? `${local && (age === undefined || age < stuckAfter) ? 'nothing resumes it in the local world (no rotation service): ' : ''}run \`pingone-rotation unstick --secret-id ${view.name}\`, which will ${
-          disposition === 'finish'
-            ? 'finish the rotation (move AWSCURRENT to it)'
-            : 'remove the AWSPENDING label (nothing changes at PingOne)'
-        }`
-      : `a rotation may still be running: check again after ${duration(stuckAfter - (age ?? 0))}`;
-    return `AWSPENDING is on version ${versionId}, ${what}${since}; ${currentIs}. ${capitalize(next)}`;
-  };
-  return { stuck, json, reason };
-}
-
-function capitalize(text: string): string {
-  return text.charAt(0).toUpperCase() + text.slice(1);
-}
-
-function secretsOf(g: Gathered, state: PingOneSecretState | undefined): Record<string, string | undefined> {
-  const value = (v: VersionValue | undefined) => (v?.kind === 'value' ? v.value.clientSecret : undefined);
-  return {
-    awsCurrent: value(g.current),
-    awsPrevious: value(g.previous),
-    awsPending: value(g.pending),
-    pingOneCurrent: state?.secret,
-    pingOnePrevious: state?.previous?.secret,
-  };
+  );
 }
 
 const PAD = 11;

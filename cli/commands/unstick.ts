@@ -1,9 +1,6 @@
 import { UpdateSecretVersionStageCommand } from '@aws-sdk/client-secrets-manager';
 import type { PingOneSecretState } from '../../lib/pingone/types.js';
 import { AWSCURRENT, AWSPENDING, SecretsStore } from '../../lib/secrets/secrets-store.js';
-import type { CliDeps } from '../deps.js';
-import { CliError, EXIT } from '../errors.js';
-import { duration, labelsLine, line, when } from '../format.js';
 import {
   matchAtPingOne,
   ownerFor,
@@ -13,9 +10,12 @@ import {
   readSecretView,
   readVersionValue,
   type VersionValue,
-} from '../inspect.js';
+} from '../../lib/status/inspect.js';
+import { DEFAULT_STUCK_AFTER_MS } from '../../lib/status/model.js';
+import type { CliDeps } from '../deps.js';
+import { CliError, EXIT, rotationErrorHint } from '../errors.js';
+import { duration, labelsLine, line, when } from '../format.js';
 import { callOptions } from '../pingone-access.js';
-import { DEFAULT_STUCK_AFTER_MS } from './status.js';
 
 export interface UnstickOptions {
   readonly secretId: string;
@@ -63,7 +63,10 @@ export async function unstick(deps: CliDeps, options: UnstickOptions): Promise<n
       if ('problem' in owner) {
         pingOneProblem = owner.problem;
       } else {
-        const pingone = await readPingOne(access.client, owner.owner, callOptions(deps.now));
+        const pingone = await readPingOne(access.client, owner.owner, {
+          ...callOptions(deps.now),
+          hint: rotationErrorHint,
+        });
         state = pingone.state;
         pingOneProblem = pingone.problem;
       }

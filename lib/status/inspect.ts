@@ -1,6 +1,6 @@
 /**
- * Reading a secret and its PingOne resource, shared by `status` and `unstick`. The values read here never
- * leave this process except under `status --show-secrets`.
+ * Reading a secret and its PingOne resource: what the status model, `unstick` and the auditor judge from.
+ * The values read here never leave the process; a report holds them only when asked (`status --show-secrets`).
  */
 import {
   DescribeSecretCommand,
@@ -11,17 +11,12 @@ import {
   type SecretsManagerClient,
   type SecretVersionsListEntry,
 } from '@aws-sdk/client-secrets-manager';
-import type { RotationConfig } from '../lib/config.js';
-import type {
-  PingOneClient,
-  PingOneResource,
-  PingOneSecretState,
-  SecretOwner,
-} from '../lib/pingone/types.js';
-import { describeOwner, ownerOf, sameSecret } from '../lib/rotation/common.js';
-import { parseSecretValue, type ResourceSecretValue } from '../lib/secret-value.js';
-import { AWSCURRENT, AWSPENDING, AWSPREVIOUS } from '../lib/secrets/secrets-store.js';
-import { explainPingOneError } from './errors.js';
+import type { RotationConfig } from '../config.js';
+import type { PingOneClient, PingOneResource, PingOneSecretState, SecretOwner } from '../pingone/types.js';
+import { describeOwner, ownerOf, sameSecret } from '../rotation/common.js';
+import { parseSecretValue, type ResourceSecretValue } from '../secret-value.js';
+import { AWSCURRENT, AWSPENDING, AWSPREVIOUS } from '../secrets/secrets-store.js';
+import { explainPingOneError, noHint, type RotationErrorHint } from './explain.js';
 
 export interface VersionInfo {
   readonly id: string;
@@ -169,13 +164,14 @@ export interface PingOneView {
 export async function readPingOne(
   client: PingOneClient,
   owner: SecretOwner,
-  options: { deadline: number },
+  options: { deadline: number; hint?: RotationErrorHint },
 ): Promise<PingOneView> {
+  const hint = options.hint ?? noHint;
   let resource: PingOneResource;
   try {
-    resource = await client.readResource(owner, options);
+    resource = await client.readResource(owner, { deadline: options.deadline });
   } catch (error) {
-    const problem = explainPingOneError(error, owner);
+    const problem = explainPingOneError(error, owner, hint);
     if (problem === undefined) throw error;
     return { owner, problem };
   }
@@ -189,9 +185,9 @@ export async function readPingOne(
     };
   }
   try {
-    return { owner, resource, state: await client.readSecret(owner, options) };
+    return { owner, resource, state: await client.readSecret(owner, { deadline: options.deadline }) };
   } catch (error) {
-    const problem = explainPingOneError(error, owner);
+    const problem = explainPingOneError(error, owner, hint);
     if (problem === undefined) throw error;
     return { owner, resource, problem };
   }
