@@ -2,6 +2,7 @@ import { GetParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
 import { loadConfig, type RotationConfig } from '../lib/config.js';
 import { ConfigurationError } from '../lib/errors.js';
 import { PingOneHttpClient } from '../lib/pingone/http-client.js';
+import type { Transport } from '../lib/pingone/transport.js';
 import type { PingOneClient } from '../lib/pingone/types.js';
 import { type ParameterReader, ssmWorkerCredentials } from '../lib/pingone/worker-credentials.js';
 import { UsageError } from './errors.js';
@@ -84,7 +85,7 @@ export interface PingOneAccessOptions {
   readonly env: Env;
   readonly flags: PingOneFlags;
   readonly ssm: SSMClient;
-  readonly fetch?: typeof fetch;
+  readonly transport?: Transport;
   readonly now?: () => number;
 }
 
@@ -101,7 +102,7 @@ export function createPingOneAccess(options: PingOneAccessOptions): PingOneAcces
     apiUrlTemplate: config.apiUrlTemplate,
     authUrlTemplate: config.authUrlTemplate,
     workerCredentials,
-    ...(options.fetch ? { fetch: options.fetch } : {}),
+    ...(options.transport ? { transport: options.transport } : {}),
     ...(options.now ? { now: options.now } : {}),
     // An operator is waiting: fewer, shorter retries than the Lambda.
     retry: { maxAttempts: 3, maxDelayMs: 2_000, maxRetryAfterMs: 5_000 },

@@ -10,6 +10,7 @@ import type { Context } from 'aws-lambda';
 import { loadConfig, type RotationConfig } from './config.js';
 import { RotationError } from './errors.js';
 import { PingOneHttpClient } from './pingone/http-client.js';
+import type { Transport } from './pingone/transport.js';
 import type { PingOneClient } from './pingone/types.js';
 import { ssmWorkerCredentials } from './pingone/worker-credentials.js';
 import type { RotationMetric, StepLogger } from './rotation/deps.js';
@@ -24,7 +25,8 @@ export interface HandlerDependencies {
   readonly env?: Env;
   readonly secretsManager?: SecretsManagerClient;
   readonly ssm?: SSMClient;
-  readonly fetch?: typeof fetch;
+  /** PingOne's HTTP exchange (tests observe or fault it); defaults to `node:https` with keep-alive. */
+  readonly transport?: Transport;
   /** Epoch milliseconds (tests share a simulator's clock). */
   readonly now?: () => number;
   readonly sleep?: (ms: number) => Promise<void>;
@@ -83,7 +85,7 @@ export function createRotationHandler(deps: HandlerDependencies = {}) {
         now,
         sleep,
         logger: stepLogger,
-        ...(deps.fetch ? { fetch: deps.fetch } : {}),
+        ...(deps.transport ? { transport: deps.transport } : {}),
       }),
     };
     return runtime;

@@ -9,6 +9,7 @@ import {
 } from '../errors.js';
 import { parseJsonObject } from '../json-object.js';
 import { expandRegionTemplate, type PingOneRegion } from './regions.js';
+import { defaultTransport, type Transport, type TransportResponse } from './transport.js';
 import {
   type CallOptions,
   type IntrospectAuthMethod,
@@ -40,7 +41,8 @@ export interface PingOneHttpClientOptions {
   readonly apiUrlTemplate: string;
   readonly authUrlTemplate: string;
   readonly workerCredentials: WorkerCredentialsSource;
-  readonly fetch?: typeof fetch;
+  /** One HTTP exchange; defaults to the process-wide `node:https` keep-alive transport. */
+  readonly transport?: Transport;
   /** Epoch milliseconds; injectable so tests can share a simulator's clock. */
   readonly now?: () => number;
   readonly sleep?: (ms: number) => Promise<void>;
@@ -63,11 +65,7 @@ interface HttpRequest {
   readonly body?: string;
 }
 
-interface HttpResponse {
-  readonly status: number;
-  readonly headers: Headers;
-  readonly body: string;
-}
+type HttpResponse = TransportResponse;
 
 interface CachedToken {
   readonly accessToken: string;
@@ -75,7 +73,7 @@ interface CachedToken {
 }
 
 /**
- * PingOne Management API client on the built-in `fetch`.
+ * PingOne Management API client on `node:https` (lib/pingone/transport.ts).
  *
  * - Worker token by client_credentials, cached until shortly before `expires_in`, refreshed once on a 401.
  * - Idempotent calls (GET, token, introspection) retry 408/429/5xx and network errors with exponential
@@ -84,7 +82,7 @@ interface CachedToken {
  */
 export class PingOneHttpClient implements PingOneClient {
   readonly #options: PingOneHttpClientOptions;
-  readonly #fetch: typeof fetch;
+  readonly #transport: Transport;
   readonly #now: () => number;
   readonly #sleep: (ms: number) => Promise<void>;
   readonly #random: () => number;
@@ -94,7 +92,7 @@ export class PingOneHttpClient implements PingOneClient {
 
   constructor(options: PingOneHttpClientOptions) {
     this.#options = options;
-    this.#fetch = options.fetch ?? globalThis.fetch;
+    this.#transport = options.transport ?? defaultTransport();
     this.#now = options.now ?? Date.now;
     this.#sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
     this.#random = options.random ?? Math.random;
@@ -310,17 +308,15 @@ export class PingOneHttpClient implements PingOneClient {
       );
     }
     const timeoutMs = Math.floor(Math.min(this.#attemptTimeoutMs, remaining));
-    let response: Response;
-    let body: string;
+    let response: TransportResponse;
     try {
-      response = await this.#fetch(request.url, {
+      response = await this.#transport({
         method: request.method,
+        url: request.url,
         headers: { 'user-agent': USER_AGENT, ...request.headers },
         ...(request.body === undefined ? {} : { body: request.body }),
-        redirect: 'error',
-        signal: AbortSignal.timeout(timeoutMs),
+        timeoutMs,
       });
-      body = await response.text();
     } catch (cause) {
       const timedOut = (cause as { name?: string }).name === 'TimeoutError';
       throw new PingOneNetworkError(
@@ -330,8 +326,8 @@ export class PingOneHttpClient implements PingOneClient {
         { cause },
       );
     }
-    if (response.ok) return { status: response.status, headers: response.headers, body };
-    throw toApiError(request.operation, response, body, this.#now());
+    if (response.ok) return response;
+    throw toApiError(request.operation, response, response.body, this.#now());
   }
 
   #backoff(attempt: number): number {
@@ -407,7 +403,12 @@ export function parseRetryAfter(value: string | null, now: number): number | und
 }
 
 /** Turns a PingOne error response (`{id, code, message, details}` or OAuth `{error, error_description}`). */
-function toApiError(operation: string, response: Response, body: string, now: number): PingOneApiError {
+function toApiError(
+  operation: string,
+  response: TransportResponse,
+  body: string,
+  now: number,
+): PingOneApiError {
   let doc: Record<string, unknown> = {};
   try {
     const parsed: unknown = JSON.parse(body);

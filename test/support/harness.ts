@@ -3,6 +3,7 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { createRotationHandler } from '../../lib/handler.js';
 import { PingOneHttpClient } from '../../lib/pingone/http-client.js';
+import { nodeTransport, type Transport } from '../../lib/pingone/transport.js';
 import type { SecretOwner } from '../../lib/pingone/types.js';
 import { type InvokeFn, LocalRotationDriver, type Step, type StepBoundary } from '../../local/driver.js';
 import type { PingOneSimulator } from '../../local/pingone-simulator/index.js';
@@ -25,7 +26,7 @@ export class SimulatedCrash extends Error {
 
 /**
  * Sits at every external-call boundary of the rotation function (Secrets Manager and SSM through SDK
- * middleware, PingOne through `fetch`). It records the calls of each invocation and can crash the function
+ * middleware, PingOne through the HTTP transport). It records the calls of each invocation and can crash the function
  * at one of them: from the crash on, nothing more reaches the outside world, as if the process had died.
  */
 export class CallBoundaries {
@@ -36,6 +37,7 @@ export class CallBoundaries {
   /** Bearer tokens and RotationTokens seen, to scan the logs for. */
   readonly sensitive = new Set<string>();
   #step: Step | undefined;
+  readonly #inner = nodeTransport();
 
   beginInvocation(step: Step): void {
     this.#step = step;
@@ -78,21 +80,21 @@ export class CallBoundaries {
     return client;
   }
 
-  readonly fetch: typeof fetch = (input, init) => {
-    const url = new URL(String(input));
-    const auth = new Headers(init?.headers).get('authorization');
+  readonly transport: Transport = (request) => {
+    const url = new URL(request.url);
+    const auth = request.headers.authorization;
     if (auth?.startsWith('Bearer ')) this.sensitive.add(auth.slice(7));
     const route = url.pathname
       .replace(/^.*\/api\/v1\/environments\/[^/]+/, '')
       .replace(/^.*\/auth\/[^/]+/, '')
       .replace(/\/resources\/[^/]+/, '/resource');
-    return this.around(`pingone:${init?.method ?? 'GET'} ${route || '/'}`, async () => {
-      const response = await fetch(input, init);
+    return this.around(`pingone:${request.method} ${route || '/'}`, async () => {
+      const response = await this.#inner(request);
       if (route.endsWith('/as/token') && response.ok) {
-        const body = (await response
-          .clone()
-          .json()
-          .catch(() => ({}))) as { access_token?: unknown };
+        let body: { access_token?: unknown } = {};
+        try {
+          body = JSON.parse(response.body) as typeof body;
+        } catch {}
         if (typeof body.access_token === 'string') this.sensitive.add(body.access_token);
       }
       return response;
@@ -124,7 +126,7 @@ export function rotationHarness(world: LocalWorld, options: HarnessOptions = {})
         'sm',
       ),
       ssm: boundaries.instrument(new SSMClient({ ...LOCAL_AWS, endpoint: world.moto.url }), 'ssm'),
-      fetch: boundaries.fetch,
+      transport: boundaries.transport,
       now: () => world.sim.clock.now().getTime(),
       ...(options.instantRetries ? { sleep: async () => {} } : {}),
     });

@@ -3,6 +3,7 @@ import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createRotationHandler } from '../../lib/handler.js';
+import { nodeTransport, type Transport } from '../../lib/pingone/transport.js';
 import { type PingOneSimulator, startPingOneSimulator } from '../../local/pingone-simulator/index.js';
 import { leakedSecrets, OutputCapture } from '../support/capture-output.js';
 import { SecretsManagerModel } from '../support/secrets-manager-model.js';
@@ -19,9 +20,9 @@ let sm: SecretsManagerModel;
 let fetchCalls: { method: string; url: string }[];
 const output = new OutputCapture();
 
-const spyFetch: typeof fetch = async (input, init) => {
-  fetchCalls.push({ method: init?.method ?? 'GET', url: String(input) });
-  return new Response('{"code":"UNEXPECTED_ERROR"}', { status: 500 });
+const spyTransport: Transport = async (request) => {
+  fetchCalls.push({ method: request.method, url: request.url });
+  return { status: 500, ok: false, headers: { get: () => null }, body: '{"code":"UNEXPECTED_ERROR"}' };
 };
 
 function context(remainingMs = 30_000): Context {
@@ -46,7 +47,7 @@ function handlerWith(env: Record<string, string>) {
     env: { PINGONE_WORKER_PARAMETER: '/pingone/worker', ...env },
     secretsManager: sm.client,
     ssm: new SSMClient({ region: 'us-east-1' }),
-    fetch: spyFetch,
+    transport: spyTransport,
     sleep: async () => {},
   });
 }
@@ -61,6 +62,7 @@ const event = (overrides: Record<string, unknown> = {}) => ({
 
 /** Secrets, bearer tokens and RotationTokens seen by this file's runs: none may appear in the logs. */
 const sensitive = new Set([ROTATION_TOKEN, CLIENT_SECRET, WORKER_SECRET]);
+const realTransport = nodeTransport();
 
 beforeAll(() => output.start());
 afterAll(() => {
@@ -230,10 +232,10 @@ describe('rotation handler: a full rotation against a loopback PingOne', () => {
       },
       secretsManager: sm.client,
       ssm: new SSMClient({ region: 'us-east-1' }),
-      fetch: async (input, init) => {
-        const auth = new Headers(init?.headers).get('authorization');
+      transport: async (request) => {
+        const auth = request.headers.authorization;
         if (auth?.startsWith('Bearer ')) bearerTokens.push(auth.slice(7));
-        return fetch(input, init);
+        return realTransport(request);
       },
     });
 

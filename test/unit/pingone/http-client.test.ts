@@ -7,6 +7,7 @@ import {
 } from '../../../lib/errors.js';
 import { PingOneHttpClient, parseRetryAfter } from '../../../lib/pingone/http-client.js';
 import { type PingOneRegion, REGIONS } from '../../../lib/pingone/regions.js';
+import type { Transport } from '../../../lib/pingone/transport.js';
 import type { SecretOwner } from '../../../lib/pingone/types.js';
 import type { WorkerCredentials } from '../../../lib/pingone/worker-credentials.js';
 import { ScriptedServer } from '../../support/scripted-server.js';
@@ -320,17 +321,18 @@ describe('regions', () => {
 
   it.each(REGIONS)('calls the %s hosts', async (region) => {
     const urls: string[] = [];
-    const fakeFetch: typeof fetch = async (input) => {
-      urls.push(String(input));
-      return String(input).endsWith('/as/token')
-        ? Response.json({ access_token: 't', expires_in: 3600 })
-        : Response.json({ secret: 's' });
+    const fakeTransport: Transport = async (request) => {
+      urls.push(request.url);
+      const body = request.url.endsWith('/as/token')
+        ? { access_token: 't', expires_in: 3600 }
+        : { secret: 's' };
+      return { status: 200, ok: true, headers: { get: () => null }, body: JSON.stringify(body) };
     };
     const c = new PingOneHttpClient({
       apiUrlTemplate: 'https://api.pingone.{tld}/v1',
       authUrlTemplate: 'https://auth.pingone.{tld}',
       workerCredentials: async () => ({ ...WORKER, region }),
-      fetch: fakeFetch,
+      transport: fakeTransport,
     });
     await c.readSecret({ ...OWNER, region }, { deadline: Date.now() + 10_000 });
     expect(urls).toEqual([
