@@ -20,6 +20,11 @@ export interface RotationConfig {
   readonly authUrlTemplate: string;
   /** How long PingOne keeps the replaced secret valid, unless a secret's tag overrides it. */
   readonly previousSecretTtl: Ttl;
+  /**
+   * The in-use guard: a previous secret used more recently than this is not evicted by a regenerate
+   * (PREVIOUS_SECRET_IN_USE_WINDOW, default 1h; `0` turns the guard off). A secret's tag overrides it.
+   */
+  readonly previousSecretInUseWindow: InUseWindow;
   /** Environments this function may touch; undefined means any. */
   readonly allowedEnvironments: ReadonlySet<string> | undefined;
 }
@@ -32,6 +37,18 @@ export interface Ttl {
 
 /** The per-secret tag that overrides PREVIOUS_SECRET_TTL. */
 export const TTL_TAG = 'pingone:previous-secret-ttl';
+
+/** The per-secret tag that overrides PREVIOUS_SECRET_IN_USE_WINDOW. */
+export const IN_USE_WINDOW_TAG = 'pingone:previous-secret-in-use-window';
+
+/** How recent a use of PingOne's previous secret blocks a regenerate; `ms` 0 means the guard is off. */
+export interface InUseWindow {
+  readonly ms: number;
+  /** As written, e.g. `1h` or `0`. */
+  readonly text: string;
+}
+
+export const DEFAULT_IN_USE_WINDOW = '1h';
 
 const TTL_MIN_MS = 60_000;
 const TTL_MAX_MS = 30 * 24 * 3_600_000;
@@ -57,6 +74,38 @@ export function parseTtl(text: string, source: string): Ttl {
     throw new ConfigurationError(`${source} is '${text}', out of range: it must be ${TTL_RANGE_TEXT}`);
   }
   return Object.freeze({ ms, text: text.trim() });
+}
+
+const DURATION = /^\s*(\d{1,6})\s*([mhd])\s*$/;
+const WINDOW_MAX_MS = 30 * 24 * 3_600_000;
+const WINDOW_RANGE_TEXT = "written <n>m, <n>h or <n>d up to 30d (e.g. 1h), or '0' to turn the guard off";
+
+/**
+ * Parses an in-use window such as `1h`, or `0` (guard off). `source` names the variable or tag, so the error
+ * tells the operator what to fix.
+ */
+export function parseInUseWindow(text: string, source: string): InUseWindow {
+  if (/^\s*0+\s*[mhd]?\s*$/.test(text)) return Object.freeze({ ms: 0, text: '0' });
+  const match = DURATION.exec(text);
+  if (!match) {
+    throw new ConfigurationError(`${source} is '${text}': it must be ${WINDOW_RANGE_TEXT}`);
+  }
+  const ms = Number(match[1]) * TTL_UNITS[match[2] as keyof typeof TTL_UNITS];
+  if (ms > WINDOW_MAX_MS) {
+    throw new ConfigurationError(`${source} is '${text}', out of range: it must be ${WINDOW_RANGE_TEXT}`);
+  }
+  return Object.freeze({ ms, text: text.trim() });
+}
+
+/** The in-use window for one secret: its tag when present, else the function's setting. */
+export function resolveInUseWindow(
+  config: RotationConfig,
+  tags: Readonly<Record<string, string>>,
+): InUseWindow & { readonly source: 'tag' | 'function-default' } {
+  const tagged = tags[IN_USE_WINDOW_TAG];
+  return tagged === undefined
+    ? { ...config.previousSecretInUseWindow, source: 'function-default' }
+    : { ...parseInUseWindow(tagged, `Tag '${IN_USE_WINDOW_TAG}'`), source: 'tag' };
 }
 
 /** The TTL for one secret: its tag when present, else the function's default. */
@@ -155,6 +204,10 @@ export function loadConfig(env: Env = process.env): RotationConfig {
       optional(env, 'PINGONE_AUTH_URL') ?? DEFAULT_AUTH_URL_TEMPLATE,
     ),
     previousSecretTtl: parseTtl(optional(env, 'PREVIOUS_SECRET_TTL') ?? '7d', 'PREVIOUS_SECRET_TTL'),
+    previousSecretInUseWindow: parseInUseWindow(
+      optional(env, 'PREVIOUS_SECRET_IN_USE_WINDOW') ?? DEFAULT_IN_USE_WINDOW,
+      'PREVIOUS_SECRET_IN_USE_WINDOW',
+    ),
     allowedEnvironments,
   });
 }

@@ -47,6 +47,23 @@ export class DriftError extends RotationError {
   readonly code = 'Drift';
 }
 
+/**
+ * PingOne's previous secret was used within the in-use window: a regenerate would evict it and lock out the
+ * consumers still on it. Nothing was changed; Secrets Manager retries the rotation, which proceeds once the
+ * previous secret has been quiet for the window (or has expired).
+ */
+export class PreviousSecretInUseError extends RotationError {
+  readonly code = 'PreviousSecretInUse';
+  readonly lastUsed: string;
+  readonly expiresAt: string;
+
+  constructor(message: string, info: { lastUsed: string; expiresAt: string }) {
+    super(message);
+    this.lastUsed = info.lastUsed;
+    this.expiresAt = info.expiresAt;
+  }
+}
+
 /** AWSPENDING and AWSCURRENT disagree, or PingOne does not use the pending secret. */
 export class PendingMismatchError extends RotationError {
   readonly code = 'PendingMismatch';

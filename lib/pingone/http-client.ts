@@ -79,6 +79,7 @@ interface CachedToken {
  * - Idempotent calls (GET, token, introspection) retry 408/429/5xx and network errors with exponential
  *   backoff and full jitter, honour `Retry-After`, and never run past the caller's deadline.
  * - The regenerate POST is sent once. Its failure is reported to the caller, which re-reads PingOne.
+ * - DELETE of the previous secret is idempotent and retried like a GET.
  */
 export class PingOneHttpClient implements PingOneClient {
   readonly #options: PingOneHttpClientOptions;
@@ -114,6 +115,10 @@ export class PingOneHttpClient implements PingOneClient {
       previous: { expiresAt: previousExpiresAt.toISOString() },
     });
     return parseSecretState(body);
+  }
+
+  async deletePreviousSecret(owner: SecretOwner, options: CallOptions): Promise<void> {
+    await this.#management(owner, 'DELETE', '/secret', 'delete previous secret', options);
   }
 
   async readResource(owner: SecretOwner, options: CallOptions): Promise<PingOneResource> {
@@ -172,7 +177,7 @@ export class PingOneHttpClient implements PingOneClient {
   /** A Management API call as the worker: bearer token, one refresh on 401. */
   async #management(
     owner: SecretOwner,
-    method: 'GET' | 'POST',
+    method: 'GET' | 'POST' | 'DELETE',
     suffix: string,
     operation: string,
     options: CallOptions,
@@ -193,8 +198,9 @@ export class PingOneHttpClient implements PingOneClient {
         },
         ...(json === undefined ? {} : { body: JSON.stringify(json) }),
       };
-      // GET is idempotent and retried; the regenerate POST is sent exactly once.
-      return method === 'GET' ? this.#sendWithRetries(request, options) : this.#sendOnce(request, options);
+      // GET and DELETE (it removes only the previous secret; 204 also when there is none) are idempotent and
+      // retried; the regenerate POST is sent exactly once.
+      return method === 'POST' ? this.#sendOnce(request, options) : this.#sendWithRetries(request, options);
     };
     const worker = await this.#options.workerCredentials();
     try {

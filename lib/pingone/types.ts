@@ -55,6 +55,11 @@ export interface PingOneClient {
     previousExpiresAt: Date,
     options: CallOptions,
   ): Promise<PingOneSecretState>;
+  /**
+   * Removes PingOne's previous secret only (the current one is untouched); succeeds also when there is none.
+   * Idempotent, so it is retried like a read.
+   */
+  deletePreviousSecret(owner: SecretOwner, options: CallOptions): Promise<void>;
   readResource(owner: SecretOwner, options: CallOptions): Promise<PingOneResource>;
   /**
    * Authenticates at the environment's introspection endpoint as the resource, with a dummy token.

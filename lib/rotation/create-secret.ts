@@ -12,6 +12,7 @@ import { AWSPENDING, type SecretDescription } from '../secrets/secrets-store.js'
 import { describeOwner, ownerOf, readCurrent, sameSecret } from './common.js';
 import type { RotationDeps } from './deps.js';
 import type { RotationEvent } from './event.js';
+import { assertPreviousSecretNotInUse } from './in-use-guard.js';
 
 /**
  * Time kept back from the regenerate POST so that a failed POST can still be reconciled with a re-read:
@@ -31,7 +32,8 @@ export type CreateOutcome = 'already-stored' | 'regenerated' | 'adopted';
  * PingOne generates the secret and keeps exactly one previous secret, so a second regenerate would evict
  * the secret that is still AWSCURRENT. This step therefore never regenerates blindly:
  * - the token's AWSPENDING version already holds a value → done;
- * - PingOne's current secret is AWSCURRENT's → regenerate once (the replaced secret stays valid for the TTL);
+ * - PingOne's current secret is AWSCURRENT's → regenerate once (the replaced secret stays valid for the TTL),
+ *   unless PingOne's previous secret is still in use (lib/rotation/in-use-guard.ts): then fail, change nothing;
  * - PingOne's previous secret is AWSCURRENT's → an earlier attempt regenerated: adopt PingOne's current;
  * - neither → drift: fail, change nothing.
  *
@@ -53,7 +55,7 @@ export async function createSecret(
   const owner = ownerOf(current, deps.config);
   const ttl = resolveTtl(deps.config, description.tags);
 
-  const { secret, outcome } = await obtainNewSecret(deps, owner, current.clientSecret, ttl);
+  const { secret, outcome } = await obtainNewSecret(deps, owner, current.clientSecret, ttl, description.tags);
 
   const stored = await secrets.putPending(
     event.secretId,
@@ -91,6 +93,7 @@ async function obtainNewSecret(
   owner: SecretOwner,
   currentSecret: string,
   ttl: Ttl,
+  tags: Readonly<Record<string, string>>,
 ): Promise<{ secret: string; outcome: 'regenerated' | 'adopted' }> {
   const { pingone, logger, metrics } = deps;
   let state = await pingone.readSecret(owner, { deadline: deps.deadline });
@@ -108,6 +111,8 @@ async function obtainNewSecret(
       metrics.count('DriftDetected');
       throw driftError(owner, state);
     }
+    // Consumers still on PingOne's previous secret would be locked out by a regenerate: refuse, change nothing.
+    assertPreviousSecretNotInUse(deps, owner, state, tags);
     if (attempt > MAX_REGENERATE_ATTEMPTS) {
       throw new RegenerateOutcomeUnknownError(
         `${describeOwner(owner)}: PingOne refused to regenerate ${MAX_REGENERATE_ATTEMPTS} times; nothing changed, ` +

@@ -13,7 +13,8 @@ export type RotationMetric =
   | 'SecretRegenerated'
   | 'SecretAdopted'
   | 'DriftDetected'
-  | 'RegenerateOutcomeUnknown';
+  | 'RegenerateOutcomeUnknown'
+  | 'PreviousSecretInUse';
 
 export interface StepMetrics {
   count(metric: RotationMetric): void;

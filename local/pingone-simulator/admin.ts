@@ -117,6 +117,24 @@ const ROUTES: readonly AdminRoute[] = [
   },
   {
     method: 'POST',
+    path: new RegExp(`^/environments/${ENV}/resources/${ENV}/secret/previous/used$`),
+    handle: (sim, body, [environmentId = '', resourceId = '']) => {
+      const at = body.at === undefined ? undefined : requiredDate(body, 'at');
+      sim.markPreviousUsed(environmentId, resourceId, at);
+      return { status: 204 };
+    },
+  },
+  {
+    method: 'POST',
+    path: /^\/rate-limit$/,
+    handle: (sim, body) => {
+      const perSecond = optionalNumber(body, 'requestsPerSecond');
+      sim.limitRate(perSecond === undefined ? undefined : { requestsPerSecond: perSecond });
+      return { status: 204 };
+    },
+  },
+  {
+    method: 'POST',
     path: /^\/tokens\/revoke$/,
     handle: (sim) => {
       sim.revokeTokens();

@@ -21,6 +21,7 @@ export {
   type CreatedResource,
   PingOneSimulator,
   type PingOneSimulatorOptions,
+  type RateLimit,
   type RequestFilter,
   type RequestRecord,
   startPingOneSimulator,

@@ -42,6 +42,16 @@ export interface PingOneSimulatorOptions {
   readonly clock?: ControllableClock;
   /** `expires_in` of issued access tokens. Default 3600, PingOne's one hour. */
   readonly tokenTtlSeconds?: number;
+  /** PingOne's rate limit: requests over it get 429 REQUEST_LIMITED with Retry-After. Default: none. */
+  readonly rateLimit?: RateLimit;
+}
+
+/**
+ * A PingOne rate limit: at most `requestsPerSecond` PingOne requests (every route) per real-time second;
+ * the rest are answered 429 `REQUEST_LIMITED` with `Retry-After: 1` and not performed.
+ */
+export interface RateLimit {
+  readonly requestsPerSecond: number;
 }
 
 /**
@@ -61,7 +71,10 @@ export interface RequestRecord {
   /** The status the client was sent; 0 when the connection was dropped without a response. */
   readonly status: number;
   readonly clientAuth?: ClientAuth;
-  /** The fault rules applied, e.g. `failNext:429`, `commitThenFail:drop`, `delay:1500ms` (comma-separated). */
+  /**
+   * The fault rules applied, e.g. `failNext:429`, `commitThenFail:drop`, `delay:1500ms`, `rateLimit`
+   * (comma-separated).
+   */
   readonly fault?: string;
 }
 
@@ -135,6 +148,8 @@ export class PingOneSimulator {
   readonly #requests: RequestRecord[] = [];
   readonly #shutdown = new AbortController();
   #stopped: Promise<void> | undefined;
+  #rateLimit: RateLimit | undefined;
+  #rateWindow = { second: 0, count: 0 };
 
   static async start(options: PingOneSimulatorOptions = {}): Promise<PingOneSimulator> {
     const tokenTtlSeconds = options.tokenTtlSeconds ?? 3600;
@@ -159,6 +174,7 @@ export class PingOneSimulator {
     server.on('request', (req, res) => {
       void simulator.#handle(req, res);
     });
+    if (options.rateLimit) simulator.limitRate(options.rateLimit);
     return simulator;
   }
 
@@ -232,6 +248,23 @@ export class PingOneSimulator {
     options: { previousExpiresAt?: Date } = {},
   ): SecretState {
     return this.#store.regenerate(environmentId, resourceId, options.previousExpiresAt);
+  }
+
+  /**
+   * A consumer authenticated with the previous secret at `at` (default: the clock's now): sets
+   * `previous.lastUsed`, as an introspection with it does. For seeding states without the HTTP call.
+   */
+  markPreviousUsed(environmentId: string, resourceId: string, at: Date = this.clock.now()): void {
+    this.#store.markPreviousUsed(environmentId, resourceId, at);
+  }
+
+  /** Sets (or with `undefined` lifts) the rate limit; see {@link RateLimit}. */
+  limitRate(limit: RateLimit | undefined): void {
+    if (limit !== undefined && !(Number.isInteger(limit.requestsPerSecond) && limit.requestsPerSecond >= 1)) {
+      throw new SimulatorUsageError('rateLimit.requestsPerSecond must be a positive integer');
+    }
+    this.#rateLimit = limit;
+    this.#rateWindow = { second: 0, count: 0 };
   }
 
   /** An administrator revokes the previous secret outside the Lambda. */
@@ -311,6 +344,9 @@ export class PingOneSimulator {
 
     if (!match) {
       outcome = toReply(notFound(), correlationId);
+    } else if (this.#overRateLimit()) {
+      applied.push('rateLimit');
+      outcome = toReply(errorForStatus(429, isAuthRoute(match.route), 1), correlationId);
     } else if (!match.allowedMethods.includes(method)) {
       outcome = toReply(methodNotAllowed(match.allowedMethods), correlationId);
     } else {
@@ -374,6 +410,15 @@ export class PingOneSimulator {
       return;
     }
     writeReply(res, outcome);
+  }
+
+  /** Counts the request against the rate limit's current real-time second. */
+  #overRateLimit(): boolean {
+    if (!this.#rateLimit) return false;
+    const second = Math.floor(Date.now() / 1000);
+    if (this.#rateWindow.second !== second) this.#rateWindow = { second, count: 0 };
+    this.#rateWindow.count += 1;
+    return this.#rateWindow.count > this.#rateLimit.requestsPerSecond;
   }
 
   #perform(

@@ -270,6 +270,20 @@ export class SimulatorStore {
     return this.secretState(environmentId, resourceId)!;
   }
 
+  /**
+   * Stamps the previous secret's `lastUsed` as a consumer's use at `at` would (seeding worlds without making
+   * the introspection call). Throws when there is no unexpired previous secret.
+   */
+  markPreviousUsed(environmentId: string, resourceId: string, at: Date): void {
+    const previous = this.#livePrevious(this.#requireSecret(environmentId, resourceId));
+    if (!previous) {
+      throw new SimulatorUsageError(
+        `resource ${resourceId} in ${environmentId} has no unexpired previous secret`,
+      );
+    }
+    previous.lastUsed = new Date(at);
+  }
+
   deletePrevious(environmentId: string, resourceId: string): void {
     this.#requireSecret(environmentId, resourceId).previous = undefined;
   }

@@ -335,6 +335,7 @@ describe('function', () => {
       PINGONE_API_URL: '',
       PINGONE_AUTH_URL: '',
       PREVIOUS_SECRET_TTL: '7d',
+      PREVIOUS_SECRET_IN_USE_WINDOW: '1h',
       PINGONE_ALLOWED_ENVIRONMENTS: '',
       POWERTOOLS_SERVICE_NAME: 'pingone-secret-rotation',
       POWERTOOLS_METRICS_NAMESPACE: 'PingOneSecretRotation',
@@ -362,6 +363,12 @@ describe('function', () => {
     }
     for (const bad of ['0m', '43201m', '721h', '0d', '31d', '100d', '7', '7w', '1.5h', '07d', '']) {
       expect(accepts('PreviousSecretTtl', bad), bad).toBe(false);
+    }
+    for (const ok of ['0', '30m', '1h', '720h', '30d']) {
+      expect(accepts('PreviousSecretInUseWindow', ok), ok).toBe(true);
+    }
+    for (const bad of ['', 'off', '0h', '31d', '1w', '-1h']) {
+      expect(accepts('PreviousSecretInUseWindow', bad), bad).toBe(false);
     }
     const [id = ''] = environmentIds.split(',');
     for (const ok of ['', id, environmentIds, `${id}, ${id.toUpperCase()}`]) {

@@ -921,6 +921,46 @@ describe('admin API', () => {
   });
 });
 
+describe('consumers and rate limits', () => {
+  it('markPreviousUsed stamps lastUsed like a use of the previous secret, and refuses without one', async () => {
+    const world = await newWorld();
+    expect(() => sim.markPreviousUsed(world.environment.id, world.resource.id)).toThrow(
+      /has no unexpired previous secret/,
+    );
+    await world.rotate(previousFor(DAY));
+    const at = new Date(clock.now().getTime() - 3 * HOUR);
+
+    sim.markPreviousUsed(world.environment.id, world.resource.id, at);
+
+    const body = (await (await world.readSecret()).json()) as SecretBody;
+    expect(body.previous?.lastUsed).toBe(at.toISOString());
+  });
+
+  it('answers requests over the rate limit with 429 REQUEST_LIMITED and Retry-After, without performing them', async () => {
+    const world = await newWorld();
+    const before = sim.readSecret(world.environment.id, world.resource.id);
+    sim.limitRate({ requestsPerSecond: 3 });
+    try {
+      // Within one real-time second (a frozen simulator clock does not matter: the limit is on real time).
+      while (Date.now() % 1000 > 600) await new Promise((resolve) => setTimeout(resolve, 20));
+      const answers = await Promise.all([1, 2, 3, 4, 5].map(() => world.rotate(previousFor(DAY))));
+      const limited = answers.filter((r) => r.status === 429);
+      expect(answers.filter((r) => r.status === 200)).toHaveLength(3);
+      expect(limited).toHaveLength(2);
+      const [first] = limited;
+      if (!first) throw new Error('no 429');
+      expect(first.headers.get('retry-after')).toBe('1');
+      expect(((await first.json()) as ErrorBody).code).toBe('REQUEST_LIMITED');
+      expect(sim.requests.filter((r) => r.fault === 'rateLimit').map((r) => r.status)).toEqual([429, 429]);
+      expect(sim.readSecret(world.environment.id, world.resource.id).secret).not.toBe(before.secret);
+    } finally {
+      sim.limitRate(undefined);
+    }
+    expect((await world.readSecret()).status).toBe(200);
+    expect(() => sim.limitRate({ requestsPerSecond: 0 })).toThrow(/positive integer/);
+  });
+});
+
 describe('SimulatorClock', () => {
   it('follows real time unless frozen, shifted by advance and set', async () => {
     const ticking = new SimulatorClock({ start: new Date('2030-01-01T00:00:00Z') });

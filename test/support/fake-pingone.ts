@@ -20,13 +20,14 @@ export type RegenerateFault =
  * previous slot, scripted regenerate faults, and a count of regenerates.
  */
 export class FakePingOne implements PingOneClient {
-  state: { secret: string; previous?: { secret: string; expiresAt: string } };
+  state: { secret: string; previous?: { secret: string; expiresAt: string; lastUsed?: string } };
   resource: PingOneResource;
   regenerateFaults: RegenerateFault[] = [];
   readFaults: Error[] = [];
   regenerates = 0;
   regenerateRequests = 0;
   reads = 0;
+  deletes = 0;
   introspections: { secret: string; method: string }[] = [];
   lastExpiresAt: Date | undefined;
 
@@ -83,6 +84,11 @@ export class FakePingOne implements PingOneClient {
           retryAfterMs: fault.retryAfterMs,
         });
     }
+  }
+
+  async deletePreviousSecret(_owner: SecretOwner, _options: CallOptions): Promise<void> {
+    this.deletes++;
+    delete this.state.previous;
   }
 
   async readResource(_owner: SecretOwner, _options: CallOptions): Promise<PingOneResource> {

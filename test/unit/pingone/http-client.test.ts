@@ -227,6 +227,21 @@ describe('retries of idempotent calls', () => {
     expect(sleeps).toEqual([]);
   });
 
+  it('deletes the previous secret with DELETE, retrying a 503 (the call is idempotent)', async () => {
+    server.on(
+      SECRET_PATH,
+      [{ status: 503, body: { code: 'UNEXPECTED_ERROR' } }, { status: 204 }],
+      undefined,
+      'DELETE',
+    );
+    await client().deletePreviousSecret(OWNER, far());
+    const deletes = server.requests.filter((r) => r.method === 'DELETE' && SECRET_PATH.test(r.path));
+    expect(deletes).toHaveLength(2);
+    expect(deletes[1]?.headers.authorization).toBe('Bearer t');
+    expect(deletes[1]?.body).toBe('');
+    expect(sleeps).toHaveLength(1);
+  });
+
   it('sends previous.expiresAt in the regenerate body', async () => {
     server.on(SECRET_PATH, [
       { status: 200, body: { secret: 'new', previous: { secret: 'old', expiresAt: 'x' } } },

@@ -1,0 +1,117 @@
+import { TagResourceCommand } from '@aws-sdk/client-secrets-manager';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type LocalWorld, type RotatableSecret, startLocalWorld } from '../../local/world.js';
+import { leakedSecrets, OutputCapture } from '../support/capture-output.js';
+import { authenticator, committedRegenerates, rotationHarness } from '../support/harness.js';
+
+/**
+ * The in-use guard end to end: the real handler, moto and the PingOne simulator, where a consumer's
+ * introspection with the previous secret sets `previous.lastUsed`.
+ */
+const MINUTE = 60_000;
+const output = new OutputCapture();
+const sensitive = new Set<string>();
+let world: LocalWorld;
+let authenticates: ReturnType<typeof authenticator>;
+let counter = 0;
+
+async function currentSecret(secret: RotatableSecret): Promise<string> {
+  const value = (await world.readSecretJson(secret.arn)).clientSecret as string;
+  sensitive.add(value);
+  return value;
+}
+
+/** A secret rotated once, so PingOne holds its first secret as the previous one. */
+async function rotatedOnce(harness: ReturnType<typeof rotationHarness>) {
+  const secret = await world.createRotatableSecret({ name: `pingone/guard-${++counter}`, region: 'EU' });
+  const first = await currentSecret(secret);
+  expect((await harness.driver.rotate(secret.arn)).ok).toBe(true);
+  return { secret, first };
+}
+
+beforeAll(async () => {
+  output.start();
+  world = await startLocalWorld({ previousSecretTtl: '7d' });
+  authenticates = authenticator(world.sim);
+  sensitive.add(world.worker.clientSecret);
+});
+
+afterAll(async () => {
+  await world?.stop();
+  const text = output.stop();
+  expect(text).toContain('"errorCode":"PreviousSecretInUse"');
+  expect(leakedSecrets(text, [...sensitive])).toEqual([]);
+});
+
+describe('in-use guard', () => {
+  it('refuses a second rotation while a consumer still uses the previous secret, then proceeds once it is quiet', async () => {
+    const harness = rotationHarness(world, { maxAttempts: 1 });
+    const { secret, first } = await rotatedOnce(harness);
+    const second = await currentSecret(secret);
+    // A lagging consumer (a cache, a long-lived pod) still authenticates with the first secret.
+    expect(await authenticates(secret, first)).toBe(true);
+    const pingOneBefore = world.sim.readSecret(secret.environmentId, secret.resourceId);
+    expect(pingOneBefore.previous?.lastUsed).toBeDefined();
+
+    const refused = await harness.driver.rotate(secret.arn);
+
+    expect(refused.ok).toBe(false);
+    expect(refused.error).toContain('PreviousSecretInUse');
+    expect(refused.error).toMatch(
+      /was last used at \S+ \(\d+s ago\), within PREVIOUS_SECRET_IN_USE_WINDOW=1h/,
+    );
+    expect(refused.error).toContain('it stays valid until');
+    // Nothing changed: PingOne still has both secrets, AWSCURRENT is unchanged and the consumer still works.
+    expect(world.sim.readSecret(secret.environmentId, secret.resourceId)).toEqual(pingOneBefore);
+    expect(await currentSecret(secret)).toBe(second);
+    expect(await authenticates(secret, first)).toBe(true);
+    expect(committedRegenerates(world.sim, secret.resourceId)).toBe(1);
+
+    // Secrets Manager retries the outstanding rotation: still refused while the consumer keeps using it.
+    world.sim.clock.advance(30 * MINUTE);
+    expect(await authenticates(secret, first)).toBe(true);
+    expect((await harness.driver.resume(secret.arn))?.ok).toBe(false);
+    expect(committedRegenerates(world.sim, secret.resourceId)).toBe(1);
+
+    // An hour after the last use, the retry goes through (the consumer has moved on).
+    world.sim.clock.advance(61 * MINUTE);
+    const retried = await harness.driver.resume(secret.arn);
+    expect(retried?.ok, retried?.error).toBe(true);
+    expect(committedRegenerates(world.sim, secret.resourceId)).toBe(2);
+    expect(world.sim.readSecret(secret.environmentId, secret.resourceId).previous?.secret).toBe(second);
+    for (const token of [...harness.rotationTokens, ...harness.boundaries.sensitive]) sensitive.add(token);
+  });
+
+  it('rotates at once with PREVIOUS_SECRET_IN_USE_WINDOW=0', async () => {
+    const harness = rotationHarness(world, { maxAttempts: 1, env: { PREVIOUS_SECRET_IN_USE_WINDOW: '0' } });
+    const { secret, first } = await rotatedOnce(harness);
+    expect(await authenticates(secret, first)).toBe(true);
+
+    const report = await harness.driver.rotate(secret.arn);
+
+    expect(report.ok, report.error).toBe(true);
+    expect(committedRegenerates(world.sim, secret.resourceId)).toBe(2);
+    expect(await authenticates(secret, first)).toBe(false);
+    for (const token of [...harness.rotationTokens, ...harness.boundaries.sensitive]) sensitive.add(token);
+  });
+
+  it('follows the pingone:previous-secret-in-use-window tag over the function setting', async () => {
+    const harness = rotationHarness(world, { maxAttempts: 1 });
+    const { secret, first } = await rotatedOnce(harness);
+    expect(await authenticates(secret, first)).toBe(true);
+    world.sim.clock.advance(2 * 60 * MINUTE);
+    await world.secretsManager.send(
+      new TagResourceCommand({
+        SecretId: secret.arn,
+        Tags: [{ Key: 'pingone:previous-secret-in-use-window', Value: '1d' }],
+      }),
+    );
+
+    const refused = await harness.driver.rotate(secret.arn);
+
+    expect(refused.ok).toBe(false);
+    expect(refused.error).toContain("the secret's tag pingone:previous-secret-in-use-window=1d");
+    expect(committedRegenerates(world.sim, secret.resourceId)).toBe(1);
+    for (const token of [...harness.rotationTokens, ...harness.boundaries.sensitive]) sensitive.add(token);
+  });
+});
