@@ -62,7 +62,7 @@ const AUTH_ERRORS = new Set([
  */
 export function describeError(
   error: unknown,
-  context: { endpoint?: string } = {},
+  context: { endpoint?: string; secretId?: string } = {},
 ): {
   line: string;
   exitCode: number;
@@ -99,14 +99,21 @@ export function describeError(
     };
   }
   if (name === 'ResourceNotFoundException') {
+    // The SDK's text ("can't find the specified secret") does not say which one.
+    const which = context.secretId
+      ? /specified secret/.test(message)
+        ? message.replace(/the specified secret/, `the secret '${context.secretId}'`)
+        : `${message} (secret '${context.secretId}')`
+      : message;
     return {
-      line: `${/^Secrets Manager/.test(message) ? '' : 'Secrets Manager: '}${message}: check --secret-id, --region and --profile`,
+      line: `${/^Secrets Manager/.test(which) ? '' : 'Secrets Manager: '}${which}: check --secret-id, --region and --profile`,
       exitCode: EXIT.error,
     };
   }
   const code = e.code ?? (error as { cause?: { code?: string } })?.cause?.code;
   if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'ECONNRESET' || name === 'TimeoutError') {
-    const where = context.endpoint ? ` ${context.endpoint}` : '';
+    const host = unreachableHost(error);
+    const where = host ? ` ${host}` : context.endpoint ? ` ${context.endpoint}` : '';
     return {
       line: `cannot reach the AWS endpoint${where} (${code ?? name}): check --endpoint-url / AWS_ENDPOINT_URL and your network (is moto running?)`,
       exitCode: EXIT.error,
@@ -122,6 +129,21 @@ export function describeError(
     line: `unexpected ${name}: ${message}: re-run with --debug for the stack`,
     exitCode: EXIT.error,
   };
+}
+
+/** The host (and port) a network error names: `127.0.0.1:9` (ECONNREFUSED), `name.invalid` (ENOTFOUND). */
+function unreachableHost(error: unknown): string | undefined {
+  let current = error as
+    | { address?: unknown; port?: unknown; hostname?: unknown; cause?: unknown }
+    | undefined;
+  for (let depth = 0; current && depth < 4; depth++) {
+    if (typeof current.hostname === 'string') return current.hostname;
+    if (typeof current.address === 'string') {
+      return typeof current.port === 'number' ? `${current.address}:${current.port}` : current.address;
+    }
+    current = current.cause as typeof current;
+  }
+  return undefined;
 }
 
 /** Where the CLI sets what a RotationError is about: its flags and the function's variables. */

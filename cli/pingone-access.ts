@@ -58,11 +58,12 @@ export function pingOneConfig(env: Env, flags: PingOneFlags): RotationConfig {
           : /PINGONE_AUTH_URL/.test(error.message)
             ? '--pingone-auth-url'
             : undefined;
+    const variable = /^([A-Z][A-Z0-9_]+) /.exec(error.message)?.[1];
     throw new UsageError(
-      `PingOne configuration: ${error.message}`,
+      `${variable && !variable.startsWith('PINGONE_') ? 'rotation function configuration' : 'PingOne configuration'}: ${error.message}`,
       flag
         ? `pass ${flag} or set the variable the rotation function uses`
-        : 'fix the variable (the CLI reads the same PINGONE_* variables as the rotation function)',
+        : `fix ${variable ?? 'the variable'} in this shell's environment (the CLI reads the rotation function's variables)`,
       { cause: error },
     );
   }

@@ -3,10 +3,12 @@
  * argv and an exit code, with the dependencies injected so tests run it in-process.
  */
 import { parseArgs } from 'node:util';
+import pkg from '../package.json' with { type: 'json' };
 import { onboard } from './commands/onboard.js';
 import { DEFAULT_ROTATE_TIMEOUT_MS, rotate } from './commands/rotate.js';
 import { DEFAULT_STUCK_AFTER_MS, NOT_ROTATING_STRICT_EXIT, STATUS_EXIT, status } from './commands/status.js';
 import { unstick } from './commands/unstick.js';
+import { completionScript, SHELLS, type Shell } from './completion.js';
 import type { CliDeps, GlobalOptions } from './deps.js';
 import { describeError, EXIT, PROGRAM, UsageError } from './errors.js';
 import { duration, type Output, parseDuration } from './format.js';
@@ -23,6 +25,7 @@ const GLOBAL_OPTIONS = {
   'pingone-auth-url': { type: 'string' },
   debug: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean' },
 } as const satisfies Record<string, OptionSpec>;
 
 const COMMANDS = {
@@ -75,11 +78,12 @@ const GLOBAL_HELP = `Options for every command:
   --profile P             AWS profile (default: the SDK's default credential chain)
   --endpoint-url URL      AWS endpoint (also AWS_ENDPOINT_URL); a loopback URL means the local world (moto)
   --worker-parameter N    SSM SecureString with the PingOne worker credentials (PINGONE_WORKER_PARAMETER)
-  --pingone-region R      default PingOne region: NA, EU, CA, AU, SG, AP (PINGONE_REGION, default NA)
+  --pingone-region R      default PingOne region: NA, EU, CA, AU, SG, AP, any case (PINGONE_REGION, default NA)
   --pingone-api-url T     PingOne API base URL template, {tld}/{region} expanded (PINGONE_API_URL)
   --pingone-auth-url T    PingOne auth base URL template (PINGONE_AUTH_URL)
   --debug                 print the stack of an error (and, locally, the rotation function's logs)
-  -h, --help              this help`;
+  -h, --help              this help
+  --version               print the version`;
 
 const EXIT_HELP = `Exit codes:
   0  success; status: healthy, or not-rotating (a note)
@@ -94,7 +98,7 @@ const EXIT_HELP = `Exit codes:
   ${STATUS_EXIT.misconfigured}  misconfigured         AWSCURRENT malformed or missing, bad TTL tag, environment not allowed
   ${NOT_ROTATING_STRICT_EXIT}  not-rotating          rotation not enabled (only with status --strict)`;
 
-const USAGE = `Usage: ${PROGRAM} <command> [options]   (also: npm run cli -- <command> [options])
+const USAGE = `Usage: ${PROGRAM} <command> [options]   (in a checkout: npx ${PROGRAM} <command> [options])
 
 Operate PingOne resource secrets rotated by AWS Secrets Manager.
 
@@ -103,6 +107,7 @@ Commands:
   status    versions, labels, rotation and PingOne's view; a verdict and an exit code
   rotate    rotate now, with live progress (--wait)
   unstick   recover a rotation left with AWSPENDING
+  completion bash|zsh   print a shell completion script (source <(${PROGRAM} completion bash))
 
 Run '${PROGRAM} <command> --help' for a command's options.
 No secret value is ever printed, except by 'status --show-secrets'.
@@ -227,7 +232,8 @@ export function parseCommandLine(argv: readonly string[]): ParsedCommand {
       profile: str('profile'),
       endpointUrl: str('endpoint-url'),
       workerParameter: str('worker-parameter'),
-      pingoneRegion: str('pingone-region'),
+      // PingOne's regions are upper-case (EU); `eu` means the same.
+      pingoneRegion: str('pingone-region')?.toUpperCase(),
       pingoneApiUrl: str('pingone-api-url'),
       pingoneAuthUrl: str('pingone-auth-url'),
       debug: values.debug === true,
@@ -255,11 +261,19 @@ export async function runCli(
   makeDeps: (globals: GlobalOptions) => CliDeps | Promise<CliDeps>,
 ): Promise<number> {
   const debug = argv.includes('--debug');
+  // Scripts parse `status --json`: they get a JSON object on stdout even when the check itself fails.
+  const statusJson = argv[0] === 'status' && argv.includes('--json');
   let endpoint: string | undefined;
+  let secretId: string | undefined;
   try {
+    if (argv[0] === 'completion') return completion(argv.slice(1), io);
     const parsed = parseCommandLine(argv);
     if (parsed.help) {
       io.out.write(helpText(parsed.command));
+      return EXIT.ok;
+    }
+    if (parsed.values.version === true) {
+      io.out.write(`${PROGRAM} ${pkg.version}\n`);
       return EXIT.ok;
     }
     if (!parsed.command) {
@@ -267,6 +281,8 @@ export async function runCli(
       return EXIT.usage;
     }
     endpoint = parsed.globals.endpointUrl;
+    const id = parsed.values['secret-id'] ?? parsed.values['secret-name'];
+    if (typeof id === 'string' && id !== '') secretId = id;
     const spec = COMMANDS[parsed.command];
     const missing = spec.required.filter(
       (key) => parsed.values[key] === undefined || parsed.values[key] === '',
@@ -280,11 +296,38 @@ export async function runCli(
     const deps = await makeDeps(parsed.globals);
     return await dispatch(parsed.command, parsed.values, parsed.globals, deps);
   } catch (error) {
-    const { line, exitCode } = describeError(error, endpoint ? { endpoint } : {});
+    const { line, exitCode } = describeError(error, {
+      ...(endpoint ? { endpoint } : {}),
+      ...(secretId ? { secretId } : {}),
+    });
     io.err.write(`${PROGRAM}: ${line}\n`);
+    if (statusJson) {
+      const failure = { secretId: secretId ?? null, verdict: null, exitCode, error: line };
+      io.out.write(`${JSON.stringify(failure, null, 2)}\n`);
+    }
     if (debug) io.err.write(`${stackOf(error)}\n`);
     return exitCode;
   }
+}
+
+function completion(args: readonly string[], io: CliIo): number {
+  const [shell, ...rest] = args;
+  if (shell === '--help' || shell === '-h') {
+    io.out.write(
+      `Usage: ${PROGRAM} completion bash|zsh\n\n  bash: source <(${PROGRAM} completion bash)\n  zsh:  source <(${PROGRAM} completion zsh)   (after compinit)\n`,
+    );
+    return EXIT.ok;
+  }
+  if (!SHELLS.includes(shell as Shell) || rest.length > 0) {
+    throw new UsageError(
+      shell === undefined ? 'completion needs a shell' : `completion: unknown shell '${args.join(' ')}'`,
+      `use \`${PROGRAM} completion bash\` or \`${PROGRAM} completion zsh\``,
+    );
+  }
+  io.out.write(
+    completionScript(shell as Shell, { program: PROGRAM, globalOptions: GLOBAL_OPTIONS, commands: COMMANDS }),
+  );
+  return EXIT.ok;
 }
 
 function stackOf(error: unknown): string {

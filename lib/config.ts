@@ -50,6 +50,10 @@ export interface InUseWindow {
 
 export const DEFAULT_IN_USE_WINDOW = '1h';
 
+/** The tags `onboard` writes: which PingOne owner the secret was onboarded for (informational). */
+export const ENVIRONMENT_TAG = 'pingone:environment-id';
+export const RESOURCE_TAG = 'pingone:resource-id';
+
 const TTL_MIN_MS = 60_000;
 const TTL_MAX_MS = 30 * 24 * 3_600_000;
 const TTL_UNITS = { m: 60_000, h: 3_600_000, d: 86_400_000 } as const;

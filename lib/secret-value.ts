@@ -32,9 +32,13 @@ export function parseSecretValue(secretString: string | undefined, label: string
     (message) => new SecretFormatError(message),
   );
   const problems: string[] = [];
-  if (!isUuid(fields.environmentId)) problems.push('environmentId must be a UUID');
-  if (!isUuid(fields.resourceId)) problems.push('resourceId must be a UUID');
-  if (typeof fields.clientSecret !== 'string' || fields.clientSecret.length === 0) {
+  const missing = (key: string) => fields[key] === undefined || fields[key] === null;
+  if (missing('environmentId')) problems.push('environmentId is missing');
+  else if (!isUuid(fields.environmentId)) problems.push('environmentId must be a UUID');
+  if (missing('resourceId')) problems.push('resourceId is missing');
+  else if (!isUuid(fields.resourceId)) problems.push('resourceId must be a UUID');
+  if (missing('clientSecret')) problems.push('clientSecret is missing');
+  else if (typeof fields.clientSecret !== 'string' || fields.clientSecret.length === 0) {
     problems.push('clientSecret must be a non-empty string');
   }
   if (fields.region !== undefined && !isRegion(fields.region)) {

@@ -9,7 +9,7 @@ import {
   UpdateSecretCommand,
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
-import { isUuid, parseTtl, TTL_TAG } from '../../lib/config.js';
+import { ENVIRONMENT_TAG, isUuid, parseTtl, RESOURCE_TAG, TTL_TAG } from '../../lib/config.js';
 import { ConfigurationError } from '../../lib/errors.js';
 import { isRegion, type PingOneRegion, REGIONS } from '../../lib/pingone/regions.js';
 import type { SecretOwner } from '../../lib/pingone/types.js';
@@ -17,13 +17,13 @@ import { describeOwner, ownerOf, sameSecret } from '../../lib/rotation/common.js
 import { parseSecretValue } from '../../lib/secret-value.js';
 import { AWSPENDING, SecretsStore } from '../../lib/secrets/secrets-store.js';
 import { type RotationInfo, readSecretView } from '../../lib/status/inspect.js';
+import { withArticle } from '../../lib/status/text.js';
 import type { CliDeps } from '../deps.js';
 import { CliError, EXIT, explainPingOneError, UsageError } from '../errors.js';
 import { labelsLine, line } from '../format.js';
 import { callOptions } from '../pingone-access.js';
 
-export const ENVIRONMENT_TAG = 'pingone:environment-id';
-export const RESOURCE_TAG = 'pingone:resource-id';
+export { ENVIRONMENT_TAG, RESOURCE_TAG };
 
 export interface OnboardOptions {
   readonly secretName: string;
@@ -84,13 +84,16 @@ export async function onboard(deps: CliDeps, options: OnboardOptions): Promise<n
     throw new CliError(`cannot onboard ${describeOwner(owner)}`, (error as Error).message);
   }
 
-  const pingoneCall = async <T>(what: string, call: () => Promise<T>): Promise<T> => {
+  const pingoneCall = async <T>(_what: string, call: () => Promise<T>): Promise<T> => {
     try {
       return await call();
     } catch (error) {
       const explained = explainPingOneError(error, owner);
       if (explained === undefined) throw error;
-      throw new CliError(`PingOne ${what} failed`, explained, EXIT.error, { cause: error });
+      // The explanation already says what failed (and carries PingOne's own message once).
+      throw new CliError(explained, 'nothing was created or changed', EXIT.error, {
+        cause: error,
+      });
     }
   };
   const resource = await pingoneCall('read resource', () =>
@@ -98,7 +101,7 @@ export async function onboard(deps: CliDeps, options: OnboardOptions): Promise<n
   );
   if (resource.type !== 'CUSTOM') {
     throw new CliError(
-      `${describeOwner(owner)}${resource.name ? ` ("${resource.name}")` : ''} is a ${resource.type} resource, not CUSTOM`,
+      `${describeOwner(owner)}${resource.name ? ` ("${resource.name}")` : ''} is ${withArticle(resource.type)} resource, not CUSTOM`,
       'only CUSTOM resources have a client secret to rotate; check --resource-id',
     );
   }
@@ -280,7 +283,12 @@ function validate(options: OnboardOptions): ValidInput {
       ttl = parseTtl(options.previousSecretTtl, '--previous-secret-ttl').text;
     } catch (error) {
       if (!(error instanceof ConfigurationError)) throw error;
-      throw new UsageError('invalid --previous-secret-ttl', error.message);
+      // parseTtl says "--previous-secret-ttl is '7': it must be …": split it into what and what to do.
+      const [what, ...todo] = error.message.split(': it must be ');
+      throw new UsageError(
+        what ?? error.message,
+        todo.length > 0 ? `it must be ${todo.join(': it must be ')}` : 'see --help',
+      );
     }
   }
   const wantsRotation =

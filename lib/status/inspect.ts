@@ -17,6 +17,7 @@ import { describeOwner, ownerOf, sameSecret } from '../rotation/common.js';
 import { parseSecretValue, type ResourceSecretValue } from '../secret-value.js';
 import { AWSCURRENT, AWSPENDING, AWSPREVIOUS } from '../secrets/secrets-store.js';
 import { explainPingOneError, noHint, type RotationErrorHint } from './explain.js';
+import { withArticle } from './text.js';
 
 export interface VersionInfo {
   readonly id: string;
@@ -180,7 +181,7 @@ export async function readPingOne(
       owner,
       resource,
       problem:
-        `${describeOwner(owner)} is a ${resource.type} resource, not CUSTOM: only CUSTOM resources have a ` +
+        `${describeOwner(owner)} is ${withArticle(resource.type)} resource, not CUSTOM: only CUSTOM resources have a ` +
         'secret to rotate; check the resource id',
     };
   }

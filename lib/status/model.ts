@@ -5,7 +5,7 @@
  * and tests. Holds no secret value unless `includeSecrets` is asked for.
  */
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { parseTtl, type RotationConfig, TTL_TAG } from '../config.js';
+import { ENVIRONMENT_TAG, parseTtl, RESOURCE_TAG, type RotationConfig, TTL_TAG } from '../config.js';
 import type { PingOneClient, PingOneSecretState } from '../pingone/types.js';
 import type { ResourceSecretValue } from '../secret-value.js';
 import { AWSCURRENT, AWSPENDING, AWSPREVIOUS } from '../secrets/secrets-store.js';
@@ -232,10 +232,16 @@ export async function inspectStatus(deps: StatusDeps, options: InspectOptions): 
   const name = view.name;
   if (g.current.kind !== 'value') {
     verdict = 'misconfigured';
+    // The ids are not in a value we can read: the onboard tags know them, when they are there.
+    const env = view.tags[ENVIRONMENT_TAG];
+    const resource = view.tags[RESOURCE_TAG];
+    const command = onboardCommand(name, { environmentId: env, resourceId: resource });
+    const fromTags =
+      env && resource ? ' (the ids are from its pingone:* tags: check them)' : ' (put in the PingOne ids)';
     reason =
       g.current.kind === 'placeholder'
-        ? `${name} has no AWSCURRENT value: store one with \`pingone-rotation onboard --force\``
-        : `${g.current.problem}: store a valid value with \`pingone-rotation onboard --force\``;
+        ? `${name} has no AWSCURRENT value: store PingOne's current secret with \`${command}\`${fromTags}`
+        : `${g.current.problem}: store PingOne's current secret with \`${command}\`${fromTags}`;
   } else if (g.ownerProblem) {
     verdict = 'misconfigured';
     reason = g.ownerProblem;
@@ -254,9 +260,10 @@ export async function inspectStatus(deps: StatusDeps, options: InspectOptions): 
       reason = "AWSCURRENT is PingOne's current secret and no rotation is pending";
     } else {
       verdict = 'not-rotating';
+      const arn = view.rotation.lambdaArn;
       reason =
         "AWSCURRENT is PingOne's current secret, but rotation is not enabled: attach the rotation function with " +
-        `\`pingone-rotation onboard --force … --rotation-function-arn ARN --schedule "rate(30 days)"\``;
+        `\`${onboardCommand(name, currentValue, { rotationFunctionArn: arn })}\`${arn ? '' : ' (put in your rotation function ARN)'}`;
     }
   } else if (awsCurrentIs === 'previous') {
     verdict = 'grace';
@@ -270,9 +277,7 @@ export async function inspectStatus(deps: StatusDeps, options: InspectOptions): 
     const hint = driftHint(g, state);
     reason =
       "AWSCURRENT is neither PingOne's current nor its previous secret: consumers using it cannot authenticate " +
-      `and rotation fails.${hint} Recover by storing PingOne's current secret: \`pingone-rotation onboard ` +
-      `--secret-name ${name} --environment-id ${currentValue?.environmentId} --resource-id ${currentValue?.resourceId}` +
-      `${currentValue?.region ? ` --pingone-region ${currentValue.region}` : ''} --force\``;
+      `and rotation fails.${hint} Recover by storing PingOne's current secret: \`${onboardCommand(name, currentValue)}\``;
   }
   if (!view.rotation.enabled && verdict !== 'not-rotating')
     notes.push('rotation is not enabled for this secret');
@@ -342,6 +347,33 @@ export async function inspectStatus(deps: StatusDeps, options: InspectOptions): 
       : undefined,
     ...(options.includeSecrets ? { secrets: secretsOf(g, state) } : {}),
   };
+}
+
+/**
+ * The `onboard --force` that stores PingOne's current secret (and, with `rotationFunctionArn`, attaches
+ * rotation) for this secret: every id filled in where known, an upper-case placeholder where not.
+ */
+export function onboardCommand(
+  name: string,
+  ids:
+    | { environmentId?: string | undefined; resourceId?: string | undefined; region?: string | undefined }
+    | undefined,
+  rotation?: { rotationFunctionArn: string | undefined },
+): string {
+  const parts = [
+    `pingone-rotation onboard --secret-name ${name}`,
+    `--environment-id ${ids?.environmentId ?? 'ENVIRONMENT_ID'}`,
+    `--resource-id ${ids?.resourceId ?? 'RESOURCE_ID'}`,
+    ...(ids?.region ? [`--pingone-region ${ids.region}`] : []),
+    '--force',
+    ...(rotation
+      ? [
+          `--rotation-function-arn ${rotation.rotationFunctionArn ?? 'ROTATION_FUNCTION_ARN'}`,
+          '--schedule "rate(30 days)"',
+        ]
+      : []),
+  ];
+  return parts.join(' ');
 }
 
 /** The labels whose version holds PingOne's previous secret. */

@@ -43,3 +43,8 @@ export function when(date: Date | string | undefined, now: number): string {
 export function oneLine(text: string): string {
   return text.replace(/\s*\n\s*/g, ' ').trim();
 }
+
+/** `an OPENID_CONNECT`, `a CUSTOM`. */
+export function withArticle(word: string): string {
+  return `${/^[aeiou]/i.test(word) ? 'an' : 'a'} ${word}`;
+}

@@ -95,7 +95,7 @@ describe('pingone-rotation as a process', () => {
     expect(plain.code).toBe(1);
     expect(plain.stdout).toBe('');
     expect(plain.stderr).toBe(
-      "pingone-rotation: Secrets Manager can't find the specified secret: check --secret-id, --region and --profile\n",
+      "pingone-rotation: Secrets Manager can't find the secret 'process/missing': check --secret-id, --region and --profile\n",
     );
     expect(debug.code).toBe(1);
     const lines = debug.stderr.trimEnd().split('\n');

@@ -207,7 +207,7 @@ describe('status', () => {
     const run = await cli(world, ['status', '--secret-id', name]);
     expect(run.code).toBe(7);
     expect(run.out).toMatch(
-      /Verdict {4}pingone-error: PingOne resource \S+ in environment \S+ \(NA\) is a OPENID_CONNECT resource, not CUSTOM/,
+      /Verdict {4}pingone-error: PingOne resource \S+ in environment \S+ \(NA\) is an OPENID_CONNECT resource, not CUSTOM/,
     );
   });
 
@@ -253,7 +253,9 @@ describe('status', () => {
     );
     const bad = await cli(world, ['status', '--secret-id', other.name, '--json']);
     expect(bad.code).toBe(8);
-    expect(JSON.parse(bad.out).reason).toMatch(/^AWSCURRENT is malformed: environmentId must be a UUID/);
+    expect(JSON.parse(bad.out).reason).toMatch(
+      /^AWSCURRENT is malformed: environmentId is missing; resourceId is missing:/,
+    );
   });
 
   it('--show-secrets prints the values, and only with the flag', async () => {
@@ -273,7 +275,7 @@ describe('status', () => {
     expect(run.code).toBe(1);
     expect(run.out).toBe('');
     expect(run.err).toMatch(
-      /^pingone-rotation: Secrets Manager can't find the specified secret: check --secret-id, --region and --profile\n$/,
+      /^pingone-rotation: Secrets Manager can't find the secret 'no\/such\/secret': check --secret-id, --region and --profile\n$/,
     );
   });
 

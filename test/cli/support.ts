@@ -2,6 +2,9 @@
  * Running `pingone-rotation` in-process against the local world (moto + the PingOne simulator), and the
  * scan that no secret value ever reaches its output.
  */
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import {
   DescribeSecretCommand,
   ResourceNotFoundException,
@@ -178,3 +181,120 @@ export async function versionWith(
 }
 
 export const HOUR = 3_600_000;
+
+/**
+ * The built CLI, what `npx pingone-rotation` runs (`npm run build` makes it; land.sh builds first).
+ * PINGONE_ROTATION_CLI_UNDER_TEST points the tests at another build (e.g. of main, to watch a test fail).
+ */
+export const CLI_BINARY =
+  process.env.PINGONE_ROTATION_CLI_UNDER_TEST ??
+  fileURLToPath(new URL('../../dist/cli/pingone-rotation.mjs', import.meta.url));
+
+export interface BinaryResult {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+export interface BinaryProcess {
+  readonly child: ChildProcessWithoutNullStreams;
+  stdout(): string;
+  stderr(): string;
+  /** Resolves once stdout matches `pattern`; rejects after `ms` or when the process ends first. */
+  waitFor(pattern: RegExp, ms?: number): Promise<void>;
+  readonly done: Promise<BinaryResult>;
+}
+
+/**
+ * Starts the real binary (node dist/cli/pingone-rotation.mjs) with the local world in its environment and
+ * stdin a pipe (not a terminal). `env` adds or overrides variables.
+ */
+export function startBinary(
+  world: LocalWorld,
+  args: readonly string[],
+  options: { env?: Record<string, string | undefined>; cwd?: string } = {},
+): BinaryProcess {
+  if (!existsSync(CLI_BINARY)) throw new Error(`${CLI_BINARY} is missing: run npm run build first`);
+  recordSecrets(world);
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries({
+    PATH: process.env.PATH ?? '',
+    HOME: process.env.HOME ?? '',
+    ...world.awsEnv,
+    ...world.functionEnv,
+    ...options.env,
+  })) {
+    if (value !== undefined) env[key] = value;
+  }
+  const child = spawn(process.execPath, [CLI_BINARY, ...args], {
+    cwd: options.cwd ?? process.cwd(),
+    env,
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  const waiters = new Set<() => void>();
+  child.stdout.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString();
+    for (const check of waiters) check();
+  });
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  child.stdin.end();
+  const done = new Promise<BinaryResult>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', (code, signal) => {
+      recordSecrets(world);
+      for (const check of waiters) check();
+      resolve({ code, signal, stdout, stderr });
+    });
+  });
+  let ended = false;
+  void done.then(() => {
+    ended = true;
+  });
+  return {
+    child,
+    stdout: () => stdout,
+    stderr: () => stderr,
+    done,
+    waitFor(pattern, ms = 30_000) {
+      return new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          waiters.delete(check);
+          reject(
+            new Error(
+              `no ${pattern} on stdout within ${ms} ms; stdout so far:\n${stdout}\nstderr:\n${stderr}`,
+            ),
+          );
+        }, ms);
+        const check = () => {
+          if (pattern.test(stdout)) {
+            clearTimeout(timer);
+            waiters.delete(check);
+            resolve();
+          } else if (ended || child.exitCode !== null) {
+            clearTimeout(timer);
+            waiters.delete(check);
+            reject(new Error(`process ended before ${pattern}; stdout:\n${stdout}\nstderr:\n${stderr}`));
+          }
+        };
+        waiters.add(check);
+        check();
+      });
+    },
+  };
+}
+
+/** The real binary to completion; asserts no secret value was printed unless --show-secrets. */
+export async function binary(
+  world: LocalWorld,
+  args: readonly string[],
+  options: { env?: Record<string, string | undefined>; cwd?: string } = {},
+): Promise<BinaryResult> {
+  const result = await startBinary(world, args, options).done;
+  if (!args.includes('--show-secrets')) expectNoSecrets(result.stdout + result.stderr);
+  return result;
+}
