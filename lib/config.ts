@@ -53,6 +53,7 @@ export const DEFAULT_IN_USE_WINDOW = '1h';
 /** The tags `onboard` writes: which PingOne owner the secret was onboarded for (informational). */
 export const ENVIRONMENT_TAG = 'pingone:environment-id';
 export const RESOURCE_TAG = 'pingone:resource-id';
+export const APPLICATION_TAG = 'pingone:application-id';
 
 const TTL_MIN_MS = 60_000;
 const TTL_MAX_MS = 30 * 24 * 3_600_000;

@@ -42,6 +42,14 @@ export class EnvironmentNotAllowedError extends RotationError {
   readonly code = 'EnvironmentNotAllowed';
 }
 
+/**
+ * The secret names a PingOne object this function must not or cannot rotate: a SAML (or other non-OIDC)
+ * application, an application PingOne returns no secret for, or the function's own worker application.
+ */
+export class OwnerNotRotatableError extends RotationError {
+  readonly code = 'OwnerNotRotatable';
+}
+
 /** AWSCURRENT no longer proves possession of the PingOne resource. */
 export class DriftError extends RotationError {
   readonly code = 'Drift';

@@ -2,41 +2,73 @@ import { isUuid } from './config.js';
 import { SecretFormatError } from './errors.js';
 import { parseJsonObject } from './json-object.js';
 import { isRegion, type PingOneRegion, REGIONS } from './pingone/regions.js';
+import type { SecretOwnerKind } from './pingone/types.js';
 
 /**
- * The secret this function rotates:
- * `{ "environmentId": "<uuid>", "resourceId": "<uuid>", "clientSecret": "…", "region": "EU" }`.
- * `region` is optional; every other key belongs to the owner and is carried unchanged into new versions.
+ * The secret this function rotates, in one of two shapes:
+ * - a custom resource's: `{ "environmentId": "<uuid>", "resourceId": "<uuid>", "clientSecret": "…", "region": "EU" }`;
+ * - an OIDC application's: `{ "environmentId": "<uuid>", "applicationId": "<uuid>", "clientSecret": "…", "region": "EU" }`.
+ *
+ * Exactly one of `resourceId` / `applicationId`. `region` is optional; every other key belongs to the owner
+ * and is carried unchanged into new versions.
  */
-export interface ResourceSecretValue {
+export interface SecretValue {
   readonly environmentId: string;
-  readonly resourceId: string;
+  /** Which PingOne object owns the secret: the key the value names. */
+  readonly kind: SecretOwnerKind;
+  /** `resourceId` or `applicationId`, lower-cased. */
+  readonly ownerId: string;
   readonly clientSecret: string;
   readonly region: PingOneRegion | undefined;
   /** The parsed JSON object, all keys included, for carrying into the next version. */
   readonly document: Readonly<Record<string, unknown>>;
 }
 
+/** @deprecated the value may name an application too; use {@link SecretValue}. */
+export type ResourceSecretValue = SecretValue;
+
+/** The JSON key naming the owner of each kind. */
+export const OWNER_ID_FIELDS: Readonly<Record<SecretOwnerKind, 'resourceId' | 'applicationId'>> = {
+  resource: 'resourceId',
+  application: 'applicationId',
+};
+
 /**
  * Parses a secret version's SecretString. `label` names the version (e.g. `AWSCURRENT (version v1)`) so the
  * error says which one is wrong. The error never quotes the value.
  */
-export function parseSecretValue(secretString: string | undefined, label: string): ResourceSecretValue {
+export function parseSecretValue(secretString: string | undefined, label: string): SecretValue {
   if (secretString === undefined) {
     throw new SecretFormatError(`${label} has no SecretString (binary secrets are not supported)`);
   }
   const fields = parseJsonObject(
     secretString,
     label,
-    'environmentId, resourceId and clientSecret',
+    'environmentId, resourceId or applicationId, and clientSecret',
     (message) => new SecretFormatError(message),
   );
   const problems: string[] = [];
   const missing = (key: string) => fields[key] === undefined || fields[key] === null;
   if (missing('environmentId')) problems.push('environmentId is missing');
   else if (!isUuid(fields.environmentId)) problems.push('environmentId must be a UUID');
-  if (missing('resourceId')) problems.push('resourceId is missing');
-  else if (!isUuid(fields.resourceId)) problems.push('resourceId must be a UUID');
+  const hasResource = !missing('resourceId');
+  const hasApplication = !missing('applicationId');
+  let kind: SecretOwnerKind = 'resource';
+  if (hasResource && hasApplication) {
+    problems.push(
+      'it names both resourceId and applicationId; a secret belongs to exactly one: keep resourceId for a ' +
+        'custom resource or applicationId for an OIDC application',
+    );
+  } else if (!hasResource && !hasApplication) {
+    problems.push(
+      'resourceId or applicationId is missing (name exactly one: resourceId for a custom resource, ' +
+        'applicationId for an OIDC application)',
+    );
+  } else {
+    kind = hasApplication ? 'application' : 'resource';
+    const field = OWNER_ID_FIELDS[kind];
+    if (!isUuid(fields[field])) problems.push(`${field} must be a UUID`);
+  }
   if (missing('clientSecret')) problems.push('clientSecret is missing');
   else if (typeof fields.clientSecret !== 'string' || fields.clientSecret.length === 0) {
     problems.push('clientSecret must be a non-empty string');
@@ -49,7 +81,8 @@ export function parseSecretValue(secretString: string | undefined, label: string
   }
   return Object.freeze({
     environmentId: (fields.environmentId as string).toLowerCase(),
-    resourceId: (fields.resourceId as string).toLowerCase(),
+    kind,
+    ownerId: (fields[OWNER_ID_FIELDS[kind]] as string).toLowerCase(),
     clientSecret: fields.clientSecret as string,
     region: fields.region as PingOneRegion | undefined,
     document: fields,
@@ -57,6 +90,6 @@ export function parseSecretValue(secretString: string | undefined, label: string
 }
 
 /** The next version's SecretString: the same document with only `clientSecret` replaced. */
-export function withClientSecret(value: ResourceSecretValue, clientSecret: string): string {
+export function withClientSecret(value: SecretValue, clientSecret: string): string {
   return JSON.stringify({ ...value.document, clientSecret });
 }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import {
   DeadlineExceededError,
+  OwnerNotRotatableError,
   PingOneApiError,
   type PingOneErrorDetail,
   PingOneNetworkError,
@@ -8,15 +9,17 @@ import {
   WorkerAuthError,
 } from '../errors.js';
 import { parseJsonObject } from '../json-object.js';
+import { clientSecretJwt, JWT_BEARER_ASSERTION_TYPE } from './client-assertion.js';
 import { expandRegionTemplate, type PingOneRegion } from './regions.js';
 import { defaultTransport, type Transport, type TransportResponse } from './transport.js';
 import {
   type CallOptions,
-  type IntrospectAuthMethod,
   OWNER_COLLECTIONS,
+  type PingOneApplication,
   type PingOneClient,
   type PingOneResource,
   type PingOneSecretState,
+  type SecretAuthMethod,
   type SecretOwner,
 } from './types.js';
 import type { WorkerCredentials, WorkerCredentialsSource } from './worker-credentials.js';
@@ -63,6 +66,8 @@ interface HttpRequest {
   readonly url: string;
   readonly headers: Record<string, string>;
   readonly body?: string;
+  /** Builds the body afresh for every attempt (a client assertion must not be replayed: new jti, exp). */
+  readonly makeBody?: () => string;
 }
 
 type HttpResponse = TransportResponse;
@@ -139,32 +144,71 @@ export class PingOneHttpClient implements PingOneClient {
     };
   }
 
+  async readApplication(owner: SecretOwner, options: CallOptions): Promise<PingOneApplication> {
+    const body = await this.#management(owner, 'GET', '', 'read application', options);
+    const doc = parseResponse(body, 'read application');
+    if (typeof doc.id !== 'string' || typeof doc.protocol !== 'string' || typeof doc.type !== 'string') {
+      throw new PingOneApiError(
+        'PingOne read application returned an unexpected body (no id, protocol or type)',
+        { status: 200 },
+      );
+    }
+    const grantTypes = Array.isArray(doc.grantTypes)
+      ? doc.grantTypes.filter((g): g is string => typeof g === 'string')
+      : undefined;
+    return {
+      id: doc.id,
+      protocol: doc.protocol,
+      type: doc.type,
+      ...(typeof doc.name === 'string' ? { name: doc.name } : {}),
+      ...(typeof doc.tokenEndpointAuthMethod === 'string'
+        ? { tokenEndpointAuthMethod: doc.tokenEndpointAuthMethod }
+        : {}),
+      ...(grantTypes ? { grantTypes } : {}),
+      ...(typeof doc.enabled === 'boolean' ? { enabled: doc.enabled } : {}),
+    };
+  }
+
   async introspectWithSecret(
     owner: SecretOwner,
     clientSecret: string,
-    method: Exclude<IntrospectAuthMethod, 'NONE'>,
+    method: SecretAuthMethod,
     options: CallOptions,
   ): Promise<boolean> {
-    const form = new URLSearchParams({
-      token: `pingone-rotation-probe-${randomUUID()}`,
-      token_type_hint: 'access_token',
-    });
+    const url = `${this.#authBase(owner.region)}/${owner.environmentId}/as/introspect`;
+    const form = () =>
+      new URLSearchParams({
+        token: `pingone-rotation-probe-${randomUUID()}`,
+        token_type_hint: 'access_token',
+      });
     const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded' };
+    let body: Pick<HttpRequest, 'body' | 'makeBody'>;
     if (method === 'CLIENT_SECRET_BASIC') {
       headers.authorization = basicAuth(owner.id, clientSecret);
+      body = { body: form().toString() };
+    } else if (method === 'CLIENT_SECRET_POST') {
+      const fields = form();
+      fields.set('client_id', owner.id);
+      fields.set('client_secret', clientSecret);
+      body = { body: fields.toString() };
     } else {
-      form.set('client_id', owner.id);
-      form.set('client_secret', clientSecret);
+      // RFC 7523 client authentication: a new assertion (jti, iat, exp) for every attempt.
+      body = {
+        makeBody: () => {
+          const fields = form();
+          fields.set('client_id', owner.id);
+          fields.set('client_assertion_type', JWT_BEARER_ASSERTION_TYPE);
+          fields.set(
+            'client_assertion',
+            clientSecretJwt({ clientId: owner.id, clientSecret, audience: url, now: this.#now() }),
+          );
+          return fields.toString();
+        },
+      };
     }
     try {
       await this.#sendWithRetries(
-        {
-          operation: 'introspect',
-          method: 'POST',
-          url: `${this.#authBase(owner.region)}/${owner.environmentId}/as/introspect`,
-          headers,
-          body: form.toString(),
-        },
+        { operation: 'introspect', method: 'POST', url, headers, ...body },
         options,
       );
       return true;
@@ -203,6 +247,7 @@ export class PingOneHttpClient implements PingOneClient {
       return method === 'POST' ? this.#sendOnce(request, options) : this.#sendWithRetries(request, options);
     };
     const worker = await this.#options.workerCredentials();
+    refuseOwnWorker(owner, worker);
     try {
       return (await send(await this.#token(worker, options))).body;
     } catch (error) {
@@ -315,12 +360,13 @@ export class PingOneHttpClient implements PingOneClient {
     }
     const timeoutMs = Math.floor(Math.min(this.#attemptTimeoutMs, remaining));
     let response: TransportResponse;
+    const requestBody = request.makeBody ? request.makeBody() : request.body;
     try {
       response = await this.#transport({
         method: request.method,
         url: request.url,
         headers: { 'user-agent': USER_AGENT, ...request.headers },
-        ...(request.body === undefined ? {} : { body: request.body }),
+        ...(requestBody === undefined ? {} : { body: requestBody }),
         timeoutMs,
       });
     } catch (cause) {
@@ -348,6 +394,23 @@ export class PingOneHttpClient implements PingOneClient {
 
   #authBase(region: PingOneRegion): string {
     return expandRegionTemplate(this.#options.authUrlTemplate, region);
+  }
+}
+
+/**
+ * The function never touches its own worker application: regenerating that secret would cut the function
+ * off from PingOne halfway through a rotation (the worker parameter still holds the old secret), and PingOne
+ * does not let a worker read its own application secret anyway. Checked before every Management API call,
+ * so no code path can reach PingOne about it.
+ */
+function refuseOwnWorker(owner: SecretOwner, worker: WorkerCredentials): void {
+  if (owner.kind === 'application' && owner.id.toLowerCase() === worker.clientId.toLowerCase()) {
+    throw new OwnerNotRotatableError(
+      `PingOne application ${owner.id} in environment ${owner.environmentId} is this function's own worker ` +
+        "application (the worker parameter's clientId): rotating it would cut the function off from PingOne " +
+        'mid-rotation, and PingOne does not let a worker read its own application secret. Rotate the ' +
+        "worker's secret with a second worker app or by hand (README: rotating the worker's own secret)",
+    );
   }
 }
 

@@ -30,12 +30,35 @@ export interface PingOneSecretState {
 
 export type IntrospectAuthMethod = 'CLIENT_SECRET_BASIC' | 'CLIENT_SECRET_POST' | 'NONE';
 
+/**
+ * How a client proves itself at introspection with its secret: Basic, form POST, or an RFC 7523 client
+ * assertion signed (HS256) with the secret (`CLIENT_SECRET_JWT`, applications only).
+ */
+export type SecretAuthMethod = 'CLIENT_SECRET_BASIC' | 'CLIENT_SECRET_POST' | 'CLIENT_SECRET_JWT';
+
 export interface PingOneResource {
   readonly id: string;
   readonly name?: string;
   readonly type: string;
   /** Absent on some resources; PingOne's default is CLIENT_SECRET_BASIC. */
   readonly introspectEndpointAuthMethod?: string;
+}
+
+/**
+ * An application as `GET /environments/{env}/applications/{id}` returns it. Only `OPENID_CONNECT`
+ * applications have a client secret; `tokenEndpointAuthMethod` is an OIDC property (absent for SAML).
+ */
+export interface PingOneApplication {
+  readonly id: string;
+  readonly name?: string;
+  /** `OPENID_CONNECT`, `SAML`, `WS_FED`, `EXTERNAL_LINK`, … */
+  readonly protocol: string;
+  /** `WEB_APP`, `NATIVE_APP`, `SINGLE_PAGE_APP`, `WORKER`, `SERVICE`, `CUSTOM_APP`, … */
+  readonly type: string;
+  /** `CLIENT_SECRET_BASIC`, `CLIENT_SECRET_POST`, `CLIENT_SECRET_JWT`, `PRIVATE_KEY_JWT` or `NONE`. */
+  readonly tokenEndpointAuthMethod?: string;
+  readonly grantTypes?: readonly string[];
+  readonly enabled?: boolean;
 }
 
 /** Per-call limits: the absolute time (epoch ms) by which the call must have finished. */
@@ -61,14 +84,17 @@ export interface PingOneClient {
    */
   deletePreviousSecret(owner: SecretOwner, options: CallOptions): Promise<void>;
   readResource(owner: SecretOwner, options: CallOptions): Promise<PingOneResource>;
+  /** `GET …/applications/{id}`: protocol, type and token endpoint auth method. */
+  readApplication(owner: SecretOwner, options: CallOptions): Promise<PingOneApplication>;
   /**
-   * Authenticates at the environment's introspection endpoint as the resource, with a dummy token.
-   * `true`: PingOne accepted the credentials (200); `false`: it rejected them (401 / invalid_client).
+   * Authenticates at the environment's introspection endpoint as the resource or application, with a
+   * dummy token. `true`: PingOne accepted the credentials (200); `false`: it rejected them (401 /
+   * invalid_client).
    */
   introspectWithSecret(
     owner: SecretOwner,
     clientSecret: string,
-    method: Exclude<IntrospectAuthMethod, 'NONE'>,
+    method: SecretAuthMethod,
     options: CallOptions,
   ): Promise<boolean>;
 }

@@ -1,8 +1,13 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { RotationConfig } from '../config.js';
-import { EnvironmentNotAllowedError, SecretFormatError } from '../errors.js';
-import type { SecretOwner } from '../pingone/types.js';
-import { parseSecretValue, type ResourceSecretValue } from '../secret-value.js';
+import {
+  EnvironmentNotAllowedError,
+  OwnerNotRotatableError,
+  PingOneApiError,
+  SecretFormatError,
+} from '../errors.js';
+import type { CallOptions, PingOneApplication, PingOneClient, SecretOwner } from '../pingone/types.js';
+import { parseSecretValue, type SecretValue } from '../secret-value.js';
 import { AWSCURRENT, AWSPENDING } from '../secrets/secrets-store.js';
 import type { RotationDeps } from './deps.js';
 import type { RotationEvent } from './event.js';
@@ -15,8 +20,8 @@ export function sameSecret(a: string | undefined, b: string | undefined): boolea
   return left.length === right.length && timingSafeEqual(left, right);
 }
 
-/** The PingOne resource a secret value names, refused unless its environment is allowed. */
-export function ownerOf(value: ResourceSecretValue, config: RotationConfig): SecretOwner {
+/** The PingOne resource or application a secret value names, refused unless its environment is allowed. */
+export function ownerOf(value: SecretValue, config: RotationConfig): SecretOwner {
   if (config.allowedEnvironments && !config.allowedEnvironments.has(value.environmentId)) {
     throw new EnvironmentNotAllowedError(
       `The secret names PingOne environment ${value.environmentId}, which is not in PINGONE_ALLOWED_ENVIRONMENTS; ` +
@@ -24,15 +29,20 @@ export function ownerOf(value: ResourceSecretValue, config: RotationConfig): Sec
     );
   }
   return {
-    kind: 'resource',
+    kind: value.kind,
     environmentId: value.environmentId,
-    id: value.resourceId,
+    id: value.ownerId,
     region: value.region ?? config.defaultRegion,
   };
 }
 
+/** Same kind, environment, id and region. */
+export function sameOwner(a: SecretOwner, b: SecretOwner): boolean {
+  return a.kind === b.kind && a.environmentId === b.environmentId && a.id === b.id && a.region === b.region;
+}
+
 /** AWSCURRENT's value, parsed. */
-export async function readCurrent(deps: RotationDeps, event: RotationEvent): Promise<ResourceSecretValue> {
+export async function readCurrent(deps: RotationDeps, event: RotationEvent): Promise<SecretValue> {
   const raw = await deps.secrets.getValue(event.secretId, { stage: AWSCURRENT });
   if (raw === undefined) {
     throw new SecretFormatError(`Secret ${event.secretId} has no AWSCURRENT value to rotate from`);
@@ -44,11 +54,60 @@ export async function readCurrent(deps: RotationDeps, event: RotationEvent): Pro
 export async function readPending(
   deps: RotationDeps,
   event: RotationEvent,
-): Promise<ResourceSecretValue | undefined> {
+): Promise<SecretValue | undefined> {
   const raw = await deps.secrets.getValue(event.secretId, { versionId: event.token, stage: AWSPENDING });
   return raw === undefined ? undefined : parseSecretValue(raw, `AWSPENDING (version ${event.token})`);
 }
 
 export function describeOwner(owner: SecretOwner): string {
   return `PingOne ${owner.kind} ${owner.id} in environment ${owner.environmentId} (${owner.region})`;
+}
+
+/**
+ * Why an application cannot have its secret rotated here, or undefined when it can: only OpenID Connect
+ * applications have a client secret (PingOne answers 404 for a SAML application's secret).
+ */
+export function applicationRefusal(owner: SecretOwner, application: PingOneApplication): string | undefined {
+  if (application.protocol !== 'OPENID_CONNECT') {
+    return (
+      `${describeOwner(owner)}${application.name ? ` ("${application.name}")` : ''} is a ${application.protocol} ` +
+      `application (${application.type}); only OPENID_CONNECT applications have a client secret to rotate`
+    );
+  }
+  return undefined;
+}
+
+/**
+ * Reads the application a secret names and refuses it unless it is an OIDC application with a secret.
+ * Called before anything changes, so a SAML application (or one PingOne has no secret for) is refused
+ * with nothing regenerated. The function's own worker application never gets this far: the PingOne client
+ * refuses every call about it (see PingOneHttpClient).
+ */
+export async function readRotatableApplication(
+  pingone: PingOneClient,
+  owner: SecretOwner,
+  options: CallOptions,
+): Promise<PingOneApplication> {
+  const application = await pingone.readApplication(owner, options);
+  const refusal = applicationRefusal(owner, application);
+  if (refusal) throw new OwnerNotRotatableError(refusal);
+  return application;
+}
+
+/**
+ * A read of an application's secret that says what a 404 means: PingOne has no secret for it (not an
+ * OIDC application with a client secret), rather than an unexplained "not found".
+ */
+export async function readOwnerSecret(deps: RotationDeps, owner: SecretOwner) {
+  try {
+    return await deps.pingone.readSecret(owner, { deadline: deps.deadline });
+  } catch (error) {
+    if (owner.kind === 'application' && error instanceof PingOneApiError && error.status === 404) {
+      throw new OwnerNotRotatableError(
+        `PingOne returns no client secret for ${describeOwner(owner)} (404): it has no secret to rotate`,
+        { cause: error },
+      );
+    }
+    throw error;
+  }
 }

@@ -9,7 +9,14 @@ import {
 import type { PingOneSecretState, SecretOwner } from '../pingone/types.js';
 import { withClientSecret } from '../secret-value.js';
 import { AWSPENDING, type SecretDescription } from '../secrets/secrets-store.js';
-import { describeOwner, ownerOf, readCurrent, sameSecret } from './common.js';
+import {
+  describeOwner,
+  ownerOf,
+  readCurrent,
+  readOwnerSecret,
+  readRotatableApplication,
+  sameSecret,
+} from './common.js';
 import type { RotationDeps } from './deps.js';
 import type { RotationEvent } from './event.js';
 import { assertPreviousSecretNotInUse } from './in-use-guard.js';
@@ -54,6 +61,10 @@ export async function createSecret(
   const current = await readCurrent(deps, event);
   const owner = ownerOf(current, deps.config);
   const ttl = resolveTtl(deps.config, description.tags);
+  // Applications: only OIDC ones have a secret; a SAML app is refused here, before anything changes.
+  if (owner.kind === 'application') {
+    await readRotatableApplication(deps.pingone, owner, { deadline: deps.deadline });
+  }
 
   const { secret, outcome } = await obtainNewSecret(deps, owner, current.clientSecret, ttl, description.tags);
 
@@ -96,7 +107,7 @@ async function obtainNewSecret(
   tags: Readonly<Record<string, string>>,
 ): Promise<{ secret: string; outcome: 'regenerated' | 'adopted' }> {
   const { pingone, logger, metrics } = deps;
-  let state = await pingone.readSecret(owner, { deadline: deps.deadline });
+  let state = await readOwnerSecret(deps, owner);
 
   for (let attempt = 1; ; attempt++) {
     const decision = decide(state, currentSecret);

@@ -1,11 +1,11 @@
 import { PendingMismatchError } from '../errors.js';
-import { describeOwner, ownerOf, readCurrent, readPending, sameSecret } from './common.js';
+import { describeOwner, ownerOf, readCurrent, readPending, sameOwner, sameSecret } from './common.js';
 import type { RotationDeps } from './deps.js';
 import type { RotationEvent } from './event.js';
 
 /**
  * setSecret: PingOne generated the secret in createSecret, so it already uses the new one. This step only
- * verifies (the confused-deputy checks): AWSPENDING and AWSCURRENT name the same environment and resource,
+ * verifies (the confused-deputy checks): AWSPENDING and AWSCURRENT name the same environment and owner,
  * and PingOne's current secret is the pending one. Read-only; safe to call any number of times.
  */
 export async function setSecret(deps: RotationDeps, event: RotationEvent): Promise<void> {
@@ -18,14 +18,10 @@ export async function setSecret(deps: RotationDeps, event: RotationEvent): Promi
   }
   const currentOwner = ownerOf(current, deps.config);
   const pendingOwner = ownerOf(pending, deps.config);
-  if (
-    currentOwner.environmentId !== pendingOwner.environmentId ||
-    currentOwner.id !== pendingOwner.id ||
-    currentOwner.region !== pendingOwner.region
-  ) {
+  if (!sameOwner(currentOwner, pendingOwner)) {
     throw new PendingMismatchError(
       `AWSPENDING names ${describeOwner(pendingOwner)} but AWSCURRENT names ${describeOwner(currentOwner)}; ` +
-        'a rotation must not move a secret to another resource',
+        'a rotation must not move a secret to another resource or application',
     );
   }
 

@@ -208,7 +208,8 @@ export function pendingDisposition(
   if (pending.kind !== 'value' || current === undefined || state === undefined) return 'remove-label';
   const sameOwner =
     pending.value.environmentId === current.environmentId &&
-    pending.value.resourceId === current.resourceId &&
+    pending.value.kind === current.kind &&
+    pending.value.ownerId === current.ownerId &&
     (pending.value.region ?? '') === (current.region ?? '');
   return sameOwner && sameSecret(state.secret, pending.value.clientSecret) ? 'finish' : 'remove-label';
 }

@@ -5,9 +5,16 @@
  * and tests. Holds no secret value unless `includeSecrets` is asked for.
  */
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { ENVIRONMENT_TAG, parseTtl, RESOURCE_TAG, type RotationConfig, TTL_TAG } from '../config.js';
-import type { PingOneClient, PingOneSecretState } from '../pingone/types.js';
-import type { ResourceSecretValue } from '../secret-value.js';
+import {
+  APPLICATION_TAG,
+  ENVIRONMENT_TAG,
+  parseTtl,
+  RESOURCE_TAG,
+  type RotationConfig,
+  TTL_TAG,
+} from '../config.js';
+import type { PingOneClient, PingOneSecretState, SecretOwnerKind } from '../pingone/types.js';
+import { OWNER_ID_FIELDS, type ResourceSecretValue } from '../secret-value.js';
 import { AWSCURRENT, AWSPENDING, AWSPREVIOUS } from '../secrets/secrets-store.js';
 import { noHint, type RotationErrorHint } from './explain.js';
 import {
@@ -234,10 +241,18 @@ export async function inspectStatus(deps: StatusDeps, options: InspectOptions): 
     verdict = 'misconfigured';
     // The ids are not in a value we can read: the onboard tags know them, when they are there.
     const env = view.tags[ENVIRONMENT_TAG];
+    const application = view.tags[APPLICATION_TAG];
     const resource = view.tags[RESOURCE_TAG];
-    const command = onboardCommand(name, { environmentId: env, resourceId: resource });
+    const command = onboardCommand(
+      name,
+      application !== undefined && resource === undefined
+        ? { environmentId: env, kind: 'application', ownerId: application }
+        : { environmentId: env, kind: 'resource', ownerId: resource },
+    );
     const fromTags =
-      env && resource ? ' (the ids are from its pingone:* tags: check them)' : ' (put in the PingOne ids)';
+      env && (resource ?? application)
+        ? ' (the ids are from its pingone:* tags: check them)'
+        : ' (put in the PingOne ids)';
     reason =
       g.current.kind === 'placeholder'
         ? `${name} has no AWSCURRENT value: store PingOne's current secret with \`${command}\`${fromTags}`
@@ -317,7 +332,7 @@ export async function inspectStatus(deps: StatusDeps, options: InspectOptions): 
           ...(currentValue
             ? {
                 environmentId: currentValue.environmentId,
-                resourceId: currentValue.resourceId,
+                [OWNER_ID_FIELDS[currentValue.kind]]: currentValue.ownerId,
                 ...(currentValue.region ? { region: currentValue.region } : {}),
               }
             : {}),
@@ -356,14 +371,21 @@ export async function inspectStatus(deps: StatusDeps, options: InspectOptions): 
 export function onboardCommand(
   name: string,
   ids:
-    | { environmentId?: string | undefined; resourceId?: string | undefined; region?: string | undefined }
+    | {
+        environmentId?: string | undefined;
+        kind?: SecretOwnerKind | undefined;
+        ownerId?: string | undefined;
+        region?: string | undefined;
+      }
     | undefined,
   rotation?: { rotationFunctionArn: string | undefined },
 ): string {
   const parts = [
     `pingone-rotation onboard --secret-name ${name}`,
     `--environment-id ${ids?.environmentId ?? 'ENVIRONMENT_ID'}`,
-    `--resource-id ${ids?.resourceId ?? 'RESOURCE_ID'}`,
+    ids?.kind === 'application'
+      ? `--application-id ${ids.ownerId ?? 'APPLICATION_ID'}`
+      : `--resource-id ${ids?.ownerId ?? 'RESOURCE_ID'}`,
     ...(ids?.region ? [`--pingone-region ${ids.region}`] : []),
     '--force',
     ...(rotation

@@ -3,7 +3,12 @@ import type { RouteName } from './faults.js';
 import { isJsonObject, isLoopback, type Reply } from './http.js';
 import type { PingOneSimulator } from './simulator.js';
 import {
+  type ApplicationAuthMethod,
+  type ApplicationGrantType,
+  type ApplicationProtocol,
+  type ApplicationType,
   type IntrospectEndpointAuthMethod,
+  type OwnerKind,
   type ResourceType,
   SimulatorUsageError,
   type TokenEndpointAuthMethod,
@@ -25,7 +30,11 @@ interface AdminRoute {
 }
 
 const ENV = '([^/]+)';
-const RESOURCE_SECRET = new RegExp(`^/environments/${ENV}/resources/${ENV}/secret$`);
+const OWNER_SECRET = new RegExp(`^/environments/${ENV}/(resources|applications)/${ENV}/secret$`);
+
+function kindOf(collection: string): OwnerKind {
+  return collection === 'applications' ? 'application' : 'resource';
+}
 
 /**
  * The admin API: a thin JSON layer over the in-process control methods, for a simulator running in
@@ -93,34 +102,54 @@ const ROUTES: readonly AdminRoute[] = [
       ),
   },
   {
+    method: 'POST',
+    path: new RegExp(`^/environments/${ENV}/applications$`),
+    handle: (sim, body, [environmentId = '']) =>
+      created(
+        sim.createApplication(environmentId, {
+          id: optionalString(body, 'id'),
+          name: optionalString(body, 'name'),
+          protocol: optionalString(body, 'protocol') as ApplicationProtocol | undefined,
+          type: optionalString(body, 'type') as ApplicationType | undefined,
+          tokenEndpointAuthMethod: optionalString(body, 'tokenEndpointAuthMethod') as
+            | ApplicationAuthMethod
+            | undefined,
+          grantTypes: optionalStrings(body, 'grantTypes') as ApplicationGrantType[] | undefined,
+          withoutSecret: body.withoutSecret === true,
+        }),
+      ),
+  },
+  {
     method: 'GET',
-    path: RESOURCE_SECRET,
-    handle: (sim, _body, [environmentId = '', resourceId = '']) =>
-      ok(sim.readSecret(environmentId, resourceId)),
+    path: OWNER_SECRET,
+    handle: (sim, _body, [environmentId = '', collection = '', ownerId = '']) =>
+      ok(sim.readSecret(environmentId, ownerId, kindOf(collection))),
   },
   {
     method: 'POST',
-    path: RESOURCE_SECRET,
-    handle: (sim, body, [environmentId = '', resourceId = '']) => {
+    path: OWNER_SECRET,
+    handle: (sim, body, [environmentId = '', collection = '', ownerId = '']) => {
       const previousExpiresAt =
         body.previousExpiresAt === undefined ? undefined : requiredDate(body, 'previousExpiresAt');
-      return ok(sim.regenerateOutOfBand(environmentId, resourceId, { previousExpiresAt }));
+      return ok(
+        sim.regenerateOutOfBand(environmentId, ownerId, { previousExpiresAt, kind: kindOf(collection) }),
+      );
     },
   },
   {
     method: 'DELETE',
-    path: new RegExp(`^/environments/${ENV}/resources/${ENV}/secret/previous$`),
-    handle: (sim, _body, [environmentId = '', resourceId = '']) => {
-      sim.deletePreviousOutOfBand(environmentId, resourceId);
+    path: new RegExp(`^/environments/${ENV}/(resources|applications)/${ENV}/secret/previous$`),
+    handle: (sim, _body, [environmentId = '', collection = '', ownerId = '']) => {
+      sim.deletePreviousOutOfBand(environmentId, ownerId, kindOf(collection));
       return { status: 204 };
     },
   },
   {
     method: 'POST',
-    path: new RegExp(`^/environments/${ENV}/resources/${ENV}/secret/previous/used$`),
-    handle: (sim, body, [environmentId = '', resourceId = '']) => {
+    path: new RegExp(`^/environments/${ENV}/(resources|applications)/${ENV}/secret/previous/used$`),
+    handle: (sim, body, [environmentId = '', collection = '', ownerId = '']) => {
       const at = body.at === undefined ? undefined : requiredDate(body, 'at');
-      sim.markPreviousUsed(environmentId, resourceId, at);
+      sim.markPreviousUsed(environmentId, ownerId, at, kindOf(collection));
       return { status: 204 };
     },
   },
@@ -246,6 +275,7 @@ function faultTarget(body: Body): {
   method?: string;
   environmentId?: string;
   resourceId?: string;
+  applicationId?: string;
   count?: number;
 } {
   return {
@@ -254,6 +284,7 @@ function faultTarget(body: Body): {
     method: optionalString(body, 'method'),
     environmentId: optionalString(body, 'environmentId'),
     resourceId: optionalString(body, 'resourceId'),
+    applicationId: optionalString(body, 'applicationId'),
     count: optionalNumber(body, 'count'),
   };
 }
@@ -262,6 +293,15 @@ function optionalString(body: Body, key: string): string | undefined {
   const value = body[key];
   if (value === undefined || value === null) return undefined;
   if (typeof value !== 'string') throw new SimulatorUsageError(`${key} must be a string`);
+  return value;
+}
+
+function optionalStrings(body: Body, key: string): string[] | undefined {
+  const value = body[key];
+  if (value === undefined || value === null) return undefined;
+  if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) {
+    throw new SimulatorUsageError(`${key} must be an array of strings`);
+  }
   return value;
 }
 

@@ -83,6 +83,19 @@ export function insufficientPermissions(): PingOneError {
   ]);
 }
 
+/**
+ * "Due to potential security issues, a worker app cannot read its own application secret" (pingone-api.md
+ * §10). UNCONFIRMED: the status and body PingOne answers with; the simulator says 403 ACCESS_FAILED.
+ */
+export function ownSecretForbidden(): PingOneError {
+  return new PingOneError(403, 'ACCESS_FAILED', MESSAGES.noAccess, [
+    {
+      code: 'INSUFFICIENT_PERMISSIONS',
+      message: 'A worker application cannot read or change its own application secret.',
+    },
+  ]);
+}
+
 /** UNCONFIRMED: PingOne's body for 405 is not documented; the status is (the spec lists 405 for POST /secret). */
 export function methodNotAllowed(allowed: readonly string[]): PingOneError {
   return new PingOneError(405, 'METHOD_NOT_ALLOWED', MESSAGES.methodNotAllowed, undefined, {

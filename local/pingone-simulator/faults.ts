@@ -1,9 +1,24 @@
 import { SimulatorUsageError } from './store.js';
 
 /** The simulator's routes, as fault rules and the request record name them. */
-export type RouteName = 'token' | 'introspect' | 'environment' | 'resource' | 'secret';
+export type RouteName =
+  | 'token'
+  | 'introspect'
+  | 'environment'
+  | 'resource'
+  | 'secret'
+  | 'application'
+  | 'application-secret';
 
-export const ROUTE_NAMES: readonly RouteName[] = ['token', 'introspect', 'environment', 'resource', 'secret'];
+export const ROUTE_NAMES: readonly RouteName[] = [
+  'token',
+  'introspect',
+  'environment',
+  'resource',
+  'secret',
+  'application',
+  'application-secret',
+];
 
 /** Which requests a fault rule applies to. */
 export interface FaultTarget {
@@ -14,6 +29,8 @@ export interface FaultTarget {
   readonly environmentId?: string;
   /** Only requests for this resource (path id, or the introspecting client_id). */
   readonly resourceId?: string;
+  /** Only requests for this application (path id, or the introspecting client_id). */
+  readonly applicationId?: string;
   /** How many matching requests the rule applies to before it is used up. Default 1. */
   readonly count?: number;
 }
@@ -60,6 +77,7 @@ export interface FaultSubject {
   readonly route: RouteName;
   readonly environmentId?: string;
   readonly resourceId?: string;
+  readonly applicationId?: string;
 }
 
 /**
@@ -139,7 +157,8 @@ function matches(fault: FaultTarget, subject: FaultSubject): boolean {
     fault.route === subject.route &&
     (fault.method === undefined || fault.method.toUpperCase() === subject.method) &&
     (fault.environmentId === undefined || fault.environmentId === subject.environmentId) &&
-    (fault.resourceId === undefined || fault.resourceId === subject.resourceId)
+    (fault.resourceId === undefined || fault.resourceId === subject.resourceId) &&
+    (fault.applicationId === undefined || fault.applicationId === subject.applicationId)
   );
 }
 

@@ -17,7 +17,9 @@ export type {
 export type { ClientAuth } from './pingone-api.js';
 export {
   CORRELATION_HEADER,
+  type CreatedApplication,
   type CreatedCustomResource,
+  type CreatedOidcApplication,
   type CreatedResource,
   PingOneSimulator,
   type PingOneSimulatorOptions,
@@ -28,11 +30,18 @@ export {
   type WorkerCredentials,
 } from './simulator.js';
 export {
+  type Application,
+  type ApplicationAuthMethod,
+  type ApplicationGrantType,
+  type ApplicationProtocol,
+  type ApplicationType,
+  type CreateApplicationInput,
   type CreateEnvironmentInput,
   type CreateResourceInput,
   type CreateWorkerInput,
   type Environment,
   type IntrospectEndpointAuthMethod,
+  type OwnerKind,
   type ResourceType,
   type SecretState,
   SimulatorUsageError,

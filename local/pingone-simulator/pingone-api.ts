@@ -1,3 +1,4 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { isRegion, type PingOneRegion } from '../../lib/pingone/regions.js';
 import type { Clock } from './clock.js';
@@ -9,19 +10,28 @@ import {
   invalidToken,
   notFound,
   OAuthError,
+  ownSecretForbidden,
 } from './errors.js';
 import type { RouteName } from './faults.js';
 import { isJsonObject, type Reply } from './http.js';
-import type { Environment, SecretState, SimulatorStore, Worker } from './store.js';
+import type { Environment, OwnerKind, SecretState, SimulatorStore, Worker } from './store.js';
 
-/** How a request authenticated, as the request record shows it. */
-export type ClientAuth = 'basic' | 'post' | 'none' | 'bearer';
+/**
+ * How a request authenticated, as the request record shows it: `jwt` is an RFC 7523 client assertion
+ * (`client_assertion_type=…jwt-bearer`).
+ */
+export type ClientAuth = 'basic' | 'post' | 'jwt' | 'none' | 'bearer';
+
+const JWT_BEARER = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
+/** A client assertion valid for longer than this is refused: it should live for one request. */
+const MAX_ASSERTION_LIFETIME_S = 300;
 
 export interface RouteMatch {
   readonly route: RouteName;
   readonly region: PingOneRegion;
   readonly environmentId: string;
   readonly resourceId?: string;
+  readonly applicationId?: string;
   readonly allowedMethods: readonly string[];
 }
 
@@ -32,34 +42,52 @@ export interface ApiRequest {
   readonly body: string;
   /** `http://127.0.0.1:PORT/{region}/api/v1` with the region filled in, for `_links`. */
   readonly apiBase: string;
+  /** `http://127.0.0.1:PORT/{region}/auth` with the region filled in: client assertions' audience. */
+  readonly authBase: string;
 }
 
 /** What a handler learnt about the request, for the request record. Never a secret. */
 export interface RequestFacts {
   clientAuth?: ClientAuth;
   resourceId?: string;
+  applicationId?: string;
 }
 
 const MINUTE_MS = 60_000;
 const THIRTY_DAYS_MS = 30 * 24 * 60 * MINUTE_MS;
 
-// Path shapes: /{region}/api/v1/environments/{env}[/resources/{res}[/secret]] and /{region}/auth/{env}/as/{op}
-const API_PATH = /^\/([a-z]+)\/api\/v1\/environments\/([^/]+)(?:\/resources\/([^/]+)(\/secret)?)?\/?$/;
+// Path shapes: /{region}/api/v1/environments/{env}[/(resources|applications)/{id}[/secret]] and
+// /{region}/auth/{env}/as/{op}
+const API_PATH =
+  /^\/([a-z]+)\/api\/v1\/environments\/([^/]+)(?:\/(resources|applications)\/([^/]+)(\/secret)?)?\/?$/;
 const AUTH_PATH = /^\/([a-z]+)\/auth\/([^/]+)\/as\/(token|introspect)\/?$/;
 
 /** Matches a PingOne path; `undefined` for anything the simulator does not serve (→ 404). */
 export function matchRoute(pathname: string): RouteMatch | undefined {
   const api = API_PATH.exec(pathname);
   if (api) {
-    const [, regionCode = '', envSegment = '', resSegment, secretSuffix] = api;
+    const [, regionCode = '', envSegment = '', collection, idSegment, secretSuffix] = api;
     const region = regionCode.toUpperCase();
     const environmentId = decodeSegment(envSegment);
-    const resourceId = resSegment === undefined ? undefined : decodeSegment(resSegment);
+    const ownerId = idSegment === undefined ? undefined : decodeSegment(idSegment);
     if (!isRegion(region) || environmentId === undefined) return undefined;
-    if (resSegment !== undefined && resourceId === undefined) return undefined;
-    if (resourceId === undefined) {
+    if (idSegment !== undefined && ownerId === undefined) return undefined;
+    if (ownerId === undefined) {
       return { route: 'environment', region, environmentId, allowedMethods: ['GET'] };
     }
+    if (collection === 'applications') {
+      const applicationId = ownerId;
+      return secretSuffix
+        ? {
+            route: 'application-secret',
+            region,
+            environmentId,
+            applicationId,
+            allowedMethods: ['GET', 'POST', 'DELETE'],
+          }
+        : { route: 'application', region, environmentId, applicationId, allowedMethods: ['GET'] };
+    }
+    const resourceId = ownerId;
     return secretSuffix
       ? { route: 'secret', region, environmentId, resourceId, allowedMethods: ['GET', 'POST', 'DELETE'] }
       : { route: 'resource', region, environmentId, resourceId, allowedMethods: ['GET'] };
@@ -130,6 +158,10 @@ export class PingOneApi {
         return this.#getResource(request, facts);
       case 'secret':
         return this.#secret(request, facts);
+      case 'application':
+        return this.#getApplication(request, facts);
+      case 'application-secret':
+        return this.#applicationSecret(request, facts);
       default: {
         const unreachable: never = route;
         throw new Error(`unhandled route ${String(unreachable)}`);
@@ -145,7 +177,12 @@ export class PingOneApi {
     if (!credentials) throw invalidClient('Client authentication is required.');
     facts.clientAuth = credentials.via;
     const worker = this.#store.worker(environment.id, credentials.id);
-    if (!worker || credentials.secret !== worker.clientSecret) {
+    // A worker's secret is its application's: the current one or an unexpired previous one.
+    if (
+      !worker ||
+      credentials.secret === undefined ||
+      !this.#store.matchSecret(environment.id, worker.clientId, credentials.secret, 'application')
+    ) {
       throw invalidClient('Invalid client credentials.');
     }
     // Only the worker's configured tokenEndpointAuthMethod is accepted (pingone-api.md §4). The Go SDK's
@@ -168,8 +205,9 @@ export class PingOneApi {
 
   /**
    * `POST {auth}/{envId}/as/introspect`, the client being a CUSTOM resource authenticated per its
-   * `introspectEndpointAuthMethod`. Every token is reported inactive: the only tokens the simulator issues
-   * are worker tokens for the Management API, whose audience is never a custom resource.
+   * `introspectEndpointAuthMethod`, or an OIDC application per its `tokenEndpointAuthMethod` (Basic, POST,
+   * or a `client_secret_jwt` assertion). Every token is reported inactive: the only tokens the simulator
+   * issues are worker tokens for the Management API, whose audience is never the client.
    */
   #introspect(request: ApiRequest, facts: RequestFacts): Reply {
     const environment = this.#environmentInRegion(request.match);
@@ -178,19 +216,97 @@ export class PingOneApi {
     if (!credentials) throw invalidClient('Client authentication is required.');
     facts.clientAuth = credentials.via;
     const resource = this.#store.resource(environment.id, credentials.id);
-    if (resource?.type !== 'CUSTOM') throw invalidClient('Invalid client credentials.');
-    facts.resourceId = resource.id;
-    const method = resource.introspectEndpointAuthMethod;
-    if (method !== 'NONE') {
-      if (credentials.via !== viaOf(method)) {
-        throw invalidClient(`The client must authenticate with ${method}.`);
+    if (resource?.type === 'CUSTOM') {
+      facts.resourceId = resource.id;
+      const method = resource.introspectEndpointAuthMethod;
+      if (method !== 'NONE') {
+        if (credentials.via !== viaOf(method)) {
+          throw invalidClient(`The client must authenticate with ${method}.`);
+        }
+        if (!this.#store.matchSecret(environment.id, resource.id, credentials.secret ?? '')) {
+          throw invalidClient('Invalid client credentials.');
+        }
       }
-      if (!this.#store.matchSecret(environment.id, resource.id, credentials.secret ?? '')) {
+    } else {
+      const application = this.#store.application(environment.id, credentials.id);
+      const secrets = application
+        ? this.#store.acceptedSecrets(environment.id, application.id, 'application')
+        : undefined;
+      if (application?.protocol !== 'OPENID_CONNECT' || !application.enabled) {
         throw invalidClient('Invalid client credentials.');
+      }
+      facts.applicationId = application.id;
+      const method = application.tokenEndpointAuthMethod ?? 'NONE';
+      if (method === 'NONE') {
+        if (credentials.via !== 'none') throw invalidClient('The client must authenticate with NONE.');
+      } else if (method === 'PRIVATE_KEY_JWT') {
+        // Its assertions are signed with the client's private key; the secret authenticates nothing.
+        throw invalidClient('The client must authenticate with PRIVATE_KEY_JWT.');
+      } else {
+        if (credentials.via !== viaOf(method)) {
+          throw invalidClient(`The client must authenticate with ${method}.`);
+        }
+        if (!secrets) throw invalidClient('Invalid client credentials.');
+        const matched =
+          method === 'CLIENT_SECRET_JWT'
+            ? this.#verifyAssertion(
+                credentials,
+                secrets,
+                `${request.authBase}/${environment.id}/as/introspect`,
+              )
+            : matchOne(secrets, credentials.secret ?? '');
+        if (!matched) throw invalidClient('Invalid client credentials.');
+        if (matched === 'previous')
+          this.#store.stampPreviousUsed(environment.id, application.id, 'application');
       }
     }
     if (!form.get('token')) throw new OAuthError(400, 'invalid_request', 'The token parameter is required.');
     return { status: 200, body: { active: false }, headers: { 'cache-control': 'no-store' } };
+  }
+
+  /**
+   * Verifies a `client_secret_jwt` assertion (RFC 7523 §3): HS256 over header.payload with the current or
+   * previous secret; `iss` = `sub` = the client id; `aud` the endpoint; `exp` in the future and at most five
+   * minutes away; a `jti` not seen before. Which secret signed it, or undefined.
+   */
+  #verifyAssertion(
+    credentials: ClientCredentials,
+    secrets: { current: string; previous?: string },
+    audience: string,
+  ): 'current' | 'previous' | undefined {
+    const parts = (credentials.assertion ?? '').split('.');
+    if (parts.length !== 3) return undefined;
+    const [header, payload, signature = ''] = parts as [string, string, string];
+    const head = decodeJwtPart(header);
+    const claims = decodeJwtPart(payload);
+    if (!head || !claims || head.alg !== 'HS256') return undefined;
+    const signedWith = (secret: string) => {
+      const expected = createHmac('sha256', secret).update(`${header}.${payload}`).digest();
+      const given = Buffer.from(signature, 'base64url');
+      return given.length === expected.length && timingSafeEqual(given, expected);
+    };
+    const matched = signedWith(secrets.current)
+      ? 'current'
+      : secrets.previous !== undefined && signedWith(secrets.previous)
+        ? 'previous'
+        : undefined;
+    if (!matched) return undefined;
+    const now = this.#clock.now().getTime() / 1000;
+    const audiences = Array.isArray(claims.aud) ? claims.aud : [claims.aud];
+    if (
+      claims.iss !== credentials.id ||
+      claims.sub !== credentials.id ||
+      !audiences.includes(audience) ||
+      typeof claims.exp !== 'number' ||
+      claims.exp <= now ||
+      claims.exp > now + MAX_ASSERTION_LIFETIME_S ||
+      typeof claims.jti !== 'string' ||
+      claims.jti === ''
+    ) {
+      return undefined;
+    }
+    if (!this.#store.useAssertionId(credentials.id, claims.jti, claims.exp * 1000)) return undefined;
+    return matched;
   }
 
   #getEnvironment(request: ApiRequest, facts: RequestFacts): Reply {
@@ -238,31 +354,48 @@ export class PingOneApi {
     const resourceId = request.match.resourceId ?? '';
     const current = this.#store.secretState(environment.id, resourceId);
     if (!current) throw notFound();
+    return this.#secretOperation(request, environment, resourceId, 'resource', current);
+  }
+
+  #secretOperation(
+    request: ApiRequest,
+    environment: Environment,
+    ownerId: string,
+    kind: OwnerKind,
+    current: SecretState,
+  ): Reply {
     switch (request.method) {
       case 'GET':
-        return this.#secretReply(request, environment, resourceId, current);
+        return this.#secretReply(request, environment, ownerId, kind, current);
       case 'POST': {
         // Validate completely before changing anything: a 400 must leave both secrets as they were.
         const previousExpiresAt = parsePreviousExpiresAt(request.body, this.#clock.now());
-        const state = this.#store.regenerate(environment.id, resourceId, previousExpiresAt);
-        return this.#secretReply(request, environment, resourceId, state);
+        const state = this.#store.regenerate(environment.id, ownerId, previousExpiresAt, kind);
+        return this.#secretReply(request, environment, ownerId, kind, state);
       }
       default:
-        this.#store.deletePrevious(environment.id, resourceId);
+        this.#store.deletePrevious(environment.id, ownerId, kind);
         return { status: 204 };
     }
   }
 
-  #secretReply(request: ApiRequest, environment: Environment, resourceId: string, state: SecretState): Reply {
-    const resourceHref = `${request.apiBase}/environments/${environment.id}/resources/${resourceId}`;
+  #secretReply(
+    request: ApiRequest,
+    environment: Environment,
+    ownerId: string,
+    kind: OwnerKind,
+    state: SecretState,
+  ): Reply {
+    const collection = kind === 'application' ? 'applications' : 'resources';
+    const ownerHref = `${request.apiBase}/environments/${environment.id}/${collection}/${ownerId}`;
     const { previous } = state;
     return {
       status: 200,
       body: {
         _links: {
-          self: { href: `${resourceHref}/secret` },
+          self: { href: `${ownerHref}/secret` },
           environment: { href: `${request.apiBase}/environments/${environment.id}` },
-          resource: { href: resourceHref },
+          [kind]: { href: ownerHref },
         },
         environment: { id: environment.id },
         secret: state.secret,
@@ -279,20 +412,69 @@ export class PingOneApi {
     };
   }
 
+  #getApplication(request: ApiRequest, facts: RequestFacts): Reply {
+    const environment = this.#authorize(request, facts);
+    const application = this.#store.application(environment.id, request.match.applicationId ?? '');
+    if (!application) throw notFound();
+    facts.applicationId = application.id;
+    return {
+      status: 200,
+      body: {
+        _links: {
+          self: { href: `${request.apiBase}/environments/${environment.id}/applications/${application.id}` },
+        },
+        environment: { id: environment.id },
+        id: application.id,
+        name: application.name,
+        enabled: application.enabled,
+        protocol: application.protocol,
+        type: application.type,
+        ...(application.tokenEndpointAuthMethod
+          ? { tokenEndpointAuthMethod: application.tokenEndpointAuthMethod }
+          : {}),
+        ...(application.grantTypes ? { grantTypes: application.grantTypes } : {}),
+        createdAt: application.createdAt.toISOString(),
+        updatedAt: application.updatedAt.toISOString(),
+      },
+    };
+  }
+
+  /**
+   * GET / POST / DELETE `…/applications/{appId}/secret`: as for resources; SAML applications (and OIDC
+   * ones without a secret) are 404, and a worker may not read or change its own secret (403).
+   */
+  #applicationSecret(request: ApiRequest, facts: RequestFacts): Reply {
+    const worker = this.#workerOf(request, facts);
+    const environment = this.#authorize(request, facts);
+    const applicationId = request.match.applicationId ?? '';
+    if (worker.environmentId === environment.id && worker.clientId === applicationId) {
+      throw ownSecretForbidden();
+    }
+    const current = this.#store.secretState(environment.id, applicationId, 'application');
+    if (!current) throw notFound();
+    return this.#secretOperation(request, environment, applicationId, 'application', current);
+  }
+
   /**
    * Bearer token → worker → may it manage the environment → does the environment exist in this region.
    * The permission check comes before the existence check, so a worker learns nothing about environments
    * outside its role assignments (it gets 403 for those, like PingOne's "You do not have access").
    */
   #authorize(request: ApiRequest, facts: RequestFacts): Environment {
+    const worker = this.#workerOf(request, facts);
+    const { environmentId } = request.match;
+    if (!mayManage(worker, environmentId)) throw insufficientPermissions();
+    return this.#environmentInRegion(request.match);
+  }
+
+  /** The worker a request's bearer token belongs to; 401 without a live token. */
+  #workerOf(request: ApiRequest, facts: RequestFacts): Worker {
     const header = request.headers.authorization ?? '';
     const bearer = /^Bearer\s+(\S+)\s*$/i.exec(header);
     if (/^Bearer\s/i.test(header)) facts.clientAuth = 'bearer';
     const worker = bearer?.[1] ? this.#store.tokenHolder(bearer[1]) : undefined;
     if (!worker) throw invalidToken();
-    const { environmentId } = request.match;
-    if (!mayManage(worker, environmentId)) throw insufficientPermissions();
-    return this.#environmentInRegion(request.match);
+    return worker;
   }
 
   /** An environment is served only under its own region's prefix; elsewhere it does not exist. */
@@ -304,9 +486,11 @@ export class PingOneApi {
 }
 
 interface ClientCredentials {
-  readonly via: 'basic' | 'post' | 'none';
+  readonly via: 'basic' | 'post' | 'jwt' | 'none';
   readonly id: string;
   readonly secret?: string;
+  /** The client assertion, for `jwt`. */
+  readonly assertion?: string;
 }
 
 /**
@@ -325,6 +509,23 @@ function readClientCredentials(
     const decoded = decodeBasic(authorization.replace(/^Basic\s+/i, '').trim());
     if (!decoded) throw invalidClient('The Basic authorization header is malformed.');
     return { via: 'basic', ...decoded };
+  }
+  const assertion = form.get('client_assertion');
+  if (assertion !== null || form.has('client_assertion_type')) {
+    if (form.get('client_assertion_type') !== JWT_BEARER || !assertion) {
+      throw new OAuthError(
+        400,
+        'invalid_request',
+        `client_assertion_type must be ${JWT_BEARER}, with a client_assertion.`,
+      );
+    }
+    if (form.has('client_secret')) {
+      throw new OAuthError(400, 'invalid_request', 'Only one client authentication method may be used.');
+    }
+    // RFC 7523 §3: client_id is optional; the assertion's sub names the client. Checked on verification.
+    const claims = decodeJwtPart(assertion.split('.')[1] ?? '');
+    const id = form.get('client_id') ?? (typeof claims?.sub === 'string' ? claims.sub : undefined);
+    return id ? { via: 'jwt', id, assertion } : undefined;
   }
   const id = form.get('client_id');
   if (!id) return undefined;
@@ -345,8 +546,28 @@ function decodeBasic(encoded: string): { id: string; secret: string } | undefine
   }
 }
 
-function viaOf(method: 'CLIENT_SECRET_BASIC' | 'CLIENT_SECRET_POST'): 'basic' | 'post' {
-  return method === 'CLIENT_SECRET_BASIC' ? 'basic' : 'post';
+function viaOf(
+  method: 'CLIENT_SECRET_BASIC' | 'CLIENT_SECRET_POST' | 'CLIENT_SECRET_JWT',
+): 'basic' | 'post' | 'jwt' {
+  return method === 'CLIENT_SECRET_BASIC' ? 'basic' : method === 'CLIENT_SECRET_POST' ? 'post' : 'jwt';
+}
+
+function matchOne(
+  secrets: { current: string; previous?: string },
+  candidate: string,
+): 'current' | 'previous' | undefined {
+  if (candidate === secrets.current) return 'current';
+  return secrets.previous !== undefined && candidate === secrets.previous ? 'previous' : undefined;
+}
+
+/** A JWT header or payload as a JSON object, or undefined. */
+function decodeJwtPart(part: string): Record<string, unknown> | undefined {
+  try {
+    const doc: unknown = JSON.parse(Buffer.from(part, 'base64url').toString('utf8'));
+    return isJsonObject(doc) ? doc : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function mayManage(worker: Worker, environmentId: string): boolean {

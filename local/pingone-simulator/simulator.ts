@@ -25,10 +25,12 @@ import {
   regionOfPath,
 } from './pingone-api.js';
 import {
+  type CreateApplicationInput,
   type CreateEnvironmentInput,
   type CreateResourceInput,
   type CreateWorkerInput,
   type Environment,
+  type OwnerKind,
   type SecretState,
   SimulatorStore,
   SimulatorUsageError,
@@ -68,6 +70,8 @@ export interface RequestRecord {
   readonly environmentId?: string;
   /** The path's resource id, or the client_id of an introspection by a known resource. */
   readonly resourceId?: string;
+  /** The path's application id, or the client_id of an introspection by a known application. */
+  readonly applicationId?: string;
   /** The status the client was sent; 0 when the connection was dropped without a response. */
   readonly status: number;
   readonly clientAuth?: ClientAuth;
@@ -84,6 +88,7 @@ export interface RequestFilter {
   readonly status?: number;
   readonly environmentId?: string;
   readonly resourceId?: string;
+  readonly applicationId?: string;
 }
 
 /** A worker app's credentials; JSON-serialised, this is the Lambda's worker parameter. */
@@ -103,6 +108,17 @@ export interface CreatedResource {
 }
 
 export interface CreatedCustomResource extends CreatedResource {
+  readonly secret: string;
+}
+
+export interface CreatedApplication {
+  readonly id: string;
+  readonly environmentId: string;
+  /** The generated secret; OIDC applications only (unless created `withoutSecret`). */
+  readonly secret?: string;
+}
+
+export interface CreatedOidcApplication extends CreatedApplication {
   readonly secret: string;
 }
 
@@ -216,6 +232,22 @@ export class PingOneSimulator {
       : { id: resource.id, environmentId, secret };
   }
 
+  /**
+   * Creates an application; an OIDC one (the default: WEB_APP, CLIENT_SECRET_BASIC) gets a generated
+   * secret, returned here. SAML applications have none.
+   */
+  createApplication(
+    environmentId: string,
+    input?: CreateApplicationInput & { readonly protocol?: 'OPENID_CONNECT'; readonly withoutSecret?: false },
+  ): CreatedOidcApplication;
+  createApplication(environmentId: string, input: CreateApplicationInput): CreatedApplication;
+  createApplication(environmentId: string, input: CreateApplicationInput = {}): CreatedApplication {
+    const { application, secret } = this.#store.createApplication(environmentId, input);
+    return secret === undefined
+      ? { id: application.id, environmentId }
+      : { id: application.id, environmentId, secret };
+  }
+
   /** Creates a worker app in `environmentId` that may manage `environments` (default all). */
   createWorker(environmentId: string, input: CreateWorkerInput = {}): WorkerCredentials {
     const worker = this.#store.createWorker(environmentId, input);
@@ -229,11 +261,19 @@ export class PingOneSimulator {
     };
   }
 
-  /** The resource's secret as GET would return it now (expired previous removed). Touches no `lastUsed`. */
-  readSecret(environmentId: string, resourceId: string): SecretState {
-    const state = this.#store.secretState(environmentId, resourceId);
+  /**
+   * The resource's (or, with `kind`, the application's) secret as GET would return it now (expired previous
+   * removed). Touches no `lastUsed`.
+   */
+  readSecret(environmentId: string, ownerId: string, kind: OwnerKind = 'resource'): SecretState {
+    const state = this.#store.secretState(environmentId, ownerId, kind);
     if (!state) {
-      throw new SimulatorUsageError(`no CUSTOM resource ${resourceId} in ${environmentId}`, 'not-found');
+      throw new SimulatorUsageError(
+        kind === 'application'
+          ? `no OIDC application with a secret ${ownerId} in ${environmentId}`
+          : `no CUSTOM resource ${ownerId} in ${environmentId}`,
+        'not-found',
+      );
     }
     return state;
   }
@@ -244,18 +284,23 @@ export class PingOneSimulator {
    */
   regenerateOutOfBand(
     environmentId: string,
-    resourceId: string,
-    options: { previousExpiresAt?: Date } = {},
+    ownerId: string,
+    options: { previousExpiresAt?: Date | undefined; kind?: OwnerKind } = {},
   ): SecretState {
-    return this.#store.regenerate(environmentId, resourceId, options.previousExpiresAt);
+    return this.#store.regenerate(environmentId, ownerId, options.previousExpiresAt, options.kind);
   }
 
   /**
    * A consumer authenticated with the previous secret at `at` (default: the clock's now): sets
    * `previous.lastUsed`, as an introspection with it does. For seeding states without the HTTP call.
    */
-  markPreviousUsed(environmentId: string, resourceId: string, at: Date = this.clock.now()): void {
-    this.#store.markPreviousUsed(environmentId, resourceId, at);
+  markPreviousUsed(
+    environmentId: string,
+    ownerId: string,
+    at: Date = this.clock.now(),
+    kind: OwnerKind = 'resource',
+  ): void {
+    this.#store.markPreviousUsed(environmentId, ownerId, at, kind);
   }
 
   /** Sets (or with `undefined` lifts) the rate limit; see {@link RateLimit}. */
@@ -268,8 +313,8 @@ export class PingOneSimulator {
   }
 
   /** An administrator revokes the previous secret outside the Lambda. */
-  deletePreviousOutOfBand(environmentId: string, resourceId: string): void {
-    this.#store.deletePrevious(environmentId, resourceId);
+  deletePreviousOutOfBand(environmentId: string, ownerId: string, kind: OwnerKind = 'resource'): void {
+    this.#store.deletePrevious(environmentId, ownerId, kind);
   }
 
   /** Invalidates every access token issued so far; the next API call with one gets 401. */
@@ -354,7 +399,10 @@ export class PingOneSimulator {
         method,
         route: match.route,
         environmentId: match.environmentId,
-        resourceId: match.route === 'introspect' ? clientIdOf(req.headers, body) : match.resourceId,
+        // An introspecting client may be a resource or an application; its id matches either filter.
+        ...(match.route === 'introspect'
+          ? { resourceId: clientIdOf(req.headers, body), applicationId: clientIdOf(req.headers, body) }
+          : { resourceId: match.resourceId, applicationId: match.applicationId }),
       };
       const delay = this.faults.take('delay', subject);
       if (delay) {
@@ -381,6 +429,8 @@ export class PingOneSimulator {
 
     // Recorded before any delay, so a test sees the request even if its client gave up waiting.
     const resourceId = facts.resourceId ?? (match?.route === 'introspect' ? undefined : match?.resourceId);
+    const applicationId =
+      facts.applicationId ?? (match?.route === 'introspect' ? undefined : match?.applicationId);
     const region = match?.region ?? regionOfPath(pathname);
     this.#requests.push(
       Object.freeze({
@@ -391,6 +441,7 @@ export class PingOneSimulator {
         ...(region ? { region } : {}),
         ...(match ? { environmentId: match.environmentId } : {}),
         ...(resourceId ? { resourceId } : {}),
+        ...(applicationId ? { applicationId } : {}),
         status: outcome === 'drop' ? 0 : outcome.status,
         ...(facts.clientAuth ? { clientAuth: facts.clientAuth } : {}),
         ...(applied.length > 0 ? { fault: applied.join(',') } : {}),
@@ -428,7 +479,10 @@ export class PingOneSimulator {
     correlationId: string,
   ): Reply {
     try {
-      return this.#api.handle({ ...request, match, apiBase: this.apiUrl(match.region) }, facts);
+      return this.#api.handle(
+        { ...request, match, apiBase: this.apiUrl(match.region), authBase: this.authUrl(match.region) },
+        facts,
+      );
     } catch (error) {
       if (error instanceof PingOneError || error instanceof OAuthError) return toReply(error, correlationId);
       throw error;
@@ -469,6 +523,7 @@ function matchesFilter(record: RequestRecord, filter: RequestFilter): boolean {
     (filter.route === undefined || filter.route === record.route) &&
     (filter.status === undefined || filter.status === record.status) &&
     (filter.environmentId === undefined || filter.environmentId === record.environmentId) &&
-    (filter.resourceId === undefined || filter.resourceId === record.resourceId)
+    (filter.resourceId === undefined || filter.resourceId === record.resourceId) &&
+    (filter.applicationId === undefined || filter.applicationId === record.applicationId)
   );
 }

@@ -14,6 +14,55 @@ const INTROSPECT_METHODS: readonly IntrospectEndpointAuthMethod[] = [
 ];
 const TOKEN_METHODS: readonly TokenEndpointAuthMethod[] = ['CLIENT_SECRET_BASIC', 'CLIENT_SECRET_POST'];
 
+/** What owns a secret in the simulator: a custom resource or an application. */
+export type OwnerKind = 'resource' | 'application';
+
+export type ApplicationProtocol = 'OPENID_CONNECT' | 'SAML' | 'WS_FED';
+export type ApplicationType =
+  | 'WEB_APP'
+  | 'NATIVE_APP'
+  | 'SINGLE_PAGE_APP'
+  | 'WORKER'
+  | 'SERVICE'
+  | 'CUSTOM_APP';
+/** An OIDC application's `tokenEndpointAuthMethod`: also how it authenticates at introspection. */
+export type ApplicationAuthMethod =
+  | 'CLIENT_SECRET_BASIC'
+  | 'CLIENT_SECRET_POST'
+  | 'CLIENT_SECRET_JWT'
+  | 'PRIVATE_KEY_JWT'
+  | 'NONE';
+export type ApplicationGrantType =
+  | 'AUTHORIZATION_CODE'
+  | 'IMPLICIT'
+  | 'REFRESH_TOKEN'
+  | 'CLIENT_CREDENTIALS'
+  | 'DEVICE_CODE';
+
+const APPLICATION_PROTOCOLS: readonly ApplicationProtocol[] = ['OPENID_CONNECT', 'SAML', 'WS_FED'];
+const APPLICATION_TYPES: readonly ApplicationType[] = [
+  'WEB_APP',
+  'NATIVE_APP',
+  'SINGLE_PAGE_APP',
+  'WORKER',
+  'SERVICE',
+  'CUSTOM_APP',
+];
+const APPLICATION_AUTH_METHODS: readonly ApplicationAuthMethod[] = [
+  'CLIENT_SECRET_BASIC',
+  'CLIENT_SECRET_POST',
+  'CLIENT_SECRET_JWT',
+  'PRIVATE_KEY_JWT',
+  'NONE',
+];
+const GRANT_TYPES: readonly ApplicationGrantType[] = [
+  'AUTHORIZATION_CODE',
+  'IMPLICIT',
+  'REFRESH_TOKEN',
+  'CLIENT_CREDENTIALS',
+  'DEVICE_CODE',
+];
+
 /** PingOne's generated-secret alphabet: the RFC 3986 unreserved characters (pingone-api.md §8). */
 const SECRET_ALPHABET = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~';
 
@@ -42,6 +91,21 @@ export interface Resource {
   readonly introspectEndpointAuthMethod: IntrospectEndpointAuthMethod;
   readonly audience: string;
   readonly accessTokenValiditySeconds: number;
+  readonly createdAt: Date;
+  readonly updatedAt: Date;
+}
+
+export interface Application {
+  readonly id: string;
+  readonly environmentId: string;
+  readonly name: string;
+  readonly protocol: ApplicationProtocol;
+  readonly type: ApplicationType;
+  /** OIDC applications only. */
+  readonly tokenEndpointAuthMethod?: ApplicationAuthMethod;
+  /** OIDC applications only. */
+  readonly grantTypes?: readonly ApplicationGrantType[];
+  readonly enabled: boolean;
   readonly createdAt: Date;
   readonly updatedAt: Date;
 }
@@ -82,6 +146,22 @@ export interface CreateResourceInput {
   readonly accessTokenValiditySeconds?: number;
 }
 
+export interface CreateApplicationInput {
+  readonly id?: string;
+  readonly name?: string;
+  /** Default `OPENID_CONNECT`. Only OIDC applications have a secret. */
+  readonly protocol?: ApplicationProtocol;
+  /** Default `WEB_APP`. `WORKER` applications come from createWorker. */
+  readonly type?: ApplicationType;
+  /** Default `CLIENT_SECRET_BASIC`. Ignored for SAML / WS-Fed. */
+  readonly tokenEndpointAuthMethod?: ApplicationAuthMethod;
+  /** Default by type: CLIENT_CREDENTIALS for SERVICE, else AUTHORIZATION_CODE + REFRESH_TOKEN. */
+  readonly grantTypes?: readonly ApplicationGrantType[];
+  readonly enabled?: boolean;
+  /** An OIDC application PingOne has no secret for (its secret endpoints answer 404). */
+  readonly withoutSecret?: boolean;
+}
+
 export interface CreateWorkerInput {
   readonly clientId?: string;
   readonly clientSecret?: string;
@@ -102,6 +182,12 @@ interface ResourceRecord {
   secret?: MutableSecret;
 }
 
+interface ApplicationRecord {
+  application: Application;
+  /** OIDC applications (and workers) only. */
+  secret?: MutableSecret;
+}
+
 interface IssuedToken {
   readonly workerEnvironmentId: string;
   readonly clientId: string;
@@ -116,7 +202,10 @@ export class SimulatorStore {
   readonly #clock: Clock;
   readonly #environments = new Map<string, Environment>();
   readonly #resources = new Map<string, ResourceRecord>();
+  readonly #applications = new Map<string, ApplicationRecord>();
   readonly #workers = new Map<string, Worker>();
+  /** Client-assertion ids seen, with when they expire, so an assertion cannot be replayed. */
+  readonly #assertionIds = new Map<string, number>();
   readonly #tokens = new Map<string, IssuedToken>();
 
   constructor(clock: Clock) {
@@ -195,6 +284,9 @@ export class SimulatorStore {
     if (environments !== 'all' && !Array.isArray(environments)) {
       throw new SimulatorUsageError("worker environments must be an array of environment ids or 'all'");
     }
+    if (this.#applications.has(workerKey(environmentId, clientId))) {
+      throw new SimulatorUsageError(`application ${clientId} already exists in ${environmentId}`);
+    }
     const worker: Worker = Object.freeze({
       environmentId,
       clientId,
@@ -207,11 +299,113 @@ export class SimulatorStore {
       environments: environments === 'all' ? 'all' : Object.freeze([...environments]),
     });
     this.#workers.set(key, worker);
+    // A worker is an OIDC application of type WORKER; its secret is an application secret like any other.
+    const now = this.#clock.now();
+    this.#applications.set(key, {
+      application: Object.freeze({
+        id: clientId,
+        environmentId,
+        name: `worker-${clientId.slice(0, 8)}`,
+        protocol: 'OPENID_CONNECT',
+        type: 'WORKER',
+        tokenEndpointAuthMethod: worker.tokenEndpointAuthMethod,
+        grantTypes: Object.freeze(['CLIENT_CREDENTIALS'] as ApplicationGrantType[]),
+        enabled: true,
+        createdAt: now,
+        updatedAt: now,
+      }),
+      secret: { current: worker.clientSecret },
+    });
     return worker;
   }
 
+  /** The worker with its application's current secret (a second worker may have rotated it). */
   worker(environmentId: string, clientId: string): Worker | undefined {
-    return this.#workers.get(workerKey(environmentId, clientId));
+    const worker = this.#workers.get(workerKey(environmentId, clientId));
+    const secret = this.#applications.get(workerKey(environmentId, clientId))?.secret;
+    if (!worker || !secret || secret.current === worker.clientSecret) return worker;
+    return Object.freeze({ ...worker, clientSecret: secret.current });
+  }
+
+  createApplication(
+    environmentId: string,
+    input: CreateApplicationInput = {},
+  ): { application: Application; secret?: string } {
+    this.#requireEnvironment(environmentId);
+    const protocol = oneOf(input.protocol ?? 'OPENID_CONNECT', APPLICATION_PROTOCOLS, 'protocol');
+    const type = oneOf(input.type ?? 'WEB_APP', APPLICATION_TYPES, 'type');
+    if (type === 'WORKER') throw new SimulatorUsageError('create WORKER applications with createWorker');
+    const oidc = protocol === 'OPENID_CONNECT';
+    const method = oneOf(
+      input.tokenEndpointAuthMethod ?? 'CLIENT_SECRET_BASIC',
+      APPLICATION_AUTH_METHODS,
+      'tokenEndpointAuthMethod',
+    );
+    const grantTypes = (
+      input.grantTypes ??
+      (type === 'SERVICE' ? ['CLIENT_CREDENTIALS'] : ['AUTHORIZATION_CODE', 'REFRESH_TOKEN'])
+    ).map((grant) => oneOf(grant, GRANT_TYPES, 'grantTypes[]'));
+    const id = newId(input.id, 'application id');
+    const key = resourceKey(environmentId, id);
+    if (this.#applications.has(key)) {
+      throw new SimulatorUsageError(`application ${id} already exists in ${environmentId}`);
+    }
+    const now = this.#clock.now();
+    const application: Application = Object.freeze({
+      id,
+      environmentId,
+      name: input.name ?? `app-${id.slice(0, 8)}`,
+      protocol,
+      type,
+      ...(oidc ? { tokenEndpointAuthMethod: method, grantTypes: Object.freeze(grantTypes) } : {}),
+      enabled: input.enabled ?? true,
+      createdAt: now,
+      updatedAt: now,
+    });
+    // Only OIDC applications have a client secret (pingone-api.md §10).
+    const record: ApplicationRecord =
+      oidc && !input.withoutSecret ? { application, secret: { current: generateSecret() } } : { application };
+    this.#applications.set(key, record);
+    return record.secret ? { application, secret: record.secret.current } : { application };
+  }
+
+  application(environmentId: string, applicationId: string): Application | undefined {
+    return this.#applications.get(resourceKey(environmentId, applicationId))?.application;
+  }
+
+  /**
+   * Records a client assertion's `jti` until `expiresAtMs`; false when it was already used (a replay).
+   * Expired ids are forgotten.
+   */
+  useAssertionId(clientKey: string, jti: string, expiresAtMs: number): boolean {
+    const now = this.#clock.now().getTime();
+    for (const [id, until] of this.#assertionIds) if (until <= now) this.#assertionIds.delete(id);
+    const key = `${clientKey}|${jti}`;
+    if (this.#assertionIds.has(key)) return false;
+    this.#assertionIds.set(key, expiresAtMs);
+    return true;
+  }
+
+  /**
+   * The secrets an owner accepts now: current, then the unexpired previous (a match on which stamps its
+   * `lastUsed` through {@link stampPreviousUsed}). Undefined when the owner has no secret.
+   */
+  acceptedSecrets(
+    environmentId: string,
+    ownerId: string,
+    kind: OwnerKind,
+  ): { current: string; previous?: string } | undefined {
+    const secret = this.#secretRecord(environmentId, ownerId, kind);
+    if (!secret) return undefined;
+    const previous = this.#livePrevious(secret);
+    return previous ? { current: secret.current, previous: previous.secret } : { current: secret.current };
+  }
+
+  /** A client authenticated with the previous secret just now: stamps its `lastUsed`. */
+  stampPreviousUsed(environmentId: string, ownerId: string, kind: OwnerKind): void {
+    const secret = this.#secretRecord(environmentId, ownerId, kind);
+    const previous = secret ? this.#livePrevious(secret) : undefined;
+    if (previous) previous.lastUsed = this.#clock.now();
   }
 
   /** Issues an opaque access token for the worker; returns the token string. */
@@ -240,9 +434,12 @@ export class SimulatorStore {
     this.#tokens.clear();
   }
 
-  /** The secret of a CUSTOM resource as of the clock's now, or `undefined` if there is no such secret. */
-  secretState(environmentId: string, resourceId: string): SecretState | undefined {
-    const secret = this.#resources.get(resourceKey(environmentId, resourceId))?.secret;
+  /**
+   * The secret of a CUSTOM resource (or, with `kind`, an application) as of the clock's now, or `undefined`
+   * if there is no such secret.
+   */
+  secretState(environmentId: string, ownerId: string, kind: OwnerKind = 'resource'): SecretState | undefined {
+    const secret = this.#secretRecord(environmentId, ownerId, kind);
     if (!secret) return undefined;
     const previous = this.#livePrevious(secret);
     if (!previous) return { secret: secret.current };
@@ -261,31 +458,36 @@ export class SimulatorStore {
    * Generates a new secret. The old current secret moves into the single previous slot until
    * `previousExpiresAt`, overwriting any earlier previous; without it the old secret is gone at once.
    */
-  regenerate(environmentId: string, resourceId: string, previousExpiresAt?: Date): SecretState {
-    const secret = this.#requireSecret(environmentId, resourceId);
+  regenerate(
+    environmentId: string,
+    ownerId: string,
+    previousExpiresAt?: Date,
+    kind: OwnerKind = 'resource',
+  ): SecretState {
+    const secret = this.#requireSecret(environmentId, ownerId, kind);
     secret.previous = previousExpiresAt
       ? { secret: secret.current, expiresAt: new Date(previousExpiresAt) }
       : undefined;
     secret.current = generateSecret();
-    return this.secretState(environmentId, resourceId)!;
+    return this.secretState(environmentId, ownerId, kind)!;
   }
 
   /**
    * Stamps the previous secret's `lastUsed` as a consumer's use at `at` would (seeding worlds without making
    * the introspection call). Throws when there is no unexpired previous secret.
    */
-  markPreviousUsed(environmentId: string, resourceId: string, at: Date): void {
-    const previous = this.#livePrevious(this.#requireSecret(environmentId, resourceId));
+  markPreviousUsed(environmentId: string, ownerId: string, at: Date, kind: OwnerKind = 'resource'): void {
+    const previous = this.#livePrevious(this.#requireSecret(environmentId, ownerId, kind));
     if (!previous) {
       throw new SimulatorUsageError(
-        `resource ${resourceId} in ${environmentId} has no unexpired previous secret`,
+        `${kind} ${ownerId} in ${environmentId} has no unexpired previous secret`,
       );
     }
     previous.lastUsed = new Date(at);
   }
 
-  deletePrevious(environmentId: string, resourceId: string): void {
-    this.#requireSecret(environmentId, resourceId).previous = undefined;
+  deletePrevious(environmentId: string, ownerId: string, kind: OwnerKind = 'resource'): void {
+    this.#requireSecret(environmentId, ownerId, kind).previous = undefined;
   }
 
   /**
@@ -294,10 +496,11 @@ export class SimulatorStore {
    */
   matchSecret(
     environmentId: string,
-    resourceId: string,
+    ownerId: string,
     candidate: string,
+    kind: OwnerKind = 'resource',
   ): 'current' | 'previous' | undefined {
-    const secret = this.#resources.get(resourceKey(environmentId, resourceId))?.secret;
+    const secret = this.#secretRecord(environmentId, ownerId, kind);
     if (!secret) return undefined;
     if (candidate === secret.current) return 'current';
     const previous = this.#livePrevious(secret);
@@ -312,6 +515,7 @@ export class SimulatorStore {
   snapshot(): {
     environments: Environment[];
     resources: (Resource & { secret?: SecretState })[];
+    applications: (Application & { secret?: SecretState })[];
     workers: Worker[];
   } {
     return {
@@ -320,7 +524,11 @@ export class SimulatorStore {
         const secret = this.secretState(resource.environmentId, resource.id);
         return secret ? { ...resource, secret } : { ...resource };
       }),
-      workers: [...this.#workers.values()],
+      applications: [...this.#applications.values()].map(({ application }) => {
+        const secret = this.secretState(application.environmentId, application.id, 'application');
+        return secret ? { ...application, secret } : { ...application };
+      }),
+      workers: [...this.#workers.values()].map((w) => this.worker(w.environmentId, w.clientId) ?? w),
     };
   }
 
@@ -336,7 +544,28 @@ export class SimulatorStore {
     return environment;
   }
 
-  #requireSecret(environmentId: string, resourceId: string): MutableSecret {
+  #secretRecord(environmentId: string, ownerId: string, kind: OwnerKind): MutableSecret | undefined {
+    const key = resourceKey(environmentId, ownerId);
+    return (kind === 'application' ? this.#applications.get(key) : this.#resources.get(key))?.secret;
+  }
+
+  #requireSecret(environmentId: string, ownerId: string, kind: OwnerKind): MutableSecret {
+    if (kind === 'application') {
+      const record = this.#applications.get(resourceKey(environmentId, ownerId));
+      if (!record) {
+        throw new SimulatorUsageError(
+          `application ${ownerId} does not exist in ${environmentId}`,
+          'not-found',
+        );
+      }
+      if (!record.secret) {
+        throw new SimulatorUsageError(
+          `application ${ownerId} is a ${record.application.protocol} application without a secret`,
+        );
+      }
+      return record.secret;
+    }
+    const resourceId = ownerId;
     const record = this.#resources.get(resourceKey(environmentId, resourceId));
     if (!record) {
       throw new SimulatorUsageError(`resource ${resourceId} does not exist in ${environmentId}`, 'not-found');

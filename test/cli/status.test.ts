@@ -254,7 +254,7 @@ describe('status', () => {
     const bad = await cli(world, ['status', '--secret-id', other.name, '--json']);
     expect(bad.code).toBe(8);
     expect(JSON.parse(bad.out).reason).toMatch(
-      /^AWSCURRENT is malformed: environmentId is missing; resourceId is missing:/,
+      /^AWSCURRENT is malformed: environmentId is missing; resourceId or applicationId is missing \(.*\):/,
     );
   });
 

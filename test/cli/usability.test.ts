@@ -204,7 +204,9 @@ describe('messages (item 8)', () => {
     const result = await binary(world, ['status', '--secret-id', secret.name, '--json']);
     expect(result.code).toBe(8);
     const reason = JSON.parse(result.stdout).reason as string;
-    expect(reason).toMatch(/^AWSCURRENT is malformed: resourceId is missing:/);
+    expect(reason).toMatch(
+      /^AWSCURRENT is malformed: resourceId or applicationId is missing \(name exactly one: .*\):/,
+    );
     expect(reason).not.toMatch(/UUID/);
   });
 

@@ -2,10 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { PingOneApiError, PingOneNetworkError } from '../../lib/errors.js';
 import type {
   CallOptions,
-  IntrospectAuthMethod,
+  PingOneApplication,
   PingOneClient,
   PingOneResource,
   PingOneSecretState,
+  SecretAuthMethod,
   SecretOwner,
 } from '../../lib/pingone/types.js';
 
@@ -22,6 +23,13 @@ export type RegenerateFault =
 export class FakePingOne implements PingOneClient {
   state: { secret: string; previous?: { secret: string; expiresAt: string; lastUsed?: string } };
   resource: PingOneResource;
+  application: PingOneApplication = {
+    id: 'app',
+    protocol: 'OPENID_CONNECT',
+    type: 'WEB_APP',
+    tokenEndpointAuthMethod: 'CLIENT_SECRET_BASIC',
+  };
+  applicationReads = 0;
   regenerateFaults: RegenerateFault[] = [];
   readFaults: Error[] = [];
   regenerates = 0;
@@ -95,10 +103,15 @@ export class FakePingOne implements PingOneClient {
     return this.resource;
   }
 
+  async readApplication(_owner: SecretOwner, _options: CallOptions): Promise<PingOneApplication> {
+    this.applicationReads++;
+    return this.application;
+  }
+
   async introspectWithSecret(
     _owner: SecretOwner,
     clientSecret: string,
-    method: Exclude<IntrospectAuthMethod, 'NONE'>,
+    method: SecretAuthMethod,
     _options: CallOptions,
   ): Promise<boolean> {
     this.introspections.push({ secret: clientSecret, method });
