@@ -58,6 +58,7 @@ const COMMANDS = {
       'secret-id': { type: 'string' },
       wait: { type: 'boolean' },
       timeout: { type: 'string' },
+      force: { type: 'boolean' },
     },
     required: ['secret-id'],
   },
@@ -89,7 +90,7 @@ const EXIT_HELP = `Exit codes:
   0  success; status: healthy, or not-rotating (a note)
   1  error: an AWS or PingOne call failed, a rotation failed or timed out, unstick refused or cancelled
   2  usage: a bad or missing option or setting
-  status verdicts:
+  status verdicts (rotate exits with the same code when it refuses the state; --force skips that check):
   ${STATUS_EXIT.drift}  drift                 AWSCURRENT is neither PingOne's current nor previous secret
   ${STATUS_EXIT.grace}  grace                 AWSCURRENT is PingOne's previous secret (a half-done rotation)
   ${STATUS_EXIT['rotation-in-progress']}  rotation-in-progress  AWSPENDING younger than --stuck-after
@@ -155,12 +156,18 @@ ${EXIT_HELP}
 
 ${GLOBAL_HELP}
 `,
-  rotate: `Usage: ${PROGRAM} rotate --secret-id S [--wait] [--timeout 5m]
+  rotate: `Usage: ${PROGRAM} rotate --secret-id S [--wait] [--timeout 5m] [--force]
 
-Starts a rotation (RotateSecret). With --wait, follows it with a live progress line until the new version is
+Checks the secret as \`status\` does, and refuses (with the verdict's exit code) unless a rotation fixes the state
+or leaves it fine: healthy, not-rotating, grace. Then starts a rotation (RotateSecret). With --wait, follows it with a live progress line until the new version is
 AWSCURRENT, the rotation is abandoned, or --timeout (default ${duration(DEFAULT_ROTATE_TIMEOUT_MS)}) passes.
 In the local world (a loopback AWS endpoint) there is no rotation service: the steps run in this process
 through the local rotation driver, with the built bundle dist/rotate/index.mjs (or lib/handler.ts without it).
+
+  --secret-id S   name or ARN
+  --wait          follow the rotation until it ends (implied in the local world)
+  --timeout D     give up following after D, e.g. 90s, 5m
+  --force         skip the status check (a rotation of a drifted or misconfigured secret fails and leaves AWSPENDING)
 
 ${GLOBAL_HELP}
 `,
@@ -390,6 +397,7 @@ async function dispatch(
       return rotate(deps, {
         secretId: str('secret-id')!,
         wait: flag('wait'),
+        force: flag('force'),
         ...(timeoutMs !== undefined ? { timeoutMs } : {}),
       });
     }

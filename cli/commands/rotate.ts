@@ -1,7 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { DescribeSecretCommand, RotateSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { AWSCURRENT, AWSPENDING, SecretsStore } from '../../lib/secrets/secrets-store.js';
+import { ENVIRONMENT_TAG, RESOURCE_TAG } from '../../lib/config.js';
 import { readSecretView } from '../../lib/status/inspect.js';
+import { onboardCommand, ROTATION_FIXES } from '../../lib/status/model.js';
+import { statusReport } from './status.js';
 import { ALL_STEPS, RotationInProgressError } from '../../local/driver.js';
 import type { CliDeps } from '../deps.js';
 import { CliError, EXIT, oneLine } from '../errors.js';
@@ -16,6 +19,8 @@ export interface RotateOptions {
   readonly wait?: boolean;
   readonly timeoutMs?: number;
   readonly intervalMs?: number;
+  /** Rotate even when `status` says a rotation cannot fix the state. */
+  readonly force?: boolean;
 }
 
 /**
@@ -23,7 +28,23 @@ export interface RotateOptions {
  * In the local world there is no rotation service: LocalRotationDriver plays it and the steps run here.
  */
 export async function rotate(deps: CliDeps, options: RotateOptions): Promise<number> {
+  if (!options.force) await refuseUnlessRotationFixes(deps, options.secretId);
   return deps.local ? rotateLocally(deps, options) : rotateWithService(deps, options);
+}
+
+/**
+ * Runs the status model first: a rotation of a misconfigured secret, a drifted one, one PingOne cannot
+ * judge or one with an outstanding AWSPENDING fails the same way every attempt and leaves AWSPENDING
+ * behind. Refused with the verdict's exit code and its advice; nothing is changed.
+ */
+async function refuseUnlessRotationFixes(deps: CliDeps, secretId: string): Promise<void> {
+  const report = await statusReport(deps, { secretId });
+  if (ROTATION_FIXES.has(report.verdict)) return;
+  throw new CliError(
+    `not rotating ${report.secret.name}: status says ${report.verdict}, which a rotation cannot fix (${report.reason})`,
+    'nothing was changed; do what the status says, or pass --force to rotate anyway',
+    report.exitCode,
+  );
 }
 
 async function rotateLocally(deps: CliDeps, options: RotateOptions): Promise<number> {
@@ -92,9 +113,10 @@ async function rotateWithService(deps: CliDeps, options: RotateOptions): Promise
   const sm = deps.secretsManager;
   const view = await readSecretView(sm, options.secretId);
   if (!view.rotation.enabled && !view.rotation.lambdaArn) {
+    const ids = { environmentId: view.tags[ENVIRONMENT_TAG], resourceId: view.tags[RESOURCE_TAG] };
     throw new CliError(
       `${view.name} has no rotation function`,
-      'attach one with `pingone-rotation onboard --force … --rotation-function-arn ARN --schedule "rate(30 days)"`',
+      `attach one with \`${onboardCommand(view.name, ids, { rotationFunctionArn: undefined })}\``,
     );
   }
   const token = randomUUID();

@@ -53,6 +53,12 @@ export const STATUS_EXIT: Readonly<Record<Verdict, number>> = Object.freeze({
   misconfigured: 8,
 });
 
+/**
+ * The verdicts a rotation fixes or leaves fine: `rotate` refuses the others (unless --force), because a
+ * rotation there fails deterministically, retries, and leaves an AWSPENDING behind.
+ */
+export const ROTATION_FIXES: ReadonlySet<Verdict> = new Set<Verdict>(['healthy', 'not-rotating', 'grace']);
+
 /** `not-rotating` under --strict. */
 export const NOT_ROTATING_STRICT_EXIT = 9;
 

@@ -1,6 +1,7 @@
 /**
  * `rotate` against a real rotation service (not the local world): RotateSecret, then DescribeSecret polling.
- * Secrets Manager is scripted with aws-sdk-client-mock, the clock is fake, so each phase is exact.
+ * Secrets Manager is scripted with aws-sdk-client-mock, the clock is fake, so each phase is exact. The
+ * following tests pass --force (no status check first); the status check has its own tests at the end.
  */
 import {
   DescribeSecretCommand,
@@ -16,6 +17,8 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import type { CliDeps } from '../../cli/deps.js';
 import { UsageError } from '../../cli/errors.js';
 import { runCli } from '../../cli/run.js';
+import { loadConfig } from '../../lib/config.js';
+import type { PingOneClient } from '../../lib/pingone/types.js';
 import { MemoryOutput } from './support.js';
 
 const ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:pingone/orders-api-AbCdEf';
@@ -57,13 +60,13 @@ async function run(argv: string[], tty = false) {
 
 /** DescribeSecret answers: the first (before RotateSecret) and then one per poll. */
 function describeSequence(polls: ((token: string) => Record<string, string[]>)[]) {
-  let call = 0;
+  let poll = 0;
   sm.on(DescribeSecretCommand).callsFake(() => {
-    const index = call++;
-    const versions =
-      index === 0 || !token
-        ? { [OLD]: ['AWSCURRENT'] }
-        : polls[Math.min(index - 1, polls.length - 1)]!(token);
+    const versions = !token
+      ? { [OLD]: ['AWSCURRENT'] }
+      : polls.length === 0
+        ? { [OLD]: ['AWSCURRENT'], [token]: ['AWSPENDING'] }
+        : polls[Math.min(poll++, polls.length - 1)]!(token);
     const done =
       versions[token ?? '']?.includes('AWSCURRENT') && !versions[token ?? '']?.includes('AWSPENDING');
     return {
@@ -103,7 +106,7 @@ describe('rotate with the rotation service', () => {
       if (++gets === 1) throw new ResourceNotFoundException({ message: 'no value', $metadata: {} });
       return { SecretString: '{"clientSecret":"never printed"}' };
     });
-    const result = await run(['rotate', '--secret-id', 'pingone/orders-api', '--wait']);
+    const result = await run(['rotate', '--force', '--secret-id', 'pingone/orders-api', '--wait']);
     expect(result.err).toBe('');
     expect(result.code).toBe(0);
     const t = `${token!.slice(0, 8)}…`;
@@ -126,7 +129,7 @@ describe('rotate with the rotation service', () => {
     sm.on(GetSecretValueCommand).rejects(
       new ResourceNotFoundException({ message: 'no value', $metadata: {} }),
     );
-    const result = await run(['rotate', '--secret-id', ARN, '--wait'], true);
+    const result = await run(['rotate', '--force', '--secret-id', ARN, '--wait'], true);
     expect(result.code).toBe(0);
     const clear = '\r\u001b[2K';
     expect(result.out.startsWith(`${clear}    0s  createSecret: waiting`)).toBe(true);
@@ -138,7 +141,7 @@ describe('rotate with the rotation service', () => {
     sm.on(GetSecretValueCommand).rejects(
       new ResourceNotFoundException({ message: 'no value', $metadata: {} }),
     );
-    const result = await run(['rotate', '--secret-id', ARN, '--wait', '--timeout', '10s']);
+    const result = await run(['rotate', '--force', '--secret-id', ARN, '--wait', '--timeout', '10s']);
     expect(result.code).toBe(1);
     expect(result.out.trimEnd().split('\n').at(-1)).toMatch(/^Timed out after 10s: createSecret: waiting/);
     expect(result.err).toBe(
@@ -156,7 +159,7 @@ describe('rotate with the rotation service', () => {
     sm.on(GetSecretValueCommand).rejects(
       new ResourceNotFoundException({ message: 'no value', $metadata: {} }),
     );
-    const result = await run(['rotate', '--secret-id', ARN, '--wait']);
+    const result = await run(['rotate', '--force', '--secret-id', ARN, '--wait']);
     expect(result.code).toBe(1);
     expect(result.err).toMatch(
       /^pingone-rotation: AWSPENDING left version \S+ of pingone\/orders-api before it became AWSCURRENT/,
@@ -165,7 +168,7 @@ describe('rotate with the rotation service', () => {
 
   it('without --wait: starts the rotation and says how to follow it', async () => {
     describeSequence([]);
-    const result = await run(['rotate', '--secret-id', ARN]);
+    const result = await run(['rotate', '--force', '--secret-id', ARN]);
     expect(result.code).toBe(0);
     expect(result.out).toBe(
       `Rotation of pingone/orders-api started: version ${token} is AWSPENDING and Secrets Manager runs the four steps now.\n` +
@@ -181,11 +184,66 @@ describe('rotate with the rotation service', () => {
         $metadata: {},
       }),
     );
-    const result = await run(['rotate', '--secret-id', ARN, '--wait']);
+    const result = await run(['rotate', '--force', '--secret-id', ARN, '--wait']);
     expect(result.code).toBe(1);
     expect(result.err).toBe(
       'pingone-rotation: a previous rotation of pingone/orders-api is not complete: see `pingone-rotation status ' +
         '--secret-id pingone/orders-api`; if it is stuck, recover with `pingone-rotation unstick --secret-id pingone/orders-api`\n',
     );
+  });
+
+  describe('the status check before RotateSecret', () => {
+    const ENV = '11111111-2222-4333-8444-555555555555';
+    const RES = '66666666-7777-4888-8999-000000000000';
+    const pingoneWith = (current: string): CliDeps['pingone'] => {
+      const client: PingOneClient = {
+        readResource: async () => ({ id: RES, type: 'CUSTOM', name: 'Orders API' }),
+        readSecret: async () => ({ secret: current }),
+        regenerateSecret: async () => {
+          throw new Error('status never regenerates');
+        },
+        introspectWithSecret: async () => true,
+      };
+      const config = loadConfig({ PINGONE_WORKER_PARAMETER: '/pingone/worker' });
+      return () => ({ config, client, functionEnv: {} });
+    };
+    async function runWith(argv: string[], pingoneCurrent: string) {
+      const out = new MemoryOutput();
+      const err = new MemoryOutput();
+      const code = await runCli(argv, { out, err }, () => ({
+        ...deps(out, err),
+        pingone: pingoneWith(pingoneCurrent),
+      }));
+      return { code, out: out.text, err: err.text };
+    }
+    beforeEach(() => {
+      sm.on(GetSecretValueCommand).callsFake((input: { VersionId?: string }) => {
+        if (input.VersionId) throw new ResourceNotFoundException({ message: 'no value', $metadata: {} });
+        return {
+          VersionId: OLD,
+          SecretString: JSON.stringify({ environmentId: ENV, resourceId: RES, clientSecret: 'aws-current' }),
+        };
+      });
+    });
+
+    it('drift: refused with exit 3 and the verdict’s advice; RotateSecret is never called', async () => {
+      describeSequence([]);
+      const result = await runWith(['rotate', '--secret-id', ARN, '--wait'], 'regenerated-in-console');
+      expect(result.code).toBe(3);
+      expect(result.out).toBe('');
+      expect(result.err).toMatch(
+        /^pingone-rotation: not rotating pingone\/orders-api: status says drift, which a rotation cannot fix \(AWSCURRENT is neither .*`pingone-rotation onboard --secret-name pingone\/orders-api --environment-id 11111111-\S+ --resource-id 66666666-\S+ --force`\): nothing was changed; do what the status says, or pass --force to rotate anyway\n$/,
+      );
+      expect(result.err.split('\n')).toHaveLength(2);
+      expect(sm.commandCalls(RotateSecretCommand)).toHaveLength(0);
+    });
+
+    it('healthy: the check passes and the rotation starts', async () => {
+      describeSequence([]);
+      const result = await runWith(['rotate', '--secret-id', ARN], 'aws-current');
+      expect(result.err).toBe('');
+      expect(result.code).toBe(0);
+      expect(sm.commandCalls(RotateSecretCommand)).toHaveLength(1);
+    });
   });
 });

@@ -111,17 +111,25 @@ describe('rotate', () => {
     const { name } = await onboarded();
     const token = await (await worldDriver(world)).startRotation(name);
     const run = await cli(world, ['rotate', '--secret-id', name, '--wait']);
-    expect(run.code).toBe(1);
-    expect(run.err).toBe(
+    expect(run.code).toBe(6);
+    expect(run.err).toMatch(
+      new RegExp(
+        `^pingone-rotation: not rotating ${name}: status says stuck-pending, which a rotation cannot fix \\(AWSPENDING is on version ${token}, an empty placeholder.*run \`pingone-rotation unstick --secret-id ${name}\`.*\\): nothing was changed`,
+      ),
+    );
+    // --force goes as far as RotateSecret, which refuses the same way Secrets Manager does.
+    const forced = await cli(world, ['rotate', '--secret-id', name, '--wait', '--force']);
+    expect(forced.code).toBe(1);
+    expect(forced.err).toBe(
       `pingone-rotation: a previous rotation of ${name} is not complete (AWSPENDING is on version ${token}): see ` +
         `\`pingone-rotation status --secret-id ${name}\`; if it is stuck, recover with \`pingone-rotation unstick --secret-id ${name}\`\n`,
     );
   });
 
-  it('a failing rotation (drift) ends with the step error and leaves AWSPENDING for unstick', async () => {
+  it('a failing rotation (drift, --force past the status check) ends with the step error and leaves AWSPENDING for unstick', async () => {
     const { name, environmentId, resourceId } = await onboarded();
     world.sim.regenerateOutOfBand(environmentId, resourceId);
-    const run = await cli(world, ['rotate', '--secret-id', name, '--wait']);
+    const run = await cli(world, ['rotate', '--secret-id', name, '--wait', '--force']);
     expect(run.code).toBe(1);
     expect(run.out).toMatch(
       /\[1\/4\] createSecret ✗ Drift: AWSCURRENT's clientSecret is not the current secret/,
