@@ -203,6 +203,9 @@ describe('rotate with the rotation service', () => {
           throw new Error('status never regenerates');
         },
         introspectWithSecret: async () => true,
+        deletePreviousSecret: async () => {
+          throw new Error('status never deletes');
+        },
       };
       const config = loadConfig({ PINGONE_WORKER_PARAMETER: '/pingone/worker' });
       return () => ({ config, client, functionEnv: {} });
