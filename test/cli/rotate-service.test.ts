@@ -196,7 +196,8 @@ describe('rotate with the rotation service', () => {
     const ENV = '11111111-2222-4333-8444-555555555555';
     const RES = '66666666-7777-4888-8999-000000000000';
     const pingoneWith = (current: string): CliDeps['pingone'] => {
-      const client: PingOneClient = {
+      // Only what status reads; any other call fails the test.
+      const client = {
         readResource: async () => ({ id: RES, type: 'CUSTOM', name: 'Orders API' }),
         readSecret: async () => ({ secret: current }),
         regenerateSecret: async () => {
@@ -206,7 +207,7 @@ describe('rotate with the rotation service', () => {
         deletePreviousSecret: async () => {
           throw new Error('status never deletes');
         },
-      };
+      } satisfies Partial<PingOneClient> as unknown as PingOneClient;
       const config = loadConfig({ PINGONE_WORKER_PARAMETER: '/pingone/worker' });
       return () => ({ config, client, functionEnv: {} });
     };
