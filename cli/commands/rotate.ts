@@ -1,14 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { DescribeSecretCommand, RotateSecretCommand } from '@aws-sdk/client-secrets-manager';
-import { AWSCURRENT, AWSPENDING, SecretsStore } from '../../lib/secrets/secrets-store.js';
 import { ENVIRONMENT_TAG, RESOURCE_TAG } from '../../lib/config.js';
+import { AWSCURRENT, AWSPENDING, SecretsStore } from '../../lib/secrets/secrets-store.js';
 import { readSecretView } from '../../lib/status/inspect.js';
 import { onboardCommand, ROTATION_FIXES } from '../../lib/status/model.js';
-import { statusReport } from './status.js';
 import { ALL_STEPS, RotationInProgressError } from '../../local/driver.js';
 import type { CliDeps } from '../deps.js';
 import { CliError, EXIT, oneLine } from '../errors.js';
 import { duration, labelsLine, line, ProgressLine, shortId } from '../format.js';
+import { statusReport } from './status.js';
 
 export const DEFAULT_ROTATE_TIMEOUT_MS = 5 * 60_000;
 export const DEFAULT_POLL_INTERVAL_MS = 2_000;
