@@ -5,6 +5,8 @@ import { oneLine } from '../lib/status/text.js';
 
 export { oneLine };
 
+import { redactText } from '../lib/redact.js';
+
 export const PROGRAM = 'pingone-rotation';
 
 /** Process exit codes. `status` verdicts have their own codes from 3 up (see STATUS_EXIT). */
@@ -58,11 +60,23 @@ const AUTH_ERRORS = new Set([
 
 /**
  * Turns any error into `{ line, exitCode }`: the one line printed after `pingone-rotation: `. Messages from
- * lib/ never contain secret values; AWS SDK messages do not either.
+ * lib/ are redacted where they are made (lib/redact.ts); an AWS SDK message may quote a request value, so
+ * the whole line goes through the redactor's shape rules once more.
  */
 export function describeError(
   error: unknown,
   context: { endpoint?: string; secretId?: string } = {},
+): {
+  line: string;
+  exitCode: number;
+} {
+  const { line, exitCode } = describeUnredacted(error, context);
+  return { line: redactText(line), exitCode };
+}
+
+function describeUnredacted(
+  error: unknown,
+  context: { endpoint?: string; secretId?: string },
 ): {
   line: string;
   exitCode: number;
@@ -163,5 +177,6 @@ export function rotationErrorHint(error: RotationError): string {
  * flags). Returns undefined for errors that are not PingOne's.
  */
 export function explainPingOneError(error: unknown, owner: SecretOwner): string | undefined {
-  return explainWith(error, owner, rotationErrorHint);
+  const text = explainWith(error, owner, rotationErrorHint);
+  return text === undefined ? undefined : redactText(text);
 }

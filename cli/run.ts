@@ -2,7 +2,9 @@
  * Argument parsing, help, dispatch and the one-line error: everything `pingone-rotation` does between
  * argv and an exit code, with the dependencies injected so tests run it in-process.
  */
+
 import { parseArgs } from 'node:util';
+import { redactText } from '../lib/redact.js';
 import pkg from '../package.json' with { type: 'json' };
 import { onboard } from './commands/onboard.js';
 import { DEFAULT_ROTATE_TIMEOUT_MS, rotate } from './commands/rotate.js';
@@ -303,6 +305,7 @@ export async function runCli(
     const deps = await makeDeps(parsed.globals);
     return await dispatch(parsed.command, parsed.values, parsed.globals, deps);
   } catch (error) {
+    // describeError redacts the line; the stack of an AWS SDK or transport error is redacted here.
     const { line, exitCode } = describeError(error, {
       ...(endpoint ? { endpoint } : {}),
       ...(secretId ? { secretId } : {}),
@@ -312,7 +315,7 @@ export async function runCli(
       const failure = { secretId: secretId ?? null, verdict: null, exitCode, error: line };
       io.out.write(`${JSON.stringify(failure, null, 2)}\n`);
     }
-    if (debug) io.err.write(`${stackOf(error)}\n`);
+    if (debug) io.err.write(`${redactText(stackOf(error))}\n`);
     return exitCode;
   }
 }

@@ -13,6 +13,7 @@ import { PingOneHttpClient } from './pingone/http-client.js';
 import type { Transport } from './pingone/transport.js';
 import type { PingOneClient } from './pingone/types.js';
 import { ssmWorkerCredentials } from './pingone/worker-credentials.js';
+import { Redactor } from './redact.js';
 import type { RotationMetric, StepLogger } from './rotation/deps.js';
 import { parseRotationEvent } from './rotation/event.js';
 import { runRotationStep } from './rotation/rotate.js';
@@ -115,7 +116,11 @@ export function createRotationHandler(deps: HandlerDependencies = {}) {
       );
       count('StepSucceeded');
       logger.info('rotation step succeeded', { outcome });
-    } catch (error) {
+    } catch (caught) {
+      // The last line of defence: whatever the error and its cause chain quote (an AWS SDK message, a
+      // transport error), the RotationToken and anything credential-shaped leave neither in the log
+      // record nor in the error Secrets Manager records.
+      const error = Redactor.none.secret(rotationTokenOf(rawEvent)).error(caught);
       count('StepFailed');
       logger.error('rotation step failed', {
         errorCode: error instanceof RotationError ? error.code : ((error as Error)?.name ?? 'Error'),
@@ -128,4 +133,10 @@ export function createRotationHandler(deps: HandlerDependencies = {}) {
   return middy(rotate)
     .use(injectLambdaContext(logger, { logEvent: false, resetKeys: true }))
     .use(logMetrics(metrics, { captureColdStartMetric: true }));
+}
+
+/** The event's RotationToken, read defensively (the event may be malformed). */
+function rotationTokenOf(rawEvent: unknown): string | undefined {
+  const token = (rawEvent as { RotationToken?: unknown } | null)?.RotationToken;
+  return typeof token === 'string' ? token : undefined;
 }

@@ -147,8 +147,12 @@ export class LocalRotationDriver {
   ): Promise<RotationReport> {
     const attempts = maxAttempts ?? this.#options.maxAttempts ?? 3;
     const reports: StepReport[] = [];
+    // One RotationToken per rotation attempt series, as Secrets Manager sends it; tests supply their own
+    // (newRotationToken) so they can scan the logs for it.
     const rotationToken =
-      this.#options.sendRotationToken === false ? undefined : randomBytes(24).toString('hex');
+      this.#options.sendRotationToken === false
+        ? undefined
+        : (this.#options.newRotationToken?.() ?? randomBytes(24).toString('hex'));
     let lastError: string | undefined;
     for (let attempt = 1; attempt <= attempts; attempt++) {
       lastError = undefined;

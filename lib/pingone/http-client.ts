@@ -9,6 +9,7 @@ import {
   WorkerAuthError,
 } from '../errors.js';
 import { parseJsonObject } from '../json-object.js';
+import { basicAuthorization, Redactor } from '../redact.js';
 import { clientSecretJwt, JWT_BEARER_ASSERTION_TYPE } from './client-assertion.js';
 import { expandRegionTemplate, type PingOneRegion } from './regions.js';
 import { defaultTransport, type Transport, type TransportResponse } from './transport.js';
@@ -68,6 +69,11 @@ interface HttpRequest {
   readonly body?: string;
   /** Builds the body afresh for every attempt (a client assertion must not be replayed: new jti, exp). */
   readonly makeBody?: () => string;
+  /**
+   * Knows every credential this request carries (bearer token, Basic pair, form-body secret). Whatever the
+   * answer or the network error quotes back passes through it before it reaches an error message.
+   */
+  readonly redactor: Redactor;
 }
 
 type HttpResponse = TransportResponse;
@@ -184,7 +190,7 @@ export class PingOneHttpClient implements PingOneClient {
     const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded' };
     let body: Pick<HttpRequest, 'body' | 'makeBody'>;
     if (method === 'CLIENT_SECRET_BASIC') {
-      headers.authorization = basicAuth(owner.id, clientSecret);
+      headers.authorization = basicAuthorization(owner.id, clientSecret);
       body = { body: form().toString() };
     } else if (method === 'CLIENT_SECRET_POST') {
       const fields = form();
@@ -208,7 +214,16 @@ export class PingOneHttpClient implements PingOneClient {
     }
     try {
       await this.#sendWithRetries(
-        { operation: 'introspect', method: 'POST', url, headers, ...body },
+        {
+          operation: 'introspect',
+          method: 'POST',
+          url,
+          headers,
+          ...body,
+          // The secret under test is usually the new, pending one: no form of it may reach an error. A
+          // CLIENT_SECRET_JWT assertion is made per attempt; the shape rules mask it (a JWT, client_assertion=).
+          redactor: Redactor.none.basic(owner.id, clientSecret),
+        },
         options,
       );
       return true;
@@ -241,6 +256,7 @@ export class PingOneHttpClient implements PingOneClient {
           ...(json === undefined ? {} : { 'content-type': 'application/json' }),
         },
         ...(json === undefined ? {} : { body: JSON.stringify(json) }),
+        redactor: Redactor.none.bearer(accessToken),
       };
       // GET and DELETE (it removes only the previous secret; 204 also when there is none) are idempotent and
       // retried; the regenerate POST is sent exactly once.
@@ -274,7 +290,7 @@ export class PingOneHttpClient implements PingOneClient {
       form.set('client_id', worker.clientId);
       form.set('client_secret', worker.clientSecret);
     } else {
-      headers.authorization = basicAuth(worker.clientId, worker.clientSecret);
+      headers.authorization = basicAuthorization(worker.clientId, worker.clientSecret);
     }
     let response: HttpResponse;
     try {
@@ -285,6 +301,8 @@ export class PingOneHttpClient implements PingOneClient {
           url: `${authBase}/${encodeURIComponent(worker.environmentId)}/as/token`,
           headers,
           body: form.toString(),
+          // Basic or POST, the secret's plain, form-encoded and Base64 forms are all known.
+          redactor: Redactor.none.basic(worker.clientId, worker.clientSecret),
         },
         options,
       );
@@ -371,15 +389,17 @@ export class PingOneHttpClient implements PingOneClient {
       });
     } catch (cause) {
       const timedOut = (cause as { name?: string }).name === 'TimeoutError';
+      const { redactor } = request;
       throw new PingOneNetworkError(
         timedOut
           ? `PingOne ${request.operation}: no response within ${timeoutMs} ms from ${new URL(request.url).host}`
-          : `PingOne ${request.operation}: request to ${new URL(request.url).host} failed (${describeNetworkError(cause)})`,
-        { cause },
+          : `PingOne ${request.operation}: request to ${new URL(request.url).host} failed (${redactor.text(describeNetworkError(cause))})`,
+        // The transport's error (and its own causes) is logged with ours: scrubbed of this request's credentials.
+        { cause: redactor.error(cause) },
       );
     }
     if (response.ok) return response;
-    throw toApiError(request.operation, response, response.body, this.#now());
+    throw toApiError(request, response, response.body, this.#now());
   }
 
   #backoff(attempt: number): number {
@@ -416,12 +436,6 @@ function refuseOwnWorker(owner: SecretOwner, worker: WorkerCredentials): void {
 
 function tokenKey(worker: WorkerCredentials, authBase: string): string {
   return `${authBase}|${worker.environmentId}|${worker.clientId}`;
-}
-
-/** RFC 6749 §2.3.1: form-urlencode id and secret before Base64. */
-function basicAuth(id: string, secret: string): string {
-  const encode = (value: string) => encodeURIComponent(value).replace(/%20/g, '+');
-  return `Basic ${Buffer.from(`${encode(id)}:${encode(secret)}`).toString('base64')}`;
 }
 
 function isInvalidClient(error: PingOneApiError): boolean {
@@ -471,13 +485,18 @@ export function parseRetryAfter(value: string | null, now: number): number | und
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
 
-/** Turns a PingOne error response (`{id, code, message, details}` or OAuth `{error, error_description}`). */
+/**
+ * Turns a PingOne error response (`{id, code, message, details}` or OAuth `{error, error_description}`).
+ * Every field taken from the body passes through the request's redactor: an upstream that quotes the
+ * request back (a proxy, a WAF, PingOne's own validation messages) cannot put a credential into the error.
+ */
 function toApiError(
-  operation: string,
+  request: HttpRequest,
   response: TransportResponse,
   body: string,
   now: number,
 ): PingOneApiError {
+  const { operation, redactor } = request;
   let doc: Record<string, unknown> = {};
   try {
     const parsed: unknown = JSON.parse(body);
@@ -485,18 +504,20 @@ function toApiError(
   } catch {
     // not JSON: a proxy's HTML page, say; status alone tells the story
   }
-  const code = str(doc.code) ?? str(doc.error);
-  const message = str(doc.message) ?? str(doc.error_description);
-  const requestId =
+  const clean = (value: unknown) => redactor.optional(str(value));
+  const code = clean(doc.code) ?? clean(doc.error);
+  const message = clean(doc.message) ?? clean(doc.error_description);
+  const requestId = redactor.optional(
     str(doc.id) ??
-    response.headers.get('correlation-id') ??
-    response.headers.get('x-request-id') ??
-    undefined;
+      response.headers.get('correlation-id') ??
+      response.headers.get('x-request-id') ??
+      undefined,
+  );
   const details: PingOneErrorDetail[] = Array.isArray(doc.details)
     ? doc.details.map((d: Record<string, unknown>) => ({
-        ...(str(d?.code) ? { code: str(d.code) } : {}),
-        ...(str(d?.target) ? { target: str(d.target) } : {}),
-        ...(str(d?.message) ? { message: str(d.message) } : {}),
+        ...(str(d?.code) ? { code: clean(d.code) } : {}),
+        ...(str(d?.target) ? { target: clean(d.target) } : {}),
+        ...(str(d?.message) ? { message: clean(d.message) } : {}),
       }))
     : [];
   const detailText = details

@@ -1,6 +1,7 @@
 import { isUuid } from '../config.js';
 import { ConfigurationError } from '../errors.js';
 import { parseJsonObject } from '../json-object.js';
+import { Redactor } from '../redact.js';
 import { isRegion, type PingOneRegion, REGIONS } from './regions.js';
 
 /** The worker app that calls PingOne's Management API. It may live in another environment than the resources. */
@@ -89,7 +90,9 @@ export function ssmWorkerCredentials(
         name === 'ParameterNotFound'
           ? 'does not exist'
           : `could not be read (${name}); check ssm:GetParameter and kms:Decrypt permissions`;
-      throw new ConfigurationError(`Worker parameter '${parameterName}' ${why}`, { cause });
+      throw new ConfigurationError(`Worker parameter '${parameterName}' ${why}`, {
+        cause: Redactor.none.error(cause),
+      });
     }
     return parseWorkerCredentials(typeof raw === 'string' ? raw : undefined, parameterName, defaultRegion);
   };

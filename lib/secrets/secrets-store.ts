@@ -7,6 +7,7 @@ import {
   type SecretsManagerClient,
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
+import { Redactor } from '../redact.js';
 
 export const AWSCURRENT = 'AWSCURRENT';
 export const AWSPENDING = 'AWSPENDING';
@@ -27,6 +28,10 @@ export type PutPendingResult = 'stored' | 'already-exists';
 /**
  * The Secrets Manager calls the rotation needs, on an injected SDK client (whose own retry and endpoint
  * handling apply: AWS_ENDPOINT_URL_SECRETS_MANAGER, AWS_MAX_ATTEMPTS, …).
+ *
+ * SDK errors leave through the redactor: AWS validation errors quote request values (`Value '…' at
+ * 'secretString' failed to satisfy constraint`), so PutSecretValue's failure is scrubbed of the secret
+ * string, every string inside it and the RotationToken.
  */
 export class SecretsStore {
   readonly #client: SecretsManagerClient;
@@ -36,7 +41,9 @@ export class SecretsStore {
   }
 
   async describe(secretId: string): Promise<SecretDescription> {
-    const out = await this.#client.send(new DescribeSecretCommand({ SecretId: secretId }));
+    const out = await scrubbed(Redactor.none, () =>
+      this.#client.send(new DescribeSecretCommand({ SecretId: secretId })),
+    );
     return {
       arn: out.ARN ?? secretId,
       name: out.Name ?? secretId,
@@ -55,12 +62,14 @@ export class SecretsStore {
     selector: { versionId?: string; stage: string },
   ): Promise<string | undefined> {
     try {
-      const out = await this.#client.send(
-        new GetSecretValueCommand({
-          SecretId: secretId,
-          VersionStage: selector.stage,
-          ...(selector.versionId ? { VersionId: selector.versionId } : {}),
-        }),
+      const out = await scrubbed(Redactor.none, () =>
+        this.#client.send(
+          new GetSecretValueCommand({
+            SecretId: secretId,
+            VersionStage: selector.stage,
+            ...(selector.versionId ? { VersionId: selector.versionId } : {}),
+          }),
+        ),
       );
       return out.SecretString;
     } catch (error) {
@@ -79,15 +88,18 @@ export class SecretsStore {
     secretString: string,
     rotationToken: string | undefined,
   ): Promise<PutPendingResult> {
+    const redactor = Redactor.none.secret(secretString, rotationToken, ...stringsIn(secretString));
     try {
-      await this.#client.send(
-        new PutSecretValueCommand({
-          SecretId: secretId,
-          ClientRequestToken: token,
-          SecretString: secretString,
-          VersionStages: [AWSPENDING],
-          ...(rotationToken ? { RotationToken: rotationToken } : {}),
-        }),
+      await scrubbed(redactor, () =>
+        this.#client.send(
+          new PutSecretValueCommand({
+            SecretId: secretId,
+            ClientRequestToken: token,
+            SecretString: secretString,
+            VersionStages: [AWSPENDING],
+            ...(rotationToken ? { RotationToken: rotationToken } : {}),
+          }),
+        ),
       );
       return 'stored';
     } catch (error) {
@@ -98,14 +110,36 @@ export class SecretsStore {
 
   /** Moves AWSCURRENT to `token`; Secrets Manager moves AWSPREVIOUS to the old current by itself. */
   async promote(secretId: string, token: string, currentVersionId: string | undefined): Promise<void> {
-    await this.#client.send(
-      new UpdateSecretVersionStageCommand({
-        SecretId: secretId,
-        VersionStage: AWSCURRENT,
-        MoveToVersionId: token,
-        ...(currentVersionId ? { RemoveFromVersionId: currentVersionId } : {}),
-      }),
+    await scrubbed(Redactor.none, () =>
+      this.#client.send(
+        new UpdateSecretVersionStageCommand({
+          SecretId: secretId,
+          VersionStage: AWSCURRENT,
+          MoveToVersionId: token,
+          ...(currentVersionId ? { RemoveFromVersionId: currentVersionId } : {}),
+        }),
+      ),
     );
+  }
+}
+
+/** Runs one SDK call; its error (class kept, for the callers' instanceof checks) scrubbed by `redactor`. */
+async function scrubbed<T>(redactor: Redactor, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    throw redactor.error(error);
+  }
+}
+
+/** The string values of a JSON secret (the client secret among them), to redact each on its own. */
+function stringsIn(secretString: string): string[] {
+  try {
+    const doc: unknown = JSON.parse(secretString);
+    if (typeof doc !== 'object' || doc === null) return [];
+    return Object.values(doc).filter((v): v is string => typeof v === 'string');
+  } catch {
+    return [];
   }
 }
 

@@ -198,6 +198,14 @@ const ROUTES: readonly AdminRoute[] = [
   },
   {
     method: 'POST',
+    path: /^\/faults\/echo$/,
+    handle: (sim, body) => {
+      sim.faults.echo({ ...faultTarget(body), status: optionalNumber(body, 'status') });
+      return { status: 204 };
+    },
+  },
+  {
+    method: 'POST',
     path: /^\/faults\/delay$/,
     handle: (sim, body) => {
       sim.faults.delay({ ...faultTarget(body), ms: requiredNumber(body, 'ms') });

@@ -58,8 +58,20 @@ export interface DelayFault extends FaultTarget {
   readonly ms: number;
 }
 
+/**
+ * Answer with an error that quotes the request back, as a misbehaving upstream (a proxy, a WAF, a verbose
+ * validation layer) does: the message and `error_description` repeat the method, path, every header
+ * (Authorization included) and the raw body; the details name each body field with its value, the
+ * Authorization value and, for Basic, the decoded `id:secret`. The operation does not run.
+ */
+export interface EchoFault extends FaultTarget {
+  /** 400–599. Default 400. */
+  readonly status?: number;
+}
+
 interface FaultSpecs {
   failNext: FailNextFault;
+  echo: EchoFault;
   commitThenFail: CommitThenFailFault;
   delay: DelayFault;
 }
@@ -85,7 +97,7 @@ export interface FaultSubject {
  *
  * When a rule applies during request handling:
  * - `delay` is taken when the request arrives; the operation runs at once and the response waits.
- * - `failNext` is taken before the operation, which then does not run.
+ * - `failNext` and `echo` are taken before the operation, which then does not run.
  * - `commitThenFail` is taken only after the operation succeeded (2xx), so a request refused for another
  *   reason (say an expired token) does not use it up.
  */
@@ -106,6 +118,17 @@ export class FaultInjector {
       throw new SimulatorUsageError('retryAfterSeconds must be a non-negative integer');
     }
     this.#add({ kind: 'failNext', fault: { ...fault }, remaining: fault.count ?? 1 });
+  }
+
+  /**
+   * The next `count` matching requests are answered with an error quoting the request back (credentials
+   * included, in every form the client sent them). Nothing is performed.
+   * @example sim.faults.echo({ route: 'token', status: 401 })
+   */
+  echo(fault: EchoFault): void {
+    checkTarget(fault);
+    if (fault.status !== undefined) checkStatus(fault.status, 'echo status');
+    this.#add({ kind: 'echo', fault: { ...fault }, remaining: fault.count ?? 1 });
   }
 
   /**

@@ -13,7 +13,13 @@ import {
   PingOneError,
   unexpectedError,
 } from './errors.js';
-import { type FailNextFault, FaultInjector, type FaultSubject, type RouteName } from './faults.js';
+import {
+  type EchoFault,
+  type FailNextFault,
+  FaultInjector,
+  type FaultSubject,
+  type RouteName,
+} from './faults.js';
 import { type Reply, readBody, writeReply } from './http.js';
 import {
   type ClientAuth,
@@ -322,6 +328,14 @@ export class PingOneSimulator {
     this.#store.revokeTokens();
   }
 
+  /**
+   * Every access token issued and not revoked, so tests can scan logs and errors for them (the request
+   * record never holds one).
+   */
+  issuedTokens(): readonly string[] {
+    return this.#store.issuedTokens();
+  }
+
   /** Every PingOne request answered so far (admin API calls excluded), oldest first. */
   get requests(): readonly RequestRecord[] {
     return [...this.#requests];
@@ -410,9 +424,13 @@ export class PingOneSimulator {
         applied.push(`delay:${delay.ms}ms`);
       }
       const failure = this.faults.take('failNext', subject);
+      const echo = failure ? undefined : this.faults.take('echo', subject);
       if (failure) {
         applied.push(`failNext:${failure.status}`);
         outcome = failNextReply(failure, match, correlationId);
+      } else if (echo) {
+        applied.push(`echo:${echo.status ?? 400}`);
+        outcome = echoReply(echo, match, { method, pathname, headers: req.headers, body }, correlationId);
       } else {
         outcome = this.#perform(match, { method, headers: req.headers, body }, facts, correlationId);
         const commitFault = outcome.status < 300 ? this.faults.take('commitThenFail', subject) : undefined;
@@ -511,6 +529,70 @@ function failNextReply(fault: FailNextFault, match: RouteMatch, correlationId: s
     body: fault.body,
     headers: retryAfter === undefined ? {} : { 'retry-after': String(retryAfter) },
   };
+}
+
+/** An error that quotes the request back: see {@link EchoFault}. */
+function echoReply(
+  fault: EchoFault,
+  match: RouteMatch,
+  request: { method: string; pathname: string; headers: IncomingMessage['headers']; body: string },
+  correlationId: string,
+): Reply {
+  const status = fault.status ?? 400;
+  const headerText = Object.entries(request.headers)
+    .map(([name, value]) => `${name}: ${Array.isArray(value) ? value.join(', ') : value}`)
+    .join('; ');
+  const quoted = `${request.method} ${request.pathname} [${headerText}] body: ${request.body}`;
+  const details: { code: string; target: string; message: string }[] = [];
+  const authorization = request.headers.authorization;
+  if (authorization) {
+    details.push({
+      code: 'INVALID_VALUE',
+      target: 'Authorization',
+      message: `'${authorization}' was rejected`,
+    });
+    const basic = /^Basic\s+(.+)$/i.exec(authorization);
+    if (basic?.[1]) {
+      const decoded = Buffer.from(basic[1], 'base64').toString('utf8');
+      details.push({ code: 'INVALID_VALUE', target: 'Authorization', message: `credentials '${decoded}'` });
+    }
+  }
+  for (const [name, value] of bodyFields(request.body, request.headers['content-type'])) {
+    details.push({ code: 'INVALID_VALUE', target: name, message: `'${value}' is not a valid ${name}` });
+  }
+  const body = isAuthRoute(match.route)
+    ? {
+        error: status === 401 ? 'invalid_client' : 'invalid_request',
+        error_description: `Upstream rejected the request: ${quoted}`,
+        details,
+      }
+    : {
+        id: correlationId,
+        code: status >= 500 ? 'UNEXPECTED_ERROR' : 'INVALID_REQUEST',
+        message: `Upstream rejected the request: ${quoted}`,
+        details,
+      };
+  return { status, body };
+}
+
+/** A body's fields with their values: form fields, or a JSON object's leaves (`previous.expiresAt`). */
+function bodyFields(body: string, contentType: string | undefined): [string, string][] {
+  if (body === '') return [];
+  if (contentType?.includes('application/x-www-form-urlencoded')) return [...new URLSearchParams(body)];
+  try {
+    const leaves: [string, string][] = [];
+    const walk = (value: unknown, path: string) => {
+      if (value !== null && typeof value === 'object') {
+        for (const [key, child] of Object.entries(value)) walk(child, path ? `${path}.${key}` : key);
+      } else {
+        leaves.push([path, String(value)]);
+      }
+    };
+    walk(JSON.parse(body), '');
+    return leaves;
+  } catch {
+    return [];
+  }
 }
 
 function isAuthRoute(route: RouteName): boolean {

@@ -434,6 +434,11 @@ export class SimulatorStore {
     this.#tokens.clear();
   }
 
+  /** Every access token issued and not revoked (for the tests' leak scans). */
+  issuedTokens(): string[] {
+    return [...this.#tokens.keys()];
+  }
+
   /**
    * The secret of a CUSTOM resource (or, with `kind`, an application) as of the clock's now, or `undefined`
    * if there is no such secret.

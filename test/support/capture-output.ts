@@ -1,3 +1,5 @@
+import { describeLeaks, type Sensitive } from './leaks.js';
+
 /**
  * Captures everything written to stdout and stderr (Powertools Logger and Metrics write there) so tests can
  * scan the log output for secret material.
@@ -64,11 +66,9 @@ export class OutputCapture {
 }
 
 /**
- * The sensitive values that appear in `text`, masked (first 4 characters and the length) so that a failing
- * assertion does not print them either.
+ * The sensitive values that appear in `text` in any encoded form (see ./leaks.ts), masked (first 4
+ * characters and the length) so that a failing assertion does not print them either.
  */
-export function leakedSecrets(text: string, values: Iterable<string>): string[] {
-  return [...new Set(values)]
-    .filter((value) => value.length >= 8 && text.includes(value))
-    .map((value) => `${value.slice(0, 4)}… (${value.length} chars)`);
+export function leakedSecrets(text: string, values: Iterable<Sensitive>): string[] {
+  return describeLeaks(text, values);
 }

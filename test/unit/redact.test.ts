@@ -1,0 +1,109 @@
+import { describe, expect, it } from 'vitest';
+import { basicAuthorization, REDACTED, Redactor, redactText } from '../../lib/redact.js';
+import { describeLeaks, findLeaks } from '../support/leaks.js';
+
+/**
+ * The redactor and the leak scanner, against each other and against fixed vectors. The vectors were
+ * computed outside Node (Python's urllib/base64, with WHATWG's form encoding of `~`), so neither the
+ * scanner nor the redactor can agree with the other by sharing a mistake.
+ */
+const ID = 'worker:id';
+const SECRET = 'Ab~c d+e/f=g!h*0123456789xyz';
+const VECTORS: Record<string, string> = {
+  raw: SECRET,
+  'percent-encoded': 'Ab~c%20d%2Be%2Ff%3Dg%21h%2A0123456789xyz',
+  'percent-encoded, lower-case hex': 'Ab~c%20d%2be%2ff%3dg%21h%2a0123456789xyz',
+  'form-encoded (WHATWG)': 'Ab%7Ec+d%2Be%2Ff%3Dg%21h*0123456789xyz',
+  'form-encoded (RFC 6749)': 'Ab~c+d%2Be%2Ff%3Dg%21h%2A0123456789xyz',
+  'json-escaped': 'Ab~c d+e/f=g!h*0123456789xyz',
+  'basic base64': 'd29ya2VyJTNBaWQ6QWJ+YytkJTJCZSUyRmYlM0RnJTIxaCUyQTAxMjM0NTY3ODl4eXo=',
+  'basic base64 of the plain pair': 'd29ya2VyOmlkOkFifmMgZCtlL2Y9ZyFoKjAxMjM0NTY3ODl4eXo=',
+  'basic base64url': 'd29ya2VyJTNBaWQ6QWJ-YytkJTJCZSUyRmYlM0RnJTIxaCUyQTAxMjM0NTY3ODl4eXo',
+  'basic base64, percent-encoded': 'd29ya2VyJTNBaWQ6QWJ%2BYytkJTJCZSUyRmYlM0RnJTIxaCUyQTAxMjM0NTY3ODl4eXo%3D',
+  'basic decoded pair': 'worker%3Aid:Ab~c+d%2Be%2Ff%3Dg%21h%2A0123456789xyz',
+  'truncated echo': SECRET.slice(4, 24),
+};
+const credential = { id: ID, secret: SECRET };
+const TOKEN = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ3b3JrZXIifQ.c2lnbmF0dXJlLWJ5dGVz';
+
+describe('leak scanner', () => {
+  it.each(Object.entries(VECTORS))('catches a planted leak: %s', (_form, planted) => {
+    const text = `{"level":"ERROR","message":"PingOne worker token failed: ${planted} [request id x]"}`;
+    expect(findLeaks(text, [credential])).toHaveLength(1);
+  });
+
+  it('reports a leak masked, and nothing for clean text', () => {
+    const leaks = describeLeaks(`x ${SECRET} y`, [credential]);
+    expect(leaks).toEqual(['Ab~c… (28 chars) as raw']);
+    expect(leaks.join()).not.toContain(SECRET);
+    expect(findLeaks('PingOne worker token failed: HTTP 401 invalid_client', [credential, TOKEN])).toEqual(
+      [],
+    );
+  });
+
+  it('the Basic header the client sends is one of the forms it knows', () => {
+    expect(findLeaks(basicAuthorization(ID, SECRET), [credential])).toHaveLength(1);
+  });
+});
+
+describe('redactor', () => {
+  const redactor = Redactor.none.basic(ID, SECRET).bearer(TOKEN);
+
+  it.each(Object.entries(VECTORS))('removes every form of a known credential: %s', (_form, planted) => {
+    const text = `upstream said: ${planted} (request 0b7e3f4a-1c2d-4e5f-8a9b-0c1d2e3f4a5b)`;
+    const clean = redactor.text(text);
+    expect(findLeaks(clean, [credential])).toEqual([]);
+    expect(clean).toContain(REDACTED);
+    expect(clean).toContain('0b7e3f4a-1c2d-4e5f-8a9b-0c1d2e3f4a5b');
+  });
+
+  it('removes the bearer token and the whole Basic header', () => {
+    const text = `Authorization: Bearer ${TOKEN}; Authorization: ${basicAuthorization(ID, SECRET)}`;
+    const clean = redactor.text(text);
+    expect(findLeaks(clean, [credential, TOKEN])).toEqual([]);
+  });
+
+  it('masks credential shapes it was not told about, keeping what on-call needs', () => {
+    const unknownSecret = 'Zq8~xW2.vR5_tY7-uI9oP1aS3dF4gH6jK8lM0nB2vC4xZ6';
+    const text =
+      `HTTP 400 INVALID_DATA previous.expiresAt: value ${unknownSecret} out of range; ` +
+      `client_secret=lowercaseonly-secret-value&grant_type=client_credentials; ` +
+      `{"clientSecret":"another-secret"} Basic d29ya2VyOnNlY3JldA== ` +
+      `[PingOne request id 0b7e3f4a-1c2d-4e5f-8a9b-0c1d2e3f4a5b] secret pingone/orders-api-2024 in us-east-1`;
+    const clean = redactText(text);
+    expect(findLeaks(clean, [unknownSecret, 'lowercaseonly-secret-value', 'another-secret'])).toEqual([]);
+    expect(clean).not.toContain('d29ya2VyOnNlY3JldA');
+    for (const kept of [
+      'HTTP 400 INVALID_DATA previous.expiresAt',
+      'grant_type=client_credentials',
+      '[PingOne request id 0b7e3f4a-1c2d-4e5f-8a9b-0c1d2e3f4a5b]',
+      'secret pingone/orders-api-2024 in us-east-1',
+    ]) {
+      expect(clean).toContain(kept);
+    }
+  });
+
+  it('scrubs an error in place: message, stack, properties and the cause chain; the class stays', () => {
+    class UpstreamError extends Error {
+      readonly body = `echo ${SECRET}`;
+      readonly details = [{ target: 'client_secret', message: VECTORS['form-encoded (WHATWG)'] }];
+    }
+    const root = new TypeError(`socket hang up while sending ${VECTORS['basic base64']}`);
+    const middle = new UpstreamError(`rejected ${TOKEN}`, { cause: root });
+    const outer = new RangeError(`wrapped: ${SECRET}`, { cause: middle });
+    const scrubbed = redactor.error(outer);
+    expect(scrubbed).toBe(outer);
+    expect(scrubbed).toBeInstanceOf(RangeError);
+    expect(middle).toBeInstanceOf(UpstreamError);
+    const everything = [outer, middle, root]
+      .map((e) => `${e.message}\n${e.stack}\n${JSON.stringify(e)}`)
+      .join('\n');
+    expect(findLeaks(everything, [credential, TOKEN])).toEqual([]);
+    expect(root.message).toBe(`socket hang up while sending ${REDACTED}`);
+  });
+
+  it('a planted leak past the redactor is caught (the scan of redacted text can fail)', () => {
+    const clean = redactor.text(`message ${SECRET}`);
+    expect(findLeaks(`${clean} ${VECTORS['basic base64url']}`, [credential])).toHaveLength(1);
+  });
+});
