@@ -107,3 +107,18 @@ describe('redactor', () => {
     expect(findLeaks(`${clean} ${VECTORS['basic base64url']}`, [credential])).toHaveLength(1);
   });
 });
+
+describe('CLI error line', () => {
+  it('an AWS SDK error quoting a secret value prints without it (and the scan of the raw message fails)', async () => {
+    const { describeError } = await import('../../cli/errors.js');
+    const secret = 'Zq8~xW2.vR5_tY7-uI9oP1aS3dF4gH6jK8lM0nB2vC4xZ6';
+    const error = Object.assign(
+      new Error(`1 validation error detected: Value '{"clientSecret":"${secret}"}' at 'secretString' failed`),
+      { name: 'ValidationException', $metadata: { httpStatusCode: 400 } },
+    );
+    expect(findLeaks(error.message, [secret])).toHaveLength(1);
+    const { line } = describeError(error);
+    expect(line).toMatch(/^AWS ValidationException: 1 validation error detected/);
+    expect(findLeaks(line, [secret])).toEqual([]);
+  });
+});
