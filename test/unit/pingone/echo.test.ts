@@ -218,6 +218,20 @@ describe.each(Object.entries(SECRET_SETS))(
       },
     );
 
+    it('introspection (CLIENT_SECRET_JWT): neither the secret nor the signed client assertion leaks', async () => {
+      const worker = workerWith('CLIENT_SECRET_BASIC');
+      sim.faults.echo({ route: 'introspect', status: 400 });
+      const error = (await failureOf(() =>
+        clientFor(worker).introspectWithSecret(owner, RESOURCE_SECRET, 'CLIENT_SECRET_JWT', soon()),
+      )) as PingOneApiError;
+      expectEchoed('introspect');
+      expect(error.details.map((d) => d.target)).toContain('client_assertion');
+      expect(leaks(error, worker, [RESOURCE_SECRET])).toEqual([]);
+      // The assertion (a JWT signed with the secret, replayable until it expires) is not in the text either.
+      const jwt = /eyJ[\w-]+\.[\w-]+\.[\w-]+/;
+      expect(jwt.test(`${error.message}\n${JSON.stringify(error.details)}\n${output.text}`)).toBe(false);
+    });
+
     it('a transport error that quotes the request (message and nested causes) is scrubbed', async () => {
       const worker = workerWith('CLIENT_SECRET_BASIC');
       // Basic: the Authorization header itself is quoted by the transport's error.
