@@ -72,6 +72,14 @@ export class PreviousSecretInUseError extends RotationError {
   }
 }
 
+/**
+ * The fleet audit did not cover the whole fleet: a secret could not be judged, the deadline came before
+ * every secret was started, or an early retirement failed. The auditor's invocation fails, so its alarm fires.
+ */
+export class AuditIncompleteError extends RotationError {
+  readonly code = 'AuditIncomplete';
+}
+
 /** AWSPENDING and AWSCURRENT disagree, or PingOne does not use the pending secret. */
 export class PendingMismatchError extends RotationError {
   readonly code = 'PendingMismatch';

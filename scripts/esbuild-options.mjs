@@ -41,4 +41,4 @@ export const lambdaBundleOptions = {
 };
 
 /** Lambda entry points: functions/<name>.ts → dist/<name>/index.mjs exporting `handler`. */
-export const functions = ['rotate'];
+export const functions = ['rotate', 'audit'];

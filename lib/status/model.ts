@@ -7,13 +7,19 @@
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import {
   APPLICATION_TAG,
+  DEFAULT_IN_USE_WINDOW,
   ENVIRONMENT_TAG,
+  IN_USE_WINDOW_TAG,
+  type InUseWindow,
+  parseInUseWindow,
   parseTtl,
   RESOURCE_TAG,
   type RotationConfig,
   TTL_TAG,
+  type Ttl,
 } from '../config.js';
 import type { PingOneClient, PingOneSecretState, SecretOwnerKind } from '../pingone/types.js';
+import { previousInUse } from '../rotation/in-use-guard.js';
 import { OWNER_ID_FIELDS, type ResourceSecretValue } from '../secret-value.js';
 import { AWSCURRENT, AWSPENDING, AWSPREVIOUS } from '../secrets/secrets-store.js';
 import { noHint, type RotationErrorHint } from './explain.js';
@@ -39,7 +45,44 @@ export type Verdict =
   | 'rotation-in-progress'
   | 'stuck-pending'
   | 'pingone-error'
-  | 'misconfigured';
+  | 'misconfigured'
+  | 'previous-in-use-near-expiry'
+  | 'rotation-overdue'
+  | 'duplicate-owner';
+
+/** Every verdict, in the order the auditor reports them. */
+export const VERDICTS: readonly Verdict[] = [
+  'healthy',
+  'not-rotating',
+  'drift',
+  'grace',
+  'rotation-in-progress',
+  'stuck-pending',
+  'pingone-error',
+  'misconfigured',
+  'previous-in-use-near-expiry',
+  'rotation-overdue',
+  'duplicate-owner',
+];
+
+/**
+ * Configuration that works today but hurts consumers: the previous-secret TTL is at least the rotation
+ * interval (every rotation then replaces a previous secret that is still valid), or shorter than a typical
+ * consumer cache (1 hour).
+ */
+export type ConfigWarning = 'ttl-not-shorter-than-rotation-interval' | 'ttl-shorter-than-consumer-cache';
+
+export const CONFIG_WARNINGS: readonly ConfigWarning[] = [
+  'ttl-not-shorter-than-rotation-interval',
+  'ttl-shorter-than-consumer-cache',
+];
+
+/** A TTL under this is shorter than a typical consumer's cache of the secret. */
+export const CONSUMER_CACHE_MS = 3_600_000;
+/** previous-in-use-near-expiry: a previous secret still in use that expires within this (default). */
+export const DEFAULT_NEAR_EXPIRY_MS = 24 * 3_600_000;
+/** rotation-overdue: how long past its due date a rotation may still run, without a rotation window. */
+export const DEFAULT_OVERDUE_GRACE_MS = 24 * 3_600_000;
 
 /** `status` exit codes, one per verdict (documented in --help). */
 export const STATUS_EXIT: Readonly<Record<Verdict, number>> = Object.freeze({
@@ -51,6 +94,9 @@ export const STATUS_EXIT: Readonly<Record<Verdict, number>> = Object.freeze({
   'stuck-pending': 6,
   'pingone-error': 7,
   misconfigured: 8,
+  'previous-in-use-near-expiry': 10,
+  'rotation-overdue': 11,
+  'duplicate-owner': 12,
 });
 
 /**
@@ -100,6 +146,8 @@ export interface InspectOptions {
   readonly strict?: boolean;
   /** Put the secret values in the report (`status --show-secrets` only; never the auditor). */
   readonly includeSecrets?: boolean;
+  /** previous-in-use-near-expiry: a previous secret still in use that expires within this. Default 24h. */
+  readonly nearExpiryMs?: number;
 }
 
 export const DEFAULT_PINGONE_TIMEOUT_MS = 30_000;
@@ -130,8 +178,21 @@ export interface StatusReport {
     /** `tag`: the secret's pingone:previous-secret-ttl; `function-default`: the function's PREVIOUS_SECRET_TTL. */
     readonly source: 'tag' | 'function-default';
     readonly tag?: string;
+    /** The TTL in effect (the tag's, else the function's), when known. */
+    readonly effective?: string;
     readonly problem?: string;
   };
+  /** The in-use guard's window for this secret (pingone:previous-secret-in-use-window or the function's). */
+  readonly previousSecretInUseWindow: {
+    readonly source: 'tag' | 'function-default';
+    readonly tag?: string;
+    readonly effective?: string;
+    readonly problem?: string;
+  };
+  /** Configuration warnings: the verdict stands, but consumers are at risk. */
+  readonly warnings: readonly { readonly code: ConfigWarning; readonly message: string }[];
+  /** Other secrets naming the same PingOne owner (see markDuplicates). */
+  readonly duplicates?: readonly string[];
   readonly awsCurrent:
     | {
         readonly versionId?: string;
@@ -154,6 +215,8 @@ export interface StatusReport {
     | undefined;
   readonly pingone:
     | {
+        /** What owns the secret at PingOne (resource, application). */
+        readonly kind?: SecretOwnerKind;
         readonly environmentId: string;
         readonly resourceId: string;
         readonly region: string;
@@ -163,6 +226,8 @@ export interface StatusReport {
         readonly previous?: {
           readonly expiresAt: string;
           readonly lastUsed?: string;
+          /** Used within the in-use window: a regenerate now would be refused by the in-use guard. */
+          readonly inUse: boolean;
           readonly heldBy: readonly string[];
         };
         readonly problem?: string;
@@ -179,6 +244,8 @@ interface Gathered {
   readonly pending: VersionValue | undefined;
   readonly ownerProblem?: string;
   readonly pingone?: PingOneView;
+  /** The function's configuration, once PingOne access was built (for its default TTL and in-use window). */
+  readonly config?: RotationConfig;
 }
 
 async function gather(deps: StatusDeps, secretId: string): Promise<Gathered> {
@@ -201,12 +268,14 @@ async function gather(deps: StatusDeps, secretId: string): Promise<Gathered> {
   if (current.kind !== 'value') return { view, current, previous, pending };
   const access = typeof deps.pingone === 'function' ? deps.pingone() : deps.pingone;
   const owner = ownerFor(current.value, access.config);
-  if ('problem' in owner) return { view, current, previous, pending, ownerProblem: owner.problem };
+  if ('problem' in owner) {
+    return { view, current, previous, pending, ownerProblem: owner.problem, config: access.config };
+  }
   const pingone = await readPingOne(access.client, owner.owner, {
     deadline: deps.now() + (deps.pingOneTimeoutMs ?? DEFAULT_PINGONE_TIMEOUT_MS),
     hint: deps.hint ?? noHint,
   });
-  return { view, current, previous, pending, pingone };
+  return { view, current, previous, pending, pingone, config: access.config };
 }
 
 /** Reads the secret and PingOne and judges them. Throws only when Secrets Manager itself cannot be read. */
@@ -229,6 +298,30 @@ export async function inspectStatus(deps: StatusDeps, options: InspectOptions): 
       ttlProblem = (error as Error).message;
     }
   }
+
+  // The in-use window tag: a bad one fails every regenerate with a configuration error.
+  const windowTag = view.tags[IN_USE_WINDOW_TAG];
+  let windowProblem: string | undefined;
+  let window: InUseWindow | undefined = g.config?.previousSecretInUseWindow;
+  if (windowTag !== undefined) {
+    try {
+      window = parseInUseWindow(windowTag, `Tag '${IN_USE_WINDOW_TAG}'`);
+    } catch (error) {
+      windowProblem = (error as Error).message;
+      window = undefined;
+    }
+  }
+  const ttl: Ttl | undefined =
+    ttlTag !== undefined && !ttlProblem ? parseTtl(ttlTag, TTL_TAG) : g.config?.previousSecretTtl;
+  // "In use" as the guard judges it; with the guard off, by the default window.
+  const inUseWindow =
+    window && window.ms > 0 ? window : parseInUseWindow(DEFAULT_IN_USE_WINDOW, 'default window');
+  const previousIsInUse = state ? previousInUse(state, inUseWindow, now).inUse : false;
+  const nearExpiryMs = options.nearExpiryMs ?? DEFAULT_NEAR_EXPIRY_MS;
+  const expiresInMs = state?.previous ? Date.parse(state.previous.expiresAt) - now : Number.NaN;
+  const nearExpiry = previousIsInUse && expiresInMs > 0 && expiresInMs <= nearExpiryMs;
+  const overdue = overdueBy(view, now);
+  const warnings = configWarnings(ttl, ttlTag !== undefined, view);
 
   const awsCurrentIs = currentValue && state ? matchAtPingOne(currentValue.clientSecret, state) : undefined;
   const holders = previousHolders(g, state);
@@ -269,12 +362,27 @@ export async function inspectStatus(deps: StatusDeps, options: InspectOptions): 
   } else if (g.pingone?.problem || !state) {
     verdict = 'pingone-error';
     reason = g.pingone?.problem ?? 'PingOne could not be read';
-  } else if (ttlProblem) {
+  } else if (ttlProblem || windowProblem) {
     verdict = 'misconfigured';
-    reason = `${ttlProblem}; every rotation fails until the tag is fixed (aws secretsmanager tag-resource)`;
+    reason = `${ttlProblem ?? windowProblem}; every rotation fails until the tag is fixed (aws secretsmanager tag-resource)`;
   } else if (pendingInfo) {
     verdict = pendingInfo.stuck ? 'stuck-pending' : 'rotation-in-progress';
     reason = pendingInfo.reason(awsCurrentIs, state);
+  } else if (awsCurrentIs === 'current' && nearExpiry && state.previous) {
+    verdict = 'previous-in-use-near-expiry';
+    reason =
+      `Consumers still use PingOne's previous secret (last used ${when(state.previous.lastUsed, now)}) and it ` +
+      `expires ${when(state.previous.expiresAt, now)}: whoever still uses it will fail then. Find them (caches, ` +
+      'long-lived pods, a service that reads the secret only at start-up) and move them to AWSCURRENT, which is ' +
+      "PingOne's current secret; the previous secret cannot be extended (PingOne has no such operation)";
+  } else if (awsCurrentIs === 'current' && view.rotation.enabled && overdue) {
+    verdict = 'rotation-overdue';
+    reason =
+      `The next rotation was due ${when(overdue.due, now)} and has not happened` +
+      `${view.rotation.lastRotated ? ` (last rotated ${when(view.rotation.lastRotated, now)})` : ''}: Secrets ` +
+      "Manager's rotations of this secret are failing or not being attempted. Look for RotationFailed events " +
+      `and the rotation function's errors (e.g. PreviousSecretInUse), fix the cause, then run ` +
+      `\`pingone-rotation rotate --secret-id ${name} --wait\``;
   } else if (awsCurrentIs === 'current') {
     if (view.rotation.enabled) {
       verdict = 'healthy';
@@ -303,6 +411,7 @@ export async function inspectStatus(deps: StatusDeps, options: InspectOptions): 
   if (!view.rotation.enabled && verdict !== 'not-rotating')
     notes.push('rotation is not enabled for this secret');
   if (ttlProblem && verdict !== 'misconfigured') notes.push(ttlProblem);
+  if (windowProblem && verdict !== 'misconfigured') notes.push(windowProblem);
 
   const exitCode =
     verdict === 'not-rotating' && options.strict ? NOT_ROTATING_STRICT_EXIT : STATUS_EXIT[verdict];
@@ -330,8 +439,16 @@ export async function inspectStatus(deps: StatusDeps, options: InspectOptions): 
     previousSecretTtl: {
       source: ttlTag !== undefined ? 'tag' : 'function-default',
       ...(ttlTag !== undefined ? { tag: ttlTag } : {}),
+      ...(ttl ? { effective: ttl.text } : {}),
       ...(ttlProblem ? { problem: ttlProblem } : {}),
     },
+    previousSecretInUseWindow: {
+      source: windowTag !== undefined ? 'tag' : 'function-default',
+      ...(windowTag !== undefined ? { tag: windowTag } : {}),
+      ...(window ? { effective: window.text } : {}),
+      ...(windowProblem ? { problem: windowProblem } : {}),
+    },
+    warnings,
     awsCurrent: view.currentVersionId
       ? {
           versionId: view.currentVersionId,
@@ -348,6 +465,7 @@ export async function inspectStatus(deps: StatusDeps, options: InspectOptions): 
     pending: pendingInfo?.json,
     pingone: g.pingone
       ? {
+          kind: g.pingone.owner.kind,
           environmentId: g.pingone.owner.environmentId,
           resourceId: g.pingone.owner.id,
           region: g.pingone.owner.region,
@@ -359,6 +477,7 @@ export async function inspectStatus(deps: StatusDeps, options: InspectOptions): 
                 previous: {
                   expiresAt: isoTime(state.previous.expiresAt),
                   ...(state.previous.lastUsed ? { lastUsed: isoTime(state.previous.lastUsed) } : {}),
+                  inUse: previousIsInUse,
                   heldBy: holders,
                 },
               }
@@ -402,6 +521,105 @@ export function onboardCommand(
       : []),
   ];
   return parts.join(' ');
+}
+
+/** The PingOne owner a report's AWSCURRENT names, as a key (kind/environment/id), when known. */
+export function ownerKey(report: StatusReport): string | undefined {
+  const p = report.pingone;
+  if (p) return `${p.kind ?? 'resource'}/${p.environmentId.toLowerCase()}/${p.resourceId.toLowerCase()}`;
+  return undefined;
+}
+
+/**
+ * duplicate-owner: other secrets (`others`, by name) name the same PingOne owner. Rotating one regenerates
+ * the secret the others hold. The verdict becomes duplicate-owner unless a more urgent one applies (drift,
+ * stuck-pending, … stand, with the duplicates in a note).
+ */
+export function markDuplicates(report: StatusReport, others: readonly string[]): StatusReport {
+  if (others.length === 0 || !report.pingone) return report;
+  const p = report.pingone;
+  const list = others.join(', ');
+  const also = `${list} also name${others.length === 1 ? 's' : ''} PingOne ${p.kind ?? 'resource'} ${p.resourceId} in environment ${p.environmentId}`;
+  if (!DUPLICATE_OWNER_OUTRANKS.has(report.verdict)) {
+    return { ...report, duplicates: [...others], notes: [...report.notes, `duplicate owner: ${also}`] };
+  }
+  return {
+    ...report,
+    verdict: 'duplicate-owner',
+    exitCode: STATUS_EXIT['duplicate-owner'],
+    reason:
+      `${also}: rotating one regenerates the secret the other holds, whose consumers fail once PingOne's ` +
+      'previous secret expires. Keep one secret per PingOne owner: point the others at the one that stays (or ' +
+      'delete them), then rotate it',
+    notes: [`${report.verdict}: ${report.reason}`, ...report.notes],
+    duplicates: [...others],
+  };
+}
+
+/** Verdicts duplicate-owner replaces (the original is kept as a note); more urgent ones stand. */
+const DUPLICATE_OWNER_OUTRANKS: ReadonlySet<Verdict> = new Set([
+  'healthy',
+  'not-rotating',
+  'grace',
+  'rotation-in-progress',
+]);
+
+/** The rotation interval of a `rate(…)` schedule or AutomaticallyAfterDays; undefined for cron. */
+export function rotationIntervalMs(rotation: SecretView['rotation']): number | undefined {
+  const rate = /^rate\(\s*(\d+)\s+(hour|hours|day|days)\s*\)$/i.exec(rotation.scheduleExpression ?? '');
+  if (rate) return Number(rate[1]) * (rate[2]?.toLowerCase().startsWith('hour') ? 3_600_000 : 86_400_000);
+  if (rotation.scheduleExpression) return undefined;
+  return rotation.automaticallyAfterDays ? rotation.automaticallyAfterDays * 86_400_000 : undefined;
+}
+
+/**
+ * When rotation is enabled and its due date has passed by more than the rotation window (default 24 h):
+ * Secrets Manager's NextRotationDate (which stays in the past while rotations fail), else the last rotation
+ * plus the interval.
+ */
+function overdueBy(view: SecretView, now: number): { due: Date } | undefined {
+  const rotation = view.rotation;
+  if (!rotation.enabled) return undefined;
+  const interval = rotationIntervalMs(rotation);
+  const due =
+    rotation.nextRotation ??
+    (rotation.lastRotated && interval !== undefined
+      ? new Date(rotation.lastRotated.getTime() + interval)
+      : undefined);
+  if (!due) return undefined;
+  const windowHours = /^(\d+)h$/.exec(rotation.duration ?? '');
+  const grace = windowHours ? Number(windowHours[1]) * 3_600_000 : DEFAULT_OVERDUE_GRACE_MS;
+  return now > due.getTime() + grace ? { due } : undefined;
+}
+
+function configWarnings(
+  ttl: Ttl | undefined,
+  fromTag: boolean,
+  view: SecretView,
+): { code: ConfigWarning; message: string }[] {
+  if (!ttl) return [];
+  const where = fromTag ? `tag ${TTL_TAG}` : "the function's PREVIOUS_SECRET_TTL";
+  const warnings: { code: ConfigWarning; message: string }[] = [];
+  const interval = rotationIntervalMs(view.rotation);
+  if (view.rotation.enabled && interval !== undefined && ttl.ms >= interval) {
+    warnings.push({
+      code: 'ttl-not-shorter-than-rotation-interval',
+      message:
+        `the previous-secret TTL ${ttl.text} (${where}) is not shorter than the rotation interval ` +
+        `(${view.rotation.scheduleExpression ?? `every ${view.rotation.automaticallyAfterDays} days`}): each ` +
+        'rotation replaces a previous secret that is still valid, cutting its grace period short (and the in-use ' +
+        'guard may refuse the rotation). Shorten the TTL or rotate less often',
+    });
+  }
+  if (ttl.ms < CONSUMER_CACHE_MS) {
+    warnings.push({
+      code: 'ttl-shorter-than-consumer-cache',
+      message:
+        `the previous-secret TTL ${ttl.text} (${where}) is shorter than a typical consumer cache (1 hour): ` +
+        'consumers that cached the secret fail before they refresh it. Use at least 1h',
+    });
+  }
+  return warnings;
 }
 
 /** The labels whose version holds PingOne's previous secret. */

@@ -1,0 +1,223 @@
+/**
+ * The fleet auditor: finds the secrets this deployment rotates and judges each with the status model
+ * (lib/status, the same one `pingone-rotation status` uses), then looks across the fleet for duplicate
+ * owners and, when enabled, retires previous secrets nobody uses any more. The Lambda (lib/audit/handler.ts)
+ * and `pingone-rotation audit` both run `runAudit`; only their output differs.
+ */
+import {
+  ListSecretsCommand,
+  type ListSecretsCommandOutput,
+  type SecretListEntry,
+  type SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
+import {
+  CONFIG_WARNINGS,
+  type ConfigWarning,
+  inspectStatus,
+  markDuplicates,
+  ownerKey,
+  type StatusDeps,
+  type StatusPingOne,
+  type StatusReport,
+  VERDICTS,
+  type Verdict,
+} from '../status/model.js';
+import { oneLine } from '../status/text.js';
+import { type RetirementLedger, type RetirementOutcome, retireIfUnused } from './retire.js';
+
+export interface AuditSettings {
+  readonly secretNamePrefix: string;
+  /** Only secrets whose RotationLambdaARN is this; undefined: every secret under the prefix. */
+  readonly rotationFunctionArn?: string | undefined;
+  readonly concurrency: number;
+  readonly nearExpiryMs: number;
+  readonly stuckAfterMs: number;
+  /** Early retirement after this long unused; undefined: off. */
+  readonly retireUnusedPreviousAfterMs?: number | undefined;
+  /** The local world: nothing resumes an AWSPENDING, so any is stuck. */
+  readonly noRotationService?: boolean;
+}
+
+export interface AuditDeps {
+  readonly secretsManager: SecretsManagerClient;
+  readonly pingone: StatusPingOne;
+  /** Epoch milliseconds. */
+  readonly now: () => number;
+  /** Absolute time (epoch ms) by which the run must be done; no secret is started too close to it. */
+  readonly deadline: number;
+  readonly hint?: StatusDeps['hint'];
+  /** Needed for early retirement (the ledger proves which secret owns which PingOne owner). */
+  readonly ledger?: RetirementLedger | undefined;
+}
+
+/** Kept back per secret still to start: time for its reads and retries within the run's deadline. */
+const PER_SECRET_RESERVE_MS = 10_000;
+const PINGONE_TIMEOUT_MS = 20_000;
+
+export interface AuditResult {
+  readonly checkedAt: string;
+  readonly prefix: string;
+  readonly rotationFunctionArn?: string;
+  /** Secrets listed under the prefix. */
+  readonly listed: number;
+  /** Listed but rotated by another function (or none), so not this deployment's. */
+  readonly skipped: number;
+  readonly reports: readonly StatusReport[];
+  readonly verdicts: Readonly<Record<Verdict, number>>;
+  readonly warnings: Readonly<Record<ConfigWarning, number>>;
+  /** Secrets that could not be judged (Secrets Manager refused, an unexpected error). */
+  readonly errors: readonly { readonly secret: string; readonly error: string }[];
+  /** Secrets not started before the deadline. */
+  readonly notAudited: readonly string[];
+  readonly retirements: readonly RetirementOutcome[];
+  readonly durationMs: number;
+}
+
+/** Secrets that need someone: everything but healthy and a rotation still running. */
+export function isUnhealthy(verdict: Verdict): boolean {
+  return verdict !== 'healthy' && verdict !== 'rotation-in-progress';
+}
+
+/** Runs one audit over the fleet. Never changes anything, except early retirement when enabled. */
+export async function runAudit(deps: AuditDeps, settings: AuditSettings): Promise<AuditResult> {
+  const started = deps.now();
+  const { mine, listed } = await listFleet(deps.secretsManager, settings);
+  const statusDeps: StatusDeps = {
+    secretsManager: deps.secretsManager,
+    pingone: deps.pingone,
+    now: deps.now,
+    pingOneTimeoutMs: PINGONE_TIMEOUT_MS,
+    ...(deps.hint ? { hint: deps.hint } : {}),
+    ...(settings.noRotationService ? { noRotationService: true } : {}),
+  };
+
+  const reports: StatusReport[] = [];
+  const errors: { secret: string; error: string }[] = [];
+  const notAudited: string[] = [];
+  let next = 0;
+  const worker = async () => {
+    for (;;) {
+      const index = next++;
+      const entry = mine[index];
+      if (!entry) return;
+      const name = entry.Name ?? entry.ARN ?? '?';
+      if (deps.now() + PER_SECRET_RESERVE_MS > deps.deadline) {
+        notAudited.push(name);
+        continue;
+      }
+      try {
+        reports[index] = await inspectStatus(statusDeps, {
+          secretId: entry.ARN ?? name,
+          stuckAfterMs: settings.stuckAfterMs,
+          nearExpiryMs: settings.nearExpiryMs,
+        });
+      } catch (error) {
+        errors.push({ secret: name, error: oneLine(describeError(error)) });
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, settings.concurrency) }, worker));
+
+  const judged = withDuplicates(reports.filter((r): r is StatusReport => r !== undefined));
+
+  const retirements: RetirementOutcome[] = [];
+  if (settings.retireUnusedPreviousAfterMs !== undefined) {
+    for (const report of judged) {
+      if (deps.now() + PER_SECRET_RESERVE_MS > deps.deadline) break;
+      const outcome = await retireIfUnused(
+        { pingone: deps.pingone, ledger: deps.ledger, now: deps.now, deadline: deps.deadline },
+        report,
+        settings.retireUnusedPreviousAfterMs,
+      );
+      if (outcome) retirements.push(outcome);
+    }
+  }
+
+  const verdicts = Object.fromEntries(VERDICTS.map((v) => [v, 0])) as Record<Verdict, number>;
+  const warnings = Object.fromEntries(CONFIG_WARNINGS.map((w) => [w, 0])) as Record<ConfigWarning, number>;
+  for (const report of judged) {
+    verdicts[report.verdict] += 1;
+    for (const warning of report.warnings) warnings[warning.code] += 1;
+  }
+  return {
+    checkedAt: new Date(started).toISOString(),
+    prefix: settings.secretNamePrefix,
+    ...(settings.rotationFunctionArn ? { rotationFunctionArn: settings.rotationFunctionArn } : {}),
+    listed,
+    skipped: listed - mine.length,
+    reports: judged,
+    verdicts,
+    warnings,
+    errors,
+    notAudited,
+    retirements,
+    durationMs: deps.now() - started,
+  };
+}
+
+/**
+ * The secrets under the prefix whose rotation function is this deployment's, by paging ListSecrets (the
+ * name filter is a prefix match server-side; it is checked again here).
+ */
+async function listFleet(
+  sm: SecretsManagerClient,
+  settings: AuditSettings,
+): Promise<{ mine: SecretListEntry[]; listed: number }> {
+  const mine: SecretListEntry[] = [];
+  let listed = 0;
+  let nextToken: string | undefined;
+  do {
+    const page: ListSecretsCommandOutput = await sm.send(
+      new ListSecretsCommand({
+        MaxResults: 100,
+        Filters: [{ Key: 'name', Values: [settings.secretNamePrefix] }],
+        ...(nextToken ? { NextToken: nextToken } : {}),
+      }),
+    );
+    for (const entry of page.SecretList ?? []) {
+      if (!entry.Name?.startsWith(settings.secretNamePrefix) || entry.DeletedDate) continue;
+      listed += 1;
+      if (
+        settings.rotationFunctionArn &&
+        !sameFunction(entry.RotationLambdaARN, settings.rotationFunctionArn)
+      ) {
+        continue;
+      }
+      mine.push(entry);
+    }
+    nextToken = page.NextToken;
+  } while (nextToken);
+  mine.sort((a, b) => (a.Name ?? '').localeCompare(b.Name ?? ''));
+  return { mine, listed };
+}
+
+/** The same function, with or without a version/alias qualifier. */
+function sameFunction(arn: string | undefined, expected: string): boolean {
+  if (!arn) return false;
+  const base = (value: string) => value.split(':').slice(0, 7).join(':');
+  return base(arn) === base(expected);
+}
+
+/** duplicate-owner: two or more secrets naming one PingOne owner. */
+function withDuplicates(reports: StatusReport[]): StatusReport[] {
+  const byOwner = new Map<string, string[]>();
+  for (const report of reports) {
+    const key = ownerKey(report);
+    if (key) byOwner.set(key, [...(byOwner.get(key) ?? []), report.secret.name]);
+  }
+  return reports.map((report) => {
+    const key = ownerKey(report);
+    const names = key ? (byOwner.get(key) ?? []) : [];
+    return names.length > 1
+      ? markDuplicates(
+          report,
+          names.filter((n) => n !== report.secret.name),
+        )
+      : report;
+  });
+}
+
+function describeError(error: unknown): string {
+  if (error instanceof Error) return `${error.name}: ${error.message}`;
+  return String(error);
+}

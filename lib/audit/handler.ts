@@ -1,0 +1,225 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { SSMProvider } from '@aws-lambda-powertools/parameters/ssm';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SSMClient } from '@aws-sdk/client-ssm';
+import middy from '@middy/core';
+import type { Context } from 'aws-lambda';
+import { AuditIncompleteError, RotationError } from '../errors.js';
+import { PingOneHttpClient } from '../pingone/http-client.js';
+import { defaultTransport, type Transport } from '../pingone/transport.js';
+import { ssmWorkerCredentials } from '../pingone/worker-credentials.js';
+import { functionSettingHint } from '../status/explain.js';
+import { CONFIG_WARNINGS, VERDICTS } from '../status/model.js';
+import { type AuditResult, isUnhealthy, runAudit } from './audit.js';
+import { type AuditConfig, loadAuditConfig } from './config.js';
+import { type PacingStats, pacedTransport } from './paced-transport.js';
+import type { RetirementLedger } from './retire.js';
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+export const AUDIT_SERVICE = 'pingone-secret-rotation-audit';
+export const METRICS_NAMESPACE = 'PingOneSecretRotation';
+
+export interface AuditHandlerDependencies {
+  readonly env?: Env;
+  readonly secretsManager?: SecretsManagerClient;
+  readonly ssm?: SSMClient;
+  readonly transport?: Transport;
+  readonly now?: () => number;
+  readonly sleep?: (ms: number) => Promise<void>;
+  readonly logger?: Logger;
+  readonly metrics?: Metrics;
+  /** The rotation ledger (early retirement needs it); built from ROTATION_LEDGER_TABLE when omitted. */
+  readonly ledger?: RetirementLedger;
+  /** Time kept back from the Lambda's deadline for the summary, metrics and logs. */
+  readonly deadlineMarginMs?: number;
+}
+
+/**
+ * The scheduled fleet auditor (functions/audit.ts): one run of `runAudit` per invocation, then one EMF
+ * metric per verdict (dimension `verdict`), one per configuration warning (dimension `warning`), one
+ * structured log line per unhealthy secret, and a summary. It fails (so the auditor-errors alarm fires) when
+ * a secret could not be judged or the deadline came before every secret was started.
+ */
+export function createAuditHandler(deps: AuditHandlerDependencies = {}) {
+  const env = deps.env ?? process.env;
+  const now = deps.now ?? Date.now;
+  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const logger = deps.logger ?? new Logger({ serviceName: AUDIT_SERVICE });
+  const metrics = deps.metrics ?? new Metrics({ namespace: METRICS_NAMESPACE, serviceName: AUDIT_SERVICE });
+  const secretsManager = deps.secretsManager ?? new SecretsManagerClient({});
+  const ssm = deps.ssm ?? new SSMClient({});
+  const margin = deps.deadlineMarginMs ?? 10_000;
+
+  let runtime: { config: AuditConfig; client: PingOneHttpClient; pacing: PacingStats } | undefined;
+  const getRuntime = () => {
+    if (runtime) return runtime;
+    const config = loadAuditConfig(env);
+    const paced = pacedTransport(deps.transport ?? defaultTransport(), {
+      requestsPerSecond: config.pingOneRequestsPerSecond,
+      now,
+      sleep,
+    });
+    const client = new PingOneHttpClient({
+      apiUrlTemplate: config.rotation.apiUrlTemplate,
+      authUrlTemplate: config.rotation.authUrlTemplate,
+      workerCredentials: ssmWorkerCredentials(
+        new SSMProvider({ awsSdkV3Client: ssm }),
+        config.rotation.workerParameter,
+        config.rotation.workerCacheMaxAgeSeconds,
+        config.rotation.defaultRegion,
+      ),
+      transport: paced.transport,
+      now,
+      sleep,
+    });
+    runtime = { config, client, pacing: paced.stats };
+    return runtime;
+  };
+
+  const audit = async (_event: unknown, context: Context): Promise<AuditSummary> => {
+    try {
+      const { config, client, pacing } = getRuntime();
+      const throttledBefore = pacing.throttled;
+      const result = await runAudit(
+        {
+          secretsManager,
+          pingone: { config: config.rotation, client },
+          now,
+          deadline: now() + context.getRemainingTimeInMillis() - margin,
+          hint: functionSettingHint,
+          ledger: deps.ledger,
+        },
+        {
+          secretNamePrefix: config.secretNamePrefix,
+          rotationFunctionArn: config.rotationFunctionArn,
+          concurrency: config.concurrency,
+          nearExpiryMs: config.nearExpiryMs,
+          stuckAfterMs: config.stuckAfterMs,
+          retireUnusedPreviousAfterMs: config.retireUnusedPreviousAfterMs,
+        },
+      );
+      const summary = summarize(result, pacing.throttled - throttledBefore);
+      publish(result, summary, logger, metrics);
+      const failedRetirements = result.retirements.filter((r) => r.outcome === 'failed').length;
+      if (result.errors.length > 0 || result.notAudited.length > 0 || failedRetirements > 0) {
+        throw new AuditIncompleteError(
+          `The audit judged ${result.reports.length} of ${result.reports.length + result.errors.length + result.notAudited.length} secrets: ` +
+            `${result.errors.length} could not be read (see the 'secret not audited' log lines), ` +
+            `${result.notAudited.length} were not started before the deadline (raise the function's timeout, ` +
+            `AUDIT_CONCURRENCY or AUDIT_PINGONE_REQUESTS_PER_SECOND); ${failedRetirements} early retirements failed`,
+        );
+      }
+      return summary;
+    } catch (error) {
+      metrics.addMetric('AuditFailed', MetricUnit.Count, 1);
+      logger.error('audit failed', {
+        errorCode: error instanceof RotationError ? error.code : ((error as Error)?.name ?? 'Error'),
+        error: error as Error,
+      });
+      throw error;
+    }
+  };
+
+  return middy(audit)
+    .use(injectLambdaContext(logger, { logEvent: false, resetKeys: true }))
+    .use(logMetrics(metrics, { captureColdStartMetric: true }));
+}
+
+/** The invocation's result (and the summary log line). */
+export interface AuditSummary {
+  readonly checkedAt: string;
+  readonly listed: number;
+  readonly audited: number;
+  readonly skipped: number;
+  readonly verdicts: AuditResult['verdicts'];
+  readonly warnings: AuditResult['warnings'];
+  readonly errors: number;
+  readonly notAudited: number;
+  readonly retired: number;
+  readonly pingOneThrottled: number;
+  readonly durationMs: number;
+}
+
+function summarize(result: AuditResult, throttled: number): AuditSummary {
+  return {
+    checkedAt: result.checkedAt,
+    listed: result.listed,
+    audited: result.reports.length,
+    skipped: result.skipped,
+    verdicts: result.verdicts,
+    warnings: result.warnings,
+    errors: result.errors.length,
+    notAudited: result.notAudited.length,
+    retired: result.retirements.filter((r) => r.outcome === 'retired').length,
+    pingOneThrottled: throttled,
+    durationMs: result.durationMs,
+  };
+}
+
+/** Metrics and log lines for one run. Nothing here holds a secret value: the reports carry none. */
+function publish(result: AuditResult, summary: AuditSummary, logger: Logger, metrics: Metrics): void {
+  // One metric per verdict and per warning, zeros included, so every alarm sees a value each run.
+  for (const verdict of VERDICTS) {
+    const single = metrics.singleMetric();
+    single.addDimension('verdict', verdict);
+    single.addMetric('Secrets', MetricUnit.Count, result.verdicts[verdict]);
+  }
+  for (const warning of CONFIG_WARNINGS) {
+    const single = metrics.singleMetric();
+    single.addDimension('warning', warning);
+    single.addMetric('SecretsWithWarning', MetricUnit.Count, result.warnings[warning]);
+  }
+  metrics.addMetric('SecretsAudited', MetricUnit.Count, summary.audited);
+  metrics.addMetric('AuditErrors', MetricUnit.Count, summary.errors);
+  metrics.addMetric('SecretsNotAudited', MetricUnit.Count, summary.notAudited);
+  metrics.addMetric('PreviousSecretRetired', MetricUnit.Count, summary.retired);
+  metrics.addMetric('PingOneThrottled', MetricUnit.Count, summary.pingOneThrottled);
+  if (summary.errors === 0 && summary.notAudited === 0)
+    metrics.addMetric('AuditCompleted', MetricUnit.Count, 1);
+
+  for (const report of result.reports) {
+    const fields = {
+      secretName: report.secret.name,
+      secretArn: report.secret.arn,
+      verdict: report.verdict,
+      reason: report.reason,
+      ...(report.notes.length > 0 ? { notes: report.notes } : {}),
+      ...(report.warnings.length > 0 ? { warnings: report.warnings.map((w) => w.code) } : {}),
+      ...(report.duplicates ? { duplicates: report.duplicates } : {}),
+      ...(report.pingone
+        ? {
+            pingone: {
+              kind: report.pingone.kind,
+              environmentId: report.pingone.environmentId,
+              id: report.pingone.resourceId,
+              region: report.pingone.region,
+              ...(report.pingone.previous
+                ? {
+                    previousExpiresAt: report.pingone.previous.expiresAt,
+                    ...(report.pingone.previous.lastUsed
+                      ? { previousLastUsed: report.pingone.previous.lastUsed }
+                      : {}),
+                  }
+                : {}),
+            },
+          }
+        : {}),
+      ...(report.rotation.nextRotation ? { nextRotation: report.rotation.nextRotation } : {}),
+    };
+    if (isUnhealthy(report.verdict)) logger.warn('secret unhealthy', fields);
+    else if (report.warnings.length > 0) logger.info('secret configuration warning', fields);
+  }
+  for (const failure of result.errors) logger.error('secret not audited', failure);
+  if (result.notAudited.length > 0) {
+    logger.error('secrets not audited before the deadline', { secrets: result.notAudited });
+  }
+  for (const retirement of result.retirements) {
+    if (retirement.outcome === 'retired') logger.info('previous secret retired early', { ...retirement });
+    else if (retirement.outcome === 'failed') logger.error('early retirement failed', { ...retirement });
+  }
+  logger.info('audit complete', { ...summary });
+}

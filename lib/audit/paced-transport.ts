@@ -1,0 +1,67 @@
+import { parseRetryAfter } from '../pingone/http-client.js';
+import type { Transport, TransportResponse } from '../pingone/transport.js';
+
+export interface PacingOptions {
+  /** PingOne requests started per second, at most (a steady rate; no burst beyond one second's worth). */
+  readonly requestsPerSecond: number;
+  readonly now?: () => number;
+  readonly sleep?: (ms: number) => Promise<void>;
+  /** A Retry-After longer than this is capped (the client gives up on longer ones anyway). */
+  readonly maxPauseMs?: number;
+}
+
+/** What the pacer saw, for the audit summary and the bench. */
+export interface PacingStats {
+  requests: number;
+  /** 429 answers. */
+  throttled: number;
+  /** Time spent waiting for the rate or a Retry-After, summed over requests. */
+  waitedMs: number;
+}
+
+/**
+ * Shares one PingOne rate budget between every concurrent caller of a transport. PingOne's limits are per
+ * licence and per source IP, shared with the rotation function, so the auditor paces itself rather than
+ * finding the limit by collision:
+ * - requests start no faster than `requestsPerSecond` (spaced evenly);
+ * - a 429 pauses **every** caller until its `Retry-After` has passed (the client retries the one request),
+ *   instead of each concurrent worker hitting the limit on its own.
+ */
+export function pacedTransport(
+  inner: Transport,
+  options: PacingOptions,
+): { transport: Transport; stats: PacingStats } {
+  if (!(Number.isFinite(options.requestsPerSecond) && options.requestsPerSecond > 0)) {
+    throw new RangeError('requestsPerSecond must be a positive number');
+  }
+  const now = options.now ?? Date.now;
+  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const spacingMs = 1000 / options.requestsPerSecond;
+  const maxPauseMs = options.maxPauseMs ?? 30_000;
+  const stats: PacingStats = { requests: 0, throttled: 0, waitedMs: 0 };
+  // The earliest start of the next request, and a pause set by a 429.
+  let nextSlot = 0;
+  let pausedUntil = 0;
+
+  const transport: Transport = async (request) => {
+    const start = now();
+    const slot = Math.max(nextSlot, pausedUntil, start);
+    nextSlot = slot + spacingMs;
+    if (slot > start) {
+      await sleep(slot - start);
+      // A 429 seen while this request waited moves the pause on.
+      while (pausedUntil > now()) await sleep(pausedUntil - now());
+      stats.waitedMs += now() - start;
+    }
+    stats.requests += 1;
+    const response: TransportResponse = await inner(request);
+    if (response.status === 429) {
+      stats.throttled += 1;
+      const retryAfter = parseRetryAfter(response.headers.get('retry-after'), now());
+      pausedUntil = Math.max(pausedUntil, now() + Math.min(retryAfter ?? 1_000, maxPauseMs));
+      nextSlot = Math.max(nextSlot, pausedUntil);
+    }
+    return response;
+  };
+  return { transport, stats };
+}

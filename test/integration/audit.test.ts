@@ -1,0 +1,389 @@
+import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
+import type { Context } from 'aws-lambda';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPingOneAccess } from '../../cli/pingone-access.js';
+import { type AuditSettings, runAudit } from '../../lib/audit/audit.js';
+import { createAuditHandler } from '../../lib/audit/handler.js';
+import type { RetirementLedger } from '../../lib/audit/retire.js';
+import type { SecretOwner } from '../../lib/pingone/types.js';
+import type { StatusReport, Verdict } from '../../lib/status/model.js';
+import { LOCAL_ROTATION_LAMBDA_ARN } from '../../local/driver.js';
+import { type LocalWorld, type RotatableSecret, startLocalWorld } from '../../local/world.js';
+import { leakedSecrets, OutputCapture } from '../support/capture-output.js';
+import { authenticator, rotationHarness } from '../support/harness.js';
+
+/**
+ * The fleet auditor against a seeded local world (moto + the PingOne simulator): one secret per verdict and
+ * warning, found by listing the prefix, judged by the status model, reported as metrics and log lines.
+ */
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+const output = new OutputCapture();
+let world: LocalWorld;
+let driver: ReturnType<typeof rotationHarness>['driver'];
+let access: ReturnType<typeof createPingOneAccess>;
+let authenticates: ReturnType<typeof authenticator>;
+const seeded = new Map<string, RotatableSecret>();
+
+const settings = (prefix: string, extra: Partial<AuditSettings> = {}): AuditSettings => ({
+  secretNamePrefix: prefix,
+  rotationFunctionArn: LOCAL_ROTATION_LAMBDA_ARN,
+  concurrency: 4,
+  nearExpiryMs: DAY,
+  stuckAfterMs: 15 * 60_000,
+  noRotationService: true,
+  ...extra,
+});
+
+function audit(
+  prefix: string,
+  options: { now?: () => number; extra?: Partial<AuditSettings>; ledger?: RetirementLedger } = {},
+) {
+  const now = options.now ?? Date.now;
+  return runAudit(
+    {
+      secretsManager: world.secretsManager,
+      pingone: access,
+      now,
+      deadline: now() + 60_000,
+      ...(options.ledger ? { ledger: options.ledger } : {}),
+    },
+    settings(prefix, options.extra),
+  );
+}
+
+async function rotated(name: string, tags: Record<string, string> = {}): Promise<RotatableSecret> {
+  const secret = await world.createRotatableSecret({ name, region: 'EU', tags });
+  const report = await driver.rotate(secret.arn);
+  if (!report.ok) throw new Error(`seeding ${name}: ${report.error}`);
+  seeded.set(name, secret);
+  return secret;
+}
+
+async function firstSecretOf(secret: RotatableSecret): Promise<string> {
+  return (await world.readSecretJson(secret.arn, { stage: 'AWSPREVIOUS' })).clientSecret as string;
+}
+
+function byName(reports: readonly StatusReport[]): Record<string, StatusReport> {
+  return Object.fromEntries(reports.map((r) => [r.secret.name, r]));
+}
+
+beforeAll(async () => {
+  output.start();
+  world = await startLocalWorld({ previousSecretTtl: '7d' });
+  driver = rotationHarness(world, { maxAttempts: 1 }).driver;
+  access = createPingOneAccess({ env: world.functionEnv, flags: {}, ssm: world.ssm });
+  authenticates = authenticator(world.sim);
+
+  const p = 'pingone/audit/';
+  await rotated(`${p}healthy`);
+  const drift = await rotated(`${p}drift`);
+  world.sim.regenerateOutOfBand(drift.environmentId, drift.resourceId);
+  const grace = await rotated(`${p}grace`);
+  world.sim.regenerateOutOfBand(grace.environmentId, grace.resourceId, {
+    previousExpiresAt: new Date(Date.now() + 2 * DAY),
+  });
+  const stuck = await rotated(`${p}stuck-pending`);
+  await driver.startRotation(stuck.arn);
+  const broken = await world.secretsManager.send(
+    new CreateSecretCommand({ Name: `${p}misconfigured`, SecretString: '{"clientSecret":"zz"}' }),
+  );
+  await driver.testOnly(broken.ARN ?? '');
+
+  // A secret naming a resource PingOne does not have.
+  const missing = await world.secretsManager.send(
+    new CreateSecretCommand({
+      Name: `${p}pingone-error`,
+      SecretString: JSON.stringify({
+        environmentId: drift.environmentId,
+        resourceId: '00000000-0000-4000-8000-000000000000',
+        clientSecret: 'x'.repeat(64),
+        region: 'EU',
+      }),
+    }),
+  );
+  await driver.testOnly(missing.ARN ?? '');
+  // A consumer still uses the previous secret, which expires in 12 hours.
+  const near = await rotated(`${p}near-expiry`, { 'pingone:previous-secret-ttl': '12h' });
+  expect(await authenticates(near, await firstSecretOf(near))).toBe(true);
+  // Two secrets naming one PingOne resource.
+  const original = await rotated(`${p}duplicate-a`);
+  const copy = await world.secretsManager.send(
+    new CreateSecretCommand({
+      Name: `${p}duplicate-b`,
+      SecretString: JSON.stringify(await world.readSecretJson(original.arn)),
+    }),
+  );
+  expect((await driver.testOnly(copy.ARN ?? '')).ok).toBe(true);
+  // Configuration warnings.
+  await rotated(`${p}ttl-30d`, { 'pingone:previous-secret-ttl': '30d' });
+  await rotated(`${p}ttl-30m`, { 'pingone:previous-secret-ttl': '30m' });
+  // Not this deployment's: no rotation function, and outside the prefix.
+  await world.createRotatableSecret({ name: `${p}not-attached`, region: 'EU' });
+  await rotated('elsewhere/healthy');
+}, 120_000);
+
+afterAll(async () => {
+  await world?.stop();
+  const text = output.stop();
+  const secrets = world.sim
+    .snapshot()
+    .resources.flatMap((r) => (r.secret ? [r.secret.secret, r.secret.previous?.secret ?? ''] : []));
+  expect(leakedSecrets(text, [...secrets, world.worker.clientSecret])).toEqual([]);
+});
+
+describe('fleet audit', () => {
+  it('finds each verdict and warning in a seeded world, only for secrets this deployment rotates', async () => {
+    const result = await audit('pingone/audit/');
+
+    const reports = byName(result.reports);
+    const verdicts = Object.fromEntries(Object.entries(reports).map(([name, r]) => [name, r.verdict]));
+    expect(verdicts).toEqual({
+      'pingone/audit/healthy': 'healthy',
+      'pingone/audit/drift': 'drift',
+      'pingone/audit/grace': 'grace',
+      'pingone/audit/stuck-pending': 'stuck-pending',
+      'pingone/audit/misconfigured': 'misconfigured',
+      'pingone/audit/pingone-error': 'pingone-error',
+      'pingone/audit/near-expiry': 'previous-in-use-near-expiry',
+      'pingone/audit/duplicate-a': 'duplicate-owner',
+      'pingone/audit/duplicate-b': 'duplicate-owner',
+      'pingone/audit/ttl-30d': 'healthy',
+      'pingone/audit/ttl-30m': 'healthy',
+    } satisfies Record<string, Verdict>);
+    expect(result.listed).toBe(12);
+    expect(result.skipped).toBe(1);
+    expect(result.errors).toEqual([]);
+    expect(result.notAudited).toEqual([]);
+    expect(result.verdicts).toMatchObject({
+      healthy: 3,
+      'duplicate-owner': 2,
+      drift: 1,
+      'rotation-overdue': 0,
+    });
+
+    expect(reports['pingone/audit/duplicate-a']?.duplicates).toEqual(['pingone/audit/duplicate-b']);
+    expect(reports['pingone/audit/duplicate-a']?.reason).toContain('also names PingOne resource');
+    expect(reports['pingone/audit/near-expiry']?.reason).toMatch(/last used .* expires .*\(in 11h/);
+    expect(reports['pingone/audit/near-expiry']?.pingone?.previous?.inUse).toBe(true);
+    expect(reports['pingone/audit/ttl-30d']?.warnings.map((w) => w.code)).toEqual([
+      'ttl-not-shorter-than-rotation-interval',
+    ]);
+    expect(reports['pingone/audit/ttl-30m']?.warnings.map((w) => w.code)).toEqual([
+      'ttl-shorter-than-consumer-cache',
+    ]);
+    expect(reports['pingone/audit/healthy']?.warnings).toEqual([]);
+    expect(result.warnings).toEqual({
+      'ttl-not-shorter-than-rotation-interval': 1,
+      'ttl-shorter-than-consumer-cache': 1,
+    });
+    expect(JSON.stringify(result)).not.toContain(world.worker.clientSecret);
+  });
+
+  it('reports rotation-overdue once the next rotation date has passed', async () => {
+    await rotated('pingone/overdue/late');
+    // The driver schedules rotation every 30 days; 32 days on, the rotation is overdue.
+    const result = await audit('pingone/overdue/', { now: () => Date.now() + 32 * DAY });
+    const report = byName(result.reports)['pingone/overdue/late'];
+    expect(report?.verdict).toBe('rotation-overdue');
+    expect(report?.reason).toMatch(/The next rotation was due .* and has not happened/);
+    expect(report?.exitCode).toBe(11);
+    expect((await audit('pingone/overdue/')).reports[0]?.verdict).toBe('healthy');
+  });
+
+  it('publishes one metric per verdict and one log line per unhealthy secret, and no secret value', async () => {
+    output.clear();
+    const handler = createAuditHandler({
+      env: {
+        ...world.functionEnv,
+        AUDIT_SECRET_NAME_PREFIX: 'pingone/audit/',
+        AUDIT_ROTATION_FUNCTION_ARN: LOCAL_ROTATION_LAMBDA_ARN,
+      },
+      secretsManager: world.secretsManager,
+      ssm: world.ssm,
+    });
+
+    const summary = await handler({}, context());
+
+    expect(summary).toMatchObject({ audited: 11, skipped: 1, errors: 0, notAudited: 0 });
+    const records = output.records;
+    const emf = records.filter((r) => r._aws !== undefined);
+    const perVerdict = Object.fromEntries(
+      emf.filter((r) => typeof r.verdict === 'string').map((r) => [r.verdict, r.Secrets]),
+    );
+    // As deployed there is a rotation service: an AWSPENDING created a minute ago is still in progress.
+    expect(perVerdict).toEqual({
+      healthy: 3,
+      'not-rotating': 0,
+      drift: 1,
+      grace: 1,
+      'rotation-in-progress': 1,
+      'stuck-pending': 0,
+      'pingone-error': 1,
+      misconfigured: 1,
+      'previous-in-use-near-expiry': 1,
+      'rotation-overdue': 0,
+      'duplicate-owner': 2,
+    });
+    const verdictMetric = emf.find((r) => r.verdict === 'drift') as {
+      _aws: { CloudWatchMetrics: { Namespace: string; Dimensions: string[][] }[] };
+      service: string;
+    };
+    expect(verdictMetric._aws.CloudWatchMetrics[0]?.Namespace).toBe('PingOneSecretRotation');
+    expect(verdictMetric._aws.CloudWatchMetrics[0]?.Dimensions).toEqual([['service', 'verdict']]);
+    expect(verdictMetric.service).toBe('pingone-secret-rotation-audit');
+    expect(
+      emf.filter((r) => typeof r.warning === 'string').map((r) => [r.warning, r.SecretsWithWarning]),
+    ).toEqual([
+      ['ttl-not-shorter-than-rotation-interval', 1],
+      ['ttl-shorter-than-consumer-cache', 1],
+    ]);
+    expect(emf.find((r) => r.AuditCompleted !== undefined)?.AuditCompleted).toBe(1);
+
+    const unhealthy = records.filter((r) => r.message === 'secret unhealthy');
+    expect(unhealthy.map((r) => r.secretName).sort()).toEqual([
+      'pingone/audit/drift',
+      'pingone/audit/duplicate-a',
+      'pingone/audit/duplicate-b',
+      'pingone/audit/grace',
+      'pingone/audit/misconfigured',
+      'pingone/audit/near-expiry',
+      'pingone/audit/pingone-error',
+    ]);
+    const drift = unhealthy.find((r) => r.secretName === 'pingone/audit/drift');
+    expect(drift).toMatchObject({ level: 'WARN', verdict: 'drift', pingone: { kind: 'resource' } });
+    expect(records.filter((r) => r.message === 'secret configuration warning')).toHaveLength(2);
+    expect(records.find((r) => r.message === 'audit complete')).toMatchObject({ audited: 11 });
+  });
+
+  it('fails the invocation when a secret cannot be judged, after publishing what it found', async () => {
+    output.clear();
+    const handler = createAuditHandler({
+      env: { ...world.functionEnv, AUDIT_SECRET_NAME_PREFIX: 'pingone/audit/' },
+      secretsManager: world.secretsManager,
+      ssm: world.ssm,
+      // Too little time for even one secret.
+      deadlineMarginMs: 0,
+    });
+    const error = await handler({}, context(5_000)).catch((e: Error) => e);
+    expect(error).toMatchObject({ name: 'AuditIncompleteError' });
+    expect((error as Error).message).toContain('were not started before the deadline');
+    expect(output.records.find((r) => r.message === 'secrets not audited before the deadline')).toBeDefined();
+    expect(output.records.find((r) => r.AuditFailed === 1)).toBeDefined();
+  });
+
+  it('refuses a bad setting with an error naming it', async () => {
+    const handler = createAuditHandler({
+      env: { ...world.functionEnv, AUDIT_SECRET_NAME_PREFIX: 'pingone/', AUDIT_CONCURRENCY: '0' },
+      secretsManager: world.secretsManager,
+      ssm: world.ssm,
+    });
+    await expect(handler({}, context())).rejects.toThrow(
+      "AUDIT_CONCURRENCY is '0': it must be a whole number from 1 to 64",
+    );
+  });
+});
+
+/** An in-memory ledger binding owners to secrets, recording retirements. */
+class MemoryLedger implements RetirementLedger {
+  readonly bindings = new Map<string, string>();
+  readonly retirements: { owner: SecretOwner; secretArn: string }[] = [];
+  bind(secret: RotatableSecret, arn = secret.arn): void {
+    this.bindings.set(`${secret.environmentId}/${secret.resourceId}`, arn);
+  }
+  async boundSecret(owner: SecretOwner): Promise<string | undefined> {
+    return this.bindings.get(`${owner.environmentId}/${owner.id}`);
+  }
+  async recordRetirement(owner: SecretOwner, entry: { secretArn: string }): Promise<void> {
+    this.retirements.push({ owner, secretArn: entry.secretArn });
+  }
+}
+
+describe('early retirement', () => {
+  const later = () => Date.now() + 4 * HOUR;
+  const retire = { retireUnusedPreviousAfterMs: 3 * HOUR };
+
+  it('is off by default: nothing is deleted', async () => {
+    const secret = await rotated('pingone/retire-off/a');
+    const ledger = new MemoryLedger();
+    ledger.bind(secret);
+    const result = await audit('pingone/retire-off/', { now: later, ledger });
+    expect(result.retirements).toEqual([]);
+    expect(world.sim.readSecret(secret.environmentId, secret.resourceId).previous).toBeDefined();
+  });
+
+  it('deletes only the previous secret when every condition holds, and records it in the ledger', async () => {
+    const secret = await rotated('pingone/retire/unused');
+    const first = await firstSecretOf(secret);
+    const before = world.sim.readSecret(secret.environmentId, secret.resourceId);
+    const ledger = new MemoryLedger();
+    ledger.bind(secret);
+
+    const result = await audit('pingone/retire/', { now: later, ledger, extra: retire });
+
+    expect(result.retirements).toEqual([
+      {
+        secret: 'pingone/retire/unused',
+        outcome: 'retired',
+        previousExpiresAt: before.previous?.expiresAt.toISOString(),
+      },
+    ]);
+    const after = world.sim.readSecret(secret.environmentId, secret.resourceId);
+    expect(after.previous).toBeUndefined();
+    expect(after.secret).toBe(before.secret);
+    expect(await authenticates(secret, after.secret)).toBe(true);
+    expect(await authenticates(secret, first)).toBe(false);
+    expect(ledger.retirements).toEqual([
+      { owner: expect.objectContaining({ id: secret.resourceId }), secretArn: secret.arn },
+    ]);
+  });
+
+  it.each([
+    ['the previous secret was used within the period', 'used less than RETIRE_UNUSED_PREVIOUS_AFTER ago'],
+    ['the rotation is younger than the period', 'less than RETIRE_UNUSED_PREVIOUS_AFTER old'],
+    ['the ledger binds the owner to another secret', 'binds this PingOne owner to another secret'],
+    ['the ledger binds nothing', 'binds no secret to this PingOne owner'],
+    ['there is no ledger', 'no rotation ledger is configured'],
+    ['the secret is not healthy', 'the verdict is stuck-pending'],
+  ])('keeps the previous secret when %s', async (condition, why) => {
+    const prefix = `pingone/keep-${seeded.size}/`;
+    const secret = await rotated(`${prefix}s`);
+    const ledger = new MemoryLedger();
+    let now = later;
+    let withLedger: RetirementLedger | undefined = ledger;
+    if (condition.includes('used within')) {
+      world.sim.markPreviousUsed(secret.environmentId, secret.resourceId, new Date(later() - 2 * HOUR));
+    }
+    if (condition.includes('younger')) now = Date.now;
+    if (condition.includes('another')) ledger.bind(secret, `${secret.arn}-other`);
+    else if (!condition.includes('binds nothing')) ledger.bind(secret);
+    if (condition.includes('no ledger')) withLedger = undefined;
+    if (condition.includes('not healthy')) await driver.startRotation(secret.arn);
+    const before = world.sim.readSecret(secret.environmentId, secret.resourceId);
+
+    const result = await audit(prefix, { now, ...(withLedger ? { ledger: withLedger } : {}), extra: retire });
+
+    expect(result.retirements).toHaveLength(1);
+    expect(result.retirements[0]).toMatchObject({ outcome: 'kept' });
+    expect((result.retirements[0] as { why: string }).why).toContain(why);
+    expect(world.sim.readSecret(secret.environmentId, secret.resourceId)).toEqual(before);
+    expect(ledger.retirements).toEqual([]);
+  });
+});
+
+function context(remainingMs = 120_000): Context {
+  return {
+    functionName: 'pingone-secret-rotation-test-audit',
+    functionVersion: '$LATEST',
+    invokedFunctionArn: 'arn:aws:lambda:us-east-1:000000000000:function:pingone-secret-rotation-test-audit',
+    memoryLimitInMB: '256',
+    awsRequestId: 'audit-request',
+    logGroupName: '/aws/lambda/pingone-secret-rotation-test-audit',
+    logStreamName: 'stream',
+    callbackWaitsForEmptyEventLoop: false,
+    getRemainingTimeInMillis: () => remainingMs,
+    done: () => {},
+    fail: () => {},
+    succeed: () => {},
+  } as Context;
+}
