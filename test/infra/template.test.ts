@@ -290,9 +290,13 @@ describe('execution role (least privilege)', () => {
 });
 
 describe('invoke permission', () => {
-  it('lets only Secrets Manager, acting for this account, invoke the function', () => {
-    const permissions = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::Permission');
-    const permission = only(permissions, 'Lambda permissions');
+  it('lets only Secrets Manager, acting for this account, invoke the rotation function', () => {
+    const permissions = Object.values(template.Resources).filter(
+      (r) =>
+        r.Type === 'AWS::Lambda::Permission' &&
+        JSON.stringify(r.Properties?.FunctionName).includes('RotateLambdaFunction'),
+    );
+    const permission = only(permissions, 'Lambda permissions on the rotation function');
     expect(permission.Properties).toEqual({
       Action: 'lambda:InvokeFunction',
       FunctionName: { 'Fn::GetAtt': ['RotateLambdaFunction', 'Arn'] },
@@ -381,13 +385,20 @@ describe('function', () => {
     }
   });
 
-  it('writes to a log group with bounded retention', () => {
+  it('writes to a log group with bounded retention (and so does the auditor)', () => {
     const resources = resourcesOf(defaults);
     const groups = Object.entries(resources).filter(([, r]) => r.Type === 'AWS::Logs::LogGroup');
-    const [id, group] = only(groups, 'log groups');
-    expect(group.Properties.LogGroupName).toBe(`/aws/lambda/${String(fn().Properties.FunctionName)}`);
-    expect(group.Properties.RetentionInDays).toBe(90);
-    expect(toList(fn().DependsOn)).toContain(id);
+    expect(groups.map(([id]) => id).sort()).toEqual(['AuditLogGroup', 'RotateLogGroup']);
+    for (const [id, functionId] of [
+      ['RotateLogGroup', 'RotateLambdaFunction'],
+      ['AuditLogGroup', 'AuditLambdaFunction'],
+    ] as const) {
+      const group = resources[id];
+      const owner = resources[functionId];
+      expect(group?.Properties.LogGroupName).toBe(`/aws/lambda/${String(owner?.Properties.FunctionName)}`);
+      expect(group?.Properties.RetentionInDays).toBe(90);
+      expect(toList(owner?.DependsOn)).toContain(id);
+    }
   });
 });
 
@@ -395,8 +406,8 @@ describe('alarms', () => {
   it('sends Secrets Manager rotation failures to the alarm topic', () => {
     const resources = resourcesOf(defaults);
     const rule = only(
-      Object.values(resources).filter((r) => r.Type === 'AWS::Events::Rule'),
-      'EventBridge rules',
+      Object.values(resources).filter((r) => r.Type === 'AWS::Events::Rule' && r.Properties.EventPattern),
+      'EventBridge rules matching events',
     );
     expect(rule.Properties.EventPattern).toEqual({
       source: ['aws.secretsmanager'],
@@ -412,7 +423,7 @@ describe('alarms', () => {
     ]);
   });
 
-  it('lets only that rule and the errors alarm publish to the topic', () => {
+  it('lets only that rule and the alarms publish to the topic', () => {
     const policy = resourcesOf(defaults).AlarmTopicPolicy;
     expect(policy?.Properties.Topics).toEqual(['<ref:AlarmTopic>']);
     const statements = statementsOf(policy?.Properties.PolicyDocument);
@@ -427,7 +438,18 @@ describe('alarms', () => {
         { Service: 'cloudwatch.amazonaws.com' },
         ['sns:Publish'],
         ['<ref:AlarmTopic>'],
-        { ArnEquals: { 'aws:SourceArn': '<RotateErrorsAlarm.Arn>' } },
+        {
+          ArnEquals: {
+            'aws:SourceArn': [
+              '<RotateErrorsAlarm.Arn>',
+              '<AuditDriftAlarm.Arn>',
+              '<AuditStuckPendingAlarm.Arn>',
+              '<AuditPreviousInUseNearExpiryAlarm.Arn>',
+              '<AuditRotationOverdueAlarm.Arn>',
+              '<AuditErrorsAlarm.Arn>',
+            ],
+          },
+        },
       ],
     ]);
   });
@@ -455,6 +477,171 @@ describe('alarms', () => {
     expect(emails(everything)).toEqual([
       { TopicArn: '<ref:AlarmTopic>', Protocol: 'email', Endpoint: 'ops@example.com' },
     ]);
+  });
+});
+
+describe('fleet auditor', () => {
+  const auditFunction = (deployment: Deployment = defaults) => {
+    const fn = resourcesOf(deployment).AuditLambdaFunction;
+    if (!fn) throw new Error('no AuditLambdaFunction');
+    return fn;
+  };
+  const auditStatements = (deployment: Deployment) => {
+    const role = resourcesOf(deployment).AuditRole;
+    if (!role) throw new Error('no AuditRole');
+    return toList(role.Properties.Policies).flatMap((p) =>
+      statementsOf(asObject(p, 'Policy').PolicyDocument),
+    );
+  };
+
+  it('runs on its own role, not the rotation function’s, with the fleet settings', () => {
+    const p = auditFunction().Properties;
+    expect(p.Handler).toBe('functions/audit.handler');
+    expect(p.Runtime).toBe('nodejs24.x');
+    expect(p.Architectures).toEqual(['arm64']);
+    expect(p.Timeout).toBe(900);
+    expect(p.ReservedConcurrentExecutions).toBe(1);
+    expect(p.Role).toBe(`arn:aws:iam::${account}:role/<ref:AuditRole>`);
+    const role = resourcesOf(defaults).AuditRole;
+    expect(role?.Properties.AssumeRolePolicyDocument).toMatchObject({
+      Statement: [
+        { Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' },
+      ],
+    });
+    const variables = asObject(asObject(p.Environment, 'Environment').Variables, 'Variables');
+    expect(variables).toMatchObject({
+      PINGONE_WORKER_PARAMETER: '/pingone/rotation-worker',
+      PREVIOUS_SECRET_IN_USE_WINDOW: '1h',
+      AUDIT_SECRET_NAME_PREFIX: 'pingone/',
+      AUDIT_ROTATION_FUNCTION_ARN: '<RotateLambdaFunction.Arn>',
+      AUDIT_NEAR_EXPIRY: '24h',
+      AUDIT_CONCURRENCY: '8',
+      AUDIT_PINGONE_REQUESTS_PER_SECOND: '10',
+      RETIRE_UNUSED_PREVIOUS_AFTER: 'off',
+      POWERTOOLS_SERVICE_NAME: 'pingone-secret-rotation-audit',
+      POWERTOOLS_METRICS_NAMESPACE: 'PingOneSecretRotation',
+    });
+  });
+
+  it.each([
+    ['defaults', defaults],
+    ['every option on', everything],
+  ])(
+    'may only read: ListSecrets on * (it has no resource scope), everything else scoped (%s)',
+    (_, deployment) => {
+      const statements = auditStatements(deployment);
+      const actions = statements.flatMap((s) => s.Action).sort();
+      const kms = deployment === everything ? ['kms:Decrypt'] : [];
+      expect(actions).toEqual(
+        [
+          ...kms,
+          'logs:CreateLogStream',
+          'logs:PutLogEvents',
+          'secretsmanager:DescribeSecret',
+          'secretsmanager:GetSecretValue',
+          'secretsmanager:ListSecretVersionIds',
+          'secretsmanager:ListSecrets',
+          'ssm:GetParameter',
+        ].sort(),
+      );
+      for (const s of statements) {
+        expect(s.Effect).toBe('Allow');
+        expect(s.NotAction).toEqual([]);
+        if (s.Action.includes('secretsmanager:ListSecrets')) {
+          expect(s.Action).toEqual(['secretsmanager:ListSecrets']);
+          expect(s.Resource).toEqual(['*']);
+        } else {
+          for (const r of s.Resource) expect(r, JSON.stringify(s)).not.toBe('*');
+        }
+      }
+      const read = only(
+        statements.filter((s) => s.Action.includes('secretsmanager:GetSecretValue')),
+        'secret reads',
+      );
+      expect(read.Resource).toEqual([`arn:aws:secretsmanager:${region}:${account}:secret:pingone/*`]);
+      expect(read.Condition).toEqual(
+        deployment === everything
+          ? { StringEquals: { 'aws:ResourceTag/pingone:rotation': 'rotator' } }
+          : undefined,
+      );
+      const logs = only(
+        statements.filter((s) => s.Action.includes('logs:PutLogEvents')),
+        'log statements',
+      );
+      expect(logs.Resource).toEqual([
+        `arn:aws:logs:${region}:${account}:log-group:/aws/lambda/pingone-secret-rotation-ci-audit:*`,
+      ]);
+      const ssm = only(
+        statements.filter((s) => s.Action.includes('ssm:GetParameter')),
+        'ssm statements',
+      );
+      expect(ssm.Resource).toEqual([
+        `arn:aws:ssm:${region}:${account}:parameter/${deployment === everything ? 'pingone-worker' : 'pingone/rotation-worker'}`,
+      ]);
+    },
+  );
+
+  it('runs on the schedule parameter (default hourly), invoked only by its rule', () => {
+    const resources = resourcesOf(defaults);
+    expect(template.Parameters?.AuditSchedule?.Default).toBe('rate(1 hour)');
+    expect(resources.AuditScheduleRule?.Properties).toMatchObject({
+      ScheduleExpression: 'rate(1 hour)',
+      State: 'ENABLED',
+      Targets: [{ Id: 'Auditor', Arn: '<AuditLambdaFunction.Arn>' }],
+    });
+    expect(
+      resourcesOf({ ...defaults, parameters: { AuditSchedule: 'rate(6 hours)' } }).AuditScheduleRule
+        ?.Properties.ScheduleExpression,
+    ).toBe('rate(6 hours)');
+    expect(resources.AuditInvokePermission?.Properties).toEqual({
+      Action: 'lambda:InvokeFunction',
+      FunctionName: '<AuditLambdaFunction.Arn>',
+      Principal: 'events.amazonaws.com',
+      SourceArn: '<AuditScheduleRule.Arn>',
+    });
+    for (const ok of ['rate(1 hour)', 'cron(0 * * * ? *)'])
+      expect(accepts('AuditSchedule', ok), ok).toBe(true);
+    for (const bad of ['', 'hourly', '1h']) expect(accepts('AuditSchedule', bad), bad).toBe(false);
+    for (const ok of ['off', '1h', '36h', '720h', '7d', '30d']) {
+      expect(accepts('RetireUnusedPreviousAfter', ok), ok).toBe(true);
+    }
+    for (const bad of ['', '0', '0h', '30m', '31d', 'on']) {
+      expect(accepts('RetireUnusedPreviousAfter', bad), bad).toBe(false);
+    }
+  });
+
+  it.each([
+    ['AuditDriftAlarm', 'drift'],
+    ['AuditStuckPendingAlarm', 'stuck-pending'],
+    ['AuditPreviousInUseNearExpiryAlarm', 'previous-in-use-near-expiry'],
+    ['AuditRotationOverdueAlarm', 'rotation-overdue'],
+  ])('%s alarms the topic when any secret is %s', (id, verdict) => {
+    expect(resourcesOf(defaults)[id]?.Properties).toMatchObject({
+      Namespace: 'PingOneSecretRotation',
+      MetricName: 'Secrets',
+      Dimensions: [
+        { Name: 'service', Value: 'pingone-secret-rotation-audit' },
+        { Name: 'verdict', Value: verdict },
+      ],
+      Statistic: 'Maximum',
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+      TreatMissingData: 'ignore',
+      AlarmActions: ['<ref:AlarmTopic>'],
+      OKActions: ['<ref:AlarmTopic>'],
+    });
+  });
+
+  it('alarms on any error of the auditor', () => {
+    expect(resourcesOf(defaults).AuditErrorsAlarm?.Properties).toMatchObject({
+      Namespace: 'AWS/Lambda',
+      MetricName: 'Errors',
+      Dimensions: [{ Name: 'FunctionName', Value: '<ref:AuditLambdaFunction>' }],
+      Statistic: 'Sum',
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+      AlarmActions: ['<ref:AlarmTopic>'],
+    });
   });
 });
 
@@ -522,9 +709,14 @@ describe('cfn-lint', () => {
 });
 
 describe('deployment artifact', () => {
-  it('contains only the bundled handler and its source map', () => {
+  it('contains only the bundled handlers and their source maps', () => {
     const names = [...artifact.keys()].sort();
-    expect(names).toEqual(['functions/rotate.mjs', 'functions/rotate.mjs.map']);
+    expect(names).toEqual([
+      'functions/audit.mjs',
+      'functions/audit.mjs.map',
+      'functions/rotate.mjs',
+      'functions/rotate.mjs.map',
+    ]);
     for (const name of names) expect(name).not.toMatch(/^(local|test|bench|cli|node_modules|lib)\//);
   });
 
