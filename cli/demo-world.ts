@@ -4,94 +4,165 @@
  * to use, then keeps running until Ctrl-C.
  *
  *   node --import tsx cli/demo-world.ts          # then, in another shell, paste the printed exports
- *   npm run cli -- status --secret-id pingone/search-api
+ *   npx pingone-rotation status --secret-id pingone/search-api
+ *
+ * Ctrl-C (or SIGTERM) while seeding stops at a step boundary, never inside a rotation step, says where it
+ * stopped, and exits 130; afterwards it stops moto and the simulator and exits 130.
+ * DEMO_WORLD_SLOW_REGENERATE_MS delays every regenerate's answer (a slow PingOne, to try Ctrl-C on).
  */
 
-import { startLocalWorld } from '../local/world.js';
+import type { PingOneRegion } from '../lib/pingone/regions.js';
+import { ALL_STEPS, type LocalRotationDriver, type RotationReport } from '../local/driver.js';
+import { type LocalWorld, startLocalWorld } from '../local/world.js';
+import { EXIT } from './errors.js';
 import { createLocalRotation, libraryHandler } from './local.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
-const world = await startLocalWorld({ previousSecretTtl: '7d' });
-const local = createLocalRotation({
-  endpoint: world.moto.url,
-  secretsManager: world.secretsManager,
-  loadHandler: () =>
-    libraryHandler({ functionEnv: world.functionEnv, secretsManager: world.secretsManager, ssm: world.ssm }),
-});
-const { driver } = await local.driver({ maxAttempts: 1 });
+const stop = new AbortController();
+let interrupted: NodeJS.Signals | undefined;
+let world: LocalWorld | undefined;
+let seeded = false;
+let shuttingDown = false;
 
-// To onboard: a CUSTOM resource in an EU environment, and an OPENID_CONNECT resource next to it.
-const eu = world.createEnvironment('EU');
-const orders = world.sim.createResource(eu, { name: 'Orders API' });
-const openid = world.sim.createResource(eu, { name: 'openid', type: 'OPENID_CONNECT' });
+/** Why seeding stopped: a signal, at a step boundary. */
+class Interrupted extends Error {}
 
-// pingone/billing-api: rotated once, then RotateSecret left an empty AWSPENDING (nothing ran).
-const billing = await world.createRotatableSecret({
-  name: 'pingone/billing-api',
-  environmentId: eu,
-  region: 'EU',
-});
-await must(driver.rotate(billing.arn));
-await driver.startRotation(billing.arn);
-
-// pingone/search-api: a rotation regenerated PingOne and stored AWSPENDING, then testSecret failed.
-const search = await world.createRotatableSecret({
-  name: 'pingone/search-api',
-  environmentId: eu,
-  region: 'EU',
-});
-await must(driver.rotate(search.arn));
-world.sim.faults.failNext({ route: 'introspect', status: 401 });
-await driver.rotate(search.arn);
-
-// pingone/reports-api: someone regenerated the secret in the PingOne console, without a grace period.
-const reports = await world.createRotatableSecret({
-  name: 'pingone/reports-api',
-  environmentId: eu,
-  region: 'EU',
-});
-await must(driver.rotate(reports.arn));
-world.sim.regenerateOutOfBand(reports.environmentId, reports.resourceId);
-
-// pingone/payments-api: regenerated in the console with a two-day grace period: a half-done rotation.
-const payments = await world.createRotatableSecret({
-  name: 'pingone/payments-api',
-  environmentId: eu,
-  region: 'EU',
-});
-await must(driver.rotate(payments.arn));
-world.sim.regenerateOutOfBand(payments.environmentId, payments.resourceId, {
-  previousExpiresAt: new Date(Date.now() + 2 * 86_400_000),
-});
-
-const env = { ...world.awsEnv, ...world.functionEnv };
-process.stdout.write(
-  [
-    `Local world up: moto ${world.moto.url}, PingOne simulator ${world.sim.baseUrl}`,
-    '',
-    'In another shell:',
-    ...Object.entries(env).map(([key, value]) => `  export ${key}='${value}'`),
-    '',
-    `To onboard:  --environment-id ${eu} --resource-id ${orders.id} --pingone-region EU`,
-    `Not CUSTOM:  --environment-id ${eu} --resource-id ${openid.id} --pingone-region EU`,
-    'Secrets:     pingone/billing-api (empty AWSPENDING), pingone/search-api (AWSPENDING PingOne uses),',
-    '             pingone/reports-api (drift), pingone/payments-api (grace: AWSCURRENT is PingOne previous)',
-    '',
-    'Ctrl-C stops moto and the simulator.',
-    '',
-  ].join('\n'),
-);
-
-async function must(report: Promise<{ ok: boolean; error?: string }>): Promise<void> {
-  const done = await report;
-  if (!done.ok) throw new Error(`seeding failed: ${done.error}`);
+async function shutDown(code: number): Promise<never> {
+  if (!shuttingDown) {
+    shuttingDown = true;
+    await world?.stop();
+  }
+  process.exit(code);
 }
 
-const stop = async () => {
-  await world.stop();
-  process.exit(0);
+const onSignal = (signal: NodeJS.Signals) => {
+  if (seeded) {
+    process.stdout.write(
+      `\nStopped (${signal}): moto and the PingOne simulator are down; nothing of the world is kept.\n`,
+    );
+    void shutDown(EXIT.interrupted);
+    return;
+  }
+  if (interrupted) {
+    process.stderr.write('demo-world: still stopping: the running step finishes first\n');
+    return;
+  }
+  interrupted = signal;
+  process.stderr.write(`demo-world: ${signal}: stopping at the next step boundary\n`);
+  stop.abort(signal);
 };
-process.once('SIGINT', () => void stop());
-process.once('SIGTERM', () => void stop());
-setInterval(() => {}, 60_000);
+process.on('SIGINT', onSignal);
+process.on('SIGTERM', onSignal);
+
+const checkpoint = (what: string) => {
+  if (interrupted) throw new Interrupted(`before ${what}`);
+};
+
+try {
+  await seed();
+} catch (error) {
+  if (!(error instanceof Interrupted)) {
+    await world?.stop();
+    throw error;
+  }
+  process.stdout.write(
+    [
+      `Interrupted (${interrupted}) while seeding, ${error.message}: stopped at a step boundary, no step was cut short.`,
+      'The local world is stopping: moto and the simulator keep nothing after this process, so there is nothing to clean up.',
+      'To start again: node --import tsx cli/demo-world.ts',
+      '',
+    ].join('\n'),
+  );
+  await shutDown(EXIT.interrupted);
+}
+
+async function seed(): Promise<void> {
+  process.stdout.write('Starting moto and the PingOne simulator…\n');
+  world = await startLocalWorld({ previousSecretTtl: '7d' });
+  const w = world;
+  checkpoint('seeding');
+  const slow = Number(process.env.DEMO_WORLD_SLOW_REGENERATE_MS ?? '0');
+  if (slow > 0) w.sim.faults.delay({ route: 'secret', method: 'POST', ms: slow, count: 1_000 });
+  const local = createLocalRotation({
+    endpoint: w.moto.url,
+    secretsManager: w.secretsManager,
+    loadHandler: () =>
+      libraryHandler({ functionEnv: w.functionEnv, secretsManager: w.secretsManager, ssm: w.ssm }),
+  });
+  const { driver } = await local.driver({ maxAttempts: 1 });
+
+  // To onboard: a CUSTOM resource in an EU environment, and an OPENID_CONNECT resource next to it.
+  const eu = w.createEnvironment('EU');
+  const orders = w.sim.createResource(eu, { name: 'Orders API' });
+  const openid = w.sim.createResource(eu, { name: 'openid', type: 'OPENID_CONNECT' });
+  const secret = async (name: string) => {
+    checkpoint(`creating ${name}`);
+    process.stdout.write(`Seeding ${name}…\n`);
+    return w.createRotatableSecret({ name, environmentId: eu, region: 'EU' as PingOneRegion });
+  };
+
+  // pingone/billing-api: rotated once, then RotateSecret left an empty AWSPENDING (nothing ran).
+  const billing = await secret('pingone/billing-api');
+  await must(billing.name, rotate(driver, billing.arn));
+  checkpoint(`the AWSPENDING placeholder of ${billing.name}`);
+  await driver.startRotation(billing.arn);
+
+  // pingone/search-api: a rotation regenerated PingOne and stored AWSPENDING, then testSecret failed.
+  const search = await secret('pingone/search-api');
+  await must(search.name, rotate(driver, search.arn));
+  w.sim.faults.failNext({ route: 'introspect', status: 401 });
+  const failed = await rotate(driver, search.arn);
+  if (failed.stoppedBefore) throw new Interrupted(`in ${search.name}, before ${failed.stoppedBefore}`);
+
+  // pingone/reports-api: someone regenerated the secret in the PingOne console, without a grace period.
+  const reports = await secret('pingone/reports-api');
+  await must(reports.name, rotate(driver, reports.arn));
+  w.sim.regenerateOutOfBand(reports.environmentId, reports.resourceId);
+
+  // pingone/payments-api: regenerated in the console with a two-day grace period: a half-done rotation.
+  const payments = await secret('pingone/payments-api');
+  await must(payments.name, rotate(driver, payments.arn));
+  w.sim.regenerateOutOfBand(payments.environmentId, payments.resourceId, {
+    previousExpiresAt: new Date(Date.now() + 2 * 86_400_000),
+  });
+  if (slow > 0) w.sim.faults.clear();
+  checkpoint('printing the environment');
+  seeded = true;
+
+  const env = { ...w.awsEnv, ...w.functionEnv };
+  process.stdout.write(
+    [
+      `Local world up: moto ${w.moto.url}, PingOne simulator ${w.sim.baseUrl}`,
+      '',
+      'In another shell:',
+      ...Object.entries(env).map(([key, value]) => `  export ${key}='${value}'`),
+      '',
+      `To onboard:  --environment-id ${eu} --resource-id ${orders.id} --pingone-region EU`,
+      `Not CUSTOM:  --environment-id ${eu} --resource-id ${openid.id} --pingone-region EU`,
+      'Secrets:     pingone/billing-api (empty AWSPENDING), pingone/search-api (AWSPENDING PingOne uses),',
+      '             pingone/reports-api (drift), pingone/payments-api (grace: AWSCURRENT is PingOne previous)',
+      '',
+      'Ctrl-C stops moto and the simulator.',
+      '',
+    ].join('\n'),
+  );
+  setInterval(() => {}, 60_000);
+}
+
+/** A full rotation that stops at a step boundary once a signal came. */
+async function rotate(driver: LocalRotationDriver, arn: string): Promise<RotationReport> {
+  const token = await driver.startRotation(arn);
+  return driver.run(arn, token, ALL_STEPS, undefined, { signal: stop.signal });
+}
+
+async function must(name: string, report: Promise<RotationReport>): Promise<void> {
+  const done = await report;
+  if (done.stoppedBefore) {
+    const last = done.steps.at(-1);
+    throw new Interrupted(
+      `in ${name}, ${last ? `after ${last.step}` : 'after RotateSecret'}, before ${done.stoppedBefore}`,
+    );
+  }
+  if (!done.ok) throw new Error(`seeding failed: ${done.error}`);
+}

@@ -20,6 +20,11 @@ export interface CliDeps {
   readonly prompt: ((question: string) => Promise<string>) | undefined;
   /** Present when the AWS endpoint is loopback (moto): no rotation service, the steps run here. */
   readonly local: LocalRotation | undefined;
+  /**
+   * Calls `handler` on SIGINT/SIGTERM instead of the default exit, until the returned function is called.
+   * Absent in tests that run commands in-process.
+   */
+  readonly onInterrupt?: (handler: (signal: NodeJS.Signals) => void) => () => void;
 }
 
 /** The options every command accepts. */

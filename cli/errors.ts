@@ -14,6 +14,8 @@ export const EXIT = Object.freeze({
   ok: 0,
   error: 1,
   usage: 2,
+  /** Stopped by SIGINT/SIGTERM (128 + SIGINT's 2, as shells report it). */
+  interrupted: 130,
 });
 
 /**

@@ -39,6 +39,7 @@ export interface LoadedHandler {
 }
 
 export interface DriverHooks {
+  readonly beforeStep?: (boundary: StepBoundary) => Promise<void> | void;
   readonly afterStep?: (boundary: StepBoundary, report: StepReport) => Promise<void> | void;
   readonly rotationLambdaArn?: string;
   readonly maxAttempts?: number;
@@ -66,6 +67,7 @@ export function createLocalRotation(options: {
       const driver = new LocalRotationDriver({
         secretsManager: options.secretsManager,
         invoke: handler.invoke,
+        ...(hooks.beforeStep ? { beforeStep: hooks.beforeStep } : {}),
         ...(hooks.afterStep ? { afterStep: hooks.afterStep } : {}),
         ...(hooks.rotationLambdaArn ? { rotationLambdaArn: hooks.rotationLambdaArn } : {}),
         ...(hooks.maxAttempts ? { maxAttempts: hooks.maxAttempts } : {}),

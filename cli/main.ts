@@ -81,6 +81,14 @@ function buildDeps(globals: GlobalOptions): CliDeps {
         }
       : undefined,
     local,
+    onInterrupt: (handler) => {
+      process.on('SIGINT', handler);
+      process.on('SIGTERM', handler);
+      return () => {
+        process.off('SIGINT', handler);
+        process.off('SIGTERM', handler);
+      };
+    },
   };
 }
 

@@ -36,6 +36,8 @@ export interface RotationReport {
   readonly attempts: number;
   readonly steps: readonly StepReport[];
   readonly error?: string;
+  /** Set when `run`'s signal stopped it at a step boundary: the step that was not started. */
+  readonly stoppedBefore?: Step;
 }
 
 export interface StepBoundary {
@@ -53,6 +55,8 @@ export interface DriverOptions {
   readonly functionTimeoutMs?: number;
   /** Whole-rotation attempts, the first included (Secrets Manager retries a failed rotation). */
   readonly maxAttempts?: number;
+  /** Called before every step invocation (progress lines). */
+  readonly beforeStep?: (boundary: StepBoundary) => Promise<void> | void;
   /** Called after every step invocation, failed or not (invariant checks, progress lines). */
   readonly afterStep?: (boundary: StepBoundary, report: StepReport) => Promise<void> | void;
   /** Send a RotationToken in each event, as Secrets Manager does for assumed-role rotation (default true). */
@@ -138,12 +142,16 @@ export class LocalRotationDriver {
     return report;
   }
 
-  /** Runs `steps` for `token`, from the first step again on failure, up to maxAttempts. */
+  /**
+   * Runs `steps` for `token`, from the first step again on failure, up to maxAttempts. An aborted `signal`
+   * stops it at the next step boundary, never inside a step: the report says which step was not started.
+   */
   async run(
     secretId: string,
     token: string,
     steps: readonly Step[],
     maxAttempts?: number,
+    options: { signal?: AbortSignal } = {},
   ): Promise<RotationReport> {
     const attempts = maxAttempts ?? this.#options.maxAttempts ?? 3;
     const reports: StepReport[] = [];
@@ -157,6 +165,18 @@ export class LocalRotationDriver {
     for (let attempt = 1; attempt <= attempts; attempt++) {
       lastError = undefined;
       for (const step of steps) {
+        if (options.signal?.aborted) {
+          return {
+            secretId,
+            token,
+            ok: false,
+            attempts: attempt,
+            steps: reports,
+            error: `stopped before ${step}`,
+            stoppedBefore: step,
+          };
+        }
+        await this.#options.beforeStep?.({ secretId, token, attempt, step });
         const report = await this.#invoke({ secretId, token, attempt, step }, rotationToken);
         reports.push(report);
         await this.#options.afterStep?.({ secretId, token, attempt, step }, report);

@@ -1,13 +1,17 @@
 import { randomUUID } from 'node:crypto';
-import { DescribeSecretCommand, RotateSecretCommand } from '@aws-sdk/client-secrets-manager';
+import {
+  DescribeSecretCommand,
+  RotateSecretCommand,
+  UpdateSecretVersionStageCommand,
+} from '@aws-sdk/client-secrets-manager';
 import { ENVIRONMENT_TAG, RESOURCE_TAG } from '../../lib/config.js';
 import { AWSCURRENT, AWSPENDING, SecretsStore } from '../../lib/secrets/secrets-store.js';
 import { readSecretView } from '../../lib/status/inspect.js';
-import { onboardCommand, ROTATION_FIXES } from '../../lib/status/model.js';
-import { ALL_STEPS, RotationInProgressError } from '../../local/driver.js';
+import { onboardCommand, ROTATION_FIXES, type StatusReport } from '../../lib/status/model.js';
+import { ALL_STEPS, RotationInProgressError, type RotationReport } from '../../local/driver.js';
 import type { CliDeps } from '../deps.js';
-import { CliError, EXIT, oneLine } from '../errors.js';
-import { duration, labelsLine, line, ProgressLine, shortId } from '../format.js';
+import { CliError, EXIT, oneLine, PROGRAM } from '../errors.js';
+import { duration, labelsLine, line, ProgressLine, shortId, when } from '../format.js';
 import { statusReport } from './status.js';
 
 export const DEFAULT_ROTATE_TIMEOUT_MS = 5 * 60_000;
@@ -53,9 +57,30 @@ async function rotateLocally(deps: CliDeps, options: RotateOptions): Promise<num
   const view = await readSecretView(sm, options.secretId);
   const progress = new ProgressLine(deps.out);
   const started = deps.now();
+  const timeout = options.timeoutMs ?? DEFAULT_ROTATE_TIMEOUT_MS;
+  // Stops the driver at the next step boundary: on SIGINT/SIGTERM, or once --timeout has passed.
+  const stop = new AbortController();
+  let interrupted: NodeJS.Signals | undefined;
+  let running: { text: string; since: number } | undefined;
+  let ticker: NodeJS.Timeout | undefined;
+  const showRunning = () => {
+    if (running) progress.update('running', `${running.text} … ${duration(deps.now() - running.since)}`);
+  };
   const { driver, source } = await local.driver({
     ...(view.rotation.lambdaArn ? { rotationLambdaArn: view.rotation.lambdaArn } : {}),
+    beforeStep: (boundary) => {
+      const index = ALL_STEPS.indexOf(boundary.step) + 1;
+      const attempt = boundary.attempt > 1 ? ` (attempt ${boundary.attempt})` : '';
+      running = { text: `[${index}/${ALL_STEPS.length}] ${boundary.step}${attempt}`, since: deps.now() };
+      // On a terminal, a slow step shows that it is alive: its name and a ticking clock.
+      if (deps.out.isTTY) {
+        showRunning();
+        ticker = setInterval(showRunning, 1_000);
+      }
+    },
     afterStep: async (boundary, report) => {
+      clearInterval(ticker);
+      running = undefined;
       const out = await sm.send(new DescribeSecretCommand({ SecretId: view.arn }));
       const index = ALL_STEPS.indexOf(boundary.step) + 1;
       const attempt = boundary.attempt > 1 ? ` (attempt ${boundary.attempt})` : '';
@@ -63,43 +88,158 @@ async function rotateLocally(deps: CliDeps, options: RotateOptions): Promise<num
       const text = `[${index}/${ALL_STEPS.length}] ${boundary.step}${attempt} ${outcome}   ${labelsLine(out.VersionIdsToStages ?? {})}`;
       progress.update(text, text);
       if (!report.ok) progress.break();
+      if (!stop.signal.aborted && deps.now() - started >= timeout) stop.abort('timeout');
     },
   });
-  line(
-    deps.out,
-    `Local world (AWS endpoint ${local.endpoint}): no rotation service there, so this process plays it; ` +
-      `the steps run in ${source}.`,
-  );
-  if (!options.wait) line(deps.out, 'The steps run here, so the command waits for them even without --wait.');
-
-  let token: string;
+  const release = deps.onInterrupt?.((signal) => {
+    if (interrupted) {
+      line(
+        deps.err,
+        `${PROGRAM}: still stopping: waiting for ${running?.text.replace(/^\[\d\/\d\] /, '') ?? 'the running call'} to finish ` +
+          '(a step cut short can leave PingOne regenerated with nothing stored)',
+      );
+      return;
+    }
+    interrupted = signal;
+    progress.break();
+    line(
+      deps.err,
+      `${PROGRAM}: ${signal}: stopping at the next step boundary${
+        running ? ` (${running.text.replace(/^\[\d\/\d\] /, '')} finishes first)` : ''
+      }`,
+    );
+    stop.abort(signal);
+  });
   try {
-    token = await driver.startRotation(view.arn);
-  } catch (error) {
-    if (error instanceof RotationInProgressError) throw inProgress(view.name, error.pendingVersionId);
-    throw error;
-  }
-  const afterStart = await sm.send(new DescribeSecretCommand({ SecretId: view.arn }));
-  progress.update(
-    'start',
-    `RotateSecret: version ${shortId(token)} is AWSPENDING (empty)   ${labelsLine(afterStart.VersionIdsToStages ?? {})}`,
-  );
-  const report = await driver.run(view.arn, token, ALL_STEPS);
-  const after = await sm.send(new DescribeSecretCommand({ SecretId: view.arn }));
-  if (!report.ok) {
+    line(
+      deps.out,
+      `Local world (AWS endpoint ${local.endpoint}): no rotation service there, so this process plays it; ` +
+        `the steps run in ${source}.`,
+    );
+    if (!options.wait)
+      line(deps.out, 'The steps run here, so the command waits for them even without --wait.');
+
+    let token: string;
+    try {
+      token = await driver.startRotation(view.arn);
+    } catch (error) {
+      if (error instanceof RotationInProgressError) throw inProgress(view.name, error.pendingVersionId);
+      throw error;
+    }
+    const afterStart = await sm.send(new DescribeSecretCommand({ SecretId: view.arn }));
+    progress.update(
+      'start',
+      `RotateSecret: version ${shortId(token)} is AWSPENDING (empty)   ${labelsLine(afterStart.VersionIdsToStages ?? {})}`,
+    );
+    const report = await driver.run(view.arn, token, ALL_STEPS, undefined, { signal: stop.signal });
+    if (report.stoppedBefore) {
+      progress.break();
+      await printStop(deps, view, token, report);
+      if (interrupted) return EXIT.interrupted;
+      throw new CliError(
+        `rotation of ${view.name} stopped: --timeout ${duration(timeout)} passed (after ${duration(deps.now() - started)})`,
+        'it stopped between two steps; continue with the command above',
+      );
+    }
+    const after = await sm.send(new DescribeSecretCommand({ SecretId: view.arn }));
+    if (!report.ok) {
+      progress.done(
+        `Rotation failed after ${report.attempts} attempt(s)   ${labelsLine(after.VersionIdsToStages ?? {})}`,
+      );
+      throw new CliError(
+        `rotation of ${view.name} failed at ${oneLine(report.error ?? 'an unknown step')}`,
+        `AWSPENDING stays on version ${token}; see \`pingone-rotation status --secret-id ${view.name}\` ` +
+          'and recover with `pingone-rotation unstick`',
+      );
+    }
     progress.done(
-      `Rotation failed after ${report.attempts} attempt(s)   ${labelsLine(after.VersionIdsToStages ?? {})}`,
+      `Rotated ${view.name} in ${seconds(deps.now() - started)}: AWSCURRENT is version ${token}   ${labelsLine(after.VersionIdsToStages ?? {})}`,
     );
-    throw new CliError(
-      `rotation of ${view.name} failed at ${oneLine(report.error ?? 'an unknown step')}`,
-      `AWSPENDING stays on version ${token}; see \`pingone-rotation status --secret-id ${view.name}\` ` +
-        'and recover with `pingone-rotation unstick`',
+    if (interrupted) {
+      line(
+        deps.out,
+        `(${interrupted} came during the last step; the rotation had nothing left to do but finish.)`,
+      );
+      return EXIT.interrupted;
+    }
+    return EXIT.ok;
+  } finally {
+    clearInterval(ticker);
+    release?.();
+  }
+}
+
+/**
+ * What a stopped local rotation leaves, from the status model: the labels, whether PingOne regenerated,
+ * and the one command that continues from there. A stop before any step ran removes this run's empty
+ * AWSPENDING placeholder (nothing happened at PingOne), so the secret is as it was.
+ */
+async function printStop(
+  deps: CliDeps,
+  view: { arn: string; name: string },
+  token: string,
+  report: RotationReport,
+): Promise<void> {
+  const say = (label: string, text: string) => line(deps.out, `${label.padEnd(11)}${text}`);
+  const last = report.steps.at(-1);
+  const removedPlaceholder = report.steps.length === 0;
+  if (removedPlaceholder) {
+    await deps.secretsManager.send(
+      new UpdateSecretVersionStageCommand({
+        SecretId: view.arn,
+        VersionStage: AWSPENDING,
+        RemoveFromVersionId: token,
+      }),
     );
   }
-  progress.done(
-    `Rotated ${view.name} in ${seconds(deps.now() - started)}: AWSCURRENT is version ${token}   ${labelsLine(after.VersionIdsToStages ?? {})}`,
+  say(
+    'Stopped',
+    `${last ? `after ${last.step}${last.ok ? '' : ' (failed)'}` : 'after RotateSecret'}, before ${report.stoppedBefore}; no step was cut short`,
   );
-  return EXIT.ok;
+  const labels = await deps.secretsManager.send(new DescribeSecretCommand({ SecretId: view.arn }));
+  say('Labels', labelsLine(labels.VersionIdsToStages ?? {}));
+  let status: StatusReport;
+  try {
+    status = await statusReport(deps, { secretId: view.arn });
+  } catch (error) {
+    say('PingOne', `not checked (${oneLine((error as Error).message)})`);
+    say('Continue', `pingone-rotation status --secret-id ${view.name}`);
+    return;
+  }
+  const pending = status.pending;
+  const previous = status.pingone?.previous;
+  const until = previous ? `, valid until ${when(previous.expiresAt, deps.now())}` : '';
+  say(
+    'PingOne',
+    removedPlaceholder
+      ? 'not regenerated (no step had run); the empty AWSPENDING placeholder was removed'
+      : pending?.kind === 'value' && pending.pingOneUsesIt
+        ? `regenerated: its new current secret is stored in AWSPENDING (version ${pending.versionId}); AWSCURRENT is its previous secret${until}`
+        : status.pingone?.awsCurrentIs === 'current'
+          ? 'not regenerated: AWSCURRENT is still its current secret'
+          : status.pingone?.awsCurrentIs === 'previous'
+            ? `regenerated, and its new current secret is in no version; AWSCURRENT is its previous secret${until}`
+            : `status ${status.verdict}: ${status.reason}`,
+  );
+  if (pending) {
+    say(
+      'Continue',
+      `pingone-rotation unstick --secret-id ${view.name} --yes   (${
+        pending.unstickWould === 'finish'
+          ? 'finishes the rotation: AWSCURRENT moves to the new version'
+          : 'removes the AWSPENDING label; nothing changes at PingOne'
+      })`,
+    );
+  } else if (status.verdict === 'healthy') {
+    say('Continue', `nothing to do: status is healthy (pingone-rotation status --secret-id ${view.name})`);
+  } else {
+    say(
+      'Continue',
+      `pingone-rotation rotate --secret-id ${view.name} --wait${
+        status.verdict === 'grace' ? "   (adopts PingOne's current secret)" : ''
+      }`,
+    );
+  }
 }
 
 function inProgress(name: string, pendingVersionId: string | undefined): CliError {
@@ -159,52 +299,69 @@ async function follow(
   let seen = false;
   let polls = 0;
   let phase = 'RotateSecret accepted';
-  for (;;) {
-    polls++;
-    const out = await sm.send(new DescribeSecretCommand({ SecretId: arn }));
-    const versions = out.VersionIdsToStages ?? {};
-    const stages = versions[token] ?? [];
-    const elapsed = deps.now() - started;
-    if (stages.includes(AWSCURRENT) && !stages.includes(AWSPENDING)) {
-      progress.done(
-        `Rotated ${name} in ${seconds(elapsed)}: AWSCURRENT is version ${token}   ${labelsLine(versions)}` +
-          `${out.LastRotatedDate ? `; last rotated ${out.LastRotatedDate.toISOString().replace(/\.\d{3}Z$/, 'Z')}` : ''}`,
-      );
-      return EXIT.ok;
-    }
-    if (stages.includes(AWSCURRENT)) {
-      phase = 'finishSecret: AWSCURRENT moved to the new version, AWSPENDING being removed';
-    } else if (stages.includes(AWSPENDING)) {
-      seen = true;
-      if (!valueStored) {
-        valueStored = (await store.getValue(arn, { versionId: token, stage: AWSPENDING })) !== undefined;
+  // Ctrl-C stops following, not the rotation: Secrets Manager carries on with it.
+  let interrupted: NodeJS.Signals | undefined;
+  const release = deps.onInterrupt?.((signal) => {
+    interrupted = signal;
+  });
+  try {
+    for (;;) {
+      polls++;
+      const out = await sm.send(new DescribeSecretCommand({ SecretId: arn }));
+      const versions = out.VersionIdsToStages ?? {};
+      const stages = versions[token] ?? [];
+      const elapsed = deps.now() - started;
+      if (interrupted) {
+        progress.done(
+          `Stopped following (${interrupted}) after ${duration(elapsed)}: ${phase}   ${labelsLine(versions)}`,
+        );
+        line(deps.out, 'The rotation goes on in Secrets Manager: only this command stopped.');
+        line(deps.out, `Continue: pingone-rotation status --secret-id ${name}`);
+        return EXIT.interrupted;
       }
-      phase = valueStored
-        ? 'setSecret/testSecret: the new secret is stored and being verified at PingOne'
-        : "createSecret: waiting for PingOne's new secret";
-    } else if (seen || polls > 3) {
-      progress.done(`Rotation abandoned   ${labelsLine(versions)}`);
-      throw new CliError(
-        `AWSPENDING left version ${token} of ${name} before it became AWSCURRENT`,
-        'someone removed the label (unstick) or the rotation was cancelled; run ' +
-          `\`pingone-rotation status --secret-id ${name}\``,
+      if (stages.includes(AWSCURRENT) && !stages.includes(AWSPENDING)) {
+        progress.done(
+          `Rotated ${name} in ${seconds(elapsed)}: AWSCURRENT is version ${token}   ${labelsLine(versions)}` +
+            `${out.LastRotatedDate ? `; last rotated ${out.LastRotatedDate.toISOString().replace(/\.\d{3}Z$/, 'Z')}` : ''}`,
+        );
+        return EXIT.ok;
+      }
+      if (stages.includes(AWSCURRENT)) {
+        phase = 'finishSecret: AWSCURRENT moved to the new version, AWSPENDING being removed';
+      } else if (stages.includes(AWSPENDING)) {
+        seen = true;
+        if (!valueStored) {
+          valueStored = (await store.getValue(arn, { versionId: token, stage: AWSPENDING })) !== undefined;
+        }
+        phase = valueStored
+          ? 'setSecret/testSecret: the new secret is stored and being verified at PingOne'
+          : "createSecret: waiting for PingOne's new secret";
+      } else if (seen || polls > 3) {
+        progress.done(`Rotation abandoned   ${labelsLine(versions)}`);
+        throw new CliError(
+          `AWSPENDING left version ${token} of ${name} before it became AWSCURRENT`,
+          'someone removed the label (unstick) or the rotation was cancelled; run ' +
+            `\`pingone-rotation status --secret-id ${name}\``,
+        );
+      }
+      if (elapsed >= timeout) {
+        progress.done(`Timed out after ${duration(elapsed)}: ${phase}   ${labelsLine(versions)}`);
+        const fn = lambdaArn?.split(':')[6];
+        throw new CliError(
+          `rotation of ${name} did not finish within ${duration(timeout)} (${phase})`,
+          `the rotation function is probably failing: read its log${
+            fn ? ` (aws logs tail /aws/lambda/${fn} --since 30m)` : ''
+          }, then run \`pingone-rotation status --secret-id ${name}\``,
+        );
+      }
+      progress.update(
+        `${phase}|${labelsLine(versions)}`,
+        `${duration(elapsed).padStart(6)}  ${phase}   ${labelsLine(versions)}`,
       );
+      await deps.sleep(interval);
     }
-    if (elapsed >= timeout) {
-      progress.done(`Timed out after ${duration(elapsed)}: ${phase}   ${labelsLine(versions)}`);
-      const fn = lambdaArn?.split(':')[6];
-      throw new CliError(
-        `rotation of ${name} did not finish within ${duration(timeout)} (${phase})`,
-        `the rotation function is probably failing: read its log${
-          fn ? ` (aws logs tail /aws/lambda/${fn} --since 30m)` : ''
-        }, then run \`pingone-rotation status --secret-id ${name}\``,
-      );
-    }
-    progress.update(
-      `${phase}|${labelsLine(versions)}`,
-      `${duration(elapsed).padStart(6)}  ${phase}   ${labelsLine(versions)}`,
-    );
-    await deps.sleep(interval);
+  } finally {
+    release?.();
   }
 }
 
