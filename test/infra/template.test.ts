@@ -200,21 +200,41 @@ describe('execution role (least privilege)', () => {
     },
   );
 
-  it('rejects an empty or wildcard secret-name prefix at deploy time', () => {
-    expect(accepts('SecretNamePrefix', 'pingone/')).toBe(true);
-    expect(accepts('SecretNamePrefix', 'team-a/pingone-')).toBe(true);
-    for (const bad of ['', '*', 'pingone/*', 'ping?ne/'])
+  it('rejects an empty, wildcard or open-ended secret-name prefix at deploy time (it must end with "/")', () => {
+    for (const ok of ['pingone/', 'team-a/pingone/', 'a/'])
+      expect(accepts('SecretNamePrefix', ok), ok).toBe(true);
+    // "pingone" or "team-a/pingone-" would also match "pingone-payroll/…": IAM compares ARNs as strings.
+    for (const bad of ['', '/', '*', 'pingone', 'team-a/pingone-', 'pingone/*', 'ping?ne/', '/pingone/']) {
       expect(accepts('SecretNamePrefix', bad), bad).toBe(false);
+    }
+  });
+
+  it('lets the role touch only secrets whose rotation runs this function (AllowRotationLambdaArn)', () => {
+    for (const deployment of [defaults, everything]) {
+      const condition = secretsPolicy(roleStatements(deployment)).Condition;
+      expect(
+        asObject(condition?.StringEquals, 'StringEquals')['secretsmanager:resource/AllowRotationLambdaArn'],
+      ).toBe(
+        `arn:aws:lambda:${region}:${account}:function:${String(resourcesOf(deployment).RotateLambdaFunction?.Properties.FunctionName)}`,
+      );
+    }
   });
 
   it('adds the resource-tag condition only when a tag value is configured', () => {
     const tagOnly = { ...defaults, parameters: { SecretTagValue: 'rotator' } };
     const everythingButTag = { ...everything, parameters: { ...everything.parameters, SecretTagValue: '' } };
-    expect(secretsPolicy(roleStatements(defaults)).Condition).toBeUndefined();
-    expect(secretsPolicy(roleStatements(everythingButTag)).Condition).toBeUndefined();
+    const lambda = `arn:aws:lambda:${region}:${account}:function:pingone-secret-rotation-ci-rotate`;
+    for (const deployment of [defaults, everythingButTag]) {
+      expect(secretsPolicy(roleStatements(deployment)).Condition).toEqual({
+        StringEquals: { 'secretsmanager:resource/AllowRotationLambdaArn': lambda },
+      });
+    }
     for (const deployment of [tagOnly, everything]) {
       expect(secretsPolicy(roleStatements(deployment)).Condition).toEqual({
-        StringEquals: { 'aws:ResourceTag/pingone:rotation': 'rotator' },
+        StringEquals: {
+          'secretsmanager:resource/AllowRotationLambdaArn': lambda,
+          'aws:ResourceTag/pingone:rotation': 'rotator',
+        },
       });
     }
   });
@@ -255,37 +275,43 @@ describe('execution role (least privilege)', () => {
     expect(resourcesOf(defaults).RotateKmsPolicy).toBeUndefined();
   });
 
-  it('lets KMS keys be used only through Secrets Manager and SSM, and only the configured keys', () => {
+  it('lets KMS keys be used only through Secrets Manager and SSM, for the owning secret or parameter', () => {
     const kms = roleStatements(everything).filter((s) => s.Action.some((a) => a.startsWith('kms:')));
-    expect(kms.flatMap((s) => s.Action).sort()).toEqual(['kms:Decrypt', 'kms:GenerateDataKey']);
-    const allowedServices = [`secretsmanager.${region}.amazonaws.com`, `ssm.${region}.amazonaws.com`];
-    for (const s of kms) {
-      expect(s.Resource).toEqual([keyA, keyB]);
-      const viaService = toList(asObject(s.Condition?.StringEquals, 'StringEquals')['kms:ViaService']);
-      expect(viaService.length).toBeGreaterThan(0);
-      for (const service of viaService) expect(allowedServices).toContain(service);
-    }
-    const decrypt = only(
-      kms.filter((s) => s.Action.includes('kms:Decrypt')),
-      'kms:Decrypt statements',
-    );
-    expect(toList(asObject(decrypt.Condition?.StringEquals, 'StringEquals')['kms:ViaService'])).toEqual(
-      allowedServices,
-    );
+    expect(kms.map((s) => [...s.Action].sort())).toEqual([
+      ['kms:Decrypt', 'kms:GenerateDataKey'],
+      ['kms:Decrypt'],
+    ]);
+    for (const s of kms) expect(s.Resource).toEqual([keyA, keyB]);
+    const [secrets, parameter] = kms;
+    expect(secrets?.Condition).toEqual({
+      StringEquals: { 'kms:ViaService': `secretsmanager.${region}.amazonaws.com` },
+      StringLike: {
+        'kms:EncryptionContext:SecretARN': `arn:aws:secretsmanager:${region}:${account}:secret:pingone/*`,
+      },
+    });
+    expect(parameter?.Condition).toEqual({
+      StringEquals: {
+        'kms:ViaService': `ssm.${region}.amazonaws.com`,
+        'kms:EncryptionContext:PARAMETER_ARN': `arn:aws:ssm:${region}:${account}:parameter/pingone-worker`,
+      },
+    });
   });
 
-  it('keeps the log permissions osls generates, scoped to the function log group', () => {
+  it('writes logs only into its own log group: no CreateLogGroup, no TagResource, no wildcard group', () => {
     const logs = roleStatements(defaults).filter((s) => s.Action.some((a) => a.startsWith('logs:')));
-    expect(logs.flatMap((s) => s.Action)).toEqual(
-      expect.arrayContaining(['logs:CreateLogStream', 'logs:PutLogEvents']),
-    );
-    for (const s of logs) {
-      for (const r of s.Resource) {
-        expect(r).toMatch(
-          new RegExp(`^arn:aws:logs:${region}:${account}:log-group:/aws/lambda/pingone-secret-rotation-ci`),
-        );
-      }
-    }
+    const group = `arn:aws:logs:${region}:${account}:log-group:/aws/lambda/pingone-secret-rotation-ci-rotate`;
+    expect(logs.map((s) => [s.Action, s.Resource])).toEqual([
+      [['logs:CreateLogStream'], [`${group}:*`]],
+      [['logs:PutLogEvents'], [`${group}:log-stream:*`]],
+    ]);
+  });
+
+  it('is the role written in infra/role.yml, not one generated by osls', () => {
+    expect(template.Resources.RotateLambdaFunction?.Properties?.Role).toEqual({
+      'Fn::GetAtt': ['IamRoleLambdaExecution', 'Arn'],
+    });
+    const role = resourcesOf(defaults).IamRoleLambdaExecution;
+    expect(toList(role?.Properties.Policies)).toHaveLength(1);
   });
 });
 
@@ -400,6 +426,16 @@ describe('function', () => {
       expect(toList(owner?.DependsOn)).toContain(id);
     }
   });
+
+  it('keeps its log group when the stack goes, encrypted with a customer key only when one is given', () => {
+    const raw = template.Resources.RotateLogGroup as unknown as Record<string, unknown>;
+    expect(raw.DeletionPolicy).toBe('Retain');
+    expect(raw.UpdateReplacePolicy).toBe('Retain');
+    expect(resourcesOf(defaults).RotateLogGroup?.Properties.KmsKeyId).toBeUndefined();
+    const withKey = { ...defaults, parameters: { LogKmsKeyArn: keyA } };
+    expect(resourcesOf(withKey).RotateLogGroup?.Properties.KmsKeyId).toBe(keyA);
+    expect(accepts('LogKmsKeyArn', 'alias/logs')).toBe(false);
+  });
 });
 
 describe('alarms', () => {
@@ -423,18 +459,48 @@ describe('alarms', () => {
     ]);
   });
 
-  it('lets only that rule and the alarms publish to the topic', () => {
+  it('retries a failed delivery and parks what still fails in a dead-letter queue that alarms', () => {
+    const resources = resourcesOf(defaults);
+    const [target] = toList(resources.RotationFailureRule?.Properties.Targets).map((t) =>
+      asObject(t, 'Target'),
+    );
+    expect(target?.RetryPolicy).toEqual({ MaximumRetryAttempts: 185, MaximumEventAgeInSeconds: 86400 });
+    expect(target?.DeadLetterConfig).toEqual({ Arn: '<AlarmDeadLetterQueue.Arn>' });
+    expect(resources.AlarmDeadLetterQueue?.Properties).toMatchObject({ SqsManagedSseEnabled: true });
+    const queuePolicy = statementsOf(resources.AlarmDeadLetterQueuePolicy?.Properties.PolicyDocument);
+    expect(queuePolicy.map((s) => [s.Effect, s.Principal, s.Action, s.Condition])).toEqual([
+      [
+        'Allow',
+        { Service: 'events.amazonaws.com' },
+        ['sqs:SendMessage'],
+        { ArnEquals: { 'aws:SourceArn': '<RotationFailureRule.Arn>' } },
+      ],
+      ['Deny', '*', ['sqs:*'], { Bool: { 'aws:SecureTransport': 'false' } }],
+    ]);
+    expect(resources.AlarmDeadLetterAlarm?.Properties).toMatchObject({
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: [{ Name: 'QueueName', Value: '<AlarmDeadLetterQueue.QueueName>' }],
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+      AlarmActions: ['<ref:AlarmTopic>'],
+    });
+  });
+
+  it('lets only that rule and the alarms publish to the topic, and nothing without TLS', () => {
     const policy = resourcesOf(defaults).AlarmTopicPolicy;
     expect(policy?.Properties.Topics).toEqual(['<ref:AlarmTopic>']);
     const statements = statementsOf(policy?.Properties.PolicyDocument);
-    expect(statements.map((s) => [s.Principal, s.Action, s.Resource, s.Condition])).toEqual([
+    expect(statements.map((s) => [s.Effect, s.Principal, s.Action, s.Resource, s.Condition])).toEqual([
       [
+        'Allow',
         { Service: 'events.amazonaws.com' },
         ['sns:Publish'],
         ['<ref:AlarmTopic>'],
         { ArnEquals: { 'aws:SourceArn': '<RotationFailureRule.Arn>' } },
       ],
       [
+        'Allow',
         { Service: 'cloudwatch.amazonaws.com' },
         ['sns:Publish'],
         ['<ref:AlarmTopic>'],
@@ -447,10 +513,12 @@ describe('alarms', () => {
               '<AuditPreviousInUseNearExpiryAlarm.Arn>',
               '<AuditRotationOverdueAlarm.Arn>',
               '<AuditErrorsAlarm.Arn>',
+              '<AlarmDeadLetterAlarm.Arn>',
             ],
           },
         },
       ],
+      ['Deny', '*', ['sns:Publish'], ['<ref:AlarmTopic>'], { Bool: { 'aws:SecureTransport': 'false' } }],
     ]);
   });
 

@@ -1,0 +1,487 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { DescribeSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SSMClient } from '@aws-sdk/client-ssm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createRotationHandler } from '../../lib/handler.js';
+import { type InvokeFn, LocalRotationDriver } from '../../local/driver.js';
+import { LOCAL_AWS, type LocalWorld, startLocalWorld } from '../../local/world.js';
+import {
+  type AwsRequest,
+  applicableContext,
+  defaultKeyPolicy,
+  describe as describeRequest,
+  evaluate,
+  type IamWorld,
+} from '../support/iam.js';
+import {
+  asObject,
+  asString,
+  type Deployment,
+  type Json,
+  type Template,
+  TemplateEvaluator,
+  toList,
+} from './cloudformation.js';
+
+/**
+ * The execution role proven minimal by an IAM policy evaluator, not by reading YAML: a full local rotation
+ * (moto + the PingOne simulator, the real handler) records every AWS call the function makes; each becomes
+ * the request AWS would authorize — action, resource ARN, and the condition keys AWS evaluates (resource
+ * tags, secretsmanager:resource/AllowRotationLambdaArn, kms:ViaService, the encryption context) — plus the
+ * calls made on the function's behalf (KMS by Secrets Manager and SSM, CloudWatch Logs by the Lambda
+ * service). Every one must be allowed by the packaged template's role policies, and a list of calls the
+ * function must never be able to make must be denied.
+ */
+const run = promisify(execFile);
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const ACCOUNT = '123456789012'; // moto's account
+const REGION = LOCAL_AWS.region;
+const KEY = `arn:aws:kms:${REGION}:${ACCOUNT}:key/0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9`;
+const TAG_KEY = 'pingone:rotation';
+const TAG_VALUE = 'rotator';
+const deployment: Deployment = {
+  region: REGION,
+  accountId: ACCOUNT,
+  stackName: 'pingone-secret-rotation-ci',
+  parameters: {
+    WorkerParameterName: '/pingone/rotation-worker',
+    SecretNamePrefix: 'pingone/',
+    SecretTagValue: TAG_VALUE,
+    KmsKeyArn: KEY,
+  },
+};
+
+interface RecordedCall {
+  readonly service: 'secretsmanager' | 'ssm';
+  readonly operation: string;
+  readonly input: Record<string, unknown>;
+}
+
+let workDir: string;
+let template: Template;
+let world: LocalWorld;
+let functionArn: string;
+let logGroupName: string;
+let secretArn: string;
+const recorded: RecordedCall[] = [];
+let invocations = 0;
+
+beforeAll(async () => {
+  workDir = await mkdtemp(join(tmpdir(), 'pingone-iam-'));
+  const packageDir = join(workDir, 'package');
+  const osls = join(root, 'node_modules/osls/bin/serverless.js');
+  await run(process.execPath, [osls, 'package', '--stage', 'ci', '--package', packageDir], {
+    cwd: root,
+    timeout: 80_000,
+    env: { ...process.env, SLS_TELEMETRY_DISABLED: '1' },
+  });
+  template = JSON.parse(
+    await readFile(join(packageDir, 'cloudformation-template-update-stack.json'), 'utf8'),
+  );
+  const resources = new TemplateEvaluator(template, deployment).resources();
+  functionArn = `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${asString(resources.RotateLambdaFunction?.Properties.FunctionName, 'FunctionName')}`;
+  logGroupName = asString(resources.RotateLogGroup?.Properties.LogGroupName, 'LogGroupName');
+
+  world = await startLocalWorld({ workerParameter: '/pingone/rotation-worker' });
+  const secret = await world.createRotatableSecret({
+    name: 'pingone/iam/orders-api',
+    tags: { [TAG_KEY]: TAG_VALUE },
+  });
+  secretArn = secret.arn;
+  const record = <C extends SecretsManagerClient | SSMClient>(
+    client: C,
+    service: RecordedCall['service'],
+  ): C => {
+    (client.middlewareStack as SecretsManagerClient['middlewareStack']).add(
+      (next, context) => async (args) => {
+        recorded.push({
+          service,
+          operation: String(context.commandName).replace(/Command$/, ''),
+          input: { ...(args.input as Record<string, unknown>) },
+        });
+        return next(args);
+      },
+      { step: 'initialize', name: 'recordAwsCalls' },
+    );
+    return client;
+  };
+  const handler = createRotationHandler({
+    env: world.functionEnv,
+    secretsManager: record(
+      new SecretsManagerClient({ ...LOCAL_AWS, endpoint: world.moto.url }),
+      'secretsmanager',
+    ),
+    ssm: record(new SSMClient({ ...LOCAL_AWS, endpoint: world.moto.url }), 'ssm'),
+    now: () => world.sim.clock.now().getTime(),
+  });
+  const invoke: InvokeFn = (event, context) => {
+    invocations++;
+    return handler(event as never, context);
+  };
+  const driver = new LocalRotationDriver({
+    secretsManager: world.secretsManager,
+    invoke,
+    rotationLambdaArn: functionArn,
+  });
+  const report = await driver.rotate(secret.arn);
+  expect(report.ok, report.error).toBe(true);
+}, 120_000);
+
+afterAll(async () => {
+  await world?.stop();
+  if (workDir) await rm(workDir, { recursive: true, force: true });
+});
+
+/** The identity policies of the function's role in the packaged template, resolved for `deployment`. */
+function rolePolicies(tpl: Template): { name: string; policy: Json }[] {
+  const resources = new TemplateEvaluator(tpl, deployment).resources();
+  const role = resources.IamRoleLambdaExecution;
+  if (!role) throw new Error('no IamRoleLambdaExecution in the template');
+  const inline = toList(role.Properties.Policies).map((p) => {
+    const policy = asObject(p, 'Policy');
+    return { name: asString(policy.PolicyName, 'PolicyName'), policy: policy.PolicyDocument as Json };
+  });
+  const attached = Object.entries(resources)
+    .filter(([, r]) => r.Type === 'AWS::IAM::Policy' || r.Type === 'AWS::IAM::ManagedPolicy')
+    .filter(([, r]) => toList(r.Properties.Roles).includes('<ref:IamRoleLambdaExecution>'))
+    .map(([id, r]) => ({ name: id, policy: r.Properties.PolicyDocument as Json }));
+  return [...inline, ...attached];
+}
+
+function iamWorld(tpl: Template): IamWorld {
+  return {
+    accountId: ACCOUNT,
+    principal: `arn:aws:iam::${ACCOUNT}:role/pingone-secret-rotation-ci-IamRoleLambdaExecution-1A2B3C4D5E6F`,
+    identityPolicies: rolePolicies(tpl),
+    keyPolicies: { [KEY]: defaultKeyPolicy(ACCOUNT) },
+  };
+}
+
+const GLOBAL = { 'aws:SecureTransport': 'true', 'aws:RequestedRegion': REGION };
+
+function parameterArn(name: string): string {
+  return `arn:aws:ssm:${REGION}:${ACCOUNT}:parameter${name.startsWith('/') ? name : `/${name}`}`;
+}
+
+/** What AWS authorizes for one recorded call, and what the service then does on the function's behalf. */
+async function requestsFor(call: RecordedCall): Promise<AwsRequest[]> {
+  const origin = `${call.service}:${call.operation}`;
+  if (call.service === 'secretsmanager') {
+    const secretId = String(call.input.SecretId);
+    const secret = await world.secretsManager.send(new DescribeSecretCommand({ SecretId: secretId }));
+    const arn = secret.ARN ?? secretId;
+    const context: Record<string, string> = {
+      ...GLOBAL,
+      'secretsmanager:SecretId': arn,
+      ...Object.fromEntries((secret.Tags ?? []).map((t) => [`aws:ResourceTag/${t.Key}`, t.Value ?? ''])),
+      ...(secret.RotationLambdaARN
+        ? { 'secretsmanager:resource/AllowRotationLambdaArn': secret.RotationLambdaARN }
+        : {}),
+      ...(typeof call.input.VersionId === 'string'
+        ? { 'secretsmanager:VersionId': call.input.VersionId }
+        : {}),
+      ...(typeof call.input.VersionStage === 'string'
+        ? { 'secretsmanager:VersionStage': call.input.VersionStage }
+        : {}),
+    };
+    const action = `secretsmanager:${call.operation}`;
+    const requests: AwsRequest[] = [
+      { action, resource: arn, context: await applicableContext(action, arn, context), origin },
+    ];
+    // With a customer-managed key, Secrets Manager decrypts (reads) and makes a data key (writes) as the caller.
+    const kmsAction =
+      call.operation === 'GetSecretValue'
+        ? 'kms:Decrypt'
+        : call.operation === 'PutSecretValue'
+          ? 'kms:GenerateDataKey'
+          : undefined;
+    if (kmsAction) {
+      requests.push({
+        action: kmsAction,
+        resource: KEY,
+        context: {
+          ...GLOBAL,
+          'kms:ViaService': `secretsmanager.${REGION}.amazonaws.com`,
+          'kms:CallerAccount': ACCOUNT,
+          'kms:EncryptionContext:SecretARN': arn,
+        },
+        origin: `implied by ${origin}`,
+      });
+    }
+    return requests;
+  }
+  const arn = parameterArn(String(call.input.Name));
+  const action = `ssm:${call.operation}`;
+  return [
+    { action, resource: arn, context: await applicableContext(action, arn, GLOBAL), origin },
+    ...(call.input.WithDecryption === true
+      ? [
+          {
+            action: 'kms:Decrypt',
+            resource: KEY,
+            context: {
+              ...GLOBAL,
+              'kms:ViaService': `ssm.${REGION}.amazonaws.com`,
+              'kms:CallerAccount': ACCOUNT,
+              'kms:EncryptionContext:PARAMETER_ARN': arn,
+            },
+            origin: `implied by ${origin}`,
+          },
+        ]
+      : []),
+  ];
+}
+
+/** The Lambda service writes the function's logs as its role: a stream per container, events into it. */
+function logRequests(): AwsRequest[] {
+  const stream = `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:${logGroupName}:log-stream:2026/12/01/[$LATEST]0123456789abcdef`;
+  return [
+    { action: 'logs:CreateLogStream', resource: stream, context: GLOBAL, origin: 'Lambda service' },
+    { action: 'logs:PutLogEvents', resource: stream, context: GLOBAL, origin: 'Lambda service' },
+  ];
+}
+
+async function allRecordedRequests(): Promise<AwsRequest[]> {
+  const requests: AwsRequest[] = [...logRequests()];
+  for (const call of recorded) requests.push(...(await requestsFor(call)));
+  return requests;
+}
+
+/** The calls the function must never be able to make, each expected to be denied. */
+function neverAllowed(): { why: string; request: AwsRequest }[] {
+  const prefixed = secretArn;
+  const secretContext = (arn: string, lambda = functionArn) => ({
+    ...GLOBAL,
+    'secretsmanager:SecretId': arn,
+    [`aws:ResourceTag/${TAG_KEY}`]: TAG_VALUE,
+    'secretsmanager:resource/AllowRotationLambdaArn': lambda,
+  });
+  const outside = `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:payroll/database-AbCdEf`;
+  const lookalike = `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:pingone-payroll/db-AbCdEf`;
+  const otherFunction = `arn:aws:lambda:${REGION}:${ACCOUNT}:function:someone-elses-rotation`;
+  const sm = (action: string, arn: string, lambda?: string) => ({
+    action: `secretsmanager:${action}`,
+    resource: arn,
+    context: secretContext(arn, lambda),
+  });
+  const worker = parameterArn('/pingone/rotation-worker');
+  const otherParameter = parameterArn('/prod/database/password');
+  const kms = (action: string, context: Record<string, string>) => ({
+    action,
+    resource: KEY,
+    context: { ...GLOBAL, ...context },
+  });
+  const cases: { why: string; request: AwsRequest }[] = [
+    ...[
+      'DeleteSecret',
+      'CreateSecret',
+      'UpdateSecret',
+      'RotateSecret',
+      'TagResource',
+      'UntagResource',
+      'PutResourcePolicy',
+      'DeleteResourcePolicy',
+      'RestoreSecret',
+      'CancelRotateSecret',
+    ].map((action) => ({ why: `${action} on a secret it rotates`, request: sm(action, prefixed) })),
+    { why: 'read a secret outside the prefix', request: sm('GetSecretValue', outside) },
+    { why: 'write a secret outside the prefix', request: sm('PutSecretValue', outside) },
+    { why: 'read a secret whose name only starts like the prefix', request: sm('GetSecretValue', lookalike) },
+    {
+      why: 'read a secret under the prefix rotated by another function',
+      request: sm('GetSecretValue', prefixed, otherFunction),
+    },
+    {
+      why: 'write a secret under the prefix rotated by another function',
+      request: sm('PutSecretValue', prefixed, otherFunction),
+    },
+    {
+      why: 'move labels of a secret under the prefix rotated by another function',
+      request: sm('UpdateSecretVersionStage', prefixed, otherFunction),
+    },
+    {
+      why: 'read a secret under the prefix without the rotation tag',
+      request: {
+        action: 'secretsmanager:GetSecretValue',
+        resource: prefixed,
+        context: {
+          ...GLOBAL,
+          'secretsmanager:SecretId': prefixed,
+          'secretsmanager:resource/AllowRotationLambdaArn': functionArn,
+        },
+      },
+    },
+    {
+      why: 'read another SSM parameter',
+      request: { action: 'ssm:GetParameter', resource: otherParameter, context: GLOBAL },
+    },
+    {
+      why: 'overwrite the worker parameter',
+      request: { action: 'ssm:PutParameter', resource: worker, context: GLOBAL },
+    },
+    {
+      why: 'read parameters by path',
+      request: { action: 'ssm:GetParametersByPath', resource: parameterArn('/pingone'), context: GLOBAL },
+    },
+    {
+      why: 'decrypt with the key directly (not through Secrets Manager or SSM)',
+      request: kms('kms:Decrypt', {
+        'kms:EncryptionContext:SecretARN': prefixed,
+        'kms:CallerAccount': ACCOUNT,
+      }),
+    },
+    {
+      why: 'decrypt a secret outside the prefix through Secrets Manager',
+      request: kms('kms:Decrypt', {
+        'kms:ViaService': `secretsmanager.${REGION}.amazonaws.com`,
+        'kms:EncryptionContext:SecretARN': outside,
+      }),
+    },
+    {
+      why: 'decrypt another parameter through SSM',
+      request: kms('kms:Decrypt', {
+        'kms:ViaService': `ssm.${REGION}.amazonaws.com`,
+        'kms:EncryptionContext:PARAMETER_ARN': otherParameter,
+      }),
+    },
+    {
+      why: 'encrypt for a secret outside the prefix through Secrets Manager',
+      request: kms('kms:GenerateDataKey', {
+        'kms:ViaService': `secretsmanager.${REGION}.amazonaws.com`,
+        'kms:EncryptionContext:SecretARN': outside,
+      }),
+    },
+    {
+      why: 'encrypt (GenerateDataKey) through SSM (the function never writes parameters)',
+      request: kms('kms:GenerateDataKey', {
+        'kms:ViaService': `ssm.${REGION}.amazonaws.com`,
+        'kms:EncryptionContext:PARAMETER_ARN': worker,
+      }),
+    },
+    {
+      why: 'create its log group (the stack does)',
+      request: {
+        action: 'logs:CreateLogGroup',
+        resource: `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:${logGroupName}`,
+        context: GLOBAL,
+      },
+    },
+    {
+      why: 'write into another log group',
+      request: {
+        action: 'logs:PutLogEvents',
+        resource: `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:/aws/lambda/pingone-secret-rotation-ci-rotate-other:log-stream:x`,
+        context: GLOBAL,
+      },
+    },
+  ];
+  return cases;
+}
+
+/** The must-never cases the role allows (an empty list when it is minimal). */
+async function violations(world: IamWorld): Promise<string[]> {
+  const out: string[] = [];
+  for (const { why, request } of neverAllowed()) {
+    const context = await applicableContext(request.action, request.resource, request.context);
+    const decision = await evaluate(world, { ...request, context });
+    if (decision === 'Allowed') out.push(`${why}: ${describeRequest(request)}`);
+  }
+  return out;
+}
+
+/** A copy of the template with its role's secrets statement changed. */
+function withSecretsStatement(change: (statement: Record<string, unknown>) => void): Template {
+  const copy = JSON.parse(JSON.stringify(template)) as Template;
+  const role = copy.Resources.IamRoleLambdaExecution as unknown as {
+    Properties: { Policies: { PolicyDocument: { Statement: Record<string, unknown>[] } }[] };
+  };
+  const statement = role.Properties.Policies.flatMap((p) => p.PolicyDocument.Statement).find(
+    (s) => s.Sid === 'RotateSecretsUnderPrefix',
+  );
+  if (!statement) throw new Error('no RotateSecretsUnderPrefix statement');
+  change(statement);
+  return copy;
+}
+
+describe('the execution role, by an IAM policy evaluator', () => {
+  it('a full local rotation makes the expected AWS calls (the recording is real)', async () => {
+    expect(invocations).toBe(4);
+    const operations = new Set(recorded.map((c) => `${c.service}:${c.operation}`));
+    expect([...operations].sort()).toEqual([
+      'secretsmanager:DescribeSecret',
+      'secretsmanager:GetSecretValue',
+      'secretsmanager:PutSecretValue',
+      'secretsmanager:UpdateSecretVersionStage',
+      'ssm:GetParameter',
+    ]);
+    const requests = await allRecordedRequests();
+    const put = requests.find((r) => r.action === 'secretsmanager:PutSecretValue');
+    expect(put?.context).toMatchObject({
+      'secretsmanager:resource/AllowRotationLambdaArn': functionArn,
+      [`aws:ResourceTag/${TAG_KEY}`]: TAG_VALUE,
+    });
+    expect(requests.map((r) => r.action)).toEqual(
+      expect.arrayContaining(['kms:Decrypt', 'kms:GenerateDataKey', 'logs:PutLogEvents']),
+    );
+  });
+
+  it('allows every call of the rotation, and those made on its behalf', async () => {
+    const iam = iamWorld(template);
+    const denied: string[] = [];
+    for (const request of await allRecordedRequests()) {
+      if ((await evaluate(iam, request)) !== 'Allowed') denied.push(describeRequest(request));
+    }
+    expect(denied).toEqual([]);
+  });
+
+  it('denies every call on the must-never list', async () => {
+    expect(await violations(iamWorld(template))).toEqual([]);
+  });
+
+  it('fails without the AllowRotationLambdaArn condition: secrets another function rotates become writable', async () => {
+    const weakened = withSecretsStatement((statement) => {
+      const condition = statement.Condition as { StringEquals: Record<string, unknown> };
+      delete condition.StringEquals['secretsmanager:resource/AllowRotationLambdaArn'];
+    });
+    const found = await violations(iamWorld(weakened));
+    expect(found.map((v) => v.split(':')[0])).toEqual([
+      'read a secret under the prefix rotated by another function',
+      'write a secret under the prefix rotated by another function',
+      'move labels of a secret under the prefix rotated by another function',
+    ]);
+  });
+
+  it('fails without the prefix scope: secrets outside the prefix become readable and writable', async () => {
+    const weakened = withSecretsStatement((statement) => {
+      statement.Resource = {
+        'Fn::Sub': `arn:\${AWS::Partition}:secretsmanager:\${AWS::Region}:\${AWS::AccountId}:secret:*`,
+      };
+    });
+    const found = await violations(iamWorld(weakened));
+    expect(found.map((v) => v.split(':')[0])).toEqual([
+      'read a secret outside the prefix',
+      'write a secret outside the prefix',
+      'read a secret whose name only starts like the prefix',
+    ]);
+  });
+
+  it('fails when a needed grant is missing: without the SSM key statement the worker parameter cannot be decrypted', async () => {
+    const copy = JSON.parse(JSON.stringify(template)) as Template;
+    const kms = copy.Resources.RotateKmsPolicy as unknown as {
+      Properties: { PolicyDocument: { Statement: { Sid?: string }[] } };
+    };
+    const document = kms.Properties.PolicyDocument;
+    document.Statement = document.Statement.filter((s) => s.Sid !== 'WorkerParameterViaSsm');
+    const iam = iamWorld(copy);
+    const denied: string[] = [];
+    for (const request of await allRecordedRequests()) {
+      if ((await evaluate(iam, request)) !== 'Allowed') denied.push(`${request.action} (${request.origin})`);
+    }
+    expect([...new Set(denied)]).toEqual(['kms:Decrypt (implied by ssm:GetParameter)']);
+  });
+});
