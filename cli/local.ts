@@ -10,7 +10,13 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { SSMClient } from '@aws-sdk/client-ssm';
-import { type InvokeFn, LocalRotationDriver, type StepBoundary, type StepReport } from '../local/driver.js';
+import {
+  type InvokeFn,
+  LocalRotationDriver,
+  prepareLambdaEnvironment,
+  type StepBoundary,
+  type StepReport,
+} from '../local/driver.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -42,6 +48,7 @@ export interface DriverHooks {
   readonly beforeStep?: (boundary: StepBoundary) => Promise<void> | void;
   readonly afterStep?: (boundary: StepBoundary, report: StepReport) => Promise<void> | void;
   readonly rotationLambdaArn?: string;
+  readonly rotationDays?: number;
   readonly maxAttempts?: number;
 }
 
@@ -70,6 +77,7 @@ export function createLocalRotation(options: {
         ...(hooks.beforeStep ? { beforeStep: hooks.beforeStep } : {}),
         ...(hooks.afterStep ? { afterStep: hooks.afterStep } : {}),
         ...(hooks.rotationLambdaArn ? { rotationLambdaArn: hooks.rotationLambdaArn } : {}),
+        ...(hooks.rotationDays ? { rotationDays: hooks.rotationDays } : {}),
         ...(hooks.maxAttempts ? { maxAttempts: hooks.maxAttempts } : {}),
       });
       return { driver, source: handler.source };
@@ -93,6 +101,7 @@ function bundleCandidates(): string[] {
 export async function bundledHandler(functionEnv: Env, verbose: boolean): Promise<LoadedHandler | undefined> {
   const path = bundleCandidates().find((candidate) => existsSync(candidate));
   if (!path) return undefined;
+  prepareLambdaEnvironment();
   for (const [key, value] of Object.entries(functionEnv)) {
     if (key.startsWith('PINGONE_') && value !== undefined) process.env[key] = value;
   }
@@ -112,6 +121,7 @@ export async function libraryHandler(options: {
   readonly ssm: SSMClient;
   readonly verbose?: boolean;
 }): Promise<LoadedHandler> {
+  prepareLambdaEnvironment();
   const { createRotationHandler } = await import('../lib/handler.js');
   const verbose = options.verbose ?? false;
   const logger = new Logger({

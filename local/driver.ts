@@ -51,6 +51,8 @@ export interface DriverOptions {
   readonly secretsManager: SecretsManagerClient;
   readonly invoke: InvokeFn;
   readonly rotationLambdaArn?: string;
+  /** RotateSecret's AutomaticallyAfterDays (moto enables rotation only for such rules); default 30. */
+  readonly rotationDays?: number;
   /** The function's configured timeout: what `getRemainingTimeInMillis` counts down from. */
   readonly functionTimeoutMs?: number;
   /** Whole-rotation attempts, the first included (Secrets Manager retries a failed rotation). */
@@ -63,6 +65,23 @@ export interface DriverOptions {
   readonly sendRotationToken?: boolean;
   /** Makes each rotation's RotationToken (tests keep them to scan logs for them). */
   readonly newRotationToken?: () => string;
+}
+
+/**
+ * What Lambda's runtime tells a function about its container, for running the handler outside Lambda.
+ * Powertools reads AWS_LAMBDA_INITIALIZATION_TYPE when its Logger and Metrics are constructed: without
+ * `on-demand`, the first invocation logs cold_start:false and no ColdStart metric is emitted.
+ */
+export const LAMBDA_RUNTIME_ENV: Readonly<Record<string, string>> = Object.freeze({
+  AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
+});
+
+/**
+ * Sets LAMBDA_RUNTIME_ENV's variables that are not set yet. Call it before the handler module is loaded
+ * (or createRotationHandler is called); the driver's constructor calls it too.
+ */
+export function prepareLambdaEnvironment(env: NodeJS.ProcessEnv = process.env): void {
+  for (const [key, value] of Object.entries(LAMBDA_RUNTIME_ENV)) env[key] ??= value;
 }
 
 export const LOCAL_ROTATION_LAMBDA_ARN =
@@ -94,6 +113,7 @@ export class LocalRotationDriver {
   constructor(options: DriverOptions) {
     this.#sm = options.secretsManager;
     this.#options = options;
+    prepareLambdaEnvironment();
   }
 
   /** RotateSecret: a new token with an empty AWSPENDING version (refused while another rotation is pending). */
@@ -108,7 +128,7 @@ export class LocalRotationDriver {
           ClientRequestToken: token,
           RotationLambdaARN: this.#options.rotationLambdaArn ?? LOCAL_ROTATION_LAMBDA_ARN,
           // moto enables rotation only for AutomaticallyAfterDays rules.
-          RotationRules: { AutomaticallyAfterDays: 30 },
+          RotationRules: { AutomaticallyAfterDays: this.#options.rotationDays ?? 30 },
           RotateImmediately: options.rotateImmediately ?? true,
         }),
       );

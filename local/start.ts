@@ -8,7 +8,7 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { PingOneHttpClient } from '../lib/pingone/http-client.js';
 import type { SecretOwner } from '../lib/pingone/types.js';
-import { type InvokeFn, LocalRotationDriver } from './driver.js';
+import { type InvokeFn, LocalRotationDriver, prepareLambdaEnvironment } from './driver.js';
 import { startLocalWorld } from './world.js';
 
 // This machine runs Node 20; the SDK's notice about its future Node 22 requirement is noise here.
@@ -59,6 +59,7 @@ async function main(): Promise<void> {
 
     // The bundle builds its AWS clients and reads its configuration from the environment, as in Lambda.
     Object.assign(process.env, world.awsEnv, world.functionEnv);
+    prepareLambdaEnvironment();
     const { handler } = (await import(pathToFileURL(bundle).href)) as { handler: InvokeFn };
     const driver = new LocalRotationDriver({ secretsManager: world.secretsManager, invoke: handler });
 

@@ -8,7 +8,12 @@ import { ENVIRONMENT_TAG, RESOURCE_TAG } from '../../lib/config.js';
 import { AWSCURRENT, AWSPENDING, SecretsStore } from '../../lib/secrets/secrets-store.js';
 import { readSecretView } from '../../lib/status/inspect.js';
 import { onboardCommand, ROTATION_FIXES, type StatusReport } from '../../lib/status/model.js';
-import { ALL_STEPS, RotationInProgressError, type RotationReport } from '../../local/driver.js';
+import {
+  ALL_STEPS,
+  LOCAL_ROTATION_LAMBDA_ARN,
+  RotationInProgressError,
+  type RotationReport,
+} from '../../local/driver.js';
 import type { CliDeps } from '../deps.js';
 import { CliError, EXIT, oneLine, PROGRAM } from '../errors.js';
 import { duration, labelsLine, line, ProgressLine, shortId, when } from '../format.js';
@@ -68,6 +73,7 @@ async function rotateLocally(deps: CliDeps, options: RotateOptions): Promise<num
   };
   const { driver, source } = await local.driver({
     ...(view.rotation.lambdaArn ? { rotationLambdaArn: view.rotation.lambdaArn } : {}),
+    ...(view.rotation.automaticallyAfterDays ? { rotationDays: view.rotation.automaticallyAfterDays } : {}),
     beforeStep: (boundary) => {
       const index = ALL_STEPS.indexOf(boundary.step) + 1;
       const attempt = boundary.attempt > 1 ? ` (attempt ${boundary.attempt})` : '';
@@ -118,6 +124,24 @@ async function rotateLocally(deps: CliDeps, options: RotateOptions): Promise<num
     );
     if (!options.wait)
       line(deps.out, 'The steps run here, so the command waits for them even without --wait.');
+    if (!view.rotation.enabled) {
+      // RotateSecret turns rotation on; in the local world it also records a function ARN. Say which.
+      const days = view.rotation.automaticallyAfterDays ?? 30;
+      const attach = onboardCommand(
+        view.name,
+        { environmentId: view.tags[ENVIRONMENT_TAG], ownerId: view.tags[RESOURCE_TAG] },
+        { rotationFunctionArn: undefined },
+      );
+      line(
+        deps.out,
+        view.rotation.lambdaArn
+          ? `Note: rotation of ${view.name} was not enabled; RotateSecret turns it on, with the function recorded on ` +
+              `the secret (${view.rotation.lambdaArn}), every ${days} days.`
+          : `Note: ${view.name} had no rotation configured; RotateSecret turns rotation on, and here it records the ` +
+              `local stand-in function ${LOCAL_ROTATION_LAMBDA_ARN} (account 000000000000: no real function), every ` +
+              `${days} days. To record your function instead, attach it first: \`${attach}\`.`,
+      );
+    }
 
     let token: string;
     try {
@@ -253,7 +277,7 @@ async function rotateWithService(deps: CliDeps, options: RotateOptions): Promise
   const sm = deps.secretsManager;
   const view = await readSecretView(sm, options.secretId);
   if (!view.rotation.enabled && !view.rotation.lambdaArn) {
-    const ids = { environmentId: view.tags[ENVIRONMENT_TAG], resourceId: view.tags[RESOURCE_TAG] };
+    const ids = { environmentId: view.tags[ENVIRONMENT_TAG], ownerId: view.tags[RESOURCE_TAG] };
     throw new CliError(
       `${view.name} has no rotation function`,
       `attach one with \`${onboardCommand(view.name, ids, { rotationFunctionArn: undefined })}\``,
