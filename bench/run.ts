@@ -11,13 +11,14 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
-import { relative, resolve } from 'node:path';
+import { dirname, relative, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { PutParameterCommand } from '@aws-sdk/client-ssm';
 import { LOCAL_ROTATION_LAMBDA_ARN, LocalRotationDriver, type RotationReport } from '../local/driver.js';
 import { LOCAL_AWS, type LocalWorld, type RotatableSecret, startLocalWorld } from '../local/world.js';
 import { readZipEntries } from '../local/zip.js';
+import { readBundlePackages } from './bundle-packages.js';
 import { type ColdInitResult, findPython, measureColdInit } from './cold-init.js';
 import { type CountingProxy, startCountingProxy } from './counting-proxy.js';
 import { type FunctionHost, type MemorySample, startFunctionHost } from './host.js';
@@ -75,6 +76,9 @@ function measureSizes() {
   const bundle = readFileSync(BUNDLE);
   const zip = readFileSync(ZIP);
   const map = `${BUNDLE}.map`;
+  const metafile = resolve(dirname(BUNDLE), 'meta.json');
+  if (!existsSync(metafile))
+    throw new Error(`${metafile} is missing: run \`npm run build\` first (npm run bench does)`);
   return {
     bundle: 'dist/rotate/index.mjs',
     rawBytes: bundle.length,
@@ -87,7 +91,31 @@ function measureSizes() {
       bytes,
       compressedBytes,
     })),
+    // From esbuild's metafile: each package's bytes in the bundle and the version(s) bundled.
+    packages: readBundlePackages(metafile).map((pkg) => ({
+      ...pkg,
+      versions: pkg.paths.map((path) => {
+        const manifest = resolve(path, 'package.json');
+        return existsSync(manifest)
+          ? (JSON.parse(readFileSync(manifest, 'utf8')) as { version: string }).version
+          : '?';
+      }),
+    })),
   };
+}
+
+function packagesTable(packages: ReturnType<typeof measureSizes>['packages']): string {
+  const rows: Row[] = packages.map((pkg) => [
+    pkg.name,
+    pkg.versions.join(', ') || '(this project)',
+    kB(pkg.bytes),
+    String(pkg.files),
+    pkg.paths.length > 1 ? `DUPLICATE: ${pkg.paths.join(' + ')}` : '',
+  ]);
+  return renderTable(
+    ['Package in the deployed bundle (dist/rotate/meta.json)', 'Version', 'Bytes in bundle', 'Files', ''],
+    rows,
+  );
 }
 
 // ------------------------------------------------------------------------------------ deployment facts
@@ -754,6 +782,8 @@ async function main(): Promise<void> {
   out(renderTable(['Measure', 'Value', 'Target', 'Result'], rows));
   out();
   out(callTable(rotations.first, rotations.warm));
+  out();
+  out(packagesTable(sizes.packages));
   out();
   out(
     `Warm steps, median: ${Object.entries(rotations.stepsMedianMs)

@@ -1,8 +1,10 @@
 #!/usr/bin/env node
-// Bundles each Lambda entry point with esbuild: functions/<name>.ts → dist/<name>/index.mjs (+ .map).
-// Files are written to a temporary name and renamed, so a process loading the bundle never sees half a file.
+// Bundles each Lambda entry point with esbuild: functions/<name>.ts → dist/<name>/index.mjs (+ .map), and
+// esbuild's metafile dist/<name>/meta.json (which input files, so which packages, the bundle holds;
+// `npm run bench` prints them). Files are written to a temporary name and renamed, so a process loading the
+// bundle never sees half a file.
 import { mkdir, rename, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { build } from 'esbuild';
 import { functions, lambdaBundleOptions } from './esbuild-options.mjs';
 
@@ -12,9 +14,14 @@ for (const name of functions) {
     entryPoints: [`functions/${name}.ts`],
     outfile: `dist/${name}/index.mjs`,
     write: false,
+    metafile: true,
     logLevel: 'warning',
   });
-  for (const file of result.outputFiles) {
+  const files = [
+    ...result.outputFiles.map((file) => ({ path: file.path, contents: file.contents })),
+    { path: resolve(`dist/${name}/meta.json`), contents: JSON.stringify(result.metafile) },
+  ];
+  for (const file of files) {
     await mkdir(dirname(file.path), { recursive: true });
     const temporary = `${file.path}.${process.pid}.tmp`;
     await writeFile(temporary, file.contents);
