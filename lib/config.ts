@@ -27,6 +27,8 @@ export interface RotationConfig {
   readonly previousSecretInUseWindow: InUseWindow;
   /** Environments this function may touch; undefined means any. */
   readonly allowedEnvironments: ReadonlySet<string> | undefined;
+  /** The rotation ledger's DynamoDB table (name or ARN). */
+  readonly ledgerTable: string;
 }
 
 export interface Ttl {
@@ -163,6 +165,8 @@ export function loadConfig(env: Env = process.env): RotationConfig {
     );
   }
 
+  const ledgerTable = parseLedgerTable(optional(env, 'ROTATION_LEDGER_TABLE'));
+
   const region = optional(env, 'PINGONE_REGION') ?? 'NA';
   if (!isRegion(region)) {
     throw new ConfigurationError(`PINGONE_REGION is '${region}': it must be one of ${REGIONS.join(', ')}`);
@@ -214,5 +218,26 @@ export function loadConfig(env: Env = process.env): RotationConfig {
       'PREVIOUS_SECRET_IN_USE_WINDOW',
     ),
     allowedEnvironments,
+    ledgerTable,
   });
+}
+
+const TABLE_NAME = /^[A-Za-z0-9_.-]{3,255}$/;
+const TABLE_ARN = /^arn:aws[a-z-]*:dynamodb:[a-z0-9-]+:\d{12}:table\/([A-Za-z0-9_.-]{3,255})$/;
+
+/** ROTATION_LEDGER_TABLE: required, a DynamoDB table name or table ARN. */
+function parseLedgerTable(value: string | undefined): string {
+  if (!value) {
+    throw new ConfigurationError(
+      'ROTATION_LEDGER_TABLE is not set: it must name the rotation ledger DynamoDB table (the stack output ' +
+        'RotationLedgerTableName); the function changes nothing without it',
+    );
+  }
+  if (!TABLE_NAME.test(value) && !TABLE_ARN.test(value)) {
+    throw new ConfigurationError(
+      `ROTATION_LEDGER_TABLE is '${value.slice(0, 300)}': it must be a DynamoDB table name (3-255 letters, digits, ` +
+        "'_', '-', '.') or a table ARN",
+    );
+  }
+  return value;
 }

@@ -165,3 +165,42 @@ export class DeadlineExceededError extends RotationError {
 export function isRetryableStatus(status: number): boolean {
   return status === 408 || status === 429 || (status >= 500 && status <= 599);
 }
+
+/** The rotation ledger (DynamoDB) could not be read or written, after the SDK's own retries. */
+export class LedgerUnavailableError extends RotationError {
+  readonly code = 'LedgerUnavailable';
+  override get retryable(): boolean {
+    return true;
+  }
+}
+
+/** The PingOne owner is bound in the ledger to another Secrets Manager secret. */
+export class OwnerBoundElsewhereError extends RotationError {
+  readonly code = 'OwnerBoundElsewhere';
+  constructor(
+    message: string,
+    /** The secret that owns the PingOne secret. */
+    readonly boundSecretArn: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * A regenerate for this owner may still be in flight (this rotation's earlier attempt, or another rotation),
+ * or another invocation changed the ledger while this one decided. Nothing was sent to PingOne.
+ */
+export class RegenerateInFlightError extends RotationError {
+  readonly code = 'RegenerateInFlight';
+  override get retryable(): boolean {
+    return true;
+  }
+}
+
+/**
+ * PingOne shows a regenerate (AWSCURRENT is its previous secret) that the ledger does not record as this
+ * function's own for this secret: someone regenerated outside the function. Nothing is adopted.
+ */
+export class UnexplainedRegenerateError extends RotationError {
+  readonly code = 'UnexplainedRegenerate';
+}

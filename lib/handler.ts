@@ -3,12 +3,14 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { SSMProvider } from '@aws-lambda-powertools/parameters/ssm';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { loadConfig, type RotationConfig } from './config.js';
 import { RotationError } from './errors.js';
+import { DynamoDbLedger, type RotationLedger } from './ledger/ledger.js';
 import { PingOneHttpClient } from './pingone/http-client.js';
 import type { Transport } from './pingone/transport.js';
 import type { PingOneClient } from './pingone/types.js';
@@ -26,6 +28,8 @@ export interface HandlerDependencies {
   readonly env?: Env;
   readonly secretsManager?: SecretsManagerClient;
   readonly ssm?: SSMClient;
+  /** The rotation ledger's client. */
+  readonly dynamodb?: DynamoDBClient;
   /** PingOne's HTTP exchange (tests observe or fault it); defaults to `node:https` with keep-alive. */
   readonly transport?: Transport;
   /** Epoch milliseconds (tests share a simulator's clock). */
@@ -41,6 +45,7 @@ interface Runtime {
   readonly config: RotationConfig;
   readonly secrets: SecretsStore;
   readonly pingone: PingOneClient;
+  readonly ledger: RotationLedger;
 }
 
 /**
@@ -58,6 +63,7 @@ export function createRotationHandler(deps: HandlerDependencies = {}) {
     new Metrics({ namespace: 'PingOneSecretRotation', serviceName: 'pingone-secret-rotation' });
   const secretsManager = deps.secretsManager ?? new SecretsManagerClient({});
   const ssm = deps.ssm ?? new SSMClient({});
+  const dynamodb = deps.dynamodb ?? new DynamoDBClient({});
   const margin = deps.deadlineMarginMs ?? 2_500;
 
   // Powertools' Logger takes extras as rest arguments; the steps use a narrower (message, extra) shape.
@@ -79,6 +85,7 @@ export function createRotationHandler(deps: HandlerDependencies = {}) {
     runtime = {
       config,
       secrets: new SecretsStore(secretsManager),
+      ledger: new DynamoDbLedger(dynamodb, config.ledgerTable),
       pingone: new PingOneHttpClient({
         apiUrlTemplate: config.apiUrlTemplate,
         authUrlTemplate: config.authUrlTemplate,
@@ -100,12 +107,13 @@ export function createRotationHandler(deps: HandlerDependencies = {}) {
       const event = parseRotationEvent(rawEvent);
       logger.appendKeys({ secretId: event.secretId, step: event.step, versionId: event.token });
       metrics.addDimension('step', event.step);
-      const { config, secrets, pingone } = getRuntime();
+      const { config, secrets, pingone, ledger } = getRuntime();
       const outcome = await runRotationStep(
         {
           config,
           secrets,
           pingone,
+          ledger,
           logger: stepLogger,
           metrics: { count },
           now,

@@ -59,6 +59,8 @@ export interface DriverOptions {
   readonly maxAttempts?: number;
   /** Called before every step invocation (progress lines). */
   readonly beforeStep?: (boundary: StepBoundary) => Promise<void> | void;
+  /** Called before Secrets Manager's next attempt of a failed rotation (tests move a clock). */
+  readonly beforeRetry?: (attempt: number) => Promise<void> | void;
   /** Called after every step invocation, failed or not (invariant checks, progress lines). */
   readonly afterStep?: (boundary: StepBoundary, report: StepReport) => Promise<void> | void;
   /** Send a RotationToken in each event, as Secrets Manager does for assumed-role rotation (default true). */
@@ -183,6 +185,7 @@ export class LocalRotationDriver {
         : (this.#options.newRotationToken?.() ?? randomBytes(24).toString('hex'));
     let lastError: string | undefined;
     for (let attempt = 1; attempt <= attempts; attempt++) {
+      if (attempt > 1) await this.#options.beforeRetry?.(attempt);
       lastError = undefined;
       for (const step of steps) {
         if (options.signal?.aborted) {
@@ -274,7 +277,8 @@ export class LocalRotationDriver {
   }
 }
 
-function lambdaContext(started: number, timeoutMs: number): Context {
+/** The Lambda context an invocation that started at `started` with the function's timeout sees. */
+export function lambdaContext(started: number, timeoutMs: number): Context {
   return {
     functionName: 'pingone-rotation-local',
     functionVersion: '$LATEST',

@@ -1,9 +1,13 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { createServer as createHttpServer, request as httpRequest, type Server } from 'node:http';
 import { createServer } from 'node:net';
 
-/** A moto_server (local Secrets Manager + SSM) started on a free loopback port. */
+/** A moto_server (local Secrets Manager, SSM and DynamoDB) started on a free loopback port. */
 export interface MotoServer {
+  /** Where clients go: moto behind the DynamoDB-serialising front (see `serialiseDynamoDb`). */
   readonly url: string;
+  /** moto itself, without the front. */
+  readonly directUrl: string;
   stop(): Promise<void>;
 }
 
@@ -56,10 +60,13 @@ export async function startMoto(options: { readyTimeoutMs?: number } = {}): Prom
     process.once('exit', exitOnParentExit);
     const ready = await waitUntilReady(url, child, deadline);
     if (ready) {
+      const front = await serialiseDynamoDb(url);
       return {
-        url,
+        url: front.url,
+        directUrl: url,
         stop: async () => {
           process.removeListener('exit', exitOnParentExit);
+          await front.stop();
           await stopChild(child);
         },
       };
@@ -106,4 +113,69 @@ export async function stopChild(
     });
     askToExit();
   });
+}
+
+/**
+ * A pass-through HTTP front for moto that sends DynamoDB requests to it one at a time (Secrets Manager and
+ * SSM pass straight through).
+ *
+ * The rotation ledger relies on DynamoDB's documented guarantee that a conditional write is atomic: of two
+ * writes conditioned on the same revision, one fails. moto 5.2.1's threaded server checks the condition and
+ * then applies the update without a lock, so two overlapping writes can both succeed (seen here: two
+ * containers both won `attribute_not_exists(pk)` and PingOne regenerated twice). Serialising DynamoDB
+ * requests restores the guarantee the real service gives; the function's code is the same either way.
+ */
+export async function serialiseDynamoDb(target: string): Promise<{ url: string; stop(): Promise<void> }> {
+  const upstream = new URL(target);
+  let queue: Promise<unknown> = Promise.resolve();
+  const server: Server = createHttpServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const forward = () =>
+        new Promise<void>((resolve) => {
+          const out = httpRequest(
+            {
+              host: upstream.hostname,
+              port: upstream.port,
+              method: req.method,
+              path: req.url,
+              headers: req.headers,
+            },
+            (answer) => {
+              res.writeHead(answer.statusCode ?? 502, answer.headers);
+              answer.pipe(res);
+              answer.on('end', resolve);
+              answer.on('error', resolve);
+            },
+          );
+          out.on('error', () => {
+            if (!res.headersSent) res.writeHead(502);
+            res.end();
+            resolve();
+          });
+          out.end(Buffer.concat(chunks));
+        });
+      const target = String(req.headers['x-amz-target'] ?? '');
+      if (target.startsWith('DynamoDB_')) {
+        queue = queue.then(forward, forward);
+      } else {
+        void forward();
+      }
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
 }

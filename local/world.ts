@@ -1,3 +1,4 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   CreateSecretCommand,
   DescribeSecretCommand,
@@ -5,7 +6,9 @@ import {
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { DynamoDbLedger } from '../lib/ledger/ledger.js';
 import type { PingOneRegion } from '../lib/pingone/regions.js';
+import { createLedgerTable, LOCAL_LEDGER_TABLE } from './ledger-table.js';
 import { type MotoServer, startMoto } from './moto.js';
 import {
   type IntrospectEndpointAuthMethod,
@@ -40,14 +43,20 @@ export interface SecretSpec {
 }
 
 /**
- * The local rehearsal world: moto (Secrets Manager + SSM) and the PingOne simulator on loopback, a worker
- * app whose credentials sit in an SSM SecureString, and the environment the rotation function needs.
+ * The local rehearsal world: moto (Secrets Manager, SSM and DynamoDB for the rotation ledger) and the PingOne
+ * simulator on loopback, a worker app whose credentials sit in an SSM SecureString, the ledger table, and the
+ * environment the rotation function needs.
  */
 export interface LocalWorld {
   readonly moto: MotoServer;
   readonly sim: PingOneSimulator;
   readonly secretsManager: SecretsManagerClient;
   readonly ssm: SSMClient;
+  readonly dynamodb: DynamoDBClient;
+  /** The rotation ledger table (ROTATION_LEDGER_TABLE). */
+  readonly ledgerTable: string;
+  /** The ledger, read as the function reads it (tests look at bindings and history). */
+  readonly ledger: DynamoDbLedger;
   readonly worker: WorkerCredentials;
   readonly workerParameter: string;
   /** The rotation function's environment variables for this world. */
@@ -70,6 +79,7 @@ export interface LocalWorldOptions {
   readonly workerParameter?: string;
   readonly workerRegion?: PingOneRegion;
   readonly previousSecretTtl?: string;
+  readonly ledgerTable?: string;
 }
 
 export async function startLocalWorld(options: LocalWorldOptions = {}): Promise<LocalWorld> {
@@ -78,6 +88,8 @@ export async function startLocalWorld(options: LocalWorldOptions = {}): Promise<
     const clientConfig = { ...LOCAL_AWS, endpoint: moto.url, maxAttempts: 2 };
     const secretsManager = new SecretsManagerClient(clientConfig);
     const ssm = new SSMClient(clientConfig);
+    const dynamodb = new DynamoDBClient(clientConfig);
+    const ledgerTable = await createLedgerTable(dynamodb, options.ledgerTable ?? LOCAL_LEDGER_TABLE);
     const workerRegion = options.workerRegion ?? 'NA';
     const workerEnv = sim.createEnvironment({ name: 'Administrators', region: workerRegion });
     const worker = sim.createWorker(workerEnv.id, { environments: 'all' });
@@ -110,6 +122,7 @@ export async function startLocalWorld(options: LocalWorldOptions = {}): Promise<
       PINGONE_API_URL: sim.apiUrlTemplate,
       PINGONE_AUTH_URL: sim.authUrlTemplate,
       PREVIOUS_SECRET_TTL: options.previousSecretTtl ?? '7d',
+      ROTATION_LEDGER_TABLE: ledgerTable,
     };
 
     const world: LocalWorld = {
@@ -117,6 +130,9 @@ export async function startLocalWorld(options: LocalWorldOptions = {}): Promise<
       sim,
       secretsManager,
       ssm,
+      dynamodb,
+      ledgerTable,
+      ledger: new DynamoDbLedger(dynamodb, ledgerTable),
       worker,
       workerParameter,
       functionEnv,
@@ -167,6 +183,7 @@ export async function startLocalWorld(options: LocalWorldOptions = {}): Promise<
       async stop() {
         secretsManager.destroy();
         ssm.destroy();
+        dynamodb.destroy();
         await Promise.all([moto.stop(), sim.stop()]);
       },
     };

@@ -2,10 +2,12 @@ import { timingSafeEqual } from 'node:crypto';
 import type { RotationConfig } from '../config.js';
 import {
   EnvironmentNotAllowedError,
+  OwnerBoundElsewhereError,
   OwnerNotRotatableError,
   PingOneApiError,
   SecretFormatError,
 } from '../errors.js';
+import type { LedgerBinding, LedgerRecord } from '../ledger/record.js';
 import type { CallOptions, PingOneApplication, PingOneClient, SecretOwner } from '../pingone/types.js';
 import { parseSecretValue, type SecretValue } from '../secret-value.js';
 import { AWSCURRENT, AWSPENDING } from '../secrets/secrets-store.js';
@@ -110,4 +112,42 @@ export async function readOwnerSecret(deps: RotationDeps, owner: SecretOwner) {
     }
     throw error;
   }
+}
+
+/** The ledger call options for a step: its deadline and clock. */
+export function ledgerOptions(deps: RotationDeps, consequence?: string) {
+  return { deadline: deps.deadline, now: deps.now, ...(consequence ? { consequence } : {}) };
+}
+
+/**
+ * The owner's ledger record, refusing (before any PingOne call) when the owner is bound to another secret.
+ * An unbound owner is fine here: a rotation claims it only with proof of possession (createSecret).
+ */
+export async function readOwnLedgerRecord(
+  deps: RotationDeps,
+  owner: SecretOwner,
+  secretArn: string,
+): Promise<LedgerRecord | undefined> {
+  const record = await deps.ledger.read(owner, ledgerOptions(deps));
+  if (record?.binding && record.binding.secretArn !== secretArn) {
+    deps.metrics.count('OwnerBoundElsewhere');
+    throw boundElsewhere(owner, record.binding, secretArn);
+  }
+  return record;
+}
+
+export function boundElsewhere(
+  owner: SecretOwner,
+  binding: LedgerBinding,
+  secretArn: string,
+): OwnerBoundElsewhereError {
+  return new OwnerBoundElsewhereError(
+    `${describeOwner(owner)} belongs to secret ${binding.secretArn} (rotation ledger binding since ` +
+      `${binding.boundAt}, by ${binding.how}); secret ${secretArn} names it too and is refused, nothing was ` +
+      'sent to PingOne. If this secret should own it, move the binding with ' +
+      `\`pingone-rotation rebind --secret-id ${secretArn}\` (it asks for confirmation and proves that this ` +
+      "secret holds PingOne's current secret); otherwise fix this secret's environmentId and owner id, or " +
+      'turn its rotation off',
+    binding.secretArn,
+  );
 }

@@ -4,16 +4,31 @@ import {
   DriftError,
   PingOneApiError,
   PingOneNetworkError,
+  RegenerateInFlightError,
   RegenerateOutcomeUnknownError,
+  RotationError,
+  UnexplainedRegenerateError,
 } from '../errors.js';
+import {
+  EMPTY_RECORD,
+  intentIsLive,
+  intentSettlesAt,
+  type LedgerRecord,
+  MAX_POST_WINDOW_MS,
+  unfinishedRuns,
+  withRegenerated,
+  withRegenerateIntent,
+} from '../ledger/record.js';
 import type { PingOneSecretState, SecretOwner } from '../pingone/types.js';
 import { withClientSecret } from '../secret-value.js';
 import { AWSPENDING, type SecretDescription } from '../secrets/secrets-store.js';
 import {
   describeOwner,
+  ledgerOptions,
   ownerOf,
   readCurrent,
   readOwnerSecret,
+  readOwnLedgerRecord,
   readRotatableApplication,
   sameSecret,
 } from './common.js';
@@ -39,12 +54,17 @@ export type CreateOutcome = 'already-stored' | 'regenerated' | 'adopted';
  * PingOne generates the secret and keeps exactly one previous secret, so a second regenerate would evict
  * the secret that is still AWSCURRENT. This step therefore never regenerates blindly:
  * - the token's AWSPENDING version already holds a value → done;
- * - PingOne's current secret is AWSCURRENT's → regenerate once (the replaced secret stays valid for the TTL),
- *   unless PingOne's previous secret is still in use (lib/rotation/in-use-guard.ts): then fail, change nothing;
- * - PingOne's previous secret is AWSCURRENT's → an earlier attempt regenerated: adopt PingOne's current;
+ * - the rotation ledger binds the PingOne owner to another secret → refuse, before any PingOne call;
+ * - PingOne's current secret is AWSCURRENT's → claim the owner if unbound (proof of possession), record the
+ *   intent (refused while another regenerate may be in flight), then regenerate once (the replaced secret
+ *   stays valid for the TTL), unless PingOne's previous secret is still in use (lib/rotation/in-use-guard.ts):
+ *   then fail, change nothing;
+ * - PingOne's previous secret is AWSCURRENT's → adopt PingOne's current secret only if the ledger records an
+ *   unfinished regenerate by this function for this secret; otherwise someone else regenerated: refuse;
  * - neither → drift: fail, change nothing.
  *
- * Called again (a Secrets Manager retry, a crash at any point) it converges on the same pending value.
+ * Called again (a Secrets Manager retry, a crash at any point, a second container at the same time) it
+ * converges on the same pending value and PingOne regenerates once.
  */
 export async function createSecret(
   deps: RotationDeps,
@@ -61,12 +81,22 @@ export async function createSecret(
   const current = await readCurrent(deps, event);
   const owner = ownerOf(current, deps.config);
   const ttl = resolveTtl(deps.config, description.tags);
+  // The ledger first: a secret naming an owner bound to another secret never reaches PingOne.
+  const record = await readOwnLedgerRecord(deps, owner, description.arn);
+  const ledger = new LedgerProgress(deps, owner, description, event.token, record);
   // Applications: only OIDC ones have a secret; a SAML app is refused here, before anything changes.
   if (owner.kind === 'application') {
     await readRotatableApplication(deps.pingone, owner, { deadline: deps.deadline });
   }
 
-  const { secret, outcome } = await obtainNewSecret(deps, owner, current.clientSecret, ttl, description.tags);
+  const { secret, outcome } = await obtainNewSecret(
+    deps,
+    owner,
+    current.clientSecret,
+    ttl,
+    description.tags,
+    ledger,
+  );
 
   const stored = await secrets.putPending(
     event.secretId,
@@ -105,17 +135,21 @@ async function obtainNewSecret(
   currentSecret: string,
   ttl: Ttl,
   tags: Readonly<Record<string, string>>,
+  ledger: LedgerProgress,
 ): Promise<{ secret: string; outcome: 'regenerated' | 'adopted' }> {
   const { pingone, logger, metrics } = deps;
   let state = await readOwnerSecret(deps, owner);
+  let postUntil: number | undefined;
 
   for (let attempt = 1; ; attempt++) {
     const decision = decide(state, currentSecret);
     if (decision === 'adopt') {
+      await ledger.assertOwnRegenerate(state);
       metrics.count('SecretAdopted');
       logger.info('PingOne already regenerated; adopting its current secret', {
         previousExpiresAt: state.previous?.expiresAt,
       });
+      await ledger.recordRegenerated();
       return { secret: state.secret, outcome: 'adopted' };
     }
     if (decision === 'drift') {
@@ -131,11 +165,13 @@ async function obtainNewSecret(
       );
     }
 
+    // Recorded before the first POST; every POST of this invocation is sent and given up on by postUntil.
+    postUntil ??= await ledger.recordIntent();
     const previousExpiresAt = new Date(deps.now() + expiryOffsetMs(ttl));
     try {
       const reserve = Math.min(MAX_RECONCILE_RESERVE_MS, Math.max(0, (deps.deadline - deps.now()) / 3));
       const after = await pingone.regenerateSecret(owner, previousExpiresAt, {
-        deadline: deps.deadline - reserve,
+        deadline: Math.min(deps.deadline - reserve, postUntil),
       });
       metrics.count('SecretRegenerated');
       if (!sameSecret(after.previous?.secret, currentSecret)) {
@@ -144,6 +180,7 @@ async function obtainNewSecret(
         });
       }
       logger.info('PingOne regenerated the secret', { previousExpiresAt: previousExpiresAt.toISOString() });
+      await ledger.recordRegenerated();
       return { secret: after.secret, outcome: 'regenerated' };
     } catch (error) {
       if (!mayHaveReachedPingOne(error)) throw error;
@@ -166,7 +203,10 @@ async function obtainNewSecret(
       if (decide(state, currentSecret) === 'regenerate') {
         // PingOne answered and the re-read shows nothing changed: it is safe to ask again, after a pause.
         const wait = (error as PingOneApiError).retryAfterMs ?? 500 * 2 ** (attempt - 1);
-        if (deps.now() + wait + MAX_RECONCILE_RESERVE_MS + 1_000 > deps.deadline) {
+        if (
+          deps.now() + wait + MAX_RECONCILE_RESERVE_MS + 1_000 > deps.deadline ||
+          deps.now() + wait + 1_000 > postUntil
+        ) {
           throw new DeadlineExceededError(
             `${describeOwner(owner)}: PingOne did not regenerate (${(error as Error).message}) and there is no time ` +
               'left to ask again; nothing changed, the next attempt starts over',
@@ -215,4 +255,122 @@ function driftError(owner: SecretOwner, state: PingOneSecretState): DriftError {
       "secret as the secret's new AWSCURRENT value (pingone-rotation onboard --force, or put-secret-value), " +
       'then rotate again.',
   );
+}
+
+/**
+ * This invocation's view of the owner's ledger record, and the writes createSecret makes to it: the intent
+ * (conditional on the record it decided from), and the regenerate once PingOne holds the new secret.
+ */
+class LedgerProgress {
+  #record: LedgerRecord | undefined;
+
+  constructor(
+    private readonly deps: RotationDeps,
+    private readonly owner: SecretOwner,
+    private readonly description: SecretDescription,
+    private readonly token: string,
+    record: LedgerRecord | undefined,
+  ) {
+    this.#record = record;
+  }
+
+  private get secretArn(): string {
+    return this.description.arn;
+  }
+
+  /**
+   * Adopting is allowed only when the ledger records an unfinished regenerate by this function for this
+   * secret (any of its rotations: an abandoned rotation followed by a new one still adopts). The record is
+   * read again before refusing: another container may have recorded its intent after this one first read it.
+   */
+  async assertOwnRegenerate(state: PingOneSecretState): Promise<void> {
+    if (unfinishedRuns(this.#record, this.secretArn).length > 0) return;
+    this.#record = await readOwnLedgerRecord(this.deps, this.owner, this.secretArn);
+    if (unfinishedRuns(this.#record, this.secretArn).length > 0) return;
+    this.deps.metrics.count('UnexplainedRegenerate');
+    throw new UnexplainedRegenerateError(
+      `AWSCURRENT's clientSecret is the previous secret of ${describeOwner(this.owner)} ` +
+        `(valid until ${state.previous?.expiresAt ?? 'unknown'}): PingOne was regenerated, but the rotation ` +
+        `ledger records no regenerate by this function for secret ${this.secretArn}, so PingOne's new secret ` +
+        'is not adopted and nothing was stored. Someone regenerated it outside this function (PingOne console, ' +
+        'API), or another secret did before it was bound. If this secret should hold the new secret, an ' +
+        `operator re-onboards it: \`pingone-rotation onboard --force --secret-name ${this.description.name} ` +
+        `--environment-id ${this.owner.environmentId} --resource-id ${this.owner.id}\`, then rotates again`,
+    );
+  }
+
+  /**
+   * Records the intent to regenerate, claiming the owner for this secret if it is unbound (AWSCURRENT is
+   * PingOne's current secret: proof of possession). Refused while a regenerate of this owner may still be in
+   * flight, and when the record changed since this invocation read it. Returns the time by which every POST
+   * of this intent must be done.
+   */
+  async recordIntent(): Promise<number> {
+    const { deps } = this;
+    const now = deps.now();
+    const intent = this.#record?.intent;
+    if (intentIsLive(intent, now)) {
+      const settles = intentSettlesAt(intent).toISOString();
+      throw new RegenerateInFlightError(
+        intent.token === this.token
+          ? `${describeOwner(this.owner)}: this rotation (version ${this.token}) began a regenerate at ` +
+              `${intent.startedAt} that may still be in flight at PingOne until ${settles}, and PingOne shows no ` +
+              'change yet; nothing was sent again. A retry after that time re-reads PingOne: it adopts the new ' +
+              'secret if the request landed, or regenerates once if it did not'
+          : `${describeOwner(this.owner)}: rotation version ${intent.token} of secret ${intent.secretArn} began a ` +
+              `regenerate at ${intent.startedAt} that may still be in flight until ${settles}; this rotation ` +
+              `(version ${this.token}) sent nothing to PingOne. A retry after that time re-reads PingOne`,
+      );
+    }
+    const postUntil = Math.min(deps.deadline, now + MAX_POST_WINDOW_MS);
+    const next = withRegenerateIntent(this.#record ?? EMPTY_RECORD, {
+      secretArn: this.secretArn,
+      token: this.token,
+      now,
+      postUntil,
+    });
+    const written = await deps.ledger.write(this.owner, next, ledgerOptions(deps));
+    if (written === 'conflict') {
+      throw new RegenerateInFlightError(
+        `${describeOwner(this.owner)}: its rotation ledger record changed while this rotation (version ` +
+          `${this.token}) was deciding (another invocation is rotating it, or an operator moved the binding); ` +
+          'nothing was sent to PingOne. The retry reads the ledger and PingOne again',
+      );
+    }
+    const claimed = this.#record?.binding === undefined;
+    this.#record = { ...next, rev: next.rev + 1 };
+    deps.logger.info(
+      claimed ? 'owner bound to this secret; regenerate intent recorded' : 'regenerate intent recorded',
+    );
+    return postUntil;
+  }
+
+  /**
+   * Notes that PingOne holds this rotation's new secret. Informational (adopting relies on the intent written
+   * before the POST), so a failure here is logged and the rotation goes on to store the secret.
+   */
+  async recordRegenerated(): Promise<void> {
+    const { deps } = this;
+    try {
+      for (let attempt = 1; attempt <= 3; attempt++) {
+        const record = this.#record ?? EMPTY_RECORD;
+        const next = withRegenerated(record, {
+          secretArn: this.secretArn,
+          token: this.token,
+          now: deps.now(),
+        });
+        if (next === record) return;
+        if ((await deps.ledger.write(this.owner, next, ledgerOptions(deps))) === 'written') {
+          this.#record = { ...next, rev: next.rev + 1 };
+          return;
+        }
+        this.#record = await readOwnLedgerRecord(deps, this.owner, this.secretArn);
+      }
+      deps.logger.warn('regenerate not recorded in the ledger: the record kept changing');
+    } catch (error) {
+      deps.logger.warn('regenerate not recorded in the ledger', {
+        errorCode: error instanceof RotationError ? error.code : (error as Error)?.name,
+      });
+    }
+  }
 }

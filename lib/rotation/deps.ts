@@ -1,4 +1,5 @@
 import type { RotationConfig } from '../config.js';
+import type { RotationLedger } from '../ledger/ledger.js';
 import type { PingOneClient } from '../pingone/types.js';
 import type { SecretsStore } from '../secrets/secrets-store.js';
 
@@ -14,7 +15,9 @@ export type RotationMetric =
   | 'SecretAdopted'
   | 'DriftDetected'
   | 'RegenerateOutcomeUnknown'
-  | 'PreviousSecretInUse';
+  | 'PreviousSecretInUse'
+  | 'UnexplainedRegenerate'
+  | 'OwnerBoundElsewhere';
 
 export interface StepMetrics {
   count(metric: RotationMetric): void;
@@ -24,6 +27,8 @@ export interface StepMetrics {
 export interface RotationDeps {
   readonly secrets: SecretsStore;
   readonly pingone: PingOneClient;
+  /** State only this function writes: which secret owns which PingOne secret, and its own regenerates. */
+  readonly ledger: RotationLedger;
   readonly config: RotationConfig;
   readonly logger: StepLogger;
   readonly metrics: StepMetrics;

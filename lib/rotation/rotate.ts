@@ -3,7 +3,7 @@ import { AWSCURRENT, AWSPENDING, type SecretDescription } from '../secrets/secre
 import { createSecret } from './create-secret.js';
 import type { RotationDeps } from './deps.js';
 import type { RotationEvent } from './event.js';
-import { finishSecret } from './finish-secret.js';
+import { finishSecret, recordFinished } from './finish-secret.js';
 import { setSecret } from './set-secret.js';
 import { testSecret } from './test-secret.js';
 
@@ -48,16 +48,18 @@ export async function runRotationStep(deps: RotationDeps, event: RotationEvent):
   const description = await deps.secrets.describe(event.secretId);
   if (assertVersionStaged(description, event) === 'already-current') {
     deps.logger.info('version is already AWSCURRENT; nothing to do');
+    // A crash between finishSecret's promotion and its ledger record heals here.
+    if (event.step === 'finishSecret') await recordFinished(deps, event, description);
     return 'already-current';
   }
   switch (event.step) {
     case 'createSecret':
       return createSecret(deps, event, description);
     case 'setSecret':
-      await setSecret(deps, event);
+      await setSecret(deps, event, description);
       return 'verified';
     case 'testSecret':
-      await testSecret(deps, event);
+      await testSecret(deps, event, description);
       return 'tested';
     case 'finishSecret':
       return finishSecret(deps, event, description);

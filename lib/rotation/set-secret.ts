@@ -1,14 +1,28 @@
 import { PendingMismatchError } from '../errors.js';
-import { describeOwner, ownerOf, readCurrent, readPending, sameOwner, sameSecret } from './common.js';
+import type { SecretDescription } from '../secrets/secrets-store.js';
+import {
+  describeOwner,
+  ownerOf,
+  readCurrent,
+  readOwnLedgerRecord,
+  readPending,
+  sameOwner,
+  sameSecret,
+} from './common.js';
 import type { RotationDeps } from './deps.js';
 import type { RotationEvent } from './event.js';
 
 /**
  * setSecret: PingOne generated the secret in createSecret, so it already uses the new one. This step only
  * verifies (the confused-deputy checks): AWSPENDING and AWSCURRENT name the same environment and owner,
- * and PingOne's current secret is the pending one. Read-only; safe to call any number of times.
+ * PingOne's current secret is the pending one, and the ledger does not bind the owner to another secret
+ * (checked before PingOne is called). Read-only; safe to call any number of times.
  */
-export async function setSecret(deps: RotationDeps, event: RotationEvent): Promise<void> {
+export async function setSecret(
+  deps: RotationDeps,
+  event: RotationEvent,
+  description: SecretDescription,
+): Promise<void> {
   const current = await readCurrent(deps, event);
   const pending = await readPending(deps, event);
   if (pending === undefined) {
@@ -25,6 +39,7 @@ export async function setSecret(deps: RotationDeps, event: RotationEvent): Promi
     );
   }
 
+  await readOwnLedgerRecord(deps, pendingOwner, description.arn);
   const state = await deps.pingone.readSecret(pendingOwner, { deadline: deps.deadline });
   if (!sameSecret(state.secret, pending.clientSecret)) {
     throw new PendingMismatchError(

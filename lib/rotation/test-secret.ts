@@ -1,11 +1,13 @@
 import { SecretTestFailedError } from '../errors.js';
 import type { CallOptions, SecretAuthMethod, SecretOwner } from '../pingone/types.js';
 import type { SecretValue } from '../secret-value.js';
+import type { SecretDescription } from '../secrets/secrets-store.js';
 import {
   describeOwner,
   ownerOf,
   readCurrent,
   readOwnerSecret,
+  readOwnLedgerRecord,
   readPending,
   readRotatableApplication,
   sameSecret,
@@ -54,9 +56,14 @@ export function proofFor(kind: SecretOwner['kind'], method: string | undefined):
  * comparing with PingOne's current secret.
  *
  * Read-only, and it works when it is the only step called (RotateImmediately=false): if the AWSPENDING
- * version holds no value, the AWSCURRENT secret is tested instead.
+ * version holds no value, the AWSCURRENT secret is tested instead. An owner the ledger binds to another
+ * secret is refused before PingOne is called.
  */
-export async function testSecret(deps: RotationDeps, event: RotationEvent): Promise<void> {
+export async function testSecret(
+  deps: RotationDeps,
+  event: RotationEvent,
+  description: SecretDescription,
+): Promise<void> {
   const { logger } = deps;
   let candidate = await readPending(deps, event);
   let label = 'AWSPENDING';
@@ -66,6 +73,8 @@ export async function testSecret(deps: RotationDeps, event: RotationEvent): Prom
     label = 'AWSCURRENT';
   }
   const owner = ownerOf(candidate, deps.config);
+  // A secret naming an owner bound to another secret is refused before PingOne is called.
+  await readOwnLedgerRecord(deps, owner, description.arn);
   const options = { deadline: deps.deadline };
   const proof = await proofForOwner(deps, owner, options);
   await proveSecret(deps, owner, candidate, label, proof);

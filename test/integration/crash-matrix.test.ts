@@ -6,11 +6,14 @@ import { authenticator, type CrashPlan, committedRegenerates, rotationHarness } 
 
 /**
  * The Lambda crashes at every external-call boundary of every step — just before each call and just after
- * it answered — and Secrets Manager retries the rotation (from createSecret, same token, in a new
- * container). Whatever the crash point, at every step boundary AWSCURRENT authenticates at PingOne, PingOne
- * regenerates at most once, and the rotation ends with AWSCURRENT/AWSPREVIOUS equal to PingOne's
- * current/previous secret, the previous one valid for the configured TTL.
+ * it answered, the rotation ledger's DynamoDB calls included — and Secrets Manager retries the rotation
+ * (from createSecret, same token, in a new container, some minutes later). Whatever the crash point, at
+ * every step boundary AWSCURRENT authenticates at PingOne, PingOne regenerates at most once, and the
+ * rotation ends with AWSCURRENT/AWSPREVIOUS equal to PingOne's current/previous secret, the previous one
+ * valid for the configured TTL, and the ledger binding the owner to the secret with the rotation recorded.
  */
+/** Secrets Manager's retry comes later than any regenerate can still be settling (the ledger's window). */
+const RETRY_AFTER_MS = 2 * 60_000;
 const TTL_MS = 7 * 86_400_000;
 const output = new OutputCapture();
 const secretsSeen = new Set<string>();
@@ -53,13 +56,24 @@ it('lists the external calls of every step', () => {
     'sm:DescribeSecret',
     'sm:GetSecretValue',
     'sm:GetSecretValue',
+    'ddb:GetItem',
     'ssm:GetParameter',
     'pingone:POST /as/token',
     'pingone:GET /resource/secret',
+    'ddb:UpdateItem',
     'pingone:POST /resource/secret',
+    'ddb:UpdateItem',
     'sm:PutSecretValue',
   ]);
-  expect(callsByStep.finishSecret).toEqual(['sm:DescribeSecret', 'sm:UpdateSecretVersionStage']);
+  expect(callsByStep.setSecret).toContain('ddb:GetItem');
+  expect(callsByStep.testSecret).toContain('ddb:GetItem');
+  expect(callsByStep.finishSecret).toEqual([
+    'sm:DescribeSecret',
+    'sm:UpdateSecretVersionStage',
+    'sm:GetSecretValue',
+    'ddb:GetItem',
+    'ddb:UpdateItem',
+  ]);
   for (const step of ALL_STEPS) expect(callsByStep[step]?.length).toBeGreaterThan(0);
 });
 
@@ -79,6 +93,7 @@ describe.each(ALL_STEPS)('a crash in %s', (step) => {
       const boundariesChecked: string[] = [];
       const harness = rotationHarness(world, {
         instantRetries: true,
+        retryAfterMs: RETRY_AFTER_MS,
         afterStep: async (boundary, ok) => {
           // Invariant 1: AWSCURRENT authenticates at PingOne at every step boundary.
           const current = (await world.readSecretJson(secret.arn)).clientSecret as string;
@@ -111,6 +126,20 @@ describe.each(ALL_STEPS)('a crash in %s', (step) => {
       const expiresAt = pingone.previous?.expiresAt.getTime() ?? 0;
       expect(expiresAt, label).toBeGreaterThanOrEqual(startedAt + TTL_MS);
       expect(expiresAt, label).toBeLessThanOrEqual(endedAt + TTL_MS);
+      // Invariant 4: the ledger binds the owner to this secret and records this one rotation as finished.
+      const record = await world.ledger.read(
+        {
+          kind: 'resource',
+          environmentId: secret.environmentId,
+          id: secret.resourceId,
+          region: secret.region,
+        },
+        { deadline: Date.now() + 10_000, now: Date.now },
+      );
+      expect(record?.binding?.secretArn, label).toBe(secret.arn);
+      expect(record?.intent, label).toBeUndefined();
+      expect(record?.history, label).toHaveLength(1);
+      expect(record?.history[0], label).toMatchObject({ token: report.token, outcome: 'rotated' });
       const labels = Object.values(await world.labels(secret.arn)).flat();
       expect(labels.sort(), label).toEqual(['AWSCURRENT', 'AWSPREVIOUS']);
       for (const token of harness.rotationTokens) sensitiveSeen.add(token);

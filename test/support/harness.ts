@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { createRotationHandler } from '../../lib/handler.js';
@@ -25,8 +26,8 @@ export class SimulatedCrash extends Error {
 }
 
 /**
- * Sits at every external-call boundary of the rotation function (Secrets Manager and SSM through SDK
- * middleware, PingOne through the HTTP transport). It records the calls of each invocation and can crash the function
+ * Sits at every external-call boundary of the rotation function (Secrets Manager, SSM and the DynamoDB
+ * ledger through SDK middleware, PingOne through the HTTP transport). It records the calls of each invocation and can crash the function
  * at one of them: from the crash on, nothing more reaches the outside world, as if the process had died.
  */
 export class CallBoundaries {
@@ -34,6 +35,8 @@ export class CallBoundaries {
   /** Calls of the current invocation, by name (e.g. `sm:GetSecretValue`, `pingone:POST /secret`). */
   calls: string[] = [];
   crashed = false;
+  /** Awaited before every call goes out (tests hold one container at a call to force an interleaving). */
+  beforeCall: ((name: string) => Promise<void>) | undefined;
   /** Bearer tokens and RotationTokens seen, to scan the logs for. */
   readonly sensitive = new Set<string>();
   #step: Step | undefined;
@@ -57,6 +60,7 @@ export class CallBoundaries {
       this.crashed = true;
       throw new SimulatedCrash(`before ${name}`);
     }
+    await this.beforeCall?.(name);
     // "After" means the call was answered (with a result or an error) and the process died before using it.
     const settled = await call().then(
       (value) => ({ value }),
@@ -70,7 +74,7 @@ export class CallBoundaries {
     return settled.value;
   }
 
-  instrument<C extends SecretsManagerClient | SSMClient>(client: C, service: string): C {
+  instrument<C extends SecretsManagerClient | SSMClient | DynamoDBClient>(client: C, service: string): C {
     const stack = client.middlewareStack as unknown as SecretsManagerClient['middlewareStack'];
     stack.add(
       (next, context) => (args) =>
@@ -104,6 +108,13 @@ export class CallBoundaries {
 
 export interface HarnessOptions {
   readonly env?: Record<string, string>;
+  /** Where the function's DynamoDB client goes (default moto): a dead port makes the ledger unreachable. */
+  readonly dynamodbEndpoint?: string;
+  /**
+   * Simulated time between a failed attempt and Secrets Manager's retry (the simulator's clock, which the
+   * function reads, moves by this much). Default 0: retries follow at once.
+   */
+  readonly retryAfterMs?: number;
   /** Retry pauses: real by default; instant for the crash matrix. */
   readonly instantRetries?: boolean;
   readonly functionTimeoutMs?: number;
@@ -126,6 +137,10 @@ export function rotationHarness(world: LocalWorld, options: HarnessOptions = {})
         'sm',
       ),
       ssm: boundaries.instrument(new SSMClient({ ...LOCAL_AWS, endpoint: world.moto.url }), 'ssm'),
+      dynamodb: boundaries.instrument(
+        new DynamoDBClient({ ...LOCAL_AWS, endpoint: options.dynamodbEndpoint ?? world.moto.url }),
+        'ddb',
+      ),
       transport: boundaries.transport,
       now: () => world.sim.clock.now().getTime(),
       ...(options.instantRetries ? { sleep: async () => {} } : {}),
@@ -151,6 +166,9 @@ export function rotationHarness(world: LocalWorld, options: HarnessOptions = {})
       return token;
     },
     ...(options.afterStep ? { afterStep: (b, r) => options.afterStep?.(b, r.ok) } : {}),
+    ...(options.retryAfterMs
+      ? { beforeRetry: () => world.sim.clock.advance(options.retryAfterMs ?? 0) }
+      : {}),
   });
   return { boundaries, driver, invoke, rotationTokens, handlersBuilt };
 }

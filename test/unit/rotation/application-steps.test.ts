@@ -15,6 +15,7 @@ import { runRotationStep } from '../../../lib/rotation/rotate.js';
 import { proofFor } from '../../../lib/rotation/test-secret.js';
 import { SecretsStore } from '../../../lib/secrets/secrets-store.js';
 import { FakePingOne } from '../../support/fake-pingone.js';
+import { MemoryLedger } from '../../support/memory-ledger.js';
 import { SecretsManagerModel } from '../../support/secrets-manager-model.js';
 
 /** The rotation steps for an OIDC application's secret, against the in-memory PingOne port. */
@@ -33,7 +34,8 @@ function makeDeps(): RotationDeps {
   return {
     secrets: new SecretsStore(sm.client),
     pingone,
-    config: loadConfig({ PINGONE_WORKER_PARAMETER: '/pingone/worker' }),
+    ledger: new MemoryLedger(),
+    config: loadConfig({ PINGONE_WORKER_PARAMETER: '/pingone/worker', ROTATION_LEDGER_TABLE: 'ledger' }),
     logger: { info: () => {}, warn: (message) => warnings.push(message) },
     metrics: { count: () => {} },
     now: () => NOW,

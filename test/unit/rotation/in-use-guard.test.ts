@@ -7,6 +7,7 @@ import { previousInUse } from '../../../lib/rotation/in-use-guard.js';
 import { runRotationStep } from '../../../lib/rotation/rotate.js';
 import { SecretsStore } from '../../../lib/secrets/secrets-store.js';
 import { FakePingOne } from '../../support/fake-pingone.js';
+import { MemoryLedger } from '../../support/memory-ledger.js';
 import { SecretsManagerModel } from '../../support/secrets-manager-model.js';
 
 const ENV_ID = '0b7e3f4a-1c2d-4e5f-8a9b-0c1d2e3f4a5b';
@@ -34,7 +35,12 @@ function deps(env: Record<string, string> = {}): RotationDeps {
   return {
     secrets: new SecretsStore(sm.client),
     pingone,
-    config: loadConfig({ PINGONE_WORKER_PARAMETER: '/pingone/worker', ...env }),
+    ledger: new MemoryLedger(),
+    config: loadConfig({
+      PINGONE_WORKER_PARAMETER: '/pingone/worker',
+      ROTATION_LEDGER_TABLE: 'ledger',
+      ...env,
+    }),
     logger: {
       info: () => {},
       warn: (message, extra) => warnings.push({ message, ...(extra ? { extra } : {}) }),

@@ -8,16 +8,21 @@ import {
   EnvironmentNotAllowedError,
   PendingMismatchError,
   PingOneApiError,
+  RegenerateInFlightError,
   RegenerateOutcomeUnknownError,
   RotationStateError,
   SecretFormatError,
   SecretTestFailedError,
+  UnexplainedRegenerateError,
 } from '../../../lib/errors.js';
+import { EMPTY_RECORD, ledgerKey, withRegenerateIntent } from '../../../lib/ledger/record.js';
+import type { SecretOwner } from '../../../lib/pingone/types.js';
 import type { RotationDeps, RotationMetric } from '../../../lib/rotation/deps.js';
 import type { RotationEvent, RotationStep } from '../../../lib/rotation/event.js';
 import { runRotationStep } from '../../../lib/rotation/rotate.js';
 import { SecretsStore } from '../../../lib/secrets/secrets-store.js';
 import { FakePingOne } from '../../support/fake-pingone.js';
+import { MemoryLedger } from '../../support/memory-ledger.js';
 import { SecretsManagerModel } from '../../support/secrets-manager-model.js';
 
 const ENV_ID = '0b7e3f4a-1c2d-4e5f-8a9b-0c1d2e3f4a5b';
@@ -26,22 +31,32 @@ const NOW = Date.parse('2026-11-26T12:00:00.000Z');
 const DAY = 86_400_000;
 const TOKEN = '11111111-2222-4333-8444-555555555555';
 const ROTATION_TOKEN = 'rotation-token-abcdef0123456789abcdef0123456789';
+const ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:pingone/app-AbCdEf';
+const OWNER: SecretOwner = { kind: 'resource', environmentId: ENV_ID, id: RES_ID, region: 'EU' };
+const ISO_NOW = new Date(NOW).toISOString();
 
 let sm: SecretsManagerModel;
 let pingone: FakePingOne;
+let ledger: MemoryLedger;
 let initialSecret: string;
 let metrics: RotationMetric[];
 let sleeps: number[];
+let clockMs: number;
 let warnings: string[];
 
 function makeDeps(env: Record<string, string> = {}, deadline = NOW + 60_000): RotationDeps {
   return {
     secrets: new SecretsStore(sm.client),
     pingone,
-    config: loadConfig({ PINGONE_WORKER_PARAMETER: '/pingone/worker', ...env }),
+    ledger,
+    config: loadConfig({
+      PINGONE_WORKER_PARAMETER: '/pingone/worker',
+      ROTATION_LEDGER_TABLE: 'ledger',
+      ...env,
+    }),
     logger: { info: () => {}, warn: (message) => warnings.push(message) },
     metrics: { count: (metric) => metrics.push(metric) },
-    now: () => NOW,
+    now: () => clockMs,
     sleep: async (ms) => {
       sleeps.push(ms);
     },
@@ -75,6 +90,8 @@ beforeEach(() => {
   sm.versions.v1 = { stages: ['AWSCURRENT'], value: secretJson(initialSecret, { owner: 'team-payments' }) };
   sm.startRotation(TOKEN);
   pingone = new FakePingOne(initialSecret);
+  ledger = new MemoryLedger();
+  clockMs = NOW;
   metrics = [];
   sleeps = [];
   warnings = [];
@@ -144,6 +161,12 @@ describe('createSecret', () => {
   });
 
   it('adopts the secret PingOne already generated when a retry finds AWSCURRENT in the previous slot', async () => {
+    // An earlier attempt recorded its intent, regenerated, and died before storing the new secret.
+    ledger.items.set(
+      ledgerKey(OWNER),
+      withRegenerateIntent(EMPTY_RECORD, { secretArn: ARN, token: TOKEN, now: NOW, postUntil: NOW + 30_000 }),
+    );
+    ledger.items.set(ledgerKey(OWNER), { ...ledger.get(OWNER)!, rev: 1 });
     pingone.state = { secret: FakePingOne.newSecret(), previous: { secret: initialSecret, expiresAt: 'x' } };
     const generated = pingone.state.secret;
 
@@ -152,6 +175,24 @@ describe('createSecret', () => {
     expect(pingone.regenerateRequests).toBe(0);
     expect(pendingValue().clientSecret).toBe(generated);
     expect(metrics).toEqual(['SecretAdopted']);
+    expect(ledger.get(OWNER)?.history[0]).toMatchObject({ token: TOKEN, regeneratedAt: ISO_NOW });
+  });
+
+  it('does not adopt a regenerate the ledger does not record as its own, storing nothing', async () => {
+    pingone.state = { secret: FakePingOne.newSecret(), previous: { secret: initialSecret, expiresAt: 'x' } };
+
+    const error = await runRotationStep(makeDeps(), event('createSecret')).catch((e) => e);
+
+    expect(error).toBeInstanceOf(UnexplainedRegenerateError);
+    expect(error.message).toMatch(/records no regenerate by this function for secret arn:aws:secretsmanager/);
+    expect(error.message).toContain(
+      `pingone-rotation onboard --force --secret-name pingone/app --environment-id ${ENV_ID} --resource-id ${RES_ID}`,
+    );
+    expect(error.message).not.toContain(pingone.state.secret);
+    expect(sm.writes()).toBe(0);
+    expect(pingone.regenerateRequests).toBe(0);
+    expect(metrics).toEqual(['UnexplainedRegenerate']);
+    expect(ledger.writes).toBe(0);
   });
 
   it('fails with a drift error and changes nothing when AWSCURRENT matches neither PingOne secret', async () => {
@@ -203,8 +244,17 @@ describe('createSecret', () => {
     expect(pingone.regenerateRequests).toBe(1);
     expect(sm.writes()).toBe(0);
 
+    // A retry while the first POST may still be settling sends nothing…
+    clockMs = NOW + 5_000;
+    await expect(runRotationStep(makeDeps(), event('createSecret'))).rejects.toBeInstanceOf(
+      RegenerateInFlightError,
+    );
+    expect(pingone.regenerateRequests).toBe(1);
+    // …and once it has settled, with PingOne still unchanged, regenerates once.
+    clockMs = NOW + 60_000 + 15_000;
     await expect(runRotationStep(makeDeps(), event('createSecret'))).resolves.toBe('regenerated');
     expect(pingone.regenerates).toBe(1);
+    expect(pingone.regenerateRequests).toBe(2);
     expect(pingone.state.previous?.secret).toBe(initialSecret);
   });
 

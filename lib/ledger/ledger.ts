@@ -1,0 +1,274 @@
+import {
+  type AttributeValue,
+  ConditionalCheckFailedException,
+  type DynamoDBClient,
+  GetItemCommand,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
+import { LedgerUnavailableError } from '../errors.js';
+import type { SecretOwner } from '../pingone/types.js';
+import {
+  type BindingHow,
+  type LedgerBinding,
+  type LedgerIntent,
+  type LedgerRecord,
+  type LedgerRun,
+  ledgerKey,
+  type RunOutcome,
+} from './record.js';
+
+export interface LedgerCallOptions {
+  /** Absolute time (epoch ms, on the caller's clock) by which the call must be done. */
+  readonly deadline: number;
+  /** The caller's clock (tests share a simulator's). */
+  readonly now: () => number;
+  /** What a failure leaves behind, for the error message. Default: nothing was changed at PingOne. */
+  readonly consequence?: string;
+}
+
+export type LedgerWriteResult = 'written' | 'conflict';
+
+/**
+ * The rotation ledger, as the rotation function uses it: one consistent read, one conditional write.
+ * A write succeeds only if the item still has the revision the new record was computed from (or, for a new
+ * item, does not exist yet); otherwise it reports `conflict` and changes nothing.
+ */
+export interface RotationLedger {
+  /** The table, for messages. */
+  readonly table: string;
+  read(owner: SecretOwner, options: LedgerCallOptions): Promise<LedgerRecord | undefined>;
+  /** Writes `record` as revision `record.rev + 1`, if the item is still at `record.rev` (0: absent). */
+  write(owner: SecretOwner, record: LedgerRecord, options: LedgerCallOptions): Promise<LedgerWriteResult>;
+}
+
+/**
+ * The ledger on a DynamoDB table with a string partition key `pk`, on an injected SDK client (whose own
+ * retry and endpoint handling apply: AWS_ENDPOINT_URL_DYNAMODB, AWS_MAX_ATTEMPTS, …). Every call is bounded
+ * by the caller's deadline.
+ *
+ * Failures become LedgerUnavailableError naming the table, the operation and the AWS error's name and HTTP
+ * status only: an error message is not quoted (a proxy may echo the signed request into it).
+ */
+export class DynamoDbLedger implements RotationLedger {
+  readonly #client: DynamoDBClient;
+  readonly table: string;
+
+  constructor(client: DynamoDBClient, table: string) {
+    this.#client = client;
+    this.table = table;
+  }
+
+  async read(owner: SecretOwner, options: LedgerCallOptions): Promise<LedgerRecord | undefined> {
+    const out = await this.#call('read', options, (abortSignal) =>
+      this.#client.send(
+        new GetItemCommand({
+          TableName: this.table,
+          Key: { pk: { S: ledgerKey(owner) } },
+          ConsistentRead: true,
+        }),
+        { abortSignal },
+      ),
+    );
+    return out.Item ? parseItem(out.Item, this.table) : undefined;
+  }
+
+  async write(
+    owner: SecretOwner,
+    record: LedgerRecord,
+    options: LedgerCallOptions,
+  ): Promise<LedgerWriteResult> {
+    const names: Record<string, string> = {
+      '#rev': 'rev',
+      '#kind': 'ownerKind',
+      '#region': 'region',
+      '#env': 'environmentId',
+      '#owner': 'ownerId',
+      '#updated': 'updatedAt',
+      '#history': 'history',
+      '#binding': 'binding',
+      '#intent': 'intent',
+    };
+    const values: Record<string, AttributeValue> = {
+      ':rev': { N: String(record.rev + 1) },
+      ':kind': { S: owner.kind },
+      ':region': { S: owner.region },
+      ':env': { S: owner.environmentId.toLowerCase() },
+      ':owner': { S: owner.id.toLowerCase() },
+      ':updated': { S: new Date(options.now()).toISOString() },
+      ':history': { L: record.history.map((run) => ({ M: runItem(run) })) },
+    };
+    const set = [
+      '#rev = :rev',
+      '#kind = :kind',
+      '#region = :region',
+      '#env = :env',
+      '#owner = :owner',
+      '#updated = :updated',
+      '#history = :history',
+    ];
+    const remove: string[] = [];
+    if (record.binding) {
+      set.push('#binding = :binding');
+      values[':binding'] = { M: bindingItem(record.binding) };
+    } else remove.push('#binding');
+    if (record.intent) {
+      set.push('#intent = :intent');
+      values[':intent'] = { M: intentItem(record.intent) };
+    } else remove.push('#intent');
+    let condition = 'attribute_not_exists(#pk)';
+    if (record.rev === 0) names['#pk'] = 'pk';
+    else {
+      condition = '#rev = :expected';
+      values[':expected'] = { N: String(record.rev) };
+    }
+    try {
+      await this.#call('write', options, (abortSignal) =>
+        this.#client.send(
+          new UpdateItemCommand({
+            TableName: this.table,
+            Key: { pk: { S: ledgerKey(owner) } },
+            UpdateExpression: `SET ${set.join(', ')}${remove.length ? ` REMOVE ${remove.join(', ')}` : ''}`,
+            ConditionExpression: condition,
+            ExpressionAttributeNames: names,
+            ExpressionAttributeValues: values,
+          }),
+          { abortSignal },
+        ),
+      );
+      return 'written';
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return 'conflict';
+      throw error;
+    }
+  }
+
+  async #call<T>(
+    operation: 'read' | 'write',
+    options: LedgerCallOptions,
+    send: (abortSignal: AbortSignal) => Promise<T>,
+  ): Promise<T> {
+    const remaining = options.deadline - options.now();
+    if (remaining <= 0) {
+      throw new LedgerUnavailableError(
+        `The rotation ledger (DynamoDB table ${this.table}) could not be ${operation === 'read' ? 'read' : 'written'}: ` +
+          `no time left before the deadline. ${options.consequence ?? NOTHING_CHANGED}`,
+      );
+    }
+    try {
+      return await send(AbortSignal.timeout(remaining));
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) throw error;
+      throw unavailable(this.table, operation, error, options.consequence ?? NOTHING_CHANGED);
+    }
+  }
+}
+
+const NOTHING_CHANGED = 'Nothing was changed at PingOne; Secrets Manager retries the rotation';
+
+function unavailable(
+  table: string,
+  operation: 'read' | 'write',
+  error: unknown,
+  consequence: string,
+): LedgerUnavailableError {
+  const code = (error as { code?: unknown })?.code;
+  const rawName = (error as { name?: unknown })?.name;
+  // Network failures come as a plain Error with a code (ECONNREFUSED, ENOTFOUND): the code says more.
+  const name = rawName === 'Error' && typeof code === 'string' ? code : rawName;
+  const status = (error as { $metadata?: { httpStatusCode?: unknown } })?.$metadata?.httpStatusCode;
+  const what =
+    name === 'ResourceNotFoundException'
+      ? 'the table does not exist (check ROTATION_LEDGER_TABLE and the stack)'
+      : name === 'TimeoutError' || name === 'AbortError'
+        ? 'no answer before the deadline'
+        : `${typeof name === 'string' ? name : 'error'}${typeof status === 'number' ? ` (HTTP ${status})` : ''}`;
+  // No cause: the AWS error's message is not carried into logs.
+  return new LedgerUnavailableError(
+    `The rotation ledger (DynamoDB table ${table}) could not be ${operation === 'read' ? 'read' : 'written'}: ${what}. ${consequence}`,
+  );
+}
+
+function bindingItem(binding: LedgerBinding): Record<string, AttributeValue> {
+  return {
+    secretArn: { S: binding.secretArn },
+    boundAt: { S: binding.boundAt },
+    how: { S: binding.how },
+  };
+}
+
+function intentItem(intent: LedgerIntent): Record<string, AttributeValue> {
+  return {
+    token: { S: intent.token },
+    secretArn: { S: intent.secretArn },
+    startedAt: { S: intent.startedAt },
+    postUntil: { S: intent.postUntil },
+  };
+}
+
+function runItem(run: LedgerRun): Record<string, AttributeValue> {
+  const item: Record<string, AttributeValue> = {
+    token: { S: run.token },
+    secretArn: { S: run.secretArn },
+    startedAt: { S: run.startedAt },
+  };
+  if (run.regeneratedAt) item.regeneratedAt = { S: run.regeneratedAt };
+  if (run.finishedAt) item.finishedAt = { S: run.finishedAt };
+  if (run.outcome) item.outcome = { S: run.outcome };
+  return item;
+}
+
+const HOWS: readonly BindingHow[] = ['rotation', 'onboard', 'rebind'];
+const OUTCOMES: readonly RunOutcome[] = ['rotated', 'superseded'];
+
+/** Parses an item; anything malformed is reported (the table is written only by this code). */
+export function parseItem(item: Record<string, AttributeValue>, table: string): LedgerRecord {
+  const bad = (what: string) =>
+    new LedgerUnavailableError(
+      `The rotation ledger (DynamoDB table ${table}) holds a malformed item for ${item.pk?.S ?? 'an owner'}: ${what}. ` +
+        'Nothing was changed at PingOne',
+    );
+  const str = (map: Record<string, AttributeValue> | undefined, key: string, where: string): string => {
+    const value = map?.[key]?.S;
+    if (typeof value !== 'string' || value === '') throw bad(`${where}.${key} is missing`);
+    return value;
+  };
+  const optionalStr = (map: Record<string, AttributeValue>, key: string): string | undefined =>
+    typeof map[key]?.S === 'string' ? map[key].S : undefined;
+  const rev = Number(item.rev?.N);
+  if (!Number.isInteger(rev) || rev < 1) throw bad('rev is missing');
+  const bindingMap = item.binding?.M;
+  let binding: LedgerBinding | undefined;
+  if (bindingMap) {
+    const how = str(bindingMap, 'how', 'binding') as BindingHow;
+    if (!HOWS.includes(how)) throw bad('binding.how is unknown');
+    binding = {
+      secretArn: str(bindingMap, 'secretArn', 'binding'),
+      boundAt: str(bindingMap, 'boundAt', 'binding'),
+      how,
+    };
+  }
+  const intentMap = item.intent?.M;
+  const intent: LedgerIntent | undefined = intentMap
+    ? {
+        token: str(intentMap, 'token', 'intent'),
+        secretArn: str(intentMap, 'secretArn', 'intent'),
+        startedAt: str(intentMap, 'startedAt', 'intent'),
+        postUntil: str(intentMap, 'postUntil', 'intent'),
+      }
+    : undefined;
+  const history = (item.history?.L ?? []).map((entry, i): LedgerRun => {
+    const map = entry.M;
+    if (!map) throw bad(`history[${i}] is not a map`);
+    const outcome = optionalStr(map, 'outcome') as RunOutcome | undefined;
+    if (outcome !== undefined && !OUTCOMES.includes(outcome)) throw bad(`history[${i}].outcome is unknown`);
+    return {
+      token: str(map, 'token', `history[${i}]`),
+      secretArn: str(map, 'secretArn', `history[${i}]`),
+      startedAt: str(map, 'startedAt', `history[${i}]`),
+      regeneratedAt: optionalStr(map, 'regeneratedAt'),
+      finishedAt: optionalStr(map, 'finishedAt'),
+      outcome,
+    };
+  });
+  return { rev, binding, intent, history };
+}

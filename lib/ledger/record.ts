@@ -1,0 +1,210 @@
+import type { SecretOwner, SecretOwnerKind } from '../pingone/types.js';
+
+/**
+ * The rotation ledger's record of one PingOne secret owner: state only the rotation function (and the
+ * operator CLI, with proof of possession) writes. A secret's own JSON can be forged by whoever may write the
+ * secret; this record cannot, so it decides which Secrets Manager secret owns a PingOne client and whether a
+ * regenerate PingOne shows was this function's own.
+ *
+ * It never holds a secret, a hash of one, or a RotationToken: only ARNs, version ids (ClientRequestTokens)
+ * and times.
+ */
+export interface LedgerRecord {
+  /** Optimistic-concurrency counter: every write is conditional on the revision it was computed from. */
+  readonly rev: number;
+  readonly binding: LedgerBinding | undefined;
+  readonly intent: LedgerIntent | undefined;
+  /** The last few rotations, newest first. */
+  readonly history: readonly LedgerRun[];
+}
+
+export type BindingHow = 'rotation' | 'onboard' | 'rebind';
+
+/** The one Secrets Manager secret that owns the PingOne secret. */
+export interface LedgerBinding {
+  readonly secretArn: string;
+  /** ISO-8601. */
+  readonly boundAt: string;
+  /** What proved possession: the first rotation, `pingone-rotation onboard`, or `pingone-rotation rebind`. */
+  readonly how: BindingHow;
+}
+
+/** A regenerate about to be (or being) sent: written before the POST, cleared when the rotation finishes. */
+export interface LedgerIntent {
+  /** The rotation's ClientRequestToken (the version id), never the RotationToken. */
+  readonly token: string;
+  readonly secretArn: string;
+  readonly startedAt: string;
+  /** Every regenerate POST of this intent is sent and given up on by this time (ISO-8601). */
+  readonly postUntil: string;
+}
+
+export type RunOutcome = 'rotated' | 'superseded';
+
+/** One rotation of the owner, as far as it got. */
+export interface LedgerRun {
+  readonly token: string;
+  readonly secretArn: string;
+  readonly startedAt: string;
+  /** When PingOne was seen to hold this rotation's new secret (regenerate answered, or adopted). */
+  readonly regeneratedAt?: string | undefined;
+  readonly finishedAt?: string | undefined;
+  /** Absent while the rotation is unfinished. */
+  readonly outcome?: RunOutcome | undefined;
+}
+
+/** How many rotations the item keeps. */
+export const HISTORY_LIMIT = 10;
+
+/**
+ * After `postUntil`, how long a regenerate may still be settling at PingOne (a request given up on by the
+ * client can still be processed for a moment; container clocks differ a little).
+ */
+export const SETTLE_MARGIN_MS = 15_000;
+
+/** The longest an intent's POSTs may run: a retry of the same rotation waits at most this (plus the margin). */
+export const MAX_POST_WINDOW_MS = 60_000;
+
+/**
+ * The item's partition key: `<kind>#<region>#<environmentId>#<ownerId>`, ids lower-cased so that one owner
+ * has exactly one key however a secret spells its UUIDs.
+ */
+export function ledgerKey(owner: SecretOwner): string {
+  return [owner.kind, owner.region, owner.environmentId.toLowerCase(), owner.id.toLowerCase()].join('#');
+}
+
+/** The owner a key names (for the auditor and the CLI). */
+export function ownerOfKey(pk: string): SecretOwner | undefined {
+  const [kind, region, environmentId, id, ...rest] = pk.split('#');
+  if (rest.length > 0 || !kind || !region || !environmentId || !id) return undefined;
+  if (kind !== 'resource' && kind !== 'application') return undefined;
+  return { kind: kind as SecretOwnerKind, region: region as SecretOwner['region'], environmentId, id };
+}
+
+export const EMPTY_RECORD: LedgerRecord = Object.freeze({
+  rev: 0,
+  binding: undefined,
+  intent: undefined,
+  history: Object.freeze([]) as readonly LedgerRun[],
+});
+
+/** Whether the intent's POSTs may still be in flight (or settling) at `now`. */
+export function intentIsLive(intent: LedgerIntent | undefined, now: number): intent is LedgerIntent {
+  return intent !== undefined && now < Date.parse(intent.postUntil) + SETTLE_MARGIN_MS;
+}
+
+/** The time after which the intent no longer holds back another regenerate. */
+export function intentSettlesAt(intent: LedgerIntent): Date {
+  return new Date(Date.parse(intent.postUntil) + SETTLE_MARGIN_MS);
+}
+
+/** This secret's rotations that began a regenerate and never finished (newest first). */
+export function unfinishedRuns(record: LedgerRecord | undefined, secretArn: string): LedgerRun[] {
+  return (record?.history ?? []).filter((run) => run.secretArn === secretArn && run.outcome === undefined);
+}
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+function trimmed(history: readonly LedgerRun[]): LedgerRun[] {
+  return history.slice(0, HISTORY_LIMIT);
+}
+
+/**
+ * The record with `secretArn` bound (if the owner is unbound), every other unfinished run superseded, and an
+ * intent for `token` whose POSTs end by `postUntil`. The caller has checked that no live intent is in the way.
+ */
+export function withRegenerateIntent(
+  record: LedgerRecord,
+  args: { secretArn: string; token: string; now: number; postUntil: number },
+): LedgerRecord {
+  const { secretArn, token, now, postUntil } = args;
+  const existing = record.history.find((run) => run.token === token && run.secretArn === secretArn);
+  const others = record.history
+    .filter((run) => run !== existing)
+    .map((run) =>
+      run.outcome === undefined ? { ...run, outcome: 'superseded' as const, finishedAt: iso(now) } : run,
+    );
+  const run: LedgerRun = existing ?? { token, secretArn, startedAt: iso(now) };
+  return {
+    rev: record.rev,
+    binding: record.binding ?? { secretArn, boundAt: iso(now), how: 'rotation' },
+    intent: { token, secretArn, startedAt: iso(now), postUntil: iso(postUntil) },
+    history: trimmed([run, ...others]),
+  };
+}
+
+/** The record noting that PingOne holds `token`'s new secret (regenerated, or adopted on a retry). */
+export function withRegenerated(
+  record: LedgerRecord,
+  args: { secretArn: string; token: string; now: number },
+): LedgerRecord {
+  const { secretArn, token, now } = args;
+  const index = record.history.findIndex((run) => run.token === token && run.secretArn === secretArn);
+  const history = [...record.history];
+  if (index >= 0) {
+    const run = history[index] as LedgerRun;
+    if (run.regeneratedAt !== undefined) return record;
+    history[index] = { ...run, regeneratedAt: iso(now) };
+  } else {
+    // Adopted for a token the ledger has not seen (an abandoned rotation's regenerate, adopted by a new one):
+    // the abandoned run is superseded by this one.
+    for (const [i, other] of history.entries()) {
+      if (other.secretArn === secretArn && other.outcome === undefined) {
+        history[i] = { ...other, outcome: 'superseded', finishedAt: iso(now) };
+      }
+    }
+    history.unshift({ token, secretArn, startedAt: iso(now), regeneratedAt: iso(now) });
+  }
+  return { ...record, history: trimmed(history) };
+}
+
+/** The record after `token`'s rotation finished: its run closed, its intent cleared. */
+export function withFinished(
+  record: LedgerRecord,
+  args: { secretArn: string; token: string; now: number },
+): LedgerRecord | undefined {
+  const { secretArn, token, now } = args;
+  const index = record.history.findIndex((run) => run.token === token && run.secretArn === secretArn);
+  const run = index >= 0 ? record.history[index] : undefined;
+  // This rotation's intent, or an intent of this secret whose rotation is over (one it adopted from).
+  const intent = record.intent;
+  const clearIntent =
+    intent !== undefined &&
+    intent.secretArn === secretArn &&
+    (intent.token === token ||
+      record.history.find((r) => r.token === intent.token)?.outcome !== undefined ||
+      !record.history.some((r) => r.token === intent.token));
+  if ((run === undefined || run.outcome !== undefined) && !clearIntent) return undefined; // nothing to record
+  const history = [...record.history];
+  if (run && run.outcome === undefined) {
+    history[index] = { ...run, finishedAt: iso(now), outcome: 'rotated' };
+  }
+  return { ...record, intent: clearIntent ? undefined : record.intent, history };
+}
+
+/**
+ * The record bound to `secretArn` by an operator action that proved possession of PingOne's current secret
+ * (`onboard`, `rebind`). Every unfinished run is superseded and the intent cleared: after a fresh proof no
+ * earlier record may justify adopting a regenerate. The caller has checked that no intent is live.
+ */
+export function withBinding(
+  record: LedgerRecord,
+  args: { secretArn: string; now: number; how: BindingHow },
+): LedgerRecord {
+  const { secretArn, now, how } = args;
+  return {
+    rev: record.rev,
+    binding: { secretArn, boundAt: iso(now), how },
+    intent: undefined,
+    history: record.history.map((run) =>
+      run.outcome === undefined ? { ...run, outcome: 'superseded' as const, finishedAt: iso(now) } : run,
+    ),
+  };
+}
+
+/** The record without its intent (`unstick`): unfinished runs stay, so a new rotation can still adopt. */
+export function withoutIntent(record: LedgerRecord): LedgerRecord {
+  return { ...record, intent: undefined };
+}
