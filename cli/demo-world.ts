@@ -88,7 +88,12 @@ async function seed(): Promise<void> {
     endpoint: w.moto.url,
     secretsManager: w.secretsManager,
     loadHandler: () =>
-      libraryHandler({ functionEnv: w.functionEnv, secretsManager: w.secretsManager, ssm: w.ssm }),
+      libraryHandler({
+        functionEnv: w.functionEnv,
+        secretsManager: w.secretsManager,
+        ssm: w.ssm,
+        dynamodb: w.dynamodb,
+      }),
   });
   const { driver } = await local.driver({ maxAttempts: 1 });
 

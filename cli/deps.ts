@@ -1,3 +1,4 @@
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Output } from './format.js';
 import type { LocalRotation } from './local.js';
@@ -9,6 +10,8 @@ import type { PingOneAccess } from './pingone-access.js';
  */
 export interface CliDeps {
   readonly secretsManager: SecretsManagerClient;
+  /** The rotation ledger's DynamoDB client (the table comes from the function's configuration). */
+  readonly dynamodb: DynamoDBClient;
   /** PingOne as the rotation function sees it; throws a UsageError when PingOne is not configured. */
   readonly pingone: () => PingOneAccess;
   readonly out: Output;
@@ -36,5 +39,6 @@ export interface GlobalOptions {
   readonly pingoneRegion?: string | undefined;
   readonly pingoneApiUrl?: string | undefined;
   readonly pingoneAuthUrl?: string | undefined;
+  readonly ledgerTable?: string | undefined;
   readonly debug: boolean;
 }

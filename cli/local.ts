@@ -8,6 +8,7 @@ import { relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import {
@@ -103,7 +104,9 @@ export async function bundledHandler(functionEnv: Env, verbose: boolean): Promis
   if (!path) return undefined;
   prepareLambdaEnvironment();
   for (const [key, value] of Object.entries(functionEnv)) {
-    if (key.startsWith('PINGONE_') && value !== undefined) process.env[key] = value;
+    if ((key.startsWith('PINGONE_') || key === 'ROTATION_LEDGER_TABLE') && value !== undefined) {
+      process.env[key] = value;
+    }
   }
   if (!verbose) {
     process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
@@ -119,6 +122,7 @@ export async function libraryHandler(options: {
   readonly functionEnv: Env;
   readonly secretsManager: SecretsManagerClient;
   readonly ssm: SSMClient;
+  readonly dynamodb: DynamoDBClient;
   readonly verbose?: boolean;
 }): Promise<LoadedHandler> {
   prepareLambdaEnvironment();
@@ -138,6 +142,7 @@ export async function libraryHandler(options: {
     env: options.functionEnv,
     secretsManager: options.secretsManager,
     ssm: options.ssm,
+    dynamodb: options.dynamodb,
     logger,
     metrics,
   });

@@ -6,6 +6,7 @@
  * dist/cli/pingone-rotation.mjs (`node scripts/build-cli.mjs`).
  */
 import { createInterface } from 'node:readline/promises';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import type { CliDeps, GlobalOptions } from './deps.js';
@@ -34,6 +35,7 @@ function buildDeps(globals: GlobalOptions): CliDeps {
   };
   const secretsManager = new SecretsManagerClient(clientConfig);
   const ssm = new SSMClient(clientConfig);
+  const dynamodb = new DynamoDBClient(clientConfig);
   let access: PingOneAccess | undefined;
   const pingone = () => {
     access ??= createPingOneAccess({
@@ -43,6 +45,7 @@ function buildDeps(globals: GlobalOptions): CliDeps {
         region: globals.pingoneRegion,
         apiUrl: globals.pingoneApiUrl,
         authUrl: globals.pingoneAuthUrl,
+        ledgerTable: globals.ledgerTable,
       },
       ssm,
     });
@@ -58,13 +61,14 @@ function buildDeps(globals: GlobalOptions): CliDeps {
             const { functionEnv } = pingone();
             return (
               (await bundledHandler(functionEnv, globals.debug)) ??
-              (await libraryHandler({ functionEnv, secretsManager, ssm, verbose: globals.debug }))
+              (await libraryHandler({ functionEnv, secretsManager, ssm, dynamodb, verbose: globals.debug }))
             );
           },
         })
       : undefined;
   return {
     secretsManager,
+    dynamodb,
     pingone,
     out: process.stdout,
     err: process.stderr,

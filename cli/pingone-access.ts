@@ -19,6 +19,8 @@ export interface PingOneFlags {
   readonly apiUrl?: string | undefined;
   /** --pingone-auth-url → PINGONE_AUTH_URL */
   readonly authUrl?: string | undefined;
+  /** --ledger-table → ROTATION_LEDGER_TABLE */
+  readonly ledgerTable?: string | undefined;
 }
 
 /** PingOne as the CLI sees it: the function's configuration and a client acting as its worker app. */
@@ -37,6 +39,7 @@ export function functionEnvironment(env: Env, flags: PingOneFlags): Record<strin
     ...(flags.region ? { PINGONE_REGION: flags.region } : {}),
     ...(flags.apiUrl ? { PINGONE_API_URL: flags.apiUrl } : {}),
     ...(flags.authUrl ? { PINGONE_AUTH_URL: flags.authUrl } : {}),
+    ...(flags.ledgerTable ? { ROTATION_LEDGER_TABLE: flags.ledgerTable } : {}),
   };
 }
 
@@ -57,7 +60,9 @@ export function pingOneConfig(env: Env, flags: PingOneFlags): RotationConfig {
           ? '--pingone-api-url'
           : /PINGONE_AUTH_URL/.test(error.message)
             ? '--pingone-auth-url'
-            : undefined;
+            : /ROTATION_LEDGER_TABLE/.test(error.message)
+              ? '--ledger-table'
+              : undefined;
     const variable = /^([A-Z][A-Z0-9_]+) /.exec(error.message)?.[1];
     throw new UsageError(
       `${variable && !variable.startsWith('PINGONE_') ? 'rotation function configuration' : 'PingOne configuration'}: ${error.message}`,

@@ -25,6 +25,7 @@ const GLOBAL_OPTIONS = {
   'pingone-region': { type: 'string' },
   'pingone-api-url': { type: 'string' },
   'pingone-auth-url': { type: 'string' },
+  'ledger-table': { type: 'string' },
   debug: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean' },
@@ -84,6 +85,8 @@ const GLOBAL_HELP = `Options for every command:
   --pingone-region R      default PingOne region: NA, EU, CA, AU, SG, AP, any case (PINGONE_REGION, default NA)
   --pingone-api-url T     PingOne API base URL template, {tld}/{region} expanded (PINGONE_API_URL)
   --pingone-auth-url T    PingOne auth base URL template (PINGONE_AUTH_URL)
+  --ledger-table T        the rotation ledger DynamoDB table (ROTATION_LEDGER_TABLE; stack output
+                          RotationLedgerTableName)
   --debug                 print the stack of an error (and, locally, the rotation function's logs)
   -h, --help              this help
   --version               print the version`;
@@ -245,6 +248,7 @@ export function parseCommandLine(argv: readonly string[]): ParsedCommand {
       pingoneRegion: str('pingone-region')?.toUpperCase(),
       pingoneApiUrl: str('pingone-api-url'),
       pingoneAuthUrl: str('pingone-auth-url'),
+      ledgerTable: str('ledger-table'),
       debug: values.debug === true,
     },
     values,

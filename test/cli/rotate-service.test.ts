@@ -1,3 +1,4 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 /**
  * `rotate` against a real rotation service (not the local world): RotateSecret, then DescribeSecret polling.
  * Secrets Manager is scripted with aws-sdk-client-mock, the clock is fake, so each phase is exact. The
@@ -37,6 +38,7 @@ let token: string | undefined;
 function deps(out: MemoryOutput, err: MemoryOutput): CliDeps {
   return {
     secretsManager: client,
+    dynamodb: new DynamoDBClient({ region: 'us-east-1' }),
     pingone: () => {
       throw new UsageError('PingOne is not needed here', 'n/a');
     },

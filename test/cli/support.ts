@@ -82,6 +82,7 @@ export function worldDeps(world: LocalWorld, options: RunOptions = {}) {
   const access = createPingOneAccess({ env: world.functionEnv, flags: {}, ssm: world.ssm });
   const deps: CliDeps = {
     secretsManager: world.secretsManager,
+    dynamodb: world.dynamodb,
     pingone: () => access,
     out,
     err,
@@ -105,6 +106,7 @@ export function worldDeps(world: LocalWorld, options: RunOptions = {}) {
                 functionEnv: world.functionEnv,
                 secretsManager: world.secretsManager,
                 ssm: world.ssm,
+                dynamodb: world.dynamodb,
               }),
           }),
   };
@@ -134,6 +136,7 @@ export async function worldDriver(
     functionEnv: world.functionEnv,
     secretsManager: world.secretsManager,
     ssm: world.ssm,
+    dynamodb: world.dynamodb,
   });
   return new LocalRotationDriver({
     secretsManager: world.secretsManager,

@@ -307,9 +307,10 @@ describe('an independent client', () => {
       'aws',
       // --version-stage: moto 5.2.1 answers a stage-less GetSecretValue from a default version that
       // UpdateSecretVersionStage does not move (AWS answers AWSCURRENT). Consumers name the stage anyway.
+      // moto itself: its DynamoDB front runs in this process, which spawnSync blocks.
       [
         '--endpoint-url',
-        world.moto.url,
+        world.moto.directUrl,
         '--output',
         'json',
         'secretsmanager',

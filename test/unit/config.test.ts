@@ -4,7 +4,7 @@ import { ConfigurationError } from '../../lib/errors.js';
 import { parseWorkerCredentials } from '../../lib/pingone/worker-credentials.js';
 import { parseRotationEvent } from '../../lib/rotation/event.js';
 
-const BASE = { PINGONE_WORKER_PARAMETER: '/pingone/worker' };
+const BASE = { PINGONE_WORKER_PARAMETER: '/pingone/worker', ROTATION_LEDGER_TABLE: 'rotation-ledger' };
 
 describe('loadConfig', () => {
   it('applies the documented defaults', () => {
@@ -17,8 +17,30 @@ describe('loadConfig', () => {
       authUrlTemplate: 'https://auth.pingone.{tld}',
       previousSecretTtl: { ms: 7 * 86_400_000, text: '7d' },
       allowedEnvironments: undefined,
+      ledgerTable: 'rotation-ledger',
     });
     expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it('requires ROTATION_LEDGER_TABLE, naming it', () => {
+    for (const value of [undefined, '', '  ']) {
+      expect(() => loadConfig({ PINGONE_WORKER_PARAMETER: '/w', ROTATION_LEDGER_TABLE: value })).toThrow(
+        new ConfigurationError(
+          'ROTATION_LEDGER_TABLE is not set: it must name the rotation ledger DynamoDB table (the stack output ' +
+            'RotationLedgerTableName); the function changes nothing without it',
+        ),
+      );
+    }
+  });
+
+  it('accepts a ledger table name or table ARN and refuses anything else', () => {
+    const arn = 'arn:aws:dynamodb:eu-west-1:123456789012:table/pingone-rotation-ledger';
+    expect(loadConfig({ ...BASE, ROTATION_LEDGER_TABLE: arn }).ledgerTable).toBe(arn);
+    for (const bad of ['ab', 'has space', 'arn:aws:s3:::bucket', 'a/b']) {
+      expect(() => loadConfig({ ...BASE, ROTATION_LEDGER_TABLE: bad })).toThrow(
+        `ROTATION_LEDGER_TABLE is '${bad}': it must be a DynamoDB table name`,
+      );
+    }
   });
 
   it('requires PINGONE_WORKER_PARAMETER', () => {

@@ -1,3 +1,4 @@
+import { DynamoDBClient, GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -16,6 +17,7 @@ const CLIENT_SECRET = 'current-client-secret-0123456789-abcdefghijklmnopqrstuvwx
 const WORKER_SECRET = 'worker-secret-0123456789abcdef';
 
 const ssm = mockClient(SSMClient);
+const ddb = mockClient(DynamoDBClient);
 let sm: SecretsManagerModel;
 let fetchCalls: { method: string; url: string }[];
 const output = new OutputCapture();
@@ -44,9 +46,10 @@ function context(remainingMs = 30_000): Context {
 
 function handlerWith(env: Record<string, string>) {
   return createRotationHandler({
-    env: { PINGONE_WORKER_PARAMETER: '/pingone/worker', ...env },
+    env: { PINGONE_WORKER_PARAMETER: '/pingone/worker', ROTATION_LEDGER_TABLE: 'rotation-ledger', ...env },
     secretsManager: sm.client,
     ssm: new SSMClient({ region: 'us-east-1' }),
+    dynamodb: new DynamoDBClient({ region: 'us-east-1' }),
     transport: spyTransport,
     sleep: async () => {},
   });
@@ -81,6 +84,9 @@ beforeEach(() => {
     value: JSON.stringify({ environmentId: ENV_ID, resourceId: RES_ID, clientSecret: CLIENT_SECRET }),
   };
   sm.startRotation(TOKEN);
+  ddb.reset();
+  ddb.on(GetItemCommand).resolves({});
+  ddb.on(UpdateItemCommand).resolves({});
   ssm.reset();
   ssm.on(GetParameterCommand).resolves({
     Parameter: {
@@ -227,11 +233,13 @@ describe('rotation handler: a full rotation against a loopback PingOne', () => {
     const handler = createRotationHandler({
       env: {
         PINGONE_WORKER_PARAMETER: '/pingone/worker',
+        ROTATION_LEDGER_TABLE: 'rotation-ledger',
         PINGONE_API_URL: sim.apiUrlTemplate,
         PINGONE_AUTH_URL: sim.authUrlTemplate,
       },
       secretsManager: sm.client,
       ssm: new SSMClient({ region: 'us-east-1' }),
+      dynamodb: new DynamoDBClient({ region: 'us-east-1' }),
       transport: async (request) => {
         const auth = request.headers.authorization;
         if (auth?.startsWith('Bearer ')) bearerTokens.push(auth.slice(7));
