@@ -6,6 +6,8 @@ import {
   DeadlineExceededError,
   DriftError,
   EnvironmentNotAllowedError,
+  LedgerUnavailableError,
+  OwnerBoundElsewhereError,
   PendingMismatchError,
   PingOneApiError,
   RegenerateInFlightError,
@@ -493,5 +495,171 @@ describe('whole rotations', () => {
     expect(pingone.regenerates).toBe(1);
     expect(JSON.parse(sm.current().value).clientSecret).toBe(pingone.state.secret);
     expect(pingone.state.previous?.secret).toBe(initialSecret);
+  });
+});
+
+describe('the rotation ledger', () => {
+  const OTHER_ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:pingone/other-XyZ123';
+
+  function seed(record: Parameters<typeof withRegenerateIntent>[0]): void {
+    ledger.items.set(ledgerKey(OWNER), { ...record, rev: Math.max(1, record.rev) });
+  }
+
+  it.each(['createSecret', 'setSecret', 'testSecret'] as const)(
+    '%s refuses an owner bound to another secret before any PingOne call',
+    async (step) => {
+      seed({ ...EMPTY_RECORD, binding: { secretArn: OTHER_ARN, boundAt: ISO_NOW, how: 'onboard' } });
+      if (step !== 'createSecret') sm.versions[TOKEN] = { stages: ['AWSPENDING'], value: secretJson('x') };
+
+      const error = await runRotationStep(makeDeps(), event(step)).catch((e) => e);
+
+      expect(error).toBeInstanceOf(OwnerBoundElsewhereError);
+      expect(error.message).toContain(`belongs to secret ${OTHER_ARN}`);
+      expect(error.message).toContain(`pingone-rotation rebind --secret-id ${ARN}`);
+      expect(pingone.reads + pingone.regenerateRequests + pingone.introspections.length).toBe(0);
+      expect(sm.writes()).toBe(0);
+      expect(ledger.writes).toBe(0);
+    },
+  );
+
+  it('claims an unbound owner and records the intent before the regenerate POST', async () => {
+    const atPost: unknown[] = [];
+    const regenerate = pingone.regenerateSecret.bind(pingone);
+    pingone.regenerateSecret = async (...args) => {
+      atPost.push(structuredClone(ledger.get(OWNER)));
+      return regenerate(...args);
+    };
+
+    await expect(runRotationStep(makeDeps(), event('createSecret'))).resolves.toBe('regenerated');
+
+    expect(atPost).toEqual([
+      expect.objectContaining({
+        binding: { secretArn: ARN, boundAt: ISO_NOW, how: 'rotation' },
+        intent: {
+          token: TOKEN,
+          secretArn: ARN,
+          startedAt: ISO_NOW,
+          postUntil: new Date(NOW + 60_000).toISOString(),
+        },
+        history: [{ token: TOKEN, secretArn: ARN, startedAt: ISO_NOW }],
+      }),
+    ]);
+    expect(ledger.get(OWNER)?.history[0]?.regeneratedAt).toBe(ISO_NOW);
+    // Nothing in the ledger is a secret or a RotationToken.
+    const raw = JSON.stringify(ledger.get(OWNER));
+    for (const value of [initialSecret, pingone.state.secret, ROTATION_TOKEN])
+      expect(raw).not.toContain(value);
+  });
+
+  it("does not regenerate while another rotation's regenerate may be in flight; supersedes it once settled", async () => {
+    seed(
+      withRegenerateIntent(EMPTY_RECORD, {
+        secretArn: ARN,
+        token: 'old-token',
+        now: NOW,
+        postUntil: NOW + 30_000,
+      }),
+    );
+    clockMs = NOW + 30_000 + 14_000;
+    const error = await runRotationStep(makeDeps(), event('createSecret')).catch((e) => e);
+    expect(error).toBeInstanceOf(RegenerateInFlightError);
+    expect(error.message).toContain(`rotation version old-token of secret ${ARN}`);
+    expect(pingone.regenerateRequests).toBe(0);
+
+    clockMs = NOW + 30_000 + 15_000;
+    await expect(runRotationStep(makeDeps(), event('createSecret'))).resolves.toBe('regenerated');
+    expect(ledger.get(OWNER)?.history.map((run) => [run.token, run.outcome])).toEqual([
+      [TOKEN, undefined],
+      ['old-token', 'superseded'],
+    ]);
+  });
+
+  it('sends nothing when another invocation wrote the record between the read and the intent', async () => {
+    ledger.beforeWrite = () => {
+      seed(
+        withRegenerateIntent(EMPTY_RECORD, { secretArn: ARN, token: TOKEN, now: NOW, postUntil: NOW + 1 }),
+      );
+    };
+    const error = await runRotationStep(makeDeps(), event('createSecret')).catch((e) => e);
+    expect(error).toBeInstanceOf(RegenerateInFlightError);
+    expect(error.message).toMatch(/ledger record changed while this rotation/);
+    expect(pingone.regenerateRequests).toBe(0);
+    expect(sm.writes()).toBe(0);
+  });
+
+  it('changes nothing when the ledger cannot be read', async () => {
+    ledger.failures.push(
+      new LedgerUnavailableError('The rotation ledger (DynamoDB table t) could not be read'),
+    );
+    await expect(runRotationStep(makeDeps(), event('createSecret'))).rejects.toBeInstanceOf(
+      LedgerUnavailableError,
+    );
+    expect(pingone.reads + pingone.regenerateRequests).toBe(0);
+    expect(sm.writes()).toBe(0);
+  });
+
+  it('needs no ledger call when the pending version already holds a value', async () => {
+    sm.versions[TOKEN] = { stages: ['AWSPENDING'], value: secretJson('already-there') };
+    await expect(runRotationStep(makeDeps(), event('createSecret'))).resolves.toBe('already-stored');
+    expect(ledger.reads + ledger.writes).toBe(0);
+  });
+
+  it('finishSecret records the outcome and clears the intent; after a crash its retry records it', async () => {
+    await runRotationStep(makeDeps(), event('createSecret'));
+    await runRotationStep(makeDeps(), event('setSecret'));
+    await runRotationStep(makeDeps(), event('testSecret'));
+    // The promotion happens, then the ledger write fails (a crash between the two).
+    const write = ledger.write.bind(ledger);
+    ledger.write = async () => {
+      ledger.write = write;
+      throw new LedgerUnavailableError('down');
+    };
+    await expect(runRotationStep(makeDeps(), event('finishSecret'))).rejects.toBeInstanceOf(
+      LedgerUnavailableError,
+    );
+    expect(sm.current().id).toBe(TOKEN);
+    expect(ledger.get(OWNER)?.intent).toBeDefined();
+
+    clockMs = NOW + 1_000;
+    await expect(runRotationStep(makeDeps(), event('finishSecret'))).resolves.toBe('already-current');
+
+    expect(ledger.get(OWNER)?.intent).toBeUndefined();
+    expect(ledger.get(OWNER)?.history[0]).toMatchObject({
+      token: TOKEN,
+      outcome: 'rotated',
+      finishedAt: new Date(NOW + 1_000).toISOString(),
+    });
+    // Once recorded, a further retry writes nothing.
+    const writes = ledger.writes;
+    await runRotationStep(makeDeps(), event('finishSecret'));
+    expect(ledger.writes).toBe(writes);
+  });
+
+  it('keys one owner however the secret spells its UUIDs, and keeps the last ten rotations', () => {
+    expect(ledgerKey({ ...OWNER, environmentId: ENV_ID.toUpperCase(), id: RES_ID.toUpperCase() })).toBe(
+      `resource#EU#${ENV_ID}#${RES_ID}`,
+    );
+    let record = { ...EMPTY_RECORD };
+    for (let i = 0; i < 12; i++) {
+      record = withRegenerateIntent(record, {
+        secretArn: ARN,
+        token: `t${i}`,
+        now: NOW + i,
+        postUntil: NOW + i,
+      });
+    }
+    expect(record.history.map((run) => run.token)).toEqual([
+      't11',
+      't10',
+      't9',
+      't8',
+      't7',
+      't6',
+      't5',
+      't4',
+      't3',
+      't2',
+    ]);
+    expect(record.history.slice(1).every((run) => run.outcome === 'superseded')).toBe(true);
   });
 });
