@@ -50,6 +50,7 @@ async function rotated(name: string) {
     functionEnv: world.functionEnv,
     secretsManager: world.secretsManager,
     ssm: world.ssm,
+    dynamodb: world.dynamodb,
   });
   const driver = new LocalRotationDriver({ secretsManager: world.secretsManager, invoke: handler.invoke });
   expect((await driver.rotate(secret.arn)).ok).toBe(true);
@@ -102,6 +103,7 @@ describe('lib/status: the model without the CLI', () => {
       functionEnv: world.functionEnv,
       secretsManager: world.secretsManager,
       ssm: world.ssm,
+      dynamodb: world.dynamodb,
     });
     const driver = new LocalRotationDriver({ secretsManager: world.secretsManager, invoke: handler.invoke });
     await driver.startRotation(secret.arn);

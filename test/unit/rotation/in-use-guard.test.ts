@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig, parseInUseWindow } from '../../../lib/config.js';
 import { ConfigurationError, PreviousSecretInUseError } from '../../../lib/errors.js';
+import { EMPTY_RECORD, ledgerKey, withRegenerateIntent } from '../../../lib/ledger/record.js';
 import type { RotationDeps, RotationMetric } from '../../../lib/rotation/deps.js';
 import type { RotationEvent } from '../../../lib/rotation/event.js';
 import { previousInUse } from '../../../lib/rotation/in-use-guard.js';
@@ -26,6 +27,7 @@ const CREATE: RotationEvent = {
 
 let sm: SecretsManagerModel;
 let pingone: FakePingOne;
+let ledger: MemoryLedger;
 let currentSecret: string;
 let previousSecret: string;
 let metrics: RotationMetric[];
@@ -35,7 +37,7 @@ function deps(env: Record<string, string> = {}): RotationDeps {
   return {
     secrets: new SecretsStore(sm.client),
     pingone,
-    ledger: new MemoryLedger(),
+    ledger,
     config: loadConfig({
       PINGONE_WORKER_PARAMETER: '/pingone/worker',
       ROTATION_LEDGER_TABLE: 'ledger',
@@ -92,6 +94,7 @@ beforeEach(() => {
   };
   sm.startRotation(TOKEN);
   pingone = new FakePingOne(currentSecret);
+  ledger = new MemoryLedger();
   metrics = [];
   warnings = [];
 });
@@ -175,6 +178,13 @@ describe('in-use guard (createSecret)', () => {
   });
 
   it('still adopts a secret an earlier attempt regenerated (no regenerate, so no guard)', async () => {
+    // The earlier attempt's intent, as the ledger recorded it before its regenerate.
+    const arn = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:pingone/app-AbCdEf';
+    const owner = { kind: 'resource', environmentId: ENV_ID, id: RES_ID, region: 'NA' } as const;
+    ledger.items.set(ledgerKey(owner), {
+      ...withRegenerateIntent(EMPTY_RECORD, { secretArn: arn, token: TOKEN, now: NOW, postUntil: NOW }),
+      rev: 1,
+    });
     pingone.state = {
       secret: FakePingOne.newSecret(),
       previous: {
@@ -218,7 +228,10 @@ describe('previousInUse', () => {
 
 describe('PREVIOUS_SECRET_IN_USE_WINDOW', () => {
   it('defaults to 1h', () => {
-    expect(loadConfig({ PINGONE_WORKER_PARAMETER: '/w' }).previousSecretInUseWindow).toEqual({
+    expect(
+      loadConfig({ PINGONE_WORKER_PARAMETER: '/w', ROTATION_LEDGER_TABLE: 'ledger' })
+        .previousSecretInUseWindow,
+    ).toEqual({
       ms: HOUR,
       text: '1h',
     });
@@ -232,8 +245,11 @@ describe('PREVIOUS_SECRET_IN_USE_WINDOW', () => {
     ['30d', 30 * DAY],
   ])('accepts %s', (text, ms) => {
     expect(
-      loadConfig({ PINGONE_WORKER_PARAMETER: '/w', PREVIOUS_SECRET_IN_USE_WINDOW: text })
-        .previousSecretInUseWindow.ms,
+      loadConfig({
+        PINGONE_WORKER_PARAMETER: '/w',
+        ROTATION_LEDGER_TABLE: 'ledger',
+        PREVIOUS_SECRET_IN_USE_WINDOW: text,
+      }).previousSecretInUseWindow.ms,
     ).toBe(ms);
   });
 
@@ -241,7 +257,11 @@ describe('PREVIOUS_SECRET_IN_USE_WINDOW', () => {
     'refuses %s, naming the variable and the accepted forms',
     (text) => {
       expect(() =>
-        loadConfig({ PINGONE_WORKER_PARAMETER: '/w', PREVIOUS_SECRET_IN_USE_WINDOW: text }),
+        loadConfig({
+          PINGONE_WORKER_PARAMETER: '/w',
+          ROTATION_LEDGER_TABLE: 'ledger',
+          PREVIOUS_SECRET_IN_USE_WINDOW: text,
+        }),
       ).toThrow(
         new RegExp(
           `PREVIOUS_SECRET_IN_USE_WINDOW is '${text.replace('.', '\\.')}'.*'0' to turn the guard off`,
