@@ -5,7 +5,7 @@ import {
   GetItemCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
-import { LedgerUnavailableError } from '../errors.js';
+import { DeadlineExceededError, LedgerUnavailableError } from '../errors.js';
 import type { SecretOwner } from '../pingone/types.js';
 import {
   type BindingHow,
@@ -148,20 +148,31 @@ export class DynamoDbLedger implements RotationLedger {
     send: (abortSignal: AbortSignal) => Promise<T>,
   ): Promise<T> {
     const remaining = options.deadline - options.now();
-    if (remaining <= 0) {
-      throw new LedgerUnavailableError(
-        `The rotation ledger (DynamoDB table ${this.table}) could not be ${operation === 'read' ? 'read' : 'written'}: ` +
-          `no time left before the deadline. ${options.consequence ?? NOTHING_CHANGED}`,
+    if (remaining < MIN_CALL_MS) {
+      throw new DeadlineExceededError(
+        `The rotation ledger (DynamoDB table ${this.table}) ${operation}: not started, only ` +
+          `${Math.max(0, Math.floor(remaining))} ms left before the Lambda deadline. ` +
+          (options.consequence ?? NOTHING_CHANGED),
       );
     }
     try {
       return await send(AbortSignal.timeout(remaining));
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) throw error;
+      const name = (error as { name?: unknown })?.name;
+      if (name === 'TimeoutError' || name === 'AbortError') {
+        throw new DeadlineExceededError(
+          `The rotation ledger (DynamoDB table ${this.table}) ${operation}: no answer before the Lambda ` +
+            `deadline. ${options.consequence ?? NOTHING_CHANGED}`,
+        );
+      }
       throw unavailable(this.table, operation, error, options.consequence ?? NOTHING_CHANGED);
     }
   }
 }
+
+/** A ledger call is not started with less time than this left (as for PingOne calls). */
+const MIN_CALL_MS = 250;
 
 const NOTHING_CHANGED = 'Nothing was changed at PingOne; Secrets Manager retries the rotation';
 
@@ -179,9 +190,7 @@ function unavailable(
   const what =
     name === 'ResourceNotFoundException'
       ? 'the table does not exist (check ROTATION_LEDGER_TABLE and the stack)'
-      : name === 'TimeoutError' || name === 'AbortError'
-        ? 'no answer before the deadline'
-        : `${typeof name === 'string' ? name : 'error'}${typeof status === 'number' ? ` (HTTP ${status})` : ''}`;
+      : `${typeof name === 'string' ? name : 'error'}${typeof status === 'number' ? ` (HTTP ${status})` : ''}`;
   // No cause: the AWS error's message is not carried into logs.
   return new LedgerUnavailableError(
     `The rotation ledger (DynamoDB table ${table}) could not be ${operation === 'read' ? 'read' : 'written'}: ${what}. ${consequence}`,

@@ -3,8 +3,10 @@
  * real binary against moto and the simulator, in the local world. Refusing means no RotateSecret (no
  * AWSPENDING) and no regenerate at PingOne.
  */
+
 import { PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { type LedgerRecord, withRegenerateIntent } from '../../lib/ledger/record.js';
 import { type LocalWorld, startLocalWorld } from '../../local/world.js';
 import { binary, versionWith, worldDriver } from './support.js';
 
@@ -100,6 +102,22 @@ describe('rotate goes ahead where a rotation helps', () => {
   it('grace: the rotation adopts PingOne’s current secret; healthy after', async () => {
     const secret = await world.createRotatableSecret({ name: unique('guard/grace'), region: 'EU' });
     expect((await (await worldDriver(world)).rotate(secret.arn)).ok).toBe(true);
+    // A half-done rotation: the ledger holds its intent, and PingOne regenerated (keeping the old secret).
+    const owner = {
+      kind: 'resource',
+      environmentId: secret.environmentId,
+      id: secret.resourceId,
+      region: 'EU',
+    } as const;
+    const options = { deadline: Date.now() + 10_000, now: Date.now };
+    const record = (await world.ledger.read(owner, options)) as LedgerRecord;
+    const intent = withRegenerateIntent(record, {
+      secretArn: secret.arn,
+      token: 'an-abandoned-rotation',
+      now: Date.now() - 120_000,
+      postUntil: Date.now() - 60_000,
+    });
+    expect(await world.ledger.write(owner, intent, options)).toBe('written');
     world.sim.regenerateOutOfBand(secret.environmentId, secret.resourceId, {
       previousExpiresAt: new Date(Date.now() + 86_400_000),
     });

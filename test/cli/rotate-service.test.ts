@@ -210,7 +210,10 @@ describe('rotate with the rotation service', () => {
           throw new Error('status never deletes');
         },
       } satisfies Partial<PingOneClient> as unknown as PingOneClient;
-      const config = loadConfig({ PINGONE_WORKER_PARAMETER: '/pingone/worker' });
+      const config = loadConfig({
+        PINGONE_WORKER_PARAMETER: '/pingone/worker',
+        ROTATION_LEDGER_TABLE: 'rotation-ledger',
+      });
       return () => ({ config, client, functionEnv: {} });
     };
     async function runWith(argv: string[], pingoneCurrent: string) {

@@ -114,7 +114,8 @@ beforeAll(async () => {
       SecretString: JSON.stringify(await world.readSecretJson(original.arn)),
     }),
   );
-  expect((await driver.testOnly(copy.ARN ?? '')).ok).toBe(true);
+  // Rotation is on; its test is refused, before PingOne, since the ledger binds the owner to the original.
+  expect((await driver.testOnly(copy.ARN ?? '')).error).toContain(`belongs to secret ${original.arn}`);
   // Configuration warnings.
   await rotated(`${p}ttl-30d`, { 'pingone:previous-secret-ttl': '30d' });
   await rotated(`${p}ttl-30m`, { 'pingone:previous-secret-ttl': '30m' });

@@ -1,3 +1,4 @@
+import { DynamoDBClient, GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import type { Context } from 'aws-lambda';
@@ -18,6 +19,10 @@ import { SecretsManagerModel } from '../support/secrets-manager-model.js';
 const TOKEN = '11111111-2222-4333-8444-555555555555';
 const ROTATION_TOKEN = 'rotation~token.lower-case-0123456789abcdef0123456789';
 const ssm = mockClient(SSMClient);
+// The rotation ledger: an unbound owner, every write accepted.
+const ddb = mockClient(DynamoDBClient);
+ddb.on(GetItemCommand).resolves({});
+ddb.on(UpdateItemCommand).resolves({});
 const output = new OutputCapture();
 let sim: PingOneSimulator;
 let sm: SecretsManagerModel;
@@ -77,11 +82,13 @@ beforeEach(() => {
   handler = createRotationHandler({
     env: {
       PINGONE_WORKER_PARAMETER: '/pingone/worker',
+      ROTATION_LEDGER_TABLE: 'rotation-ledger',
       PINGONE_API_URL: sim.apiUrlTemplate,
       PINGONE_AUTH_URL: sim.authUrlTemplate,
     },
     secretsManager: sm.client,
     ssm: new SSMClient({ region: 'us-east-1' }),
+    dynamodb: new DynamoDBClient({ region: 'us-east-1' }),
     sleep: async () => {},
   });
   output.start();
