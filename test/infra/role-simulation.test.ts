@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DescribeSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -57,7 +58,7 @@ const deployment: Deployment = {
 };
 
 interface RecordedCall {
-  readonly service: 'secretsmanager' | 'ssm';
+  readonly service: 'secretsmanager' | 'ssm' | 'dynamodb';
   readonly operation: string;
   readonly input: Record<string, unknown>;
 }
@@ -68,6 +69,7 @@ let world: LocalWorld;
 let functionArn: string;
 let logGroupName: string;
 let secretArn: string;
+let ledgerTable: string;
 const recorded: RecordedCall[] = [];
 let invocations = 0;
 
@@ -87,13 +89,15 @@ beforeAll(async () => {
   functionArn = `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${asString(resources.RotateLambdaFunction?.Properties.FunctionName, 'FunctionName')}`;
   logGroupName = asString(resources.RotateLogGroup?.Properties.LogGroupName, 'LogGroupName');
 
-  world = await startLocalWorld({ workerParameter: '/pingone/rotation-worker' });
+  // The ledger table by the name the stack gives it, so the recorded calls name the deployed table's ARN.
+  ledgerTable = asString(resources.RotationLedgerTable?.Properties.TableName, 'TableName');
+  world = await startLocalWorld({ workerParameter: '/pingone/rotation-worker', ledgerTable });
   const secret = await world.createRotatableSecret({
     name: 'pingone/iam/orders-api',
     tags: { [TAG_KEY]: TAG_VALUE },
   });
   secretArn = secret.arn;
-  const record = <C extends SecretsManagerClient | SSMClient>(
+  const record = <C extends SecretsManagerClient | SSMClient | DynamoDBClient>(
     client: C,
     service: RecordedCall['service'],
   ): C => {
@@ -117,6 +121,7 @@ beforeAll(async () => {
       'secretsmanager',
     ),
     ssm: record(new SSMClient({ ...LOCAL_AWS, endpoint: world.moto.url }), 'ssm'),
+    dynamodb: record(new DynamoDBClient({ ...LOCAL_AWS, endpoint: world.moto.url }), 'dynamodb'),
     now: () => world.sim.clock.now().getTime(),
   });
   const invoke: InvokeFn = (event, context) => {
@@ -168,6 +173,10 @@ function parameterArn(name: string): string {
   return `arn:aws:ssm:${REGION}:${ACCOUNT}:parameter${name.startsWith('/') ? name : `/${name}`}`;
 }
 
+function tableArn(name: string): string {
+  return `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/${name}`;
+}
+
 /** What AWS authorizes for one recorded call, and what the service then does on the function's behalf. */
 async function requestsFor(call: RecordedCall): Promise<AwsRequest[]> {
   const origin = `${call.service}:${call.operation}`;
@@ -214,6 +223,12 @@ async function requestsFor(call: RecordedCall): Promise<AwsRequest[]> {
       });
     }
     return requests;
+  }
+  if (call.service === 'dynamodb') {
+    // DynamoDB authorizes item calls on the table ARN (the table's default encryption needs no KMS grant).
+    const arn = tableArn(String(call.input.TableName));
+    const action = `dynamodb:${call.operation}`;
+    return [{ action, resource: arn, context: await applicableContext(action, arn, GLOBAL), origin }];
   }
   const arn = parameterArn(String(call.input.Name));
   const action = `ssm:${call.operation}`;
@@ -316,6 +331,20 @@ function neverAllowed(): { why: string; request: AwsRequest }[] {
         },
       },
     },
+    ...['Scan', 'Query', 'DeleteItem', 'BatchWriteItem', 'DeleteTable', 'UpdateTable', 'CreateBackup'].map(
+      (action) => ({
+        why: `${action} on the rotation ledger`,
+        request: { action: `dynamodb:${action}`, resource: tableArn(ledgerTable), context: GLOBAL },
+      }),
+    ),
+    {
+      why: 'write an item of another table',
+      request: { action: 'dynamodb:PutItem', resource: tableArn('payroll'), context: GLOBAL },
+    },
+    {
+      why: 'read an item of another table',
+      request: { action: 'dynamodb:GetItem', resource: tableArn(`${ledgerTable}-other`), context: GLOBAL },
+    },
     {
       why: 'read another SSM parameter',
       request: { action: 'ssm:GetParameter', resource: otherParameter, context: GLOBAL },
@@ -413,6 +442,8 @@ describe('the execution role, by an IAM policy evaluator', () => {
     expect(invocations).toBe(4);
     const operations = new Set(recorded.map((c) => `${c.service}:${c.operation}`));
     expect([...operations].sort()).toEqual([
+      'dynamodb:GetItem',
+      'dynamodb:UpdateItem',
       'secretsmanager:DescribeSecret',
       'secretsmanager:GetSecretValue',
       'secretsmanager:PutSecretValue',
@@ -467,6 +498,27 @@ describe('the execution role, by an IAM policy evaluator', () => {
       'read a secret outside the prefix',
       'write a secret outside the prefix',
       'read a secret whose name only starts like the prefix',
+    ]);
+  });
+
+  it('fails with the ledger statement widened: other tables and the whole ledger become reachable', async () => {
+    const copy = JSON.parse(JSON.stringify(template)) as Template;
+    const role = copy.Resources.IamRoleLambdaExecution as unknown as {
+      Properties: { Policies: { PolicyDocument: { Statement: Record<string, unknown>[] } }[] };
+    };
+    const statement = role.Properties.Policies.flatMap((p) => p.PolicyDocument.Statement).find(
+      (st) => st.Sid === 'RotationLedgerItems',
+    );
+    if (!statement) throw new Error('no RotationLedgerItems statement');
+    statement.Action = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Scan'];
+    statement.Resource = {
+      'Fn::Sub': 'arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/*',
+    };
+    const found = await violations(iamWorld(copy));
+    expect(found.map((v) => v.split(':')[0])).toEqual([
+      'Scan on the rotation ledger',
+      'write an item of another table',
+      'read an item of another table',
     ]);
   });
 

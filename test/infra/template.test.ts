@@ -367,6 +367,7 @@ describe('function', () => {
       PREVIOUS_SECRET_TTL: '7d',
       PREVIOUS_SECRET_IN_USE_WINDOW: '1h',
       PINGONE_ALLOWED_ENVIRONMENTS: '',
+      ROTATION_LEDGER_TABLE: '<ref:RotationLedgerTable>',
       POWERTOOLS_SERVICE_NAME: 'pingone-secret-rotation',
       POWERTOOLS_METRICS_NAMESPACE: 'PingOneSecretRotation',
       POWERTOOLS_LOG_LEVEL: 'INFO',
@@ -750,6 +751,55 @@ describe('example secret', () => {
       RotationRules: { ScheduleExpression: 'rate(30 days)', Duration: '4h' },
     });
     expect(toList(schedule.DependsOn)).toContain('RotateLambdaPermission');
+  });
+});
+
+describe('rotation ledger', () => {
+  it('is an on-demand table keyed by the string pk, with point-in-time recovery and encryption at rest', () => {
+    const table = resourcesOf(defaults).RotationLedgerTable;
+    expect(table?.Type).toBe('AWS::DynamoDB::Table');
+    expect(table?.Properties).toEqual({
+      TableName: 'pingone-secret-rotation-ci-rotation-ledger',
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
+      KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      SSESpecification: { SSEEnabled: true },
+      DeletionProtectionEnabled: true,
+    });
+  });
+
+  it('is kept when the stack is deleted or the table replaced', () => {
+    const raw = template.Resources.RotationLedgerTable as unknown as Record<string, unknown>;
+    expect(raw.DeletionPolicy).toBe('Retain');
+    expect(raw.UpdateReplacePolicy).toBe('Retain');
+  });
+
+  it.each([
+    ['defaults', defaults],
+    ['every option on', everything],
+  ])('lets the function only read and write items of that one table (%s)', (_, deployment) => {
+    const statements = roleStatements(deployment);
+    const ledger = only(
+      statements.filter((s) => s.Action.some((a) => a.startsWith('dynamodb:'))),
+      'statements granting dynamodb actions',
+    );
+    expect([...ledger.Action].sort()).toEqual([
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
+    ]);
+    const tableName = resourcesOf(deployment).RotationLedgerTable?.Properties.TableName;
+    expect(ledger.Resource).toEqual([`arn:aws:dynamodb:${region}:${account}:table/${tableName}`]);
+    expect(ledger.Condition ?? {}).toEqual({});
+    // Nothing else in the stack's policies grants DynamoDB to the rotation function.
+    expect(
+      allStatements(deployment).filter((s) => s.Action.some((a) => a.startsWith('dynamodb:Delete'))),
+    ).toEqual([]);
+  });
+
+  it('is exported as an output (for the CLI and the function setting)', () => {
+    expect(template.Outputs?.RotationLedgerTableName?.Value).toEqual({ Ref: 'RotationLedgerTable' });
   });
 });
 
