@@ -10,6 +10,7 @@ import {
   type SecretListEntry,
   type SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
+import { redactText } from '../redact.js';
 import {
   CONFIG_WARNINGS,
   type ConfigWarning,
@@ -217,7 +218,8 @@ function withDuplicates(reports: StatusReport[]): StatusReport[] {
   });
 }
 
+/** One error as a log field; text from AWS or PingOne passes the redactor's shape rules (lib/redact.ts). */
 function describeError(error: unknown): string {
-  if (error instanceof Error) return `${error.name}: ${error.message}`;
-  return String(error);
+  if (error instanceof Error) return redactText(`${error.name}: ${error.message}`);
+  return redactText(String(error));
 }

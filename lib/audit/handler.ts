@@ -11,6 +11,7 @@ import { AuditIncompleteError, RotationError } from '../errors.js';
 import { PingOneHttpClient } from '../pingone/http-client.js';
 import { defaultTransport, type Transport } from '../pingone/transport.js';
 import { ssmWorkerCredentials } from '../pingone/worker-credentials.js';
+import { Redactor } from '../redact.js';
 import { functionSettingHint } from '../status/explain.js';
 import { CONFIG_WARNINGS, VERDICTS } from '../status/model.js';
 import { type AuditResult, isUnhealthy, runAudit } from './audit.js';
@@ -114,7 +115,9 @@ export function createAuditHandler(deps: AuditHandlerDependencies = {}) {
         );
       }
       return summary;
-    } catch (error) {
+    } catch (caught) {
+      // Whatever an AWS SDK or transport error quotes: scrubbed before it is logged or returned (lib/redact.ts).
+      const error = Redactor.none.error(caught);
       metrics.addMetric('AuditFailed', MetricUnit.Count, 1);
       logger.error('audit failed', {
         errorCode: error instanceof RotationError ? error.code : ((error as Error)?.name ?? 'Error'),

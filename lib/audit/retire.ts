@@ -7,6 +7,7 @@
  */
 import type { PingOneRegion } from '../pingone/regions.js';
 import type { SecretOwner } from '../pingone/types.js';
+import { redactText } from '../redact.js';
 import type { StatusPingOne, StatusReport } from '../status/model.js';
 import { oneLine } from '../status/text.js';
 
@@ -122,7 +123,11 @@ export async function retireIfUnused(
     });
     return { secret, outcome: 'retired', previousExpiresAt: state.previous.expiresAt };
   } catch (error) {
-    return { secret, outcome: 'failed', error: oneLine((error as Error).message ?? String(error)) };
+    return {
+      secret,
+      outcome: 'failed',
+      error: redactText(oneLine((error as Error).message ?? String(error))),
+    };
   }
 }
 
