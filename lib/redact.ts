@@ -13,7 +13,8 @@
  *    form-encoded) of `id:secret` with the parts form-encoded or not. Percent escapes match in either case.
  * 2. **Shapes.** Whatever it was not told about: the value after `Basic `/`Bearer `, after a key such as
  *    `client_secret=` or `"clientSecret":"`, and any run of 24+ characters of PingOne's secret alphabet
- *    (RFC 3986 unreserved, plus percent escapes) that mixes upper case, lower case and digits. UUIDs are kept:
+ *    (RFC 3986 unreserved, plus percent escapes) that mixes upper case, lower case and digits the way random text
+ *    does (a CamelCase name with a year in it is kept). UUIDs are kept:
  *    request ids, environment, resource and version ids are what on-call needs.
  *
  * What stays: status codes, PingOne error codes, request ids, field names (`previous.expiresAt`), host names.
@@ -34,6 +35,8 @@ export const REDACTED = '[redacted]';
 const MIN_KNOWN_LENGTH = 6;
 /** Shape rule: a run of the secret alphabet at least this long, mixing cases and digits. */
 const MIN_RUN_LENGTH = 24;
+/** ...that switches between upper case, lower case, digits and symbols at least this often per character. */
+const MIN_SWITCH_RATIO = 0.35;
 const MAX_CAUSE_DEPTH = 8;
 /** A known secret this long is also matched by its windows (a truncated echo). */
 const MIN_WINDOWED_LENGTH = 24;
@@ -246,10 +249,27 @@ function maskRun(run: string): string {
   return out + maskPiece(run.slice(last));
 }
 
+/**
+ * A piece is credential-shaped when it mixes upper case, lower case and digits and switches between those
+ * classes often, as random text does (about 2 switches in 3 characters for PingOne's alphabet): a name such
+ * as `OrdersApiProduction2024Secret` switches far less and stays readable.
+ */
 function maskPiece(piece: string): string {
   if (piece.length < MIN_RUN_LENGTH || piece === REDACTED) return piece;
-  const decoded = piece.replace(/%[0-9A-Fa-f]{2}/g, 'x');
-  return /[a-z]/.test(decoded) && /[A-Z]/.test(decoded) && /[0-9]/.test(decoded) ? REDACTED : piece;
+  const decoded = piece.replace(/%[0-9A-Fa-f]{2}/g, '%');
+  if (!(/[a-z]/.test(decoded) && /[A-Z]/.test(decoded) && /[0-9]/.test(decoded))) return piece;
+  let switches = 0;
+  for (let i = 1; i < decoded.length; i++) {
+    if (charClass(decoded.charCodeAt(i)) !== charClass(decoded.charCodeAt(i - 1))) switches++;
+  }
+  return switches >= MIN_SWITCH_RATIO * decoded.length ? REDACTED : piece;
+}
+
+function charClass(code: number): number {
+  if (code >= 97 && code <= 122) return 0;
+  if (code >= 65 && code <= 90) return 1;
+  if (code >= 48 && code <= 57) return 2;
+  return 3;
 }
 
 /** A literal form as a regex source; percent escapes match upper or lower case hex. */
