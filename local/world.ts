@@ -11,6 +11,8 @@ import type { PingOneRegion } from '../lib/pingone/regions.js';
 import { createLedgerTable, LOCAL_LEDGER_TABLE } from './ledger-table.js';
 import { type MotoServer, startMoto } from './moto.js';
 import {
+  type ApplicationAuthMethod,
+  type ApplicationType,
   type IntrospectEndpointAuthMethod,
   type PingOneSimulator,
   startPingOneSimulator,
@@ -23,13 +25,33 @@ export const LOCAL_AWS = Object.freeze({
   credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
 });
 
+/** A Secrets Manager secret holding a CUSTOM resource's current secret. */
 export interface RotatableSecret {
   readonly arn: string;
   readonly name: string;
+  readonly kind: 'resource';
   readonly environmentId: string;
   readonly resourceId: string;
+  /** The resource id. */
+  readonly ownerId: string;
   readonly region: PingOneRegion;
 }
+
+/** A Secrets Manager secret holding an OIDC application's current secret. */
+export interface RotatableApplicationSecret {
+  readonly arn: string;
+  readonly name: string;
+  readonly kind: 'application';
+  readonly environmentId: string;
+  readonly applicationId: string;
+  /** The application id. */
+  readonly ownerId: string;
+  readonly region: PingOneRegion;
+  readonly tokenEndpointAuthMethod: ApplicationAuthMethod;
+}
+
+/** Either kind of rotatable secret. */
+export type OwnedSecret = RotatableSecret | RotatableApplicationSecret;
 
 export interface SecretSpec {
   readonly name: string;
@@ -39,6 +61,18 @@ export interface SecretSpec {
   readonly introspectEndpointAuthMethod?: IntrospectEndpointAuthMethod;
   readonly tags?: Record<string, string>;
   /** Extra owner keys carried in the secret JSON. */
+  readonly extra?: Record<string, unknown>;
+}
+
+export interface ApplicationSecretSpec {
+  readonly name: string;
+  readonly region?: PingOneRegion;
+  readonly environmentId?: string;
+  /** Default WEB_APP. */
+  readonly type?: ApplicationType;
+  /** Default CLIENT_SECRET_BASIC. */
+  readonly tokenEndpointAuthMethod?: ApplicationAuthMethod;
+  readonly tags?: Record<string, string>;
   readonly extra?: Record<string, unknown>;
 }
 
@@ -66,6 +100,10 @@ export interface LocalWorld {
   createEnvironment(region: PingOneRegion): string;
   /** A CUSTOM resource in PingOne and a Secrets Manager secret holding its current secret. */
   createRotatableSecret(spec: SecretSpec): Promise<RotatableSecret>;
+  /** An OIDC application in PingOne and a Secrets Manager secret `{ environmentId, applicationId, … }`. */
+  createRotatableApplicationSecret(spec: ApplicationSecretSpec): Promise<RotatableApplicationSecret>;
+  /** PingOne's current view of the secret's owner. */
+  pingOneSecret(secret: OwnedSecret): ReturnType<PingOneSimulator['readSecret']>;
   /** The parsed AWSCURRENT / AWSPREVIOUS / a version's JSON. */
   readSecretJson(
     secretId: string,
@@ -160,8 +198,50 @@ export async function startLocalWorld(options: LocalWorldOptions = {}): Promise<
             Tags: Object.entries(spec.tags ?? {}).map(([Key, Value]) => ({ Key, Value })),
           }),
         );
-        return { arn: out.ARN ?? spec.name, name: spec.name, environmentId, resourceId: resource.id, region };
+        return {
+          arn: out.ARN ?? spec.name,
+          name: spec.name,
+          kind: 'resource',
+          environmentId,
+          resourceId: resource.id,
+          ownerId: resource.id,
+          region,
+        };
       },
+      async createRotatableApplicationSecret(spec) {
+        const region = spec.region ?? workerRegion;
+        const environmentId = spec.environmentId ?? sim.createEnvironment({ region }).id;
+        const tokenEndpointAuthMethod = spec.tokenEndpointAuthMethod ?? 'CLIENT_SECRET_BASIC';
+        const application = sim.createApplication(environmentId, {
+          name: spec.name,
+          type: spec.type ?? 'WEB_APP',
+          tokenEndpointAuthMethod,
+        });
+        const out = await secretsManager.send(
+          new CreateSecretCommand({
+            Name: spec.name,
+            SecretString: JSON.stringify({
+              environmentId,
+              applicationId: application.id,
+              clientSecret: application.secret,
+              region,
+              ...spec.extra,
+            }),
+            Tags: Object.entries(spec.tags ?? {}).map(([Key, Value]) => ({ Key, Value })),
+          }),
+        );
+        return {
+          arn: out.ARN ?? spec.name,
+          name: spec.name,
+          kind: 'application',
+          environmentId,
+          applicationId: application.id,
+          ownerId: application.id,
+          region,
+          tokenEndpointAuthMethod,
+        };
+      },
+      pingOneSecret: (secret) => sim.readSecret(secret.environmentId, secret.ownerId, secret.kind),
       async readSecretJson(secretId, selector = {}) {
         const out = await secretsManager.send(
           new GetSecretValueCommand({

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ALL_STEPS, type Step } from '../../local/driver.js';
-import { type LocalWorld, startLocalWorld } from '../../local/world.js';
+import { type LocalWorld, type OwnedSecret, startLocalWorld } from '../../local/world.js';
 import { leakedSecrets, OutputCapture } from '../support/capture-output.js';
 import { authenticator, type CrashPlan, committedRegenerates, rotationHarness } from '../support/harness.js';
 
@@ -11,16 +11,31 @@ import { authenticator, type CrashPlan, committedRegenerates, rotationHarness } 
  * every step boundary AWSCURRENT authenticates at PingOne, PingOne regenerates at most once, and the
  * rotation ends with AWSCURRENT/AWSPREVIOUS equal to PingOne's current/previous secret, the previous one
  * valid for the configured TTL, and the ledger binding the owner to the secret with the rotation recorded.
+ *
+ * The whole matrix runs for a custom resource's secret and for an OIDC application's secret (a
+ * CLIENT_SECRET_JWT app, so AWSCURRENT is proven by a client assertion signed with it at every boundary).
  */
 /** Secrets Manager's retry comes later than any regenerate can still be settling (the ledger's window). */
 const RETRY_AFTER_MS = 2 * 60_000;
 const TTL_MS = 7 * 86_400_000;
+const KINDS = ['resource', 'application'] as const;
+type Kind = (typeof KINDS)[number];
 const output = new OutputCapture();
 const secretsSeen = new Set<string>();
 const sensitiveSeen = new Set<string>();
 let world: LocalWorld;
 let authenticates: ReturnType<typeof authenticator>;
-let callsByStep: Record<Step, string[]>;
+const callsByKind = {} as Record<Kind, Record<Step, string[]>>;
+
+function newSecret(kind: Kind, name: string): Promise<OwnedSecret> {
+  return kind === 'resource'
+    ? world.createRotatableSecret({ name, region: 'EU' })
+    : world.createRotatableApplicationSecret({
+        name,
+        region: 'EU',
+        tokenEndpointAuthMethod: 'CLIENT_SECRET_JWT',
+      });
+}
 
 beforeAll(async () => {
   output.start();
@@ -29,17 +44,19 @@ beforeAll(async () => {
   secretsSeen.add(world.worker.clientSecret);
 
   // A clean rotation in a cold container lists the external calls of each step.
-  const secret = await world.createRotatableSecret({ name: 'pingone/enumerate', region: 'EU' });
-  const calls: Partial<Record<Step, string[]>> = {};
-  const harness = rotationHarness(world, {
-    instantRetries: true,
-    afterStep: async (boundary) => {
-      calls[boundary.step] = [...harness.boundaries.calls];
-    },
-  });
-  const report = await harness.driver.rotate(secret.arn);
-  expect(report.ok).toBe(true);
-  callsByStep = calls as Record<Step, string[]>;
+  for (const kind of KINDS) {
+    const secret = await newSecret(kind, `pingone/enumerate-${kind}`);
+    const calls: Partial<Record<Step, string[]>> = {};
+    const harness = rotationHarness(world, {
+      instantRetries: true,
+      afterStep: async (boundary) => {
+        calls[boundary.step] = [...harness.boundaries.calls];
+      },
+    });
+    const report = await harness.driver.rotate(secret.arn);
+    expect(report.ok, report.error).toBe(true);
+    callsByKind[kind] = calls as Record<Step, string[]>;
+  }
 });
 
 afterAll(async () => {
@@ -51,99 +68,116 @@ afterAll(async () => {
   expect(leakedSecrets(text, [...secretsSeen, ...sensitiveSeen])).toEqual([]);
 });
 
-it('lists the external calls of every step', () => {
-  expect(callsByStep.createSecret).toEqual([
+it('lists the external calls of every step, for a resource and for an application', () => {
+  const start = [
     'sm:DescribeSecret',
     'sm:GetSecretValue',
     'sm:GetSecretValue',
     'ddb:GetItem',
     'ssm:GetParameter',
     'pingone:POST /as/token',
+  ];
+  expect(callsByKind.resource.createSecret).toEqual([
+    ...start,
     'pingone:GET /resource/secret',
     'ddb:UpdateItem',
     'pingone:POST /resource/secret',
     'ddb:UpdateItem',
     'sm:PutSecretValue',
   ]);
-  expect(callsByStep.setSecret).toContain('ddb:GetItem');
-  expect(callsByStep.testSecret).toContain('ddb:GetItem');
-  expect(callsByStep.finishSecret).toEqual([
-    'sm:DescribeSecret',
-    'sm:UpdateSecretVersionStage',
-    'sm:GetSecretValue',
-    'ddb:GetItem',
+  // An application is read first: only an OIDC application with a secret gets further.
+  expect(callsByKind.application.createSecret).toEqual([
+    ...start,
+    'pingone:GET /application',
+    'pingone:GET /application/secret',
     'ddb:UpdateItem',
+    'pingone:POST /application/secret',
+    'ddb:UpdateItem',
+    'sm:PutSecretValue',
   ]);
-  for (const step of ALL_STEPS) expect(callsByStep[step]?.length).toBeGreaterThan(0);
+  expect(callsByKind.application.testSecret).toContain('pingone:POST /as/introspect');
+  for (const kind of KINDS) {
+    const callsByStep = callsByKind[kind];
+    expect(callsByStep.setSecret).toContain('ddb:GetItem');
+    expect(callsByStep.testSecret).toContain('ddb:GetItem');
+    expect(callsByStep.finishSecret).toEqual([
+      'sm:DescribeSecret',
+      'sm:UpdateSecretVersionStage',
+      'sm:GetSecretValue',
+      'ddb:GetItem',
+      'ddb:UpdateItem',
+    ]);
+    for (const step of ALL_STEPS) expect(callsByStep[step]?.length).toBeGreaterThan(0);
+  }
 });
 
-describe.each(ALL_STEPS)('a crash in %s', (step) => {
-  it('converges from every boundary, keeping consumers working throughout', async () => {
-    const plans: CrashPlan[] = callsByStep[step].flatMap((_, index) =>
-      (['before', 'after'] as const).map((when) => ({ step, index, when })),
-    );
-    for (const plan of plans) {
-      const label = `crash ${plan.when} ${callsByStep[step][plan.index]} (#${plan.index}) in ${step}`;
-      const secret = await world.createRotatableSecret({
-        name: `pingone/crash-${step}-${plan.index}-${plan.when}`,
-        region: 'EU',
-      });
-      const initial = world.sim.readSecret(secret.environmentId, secret.resourceId).secret;
-      secretsSeen.add(initial);
-      const boundariesChecked: string[] = [];
-      const harness = rotationHarness(world, {
-        instantRetries: true,
-        retryAfterMs: RETRY_AFTER_MS,
-        afterStep: async (boundary, ok) => {
-          // Invariant 1: AWSCURRENT authenticates at PingOne at every step boundary.
-          const current = (await world.readSecretJson(secret.arn)).clientSecret as string;
-          expect(await authenticates(secret, current), `${label}: AWSCURRENT after ${boundary.step}`).toBe(
-            true,
-          );
-          boundariesChecked.push(`${boundary.attempt}:${boundary.step}:${ok ? 'ok' : 'failed'}`);
-        },
-      });
-      harness.boundaries.plan = plan;
-      const startedAt = world.sim.clock.now().getTime();
-
-      const report = await harness.driver.rotate(secret.arn);
-      const endedAt = world.sim.clock.now().getTime();
-
-      expect(report.ok, `${label}: ${report.error}`).toBe(true);
-      expect(boundariesChecked, `${label}: the crash failed attempt 1`).toContain(`1:${step}:failed`);
-      expect(harness.handlersBuilt.count, `${label}: the retry ran in a new container`).toBe(2);
-      // Invariant 2: at most one regenerate per rotation.
-      expect(committedRegenerates(world.sim, secret.resourceId), label).toBe(1);
-      // Invariant 3: Secrets Manager and PingOne agree, and the previous secret lives for the TTL.
-      const pingone = world.sim.readSecret(secret.environmentId, secret.resourceId);
-      const current = (await world.readSecretJson(secret.arn)).clientSecret as string;
-      const previous = (await world.readSecretJson(secret.arn, { stage: 'AWSPREVIOUS' }))
-        .clientSecret as string;
-      secretsSeen.add(current);
-      expect(current, label).toBe(pingone.secret);
-      expect(previous, label).toBe(initial);
-      expect(pingone.previous?.secret, label).toBe(initial);
-      const expiresAt = pingone.previous?.expiresAt.getTime() ?? 0;
-      expect(expiresAt, label).toBeGreaterThanOrEqual(startedAt + TTL_MS);
-      expect(expiresAt, label).toBeLessThanOrEqual(endedAt + TTL_MS);
-      // Invariant 4: the ledger binds the owner to this secret and records this one rotation as finished.
-      const record = await world.ledger.read(
-        {
-          kind: 'resource',
-          environmentId: secret.environmentId,
-          id: secret.resourceId,
-          region: secret.region,
-        },
-        { deadline: Date.now() + 10_000, now: Date.now },
+describe.each(KINDS)('a %s secret', (kind) => {
+  describe.each(ALL_STEPS)('a crash in %s', (step) => {
+    it('converges from every boundary, keeping consumers working throughout', async () => {
+      const callsByStep = callsByKind[kind];
+      const plans: CrashPlan[] = callsByStep[step].flatMap((_, index) =>
+        (['before', 'after'] as const).map((when) => ({ step, index, when })),
       );
-      expect(record?.binding?.secretArn, label).toBe(secret.arn);
-      expect(record?.intent, label).toBeUndefined();
-      expect(record?.history, label).toHaveLength(1);
-      expect(record?.history[0], label).toMatchObject({ token: report.token, outcome: 'rotated' });
-      const labels = Object.values(await world.labels(secret.arn)).flat();
-      expect(labels.sort(), label).toEqual(['AWSCURRENT', 'AWSPREVIOUS']);
-      for (const token of harness.rotationTokens) sensitiveSeen.add(token);
-      for (const token of harness.boundaries.sensitive) sensitiveSeen.add(token);
-    }
+      for (const plan of plans) {
+        const label = `${kind}: crash ${plan.when} ${callsByStep[step][plan.index]} (#${plan.index}) in ${step}`;
+        const secret = await newSecret(kind, `pingone/crash-${kind}-${step}-${plan.index}-${plan.when}`);
+        const initial = world.pingOneSecret(secret).secret;
+        secretsSeen.add(initial);
+        const boundariesChecked: string[] = [];
+        const harness = rotationHarness(world, {
+          instantRetries: true,
+          retryAfterMs: RETRY_AFTER_MS,
+          afterStep: async (boundary, ok) => {
+            // Invariant 1: AWSCURRENT authenticates at PingOne at every step boundary.
+            const current = (await world.readSecretJson(secret.arn)).clientSecret as string;
+            expect(await authenticates(secret, current), `${label}: AWSCURRENT after ${boundary.step}`).toBe(
+              true,
+            );
+            boundariesChecked.push(`${boundary.attempt}:${boundary.step}:${ok ? 'ok' : 'failed'}`);
+          },
+        });
+        harness.boundaries.plan = plan;
+        const startedAt = world.sim.clock.now().getTime();
+
+        const report = await harness.driver.rotate(secret.arn);
+        const endedAt = world.sim.clock.now().getTime();
+
+        expect(report.ok, `${label}: ${report.error}`).toBe(true);
+        expect(boundariesChecked, `${label}: the crash failed attempt 1`).toContain(`1:${step}:failed`);
+        expect(harness.handlersBuilt.count, `${label}: the retry ran in a new container`).toBe(2);
+        // Invariant 2: at most one regenerate per rotation.
+        expect(committedRegenerates(world.sim, secret.ownerId), label).toBe(1);
+        // Invariant 3: Secrets Manager and PingOne agree, and the previous secret lives for the TTL.
+        const pingone = world.pingOneSecret(secret);
+        const current = (await world.readSecretJson(secret.arn)).clientSecret as string;
+        const previous = (await world.readSecretJson(secret.arn, { stage: 'AWSPREVIOUS' }))
+          .clientSecret as string;
+        secretsSeen.add(current);
+        expect(current, label).toBe(pingone.secret);
+        expect(previous, label).toBe(initial);
+        expect(pingone.previous?.secret, label).toBe(initial);
+        const expiresAt = pingone.previous?.expiresAt.getTime() ?? 0;
+        expect(expiresAt, label).toBeGreaterThanOrEqual(startedAt + TTL_MS);
+        expect(expiresAt, label).toBeLessThanOrEqual(endedAt + TTL_MS);
+        // Invariant 4: the ledger binds the owner to this secret and records this one rotation as finished.
+        const record = await world.ledger.read(
+          {
+            kind: secret.kind,
+            environmentId: secret.environmentId,
+            id: secret.ownerId,
+            region: secret.region,
+          },
+          { deadline: Date.now() + 10_000, now: Date.now },
+        );
+        expect(record?.binding?.secretArn, label).toBe(secret.arn);
+        expect(record?.intent, label).toBeUndefined();
+        expect(record?.history, label).toHaveLength(1);
+        expect(record?.history[0], label).toMatchObject({ token: report.token, outcome: 'rotated' });
+        const labels = Object.values(await world.labels(secret.arn)).flat();
+        expect(labels.sort(), label).toEqual(['AWSCURRENT', 'AWSPREVIOUS']);
+        for (const token of harness.rotationTokens) sensitiveSeen.add(token);
+        for (const token of harness.boundaries.sensitive) sensitiveSeen.add(token);
+      }
+    });
   });
 });

@@ -1,9 +1,16 @@
 import { spawnSync } from 'node:child_process';
 import { pathToFileURL } from 'node:url';
+import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { InvokeFn } from '../../local/driver.js';
 import { LocalRotationDriver } from '../../local/driver.js';
-import { type LocalWorld, type RotatableSecret, startLocalWorld } from '../../local/world.js';
+import type { ApplicationAuthMethod } from '../../local/pingone-simulator/index.js';
+import {
+  type LocalWorld,
+  type OwnedSecret,
+  type RotatableSecret,
+  startLocalWorld,
+} from '../../local/world.js';
 import { leakedSecrets, OutputCapture } from '../support/capture-output.js';
 import { authenticator, committedRegenerates, rotationHarness } from '../support/harness.js';
 
@@ -30,7 +37,37 @@ async function newSecret(
   return secret;
 }
 
-async function current(secret: RotatableSecret, stage = 'AWSCURRENT'): Promise<string> {
+const KINDS = ['resource', 'application'] as const;
+type Kind = (typeof KINDS)[number];
+
+/** A resource secret, or an OIDC application's (CLIENT_SECRET_POST, so introspection proves it by POST). */
+async function newOwnedSecret(
+  kind: Kind,
+  spec: { region?: 'EU' | 'NA' | 'AU'; environmentId?: string } = {},
+): Promise<OwnedSecret> {
+  if (kind === 'resource') return newSecret(spec);
+  const secret = await world.createRotatableApplicationSecret({
+    name: `pingone/it-app-${++counter}`,
+    region: 'EU',
+    tokenEndpointAuthMethod: 'CLIENT_SECRET_POST',
+    ...spec,
+  });
+  sensitive.add(world.pingOneSecret(secret).secret);
+  return secret;
+}
+
+/** Fault-rule and request-record fields for the secret's owner. */
+function at(secret: OwnedSecret) {
+  return secret.kind === 'resource'
+    ? ({ secretRoute: 'secret', ownerRoute: 'resource', target: { resourceId: secret.ownerId } } as const)
+    : ({
+        secretRoute: 'application-secret',
+        ownerRoute: 'application',
+        target: { applicationId: secret.ownerId },
+      } as const);
+}
+
+async function current(secret: OwnedSecret, stage = 'AWSCURRENT'): Promise<string> {
   const value = (await world.readSecretJson(secret.arn, { stage })).clientSecret as string;
   sensitive.add(value);
   return value;
@@ -42,8 +79,8 @@ function remember(harness: ReturnType<typeof rotationHarness>): void {
 }
 
 /** AWSCURRENT/AWSPREVIOUS equal PingOne's current/previous, and only those two labels remain. */
-async function expectConverged(secret: RotatableSecret, previousSecret: string): Promise<void> {
-  const pingone = world.sim.readSecret(secret.environmentId, secret.resourceId);
+async function expectConverged(secret: OwnedSecret, previousSecret: string): Promise<void> {
+  const pingone = world.pingOneSecret(secret);
   expect(await current(secret)).toBe(pingone.secret);
   expect(await current(secret, 'AWSPREVIOUS')).toBe(previousSecret);
   expect(pingone.previous?.secret).toBe(previousSecret);
@@ -108,21 +145,23 @@ describe('rotations', () => {
       region: 'EU',
     });
   });
+});
 
+describe.each(KINDS)('a %s secret: rotations and faults at PingOne', (kind) => {
   it('rotates twice in a row', async () => {
-    const secret = await newSecret();
+    const secret = await newOwnedSecret(kind);
     const harness = rotationHarness(world);
     expect((await harness.driver.rotate(secret.arn)).ok).toBe(true);
     const afterFirst = await current(secret);
     expect((await harness.driver.rotate(secret.arn)).ok).toBe(true);
     await expectConverged(secret, afterFirst);
-    expect(committedRegenerates(world.sim, secret.resourceId)).toBe(2);
+    expect(committedRegenerates(world.sim, secret.ownerId)).toBe(2);
     remember(harness);
   });
 
   it('runs testSecret alone (RotateImmediately=false) without changing anything', async () => {
-    const secret = await newSecret();
-    const before = world.sim.readSecret(secret.environmentId, secret.resourceId);
+    const secret = await newOwnedSecret(kind);
+    const before = world.pingOneSecret(secret);
     const labelsBefore = await world.labels(secret.arn);
     const harness = rotationHarness(world);
 
@@ -130,28 +169,26 @@ describe('rotations', () => {
 
     expect(report).toMatchObject({ ok: true });
     expect(report.steps.map((s) => s.step)).toEqual(['testSecret']);
-    expect(world.sim.count({ route: 'introspect', resourceId: secret.resourceId })).toBeGreaterThan(0);
-    expect(committedRegenerates(world.sim, secret.resourceId)).toBe(0);
-    expect(world.sim.readSecret(secret.environmentId, secret.resourceId)).toEqual(before);
+    expect(world.sim.count({ route: 'introspect', ...at(secret).target })).toBeGreaterThan(0);
+    expect(committedRegenerates(world.sim, secret.ownerId)).toBe(0);
+    expect(world.pingOneSecret(secret)).toEqual(before);
     expect(Object.keys(await world.labels(secret.arn))).toEqual(
       expect.arrayContaining(Object.keys(labelsBefore)),
     );
     expect(await current(secret)).toBe(before.secret);
     remember(harness);
   });
-});
 
-describe('faults at PingOne', () => {
   it.each([
     ['the connection drops', { drop: true }],
     ['a 502 comes back', { status: 502 }],
   ])('adopts the committed secret when the regenerate committed but %s', async (_name, fault) => {
-    const secret = await newSecret();
+    const secret = await newOwnedSecret(kind);
     const initial = await current(secret);
     world.sim.faults.commitThenFail({
-      route: 'secret',
+      route: at(secret).secretRoute,
       method: 'POST',
-      resourceId: secret.resourceId,
+      ...at(secret).target,
       ...fault,
     });
     const harness = rotationHarness(world);
@@ -159,10 +196,10 @@ describe('faults at PingOne', () => {
     const report = await harness.driver.rotate(secret.arn);
 
     expect(report).toMatchObject({ ok: true, attempts: 1 });
-    expect(committedRegenerates(world.sim, secret.resourceId)).toBe(1);
+    expect(committedRegenerates(world.sim, secret.ownerId)).toBe(1);
     expect(
       world.sim.requests.some(
-        (r) => r.resourceId === secret.resourceId && r.fault?.includes('commitThenFail'),
+        (r) => (r.resourceId ?? r.applicationId) === secret.ownerId && r.fault?.includes('commitThenFail'),
       ),
     ).toBe(true);
     await expectConverged(secret, initial);
@@ -170,36 +207,39 @@ describe('faults at PingOne', () => {
   });
 
   it('completes inside the deadline through a 429 storm with Retry-After and 5xx bursts', async () => {
-    const secret = await newSecret();
+    const secret = await newOwnedSecret(kind);
     const initial = await current(secret);
     const { faults } = world.sim;
     faults.failNext({ route: 'token', status: 503, count: 2 });
     faults.failNext({
-      route: 'secret',
+      route: at(secret).secretRoute,
       method: 'GET',
-      resourceId: secret.resourceId,
+      ...at(secret).target,
       status: 429,
       count: 3,
       retryAfterSeconds: 1,
     });
     faults.failNext({
-      route: 'secret',
+      route: at(secret).secretRoute,
       method: 'POST',
-      resourceId: secret.resourceId,
+      ...at(secret).target,
       status: 503,
       count: 1,
     });
-    faults.failNext({ route: 'resource', resourceId: secret.resourceId, status: 500, count: 2 });
+    faults.failNext({ route: at(secret).ownerRoute, ...at(secret).target, status: 500, count: 2 });
     faults.failNext({ route: 'introspect', status: 429, count: 2, retryAfterSeconds: 1 });
     const harness = rotationHarness(world, { functionTimeoutMs: 30_000 });
 
     const report = await harness.driver.rotate(secret.arn);
 
     expect(report, report.error).toMatchObject({ ok: true, attempts: 1 });
-    expect(committedRegenerates(world.sim, secret.resourceId)).toBe(1);
+    expect(committedRegenerates(world.sim, secret.ownerId)).toBe(1);
     // Retry-After was honoured: the rate-limited reads were at least a second apart.
     const reads = world.sim.requests.filter(
-      (r) => r.method === 'GET' && r.route === 'secret' && r.resourceId === secret.resourceId,
+      (r) =>
+        r.method === 'GET' &&
+        r.route === at(secret).secretRoute &&
+        (r.resourceId ?? r.applicationId) === secret.ownerId,
     );
     expect(reads.slice(0, 4).map((r) => r.status)).toEqual([429, 429, 429, 200]);
     for (let i = 1; i < 4; i++) {
@@ -211,12 +251,12 @@ describe('faults at PingOne', () => {
   });
 
   it('fails cleanly when the deadline runs out, and the next retry completes', async () => {
-    const secret = await newSecret();
+    const secret = await newOwnedSecret(kind);
     const initial = await current(secret);
     world.sim.faults.delay({
-      route: 'secret',
+      route: at(secret).secretRoute,
       method: 'GET',
-      resourceId: secret.resourceId,
+      ...at(secret).target,
       ms: 6_000,
       count: 1,
     });
@@ -230,7 +270,7 @@ describe('faults at PingOne', () => {
             .catch(() => undefined);
           afterFirstFailure.push({
             pendingValue: pending,
-            regenerates: committedRegenerates(world.sim, secret.resourceId),
+            regenerates: committedRegenerates(world.sim, secret.ownerId),
           });
         }
       },
@@ -249,9 +289,11 @@ describe('faults at PingOne', () => {
   });
 
   it('refuses to rotate after an out-of-band regenerate without grace, changing nothing', async () => {
-    const secret = await newSecret();
+    const secret = await newOwnedSecret(kind);
     const stored = await current(secret);
-    const outOfBand = world.sim.regenerateOutOfBand(secret.environmentId, secret.resourceId);
+    const outOfBand = world.sim.regenerateOutOfBand(secret.environmentId, secret.ownerId, {
+      kind: secret.kind,
+    });
     sensitive.add(outOfBand.secret);
     const harness = rotationHarness(world, { maxAttempts: 2 });
 
@@ -260,8 +302,8 @@ describe('faults at PingOne', () => {
     expect(report.ok).toBe(false);
     expect(report.error).toMatch(/^createSecret: Drift: AWSCURRENT's clientSecret is not the current secret/);
     expect(report.error).toMatch(/PingOne holds no previous secret/);
-    expect(committedRegenerates(world.sim, secret.resourceId)).toBe(0);
-    expect(world.sim.readSecret(secret.environmentId, secret.resourceId)).toEqual(outOfBand);
+    expect(committedRegenerates(world.sim, secret.ownerId)).toBe(0);
+    expect(world.pingOneSecret(secret)).toEqual(outOfBand);
     expect(await current(secret)).toBe(stored);
     await expect(world.readSecretJson(secret.arn, { stage: 'AWSPENDING' })).rejects.toThrow();
     remember(harness);
@@ -293,6 +335,166 @@ describe('many secrets, one warm function', () => {
     );
     expect([...regions].sort()).toEqual(['AU', 'EU']);
     remember(harness);
+  });
+});
+
+describe('a mixed fleet: resources and applications, two environments, one warm function', () => {
+  it('rotates every kind and auth method with one handler and one worker token', async () => {
+    const eu = world.createEnvironment('EU');
+    const au = world.createEnvironment('AU');
+    const app = (
+      environmentId: string,
+      region: 'EU' | 'AU',
+      method: ApplicationAuthMethod,
+      type?: 'SERVICE',
+    ) =>
+      world.createRotatableApplicationSecret({
+        name: `pingone/fleet-app-${++counter}`,
+        region,
+        environmentId,
+        tokenEndpointAuthMethod: method,
+        ...(type ? { type } : {}),
+      });
+    const secrets: OwnedSecret[] = [
+      await newSecret({ region: 'EU', environmentId: eu }),
+      await app(eu, 'EU', 'CLIENT_SECRET_BASIC'),
+      await app(eu, 'EU', 'CLIENT_SECRET_JWT', 'SERVICE'),
+      await newSecret({ region: 'AU', environmentId: au }),
+      await app(au, 'AU', 'CLIENT_SECRET_POST'),
+      await app(au, 'AU', 'PRIVATE_KEY_JWT'),
+    ];
+    const initials = await Promise.all(secrets.map((s) => current(s)));
+    const tokensBefore = world.sim.count({ route: 'token' });
+    const harness = rotationHarness(world);
+
+    const reports = [];
+    for (const secret of secrets) reports.push(await harness.driver.rotate(secret.arn));
+
+    expect(reports.map((r) => [r.ok, r.attempts, r.error])).toEqual(secrets.map(() => [true, 1, undefined]));
+    expect(world.sim.count({ route: 'token' }) - tokensBefore).toBe(1);
+    expect(harness.handlersBuilt.count).toBe(1);
+    for (const [i, secret] of secrets.entries()) {
+      await expectConverged(secret, initials[i]!);
+      expect(committedRegenerates(world.sim, secret.ownerId)).toBe(1);
+      const proof = secret.kind === 'application' && secret.tokenEndpointAuthMethod === 'PRIVATE_KEY_JWT';
+      if (!proof) expect(await authenticates(secret, await current(secret)), secret.name).toBe(true);
+    }
+    // Each owner was reached on its own collection; the PRIVATE_KEY_JWT app was compared, not introspected.
+    const pkjwt = secrets[5]!;
+    expect(world.sim.count({ route: 'introspect', applicationId: pkjwt.ownerId })).toBe(0);
+    for (const secret of secrets) {
+      const routes = new Set(
+        world.sim.requests
+          .filter((r) => (r.resourceId ?? r.applicationId) === secret.ownerId)
+          .map((r) => r.route),
+      );
+      const own = secret.kind === 'resource' ? ['resource', 'secret'] : ['application', 'application-secret'];
+      expect(
+        [...routes].filter((r) => r !== 'introspect' && !own.includes(r)),
+        secret.name,
+      ).toEqual([]);
+    }
+    remember(harness);
+  });
+});
+
+describe('refused before anything changes', () => {
+  async function storeSecret(name: string, document: Record<string, unknown>): Promise<string> {
+    const out = await world.secretsManager.send(
+      new CreateSecretCommand({ Name: name, SecretString: JSON.stringify(document) }),
+    );
+    return out.ARN ?? name;
+  }
+
+  /** Rotates and returns the report, the PingOne requests it made and whether AWSPENDING got a value. */
+  async function rotateRefused(arn: string) {
+    const before = world.sim.requests.length;
+    const valueBefore = await world.readSecretJson(arn);
+    const harness = rotationHarness(world, { maxAttempts: 2 });
+    const report = await harness.driver.rotate(arn);
+    remember(harness);
+    const pending = await world.readSecretJson(arn, { stage: 'AWSPENDING' }).catch(() => undefined);
+    expect(await world.readSecretJson(arn)).toEqual(valueBefore);
+    return { report, requests: world.sim.requests.slice(before), pending };
+  }
+
+  it('a SAML application: only the application is read; its secret is neither read nor regenerated', async () => {
+    const eu = world.createEnvironment('EU');
+    const saml = world.sim.createApplication(eu, { protocol: 'SAML', name: 'Payroll SSO' });
+    const arn = await storeSecret(`pingone/saml-${++counter}`, {
+      environmentId: eu,
+      applicationId: saml.id,
+      clientSecret: 'a-secret-nobody-issued',
+      region: 'EU',
+    });
+
+    const { report, requests, pending } = await rotateRefused(arn);
+
+    expect(report.ok).toBe(false);
+    expect(report.error).toMatch(
+      /^createSecret: PingOne application .* \("Payroll SSO"\) is a SAML application \(WEB_APP\); only OPENID_CONNECT applications have a client secret to rotate/,
+    );
+    expect(requests.filter((r) => r.applicationId === saml.id).map((r) => `${r.method} ${r.route}`)).toEqual([
+      'GET application',
+      'GET application',
+    ]);
+    expect(requests.some((r) => r.route === 'application-secret' || r.route === 'secret')).toBe(false);
+    expect(pending).toBeUndefined();
+  });
+
+  it("the function's own worker application: no PingOne call about it at all", async () => {
+    const arn = await storeSecret(`pingone/own-worker-${++counter}`, {
+      environmentId: world.worker.environmentId,
+      applicationId: world.worker.clientId,
+      clientSecret: world.worker.clientSecret,
+      region: world.worker.region,
+    });
+    const workerSecret = world.pingOneSecret({
+      kind: 'application',
+      environmentId: world.worker.environmentId,
+      ownerId: world.worker.clientId,
+    } as OwnedSecret);
+
+    const { report, requests, pending } = await rotateRefused(arn);
+
+    expect(report.ok).toBe(false);
+    expect(report.error).toMatch(
+      /^createSecret: PingOne application .* is this function's own worker application/,
+    );
+    expect(report.error).toMatch(/PingOne does not let a worker read its own application secret/);
+    expect(report.error).not.toContain(world.worker.clientSecret);
+    expect(requests.filter((r) => r.route !== 'token')).toEqual([]);
+    expect(pending).toBeUndefined();
+    expect(world.sim.readSecret(world.worker.environmentId, world.worker.clientId, 'application')).toEqual(
+      workerSecret,
+    );
+  });
+
+  it('a secret naming both resourceId and applicationId: a format error naming both, no PingOne call', async () => {
+    const eu = world.createEnvironment('EU');
+    const resource = world.sim.createResource(eu);
+    const app = world.sim.createApplication(eu);
+    const arn = await storeSecret(`pingone/both-${++counter}`, {
+      environmentId: eu,
+      resourceId: resource.id,
+      applicationId: app.id,
+      clientSecret: resource.secret,
+      region: 'EU',
+    });
+    sensitive.add(resource.secret);
+    sensitive.add(app.secret);
+
+    const { report, requests, pending } = await rotateRefused(arn);
+
+    expect(report.ok).toBe(false);
+    expect(report.error).toMatch(
+      /^createSecret: AWSCURRENT is malformed: it names both resourceId and applicationId/,
+    );
+    expect(report.error).not.toContain(resource.secret);
+    expect(requests).toEqual([]);
+    expect(pending).toBeUndefined();
+    expect(world.sim.readSecret(eu, resource.id)).toEqual({ secret: resource.secret });
+    expect(world.sim.readSecret(eu, app.id, 'application')).toEqual({ secret: app.secret });
   });
 });
 

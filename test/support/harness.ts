@@ -8,7 +8,7 @@ import { nodeTransport, type Transport } from '../../lib/pingone/transport.js';
 import type { SecretOwner } from '../../lib/pingone/types.js';
 import { type InvokeFn, LocalRotationDriver, type Step, type StepBoundary } from '../../local/driver.js';
 import type { PingOneSimulator } from '../../local/pingone-simulator/index.js';
-import { LOCAL_AWS, type LocalWorld, type RotatableSecret } from '../../local/world.js';
+import { LOCAL_AWS, type LocalWorld, type OwnedSecret } from '../../local/world.js';
 
 /** A crash of the Lambda at one external-call boundary: just before the call, or just after it answered. */
 export interface CrashPlan {
@@ -91,7 +91,8 @@ export class CallBoundaries {
     const route = url.pathname
       .replace(/^.*\/api\/v1\/environments\/[^/]+/, '')
       .replace(/^.*\/auth\/[^/]+/, '')
-      .replace(/\/resources\/[^/]+/, '/resource');
+      .replace(/\/resources\/[^/]+/, '/resource')
+      .replace(/\/applications\/[^/]+/, '/application');
     return this.around(`pingone:${request.method} ${route || '/'}`, async () => {
       const response = await this.#inner(request);
       if (route.endsWith('/as/token') && response.ok) {
@@ -173,7 +174,10 @@ export function rotationHarness(world: LocalWorld, options: HarnessOptions = {})
   return { boundaries, driver, invoke, rotationTokens, handlersBuilt };
 }
 
-/** Introspection as the resource, the way testSecret proves a secret, with no fault injection. */
+/**
+ * Introspection as the secret's owner, the way testSecret proves a secret (an application by its own auth
+ * method, a client assertion included), with no fault injection.
+ */
 export function authenticator(sim: PingOneSimulator) {
   const client = new PingOneHttpClient({
     apiUrlTemplate: sim.apiUrlTemplate,
@@ -181,27 +185,34 @@ export function authenticator(sim: PingOneSimulator) {
     workerCredentials: async () => {
       throw new Error('introspection needs no worker');
     },
+    now: () => sim.clock.now().getTime(),
   });
-  return (secret: RotatableSecret, clientSecret: string) => {
+  return (secret: OwnedSecret, clientSecret: string) => {
     const owner: SecretOwner = {
-      kind: 'resource',
+      kind: secret.kind,
       environmentId: secret.environmentId,
-      id: secret.resourceId,
+      id: secret.ownerId,
       region: secret.region,
     };
-    return client.introspectWithSecret(owner, clientSecret, 'CLIENT_SECRET_BASIC', {
-      deadline: Date.now() + 10_000,
-    });
+    const method = secret.kind === 'application' ? secret.tokenEndpointAuthMethod : 'CLIENT_SECRET_BASIC';
+    if (
+      method !== 'CLIENT_SECRET_BASIC' &&
+      method !== 'CLIENT_SECRET_POST' &&
+      method !== 'CLIENT_SECRET_JWT'
+    ) {
+      throw new Error(`${method}: the secret authenticates nothing at PingOne`);
+    }
+    return client.introspectWithSecret(owner, clientSecret, method, { deadline: Date.now() + 10_000 });
   };
 }
 
-/** Regenerates PingOne committed for a resource (failed-before-commit faults excluded). */
-export function committedRegenerates(sim: PingOneSimulator, resourceId: string): number {
+/** Regenerates PingOne committed for a resource or application (failed-before-commit faults excluded). */
+export function committedRegenerates(sim: PingOneSimulator, ownerId: string): number {
   return sim.requests.filter(
     (r) =>
       r.method === 'POST' &&
-      r.route === 'secret' &&
-      r.resourceId === resourceId &&
+      (r.route === 'secret' || r.route === 'application-secret') &&
+      (r.resourceId === ownerId || r.applicationId === ownerId) &&
       (r.fault?.includes('commitThenFail') || (r.status < 300 && !r.fault?.includes('failNext'))),
   ).length;
 }
