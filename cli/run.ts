@@ -37,6 +37,7 @@ const COMMANDS = {
       'secret-name': { type: 'string' },
       'environment-id': { type: 'string' },
       'resource-id': { type: 'string' },
+      'application-id': { type: 'string' },
       'previous-secret-ttl': { type: 'string' },
       'rotation-function-arn': { type: 'string' },
       schedule: { type: 'string' },
@@ -44,7 +45,8 @@ const COMMANDS = {
       'kms-key-id': { type: 'string' },
       force: { type: 'boolean' },
     },
-    required: ['secret-name', 'environment-id', 'resource-id'],
+    // Exactly one of --resource-id and --application-id: checked by onboard itself.
+    required: ['secret-name', 'environment-id'],
   },
   status: {
     options: {
@@ -106,10 +108,10 @@ const EXIT_HELP = `Exit codes:
 
 const USAGE = `Usage: ${PROGRAM} <command> [options]   (in a checkout: npx ${PROGRAM} <command> [options])
 
-Operate PingOne resource secrets rotated by AWS Secrets Manager.
+Operate PingOne client secrets (custom resources and OIDC applications) rotated by AWS Secrets Manager.
 
 Commands:
-  onboard   bring a PingOne CUSTOM resource's secret under Secrets Manager (and rotation)
+  onboard   bring a PingOne CUSTOM resource's or OIDC application's secret under Secrets Manager (and rotation)
   status    versions, labels, rotation and PingOne's view; a verdict and an exit code
   rotate    rotate now, with live progress (--wait)
   unstick   recover a rotation left with AWSPENDING
@@ -124,18 +126,20 @@ ${EXIT_HELP}
 `;
 
 const COMMAND_HELP: Record<CommandName, string> = {
-  onboard: `Usage: ${PROGRAM} onboard --secret-name N --environment-id E --resource-id R [options]
+  onboard: `Usage: ${PROGRAM} onboard --secret-name N --environment-id E (--resource-id R | --application-id A) [options]
 
-Reads the resource (it must be CUSTOM) and its current secret from PingOne as the rotation function's worker
-app, and creates the secret {environmentId, resourceId, clientSecret, region} with the tags
-pingone:environment-id, pingone:resource-id (and pingone:previous-secret-ttl). With --rotation-function-arn and
+Reads the resource (it must be CUSTOM) or the application (it must be OpenID Connect, and not the rotation
+function's own worker app) and its current secret from PingOne as the rotation function's worker app, and
+creates the secret {environmentId, resourceId|applicationId, clientSecret, region} with the tags
+pingone:environment-id, pingone:resource-id|pingone:application-id (and pingone:previous-secret-ttl). With --rotation-function-arn and
 --schedule it attaches rotation without rotating now: Secrets Manager runs testSecret only, so the first
 scheduled rotation starts from a secret PingOne knows.
 
   --secret-name N             the Secrets Manager secret to create (or, with --force, update)
   --environment-id E          PingOne environment id (UUID)
-  --resource-id R             PingOne CUSTOM resource id (UUID)
-  --pingone-region R          the resource's PingOne region (default PINGONE_REGION, else NA)
+  --resource-id R             PingOne CUSTOM resource id (UUID), or
+  --application-id A          PingOne OIDC application id (UUID); SAML apps and the worker's own app are refused
+  --pingone-region R          the owner's PingOne region (default PINGONE_REGION, else NA)
   --previous-secret-ttl T     how long PingOne keeps the replaced secret, 1m..30d, e.g. 7d (tag)
   --rotation-function-arn A   attach this rotation function ...
   --schedule S                ... on this schedule: rate(30 days), rate(12 hours), cron(...)
@@ -379,7 +383,8 @@ async function dispatch(
       return onboard(deps, {
         secretName: str('secret-name')!,
         environmentId: str('environment-id')!,
-        resourceId: str('resource-id')!,
+        resourceId: str('resource-id'),
+        applicationId: str('application-id'),
         ...(globals.pingoneRegion ? { pingoneRegion: globals.pingoneRegion } : {}),
         ...optional('previous-secret-ttl', 'previousSecretTtl'),
         ...optional('rotation-function-arn', 'rotationFunctionArn'),

@@ -6,15 +6,24 @@ import {
   ResourceNotFoundException,
   RotateSecretCommand,
   TagResourceCommand,
+  UntagResourceCommand,
   UpdateSecretCommand,
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
-import { ENVIRONMENT_TAG, isUuid, parseTtl, RESOURCE_TAG, TTL_TAG } from '../../lib/config.js';
+import {
+  APPLICATION_TAG,
+  ENVIRONMENT_TAG,
+  isUuid,
+  parseTtl,
+  RESOURCE_TAG,
+  TTL_TAG,
+} from '../../lib/config.js';
 import { ConfigurationError } from '../../lib/errors.js';
 import { isRegion, type PingOneRegion, REGIONS } from '../../lib/pingone/regions.js';
 import type { SecretOwner } from '../../lib/pingone/types.js';
-import { describeOwner, ownerOf, sameSecret } from '../../lib/rotation/common.js';
-import { parseSecretValue } from '../../lib/secret-value.js';
+import { applicationRefusal, describeOwner, ownerOf, sameSecret } from '../../lib/rotation/common.js';
+import { proofFor } from '../../lib/rotation/test-secret.js';
+import { OWNER_ID_FIELDS, parseSecretValue } from '../../lib/secret-value.js';
 import { AWSPENDING, SecretsStore } from '../../lib/secrets/secrets-store.js';
 import { type RotationInfo, readSecretView } from '../../lib/status/inspect.js';
 import { withArticle } from '../../lib/status/text.js';
@@ -23,12 +32,14 @@ import { CliError, EXIT, explainPingOneError, UsageError } from '../errors.js';
 import { labelsLine, line } from '../format.js';
 import { callOptions } from '../pingone-access.js';
 
-export { ENVIRONMENT_TAG, RESOURCE_TAG };
+export { APPLICATION_TAG, ENVIRONMENT_TAG, RESOURCE_TAG };
 
 export interface OnboardOptions {
   readonly secretName: string;
   readonly environmentId: string;
-  readonly resourceId: string;
+  /** Exactly one of resourceId (a CUSTOM resource) and applicationId (an OIDC application). */
+  readonly resourceId?: string | undefined;
+  readonly applicationId?: string | undefined;
   /** The resource's PingOne region; default the function's PINGONE_REGION. */
   readonly pingoneRegion?: string;
   readonly previousSecretTtl?: string;
@@ -41,7 +52,8 @@ export interface OnboardOptions {
 }
 
 /**
- * `onboard`: reads the CUSTOM resource and its current secret from PingOne as the function's worker, stores
+ * `onboard`: reads the CUSTOM resource (or, with --application-id, the OIDC application: SAML apps and the
+ * function's own worker app are refused) and its current secret from PingOne as the function's worker, stores
  * them as the secret's AWSCURRENT with the owner tags, and optionally attaches rotation without rotating
  * now, so the first scheduled rotation starts from a secret PingOne knows (proof of possession).
  */
@@ -63,16 +75,18 @@ export async function onboard(deps: CliDeps, options: OnboardOptions): Promise<n
   const access = deps.pingone();
   const region = (input.region ?? access.config.defaultRegion) as PingOneRegion;
   const owner: SecretOwner = {
-    kind: 'resource',
+    kind: input.kind,
     environmentId: input.environmentId,
-    id: input.resourceId,
+    id: input.ownerId,
     region,
   };
+  const idField = OWNER_ID_FIELDS[owner.kind];
+  const otherIdField = OWNER_ID_FIELDS[owner.kind === 'resource' ? 'application' : 'resource'];
   // The function would refuse an environment outside PINGONE_ALLOWED_ENVIRONMENTS: say so now.
   const draft = parseSecretValue(
     JSON.stringify({
       environmentId: owner.environmentId,
-      resourceId: owner.id,
+      [idField]: owner.id,
       clientSecret: '-',
       region,
     }),
@@ -96,26 +110,46 @@ export async function onboard(deps: CliDeps, options: OnboardOptions): Promise<n
       });
     }
   };
-  const resource = await pingoneCall('read resource', () =>
-    access.client.readResource(owner, callOptions(deps.now)),
-  );
-  if (resource.type !== 'CUSTOM') {
-    throw new CliError(
-      `${describeOwner(owner)}${resource.name ? ` ("${resource.name}")` : ''} is ${withArticle(resource.type)} resource, not CUSTOM`,
-      'only CUSTOM resources have a client secret to rotate; check --resource-id',
+  let described: string;
+  if (owner.kind === 'application') {
+    const application = await pingoneCall('read application', () =>
+      access.client.readApplication(owner, callOptions(deps.now)),
     );
+    const refusal = applicationRefusal(owner, application);
+    if (refusal) throw new CliError(refusal, 'nothing was created or changed; check --application-id');
+    described =
+      `OIDC application${application.name ? ` "${application.name}"` : ''} (${application.type}, ` +
+      `${application.tokenEndpointAuthMethod ?? 'no tokenEndpointAuthMethod'})`;
+    const proof = proofFor('application', application.tokenEndpointAuthMethod);
+    if (proof.kind === 'comparison') {
+      say(
+        `Note: its tokenEndpointAuthMethod is ${proof.method}, which does not use the client secret: testSecret ` +
+          "can only compare a new secret with PingOne's current one, not prove it (pingone-rotation status says so).",
+      );
+    }
+  } else {
+    const resource = await pingoneCall('read resource', () =>
+      access.client.readResource(owner, callOptions(deps.now)),
+    );
+    if (resource.type !== 'CUSTOM') {
+      throw new CliError(
+        `${describeOwner(owner)}${resource.name ? ` ("${resource.name}")` : ''} is ${withArticle(resource.type)} resource, not CUSTOM`,
+        'only CUSTOM resources have a client secret to rotate; check --resource-id',
+      );
+    }
+    described = `CUSTOM resource${resource.name ? ` "${resource.name}"` : ''}`;
   }
-  const state = await pingoneCall('read resource secret', () =>
+  const state = await pingoneCall(`read ${owner.kind} secret`, () =>
     access.client.readSecret(owner, callOptions(deps.now)),
   );
   say(
-    `PingOne: CUSTOM resource${resource.name ? ` "${resource.name}"` : ''} ${owner.id} in environment ` +
-      `${owner.environmentId} (${region}); read its current secret as the worker app.`,
+    `PingOne: ${described} ${owner.id} in environment ${owner.environmentId} (${region}); read its current ` +
+      'secret as the worker app.',
   );
 
   const tags: Record<string, string> = {
     [ENVIRONMENT_TAG]: owner.environmentId,
-    [RESOURCE_TAG]: owner.id,
+    [owner.kind === 'application' ? APPLICATION_TAG : RESOURCE_TAG]: owner.id,
     ...(input.ttl ? { [TTL_TAG]: input.ttl } : {}),
   };
   const tagList = Object.entries(tags).map(([Key, Value]) => ({ Key, Value }));
@@ -124,7 +158,7 @@ export async function onboard(deps: CliDeps, options: OnboardOptions): Promise<n
     .join(', ');
   const document = {
     environmentId: owner.environmentId,
-    resourceId: owner.id,
+    [idField]: owner.id,
     clientSecret: state.secret,
     region,
   };
@@ -136,7 +170,7 @@ export async function onboard(deps: CliDeps, options: OnboardOptions): Promise<n
       const out = await sm.send(
         new CreateSecretCommand({
           Name: options.secretName,
-          Description: `PingOne CUSTOM resource ${owner.id} in environment ${owner.environmentId} (${region}), rotated by pingone-secret-rotation`,
+          Description: `PingOne ${owner.kind === 'application' ? 'OIDC application' : 'CUSTOM resource'} ${owner.id} in environment ${owner.environmentId} (${region}), rotated by pingone-secret-rotation`,
           SecretString: JSON.stringify(document),
           Tags: tagList,
           ...(options.kmsKeyId ? { KmsKeyId: options.kmsKeyId } : {}),
@@ -162,16 +196,26 @@ export async function onboard(deps: CliDeps, options: OnboardOptions): Promise<n
           carried = old as Record<string, unknown>;
           unchanged =
             carried.environmentId === owner.environmentId &&
-            carried.resourceId === owner.id &&
+            carried[idField] === owner.id &&
+            carried[otherIdField] === undefined &&
             carried.region === region &&
             sameSecret(
               typeof carried.clientSecret === 'string' ? carried.clientSecret : undefined,
               state.secret,
             );
-          if (carried.resourceId !== undefined && carried.resourceId !== owner.id) {
+          if (carried[idField] !== undefined && carried[idField] !== owner.id) {
             say(
-              `Note: ${options.secretName} named resource ${String(carried.resourceId)}; it now names ${owner.id}.`,
+              `Note: ${options.secretName} named ${owner.kind} ${String(carried[idField])}; it now names ${owner.id}.`,
             );
+          }
+          if (carried[otherIdField] !== undefined) {
+            // A secret names exactly one owner: the other id goes (the function would refuse both).
+            say(
+              `Note: ${options.secretName} named ${owner.kind === 'application' ? 'resource' : 'application'} ` +
+                `${String(carried[otherIdField])}; it now names ${owner.kind} ${owner.id} instead.`,
+            );
+            const { [otherIdField]: _dropped, ...rest } = carried;
+            carried = rest;
           }
         }
       } catch {
@@ -182,7 +226,9 @@ export async function onboard(deps: CliDeps, options: OnboardOptions): Promise<n
       await sm.send(new UpdateSecretCommand({ SecretId: arn, KmsKeyId: options.kmsKeyId }));
     }
     if (unchanged) {
-      say(`${options.secretName} already holds PingOne's current secret for this resource: value unchanged.`);
+      say(
+        `${options.secretName} already holds PingOne's current secret for this ${owner.kind}: value unchanged.`,
+      );
     } else {
       const secretString = JSON.stringify({ ...carried, ...document });
       let versionId: string | undefined;
@@ -204,6 +250,10 @@ export async function onboard(deps: CliDeps, options: OnboardOptions): Promise<n
       );
     }
     await sm.send(new TagResourceCommand({ SecretId: arn, Tags: tagList }));
+    const staleTag = owner.kind === 'application' ? RESOURCE_TAG : APPLICATION_TAG;
+    if (view.tags[staleTag] !== undefined) {
+      await sm.send(new UntagResourceCommand({ SecretId: arn, TagKeys: [staleTag] }));
+    }
     if (view.pendingVersionId) {
       say(
         `Note: AWSPENDING is still on version ${view.pendingVersionId}; see \`pingone-rotation status\` / \`unstick\`.`,
@@ -252,7 +302,8 @@ interface RotationInput {
 
 interface ValidInput {
   readonly environmentId: string;
-  readonly resourceId: string;
+  readonly kind: SecretOwner['kind'];
+  readonly ownerId: string;
   readonly region?: PingOneRegion;
   readonly ttl?: string;
   readonly rotation?: RotationInput;
@@ -265,10 +316,20 @@ function validate(options: OnboardOptions): ValidInput {
       "pass the PingOne environment's id",
     );
   }
-  if (!isUuid(options.resourceId)) {
+  if ((options.resourceId === undefined) === (options.applicationId === undefined)) {
     throw new UsageError(
-      `--resource-id '${options.resourceId}' is not a UUID`,
-      "pass the CUSTOM resource's id",
+      options.resourceId === undefined
+        ? 'onboard needs --resource-id or --application-id'
+        : 'pass either --resource-id or --application-id, not both',
+      'a secret belongs to exactly one PingOne owner: --resource-id for a CUSTOM resource, --application-id for an OIDC application',
+    );
+  }
+  const kind: SecretOwner['kind'] = options.applicationId === undefined ? 'resource' : 'application';
+  const ownerId = (options.applicationId ?? options.resourceId) as string;
+  if (!isUuid(ownerId)) {
+    throw new UsageError(
+      `--${kind}-id '${ownerId}' is not a UUID`,
+      kind === 'application' ? "pass the OIDC application's id" : "pass the CUSTOM resource's id",
     );
   }
   if (options.pingoneRegion !== undefined && !isRegion(options.pingoneRegion)) {
@@ -336,7 +397,8 @@ function validate(options: OnboardOptions): ValidInput {
   }
   return {
     environmentId: options.environmentId.toLowerCase(),
-    resourceId: options.resourceId.toLowerCase(),
+    kind,
+    ownerId: ownerId.toLowerCase(),
     ...(options.pingoneRegion ? { region: options.pingoneRegion as PingOneRegion } : {}),
     ...(ttl ? { ttl } : {}),
     ...(rotation ? { rotation } : {}),

@@ -98,10 +98,24 @@ function printReport(deps: CliDeps, report: StatusReport): void {
 
   const p = report.pingone;
   if (p) {
-    const resource = p.resourceType
-      ? `${p.resourceType} resource${p.resourceName ? ` "${p.resourceName}"` : ''} ${p.resourceId}`
-      : `resource ${p.resourceId}`;
-    out('PingOne', `${resource} in environment ${p.environmentId} (${p.region})`);
+    const owner =
+      p.kind === 'application'
+        ? `${p.protocol === 'OPENID_CONNECT' ? 'OIDC ' : p.protocol ? `${p.protocol} ` : ''}application` +
+          `${p.applicationName ? ` "${p.applicationName}"` : ''}` +
+          `${p.applicationType ? ` (${[p.applicationType, p.tokenEndpointAuthMethod].filter(Boolean).join(', ')})` : ''}` +
+          ` ${p.applicationId}`
+        : p.resourceType
+          ? `${p.resourceType} resource${p.resourceName ? ` "${p.resourceName}"` : ''} ${p.resourceId}`
+          : `resource ${p.resourceId}`;
+    out('PingOne', `${owner} in environment ${p.environmentId} (${p.region})`);
+    if (p.secretTest) {
+      out(
+        '',
+        p.secretTest.proof === 'introspection'
+          ? `testSecret proves a new secret by token introspection (${p.secretTest.method})`
+          : `testSecret can only compare a new secret with PingOne's (${p.secretTest.method} does not use it)`,
+      );
+    }
     if (p.awsCurrentIs) {
       out(
         '',
@@ -127,7 +141,9 @@ function printReport(deps: CliDeps, report: StatusReport): void {
   } else if (report.awsCurrent?.environmentId) {
     out(
       'PingOne',
-      `resource ${report.awsCurrent.resourceId} in environment ${report.awsCurrent.environmentId}`,
+      report.awsCurrent.kind === 'application'
+        ? `application ${report.awsCurrent.applicationId} in environment ${report.awsCurrent.environmentId}`
+        : `resource ${report.awsCurrent.resourceId} in environment ${report.awsCurrent.environmentId}`,
     );
   }
   if (report.secrets) {

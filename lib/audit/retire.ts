@@ -81,10 +81,12 @@ export async function retireIfUnused(
   const now = deps.now();
   const why = keepReason(report, afterMs, now);
   if (why) return { secret, outcome: 'kept', why };
+  const ownerId = p.kind === 'application' ? p.applicationId : p.resourceId;
+  if (ownerId === undefined) return undefined;
   const owner: SecretOwner = {
-    kind: p.kind ?? 'resource',
+    kind: p.kind,
     environmentId: p.environmentId,
-    id: p.resourceId,
+    id: ownerId,
     region: p.region as PingOneRegion,
   };
   if (!deps.ledger) {

@@ -33,8 +33,8 @@ export function explainPingOneError(
   if (error instanceof PingOneApiError) {
     if (error.status === 404) {
       return (
-        `PingOne has no such resource: ${who} was not found (${oneLine(error.message)}): check the environment ` +
-        'id, resource id and PingOne region'
+        `PingOne has no such ${owner.kind}: ${who} was not found (${oneLine(error.message)}): check the ` +
+        `environment id, ${owner.kind} id and PingOne region`
       );
     }
     if (error.status === 403) {

@@ -12,8 +12,15 @@ import {
   type SecretVersionsListEntry,
 } from '@aws-sdk/client-secrets-manager';
 import type { RotationConfig } from '../config.js';
-import type { PingOneClient, PingOneResource, PingOneSecretState, SecretOwner } from '../pingone/types.js';
-import { describeOwner, ownerOf, sameSecret } from '../rotation/common.js';
+import { PingOneApiError } from '../errors.js';
+import type {
+  PingOneApplication,
+  PingOneClient,
+  PingOneResource,
+  PingOneSecretState,
+  SecretOwner,
+} from '../pingone/types.js';
+import { applicationRefusal, describeOwner, ownerOf, sameSecret } from '../rotation/common.js';
 import { parseSecretValue, type ResourceSecretValue } from '../secret-value.js';
 import { AWSCURRENT, AWSPENDING, AWSPREVIOUS } from '../secrets/secrets-store.js';
 import { explainPingOneError, noHint, type RotationErrorHint } from './explain.js';
@@ -153,13 +160,47 @@ export function matchAtPingOne(secret: string, state: PingOneSecretState): PingO
   return 'neither';
 }
 
-/** PingOne's side of a secret: the resource and its secrets, or why they could not be read. */
+/** PingOne's side of a secret: the resource or application and its secrets, or why they could not be read. */
 export interface PingOneView {
   readonly owner: SecretOwner;
   readonly resource?: PingOneResource;
+  readonly application?: PingOneApplication;
   readonly state?: PingOneSecretState;
-  /** Set when PingOne could not be judged: not CUSTOM, not found, no access, unreachable. */
+  /** Set when PingOne could not be judged: not CUSTOM / not OIDC, not found, no access, unreachable. */
   readonly problem?: string;
+}
+
+/** An application's side: refused unless OIDC; its secret, or why it could not be read. */
+async function readApplicationView(
+  client: PingOneClient,
+  owner: SecretOwner,
+  options: { deadline: number; hint?: RotationErrorHint },
+): Promise<PingOneView> {
+  const hint = options.hint ?? noHint;
+  let application: PingOneApplication;
+  try {
+    application = await client.readApplication(owner, { deadline: options.deadline });
+  } catch (error) {
+    const problem = explainPingOneError(error, owner, hint);
+    if (problem === undefined) throw error;
+    return { owner, problem };
+  }
+  const refusal = applicationRefusal(owner, application);
+  if (refusal) return { owner, application, problem: `${refusal}; check the application id` };
+  try {
+    return { owner, application, state: await client.readSecret(owner, { deadline: options.deadline }) };
+  } catch (error) {
+    if (error instanceof PingOneApiError && error.status === 404) {
+      return {
+        owner,
+        application,
+        problem: `PingOne returns no client secret for ${describeOwner(owner)} (404): it has no secret to rotate`,
+      };
+    }
+    const problem = explainPingOneError(error, owner, hint);
+    if (problem === undefined) throw error;
+    return { owner, application, problem };
+  }
 }
 
 export async function readPingOne(
@@ -167,6 +208,7 @@ export async function readPingOne(
   owner: SecretOwner,
   options: { deadline: number; hint?: RotationErrorHint },
 ): Promise<PingOneView> {
+  if (owner.kind === 'application') return readApplicationView(client, owner, options);
   const hint = options.hint ?? noHint;
   let resource: PingOneResource;
   try {

@@ -20,6 +20,7 @@ import {
 } from '../config.js';
 import type { PingOneClient, PingOneSecretState, SecretOwnerKind } from '../pingone/types.js';
 import { previousInUse } from '../rotation/in-use-guard.js';
+import { proofFor } from '../rotation/test-secret.js';
 import { OWNER_ID_FIELDS, type ResourceSecretValue } from '../secret-value.js';
 import { AWSCURRENT, AWSPENDING, AWSPREVIOUS } from '../secrets/secrets-store.js';
 import { noHint, type RotationErrorHint } from './explain.js';
@@ -196,8 +197,11 @@ export interface StatusReport {
   readonly awsCurrent:
     | {
         readonly versionId?: string;
+        /** Which PingOne object the value names: `resourceId` or `applicationId`. */
+        readonly kind?: SecretOwnerKind;
         readonly environmentId?: string;
         readonly resourceId?: string;
+        readonly applicationId?: string;
         readonly region?: string;
         readonly problem?: string;
       }
@@ -215,13 +219,25 @@ export interface StatusReport {
     | undefined;
   readonly pingone:
     | {
-        /** What owns the secret at PingOne (resource, application). */
-        readonly kind?: SecretOwnerKind;
+        /** What owns the secret at PingOne: `resource` (a CUSTOM resource) or `application` (an OIDC application). */
+        readonly kind: SecretOwnerKind;
         readonly environmentId: string;
-        readonly resourceId: string;
+        /** Resources: the resource id, name and type. */
+        readonly resourceId?: string;
         readonly region: string;
         readonly resourceName?: string;
         readonly resourceType?: string;
+        /** Applications: the application id, name, protocol, type and token endpoint auth method. */
+        readonly applicationId?: string;
+        readonly applicationName?: string;
+        readonly protocol?: string;
+        readonly applicationType?: string;
+        readonly tokenEndpointAuthMethod?: string;
+        /**
+         * How testSecret proves a new secret: by introspection with it (`method`), or — when the auth method
+         * does not use the secret (PRIVATE_KEY_JWT, NONE) — only by comparing it with PingOne's current one.
+         */
+        readonly secretTest?: { readonly proof: 'introspection' | 'comparison'; readonly method: string };
         readonly awsCurrentIs?: PingOneMatch;
         readonly previous?: {
           readonly expiresAt: string;
@@ -287,6 +303,13 @@ export async function inspectStatus(deps: StatusDeps, options: InspectOptions): 
   const currentValue = g.current.kind === 'value' ? g.current.value : undefined;
   const state = g.pingone?.state;
   const notes: string[] = [];
+  const secretTest = secretTestOf(g.pingone);
+  if (secretTest?.proof === 'comparison') {
+    notes.push(
+      `testSecret cannot prove a new secret at PingOne: this ${g.pingone?.owner.kind}'s auth method ` +
+        `${secretTest.method} does not use the secret, so it only compares it with PingOne's current secret`,
+    );
+  }
 
   // The previous-secret TTL tag: a bad one fails every rotation with a configuration error.
   const ttlTag = view.tags[TTL_TAG];
@@ -454,6 +477,7 @@ export async function inspectStatus(deps: StatusDeps, options: InspectOptions): 
           versionId: view.currentVersionId,
           ...(currentValue
             ? {
+                kind: currentValue.kind,
                 environmentId: currentValue.environmentId,
                 [OWNER_ID_FIELDS[currentValue.kind]]: currentValue.ownerId,
                 ...(currentValue.region ? { region: currentValue.region } : {}),
@@ -467,10 +491,12 @@ export async function inspectStatus(deps: StatusDeps, options: InspectOptions): 
       ? {
           kind: g.pingone.owner.kind,
           environmentId: g.pingone.owner.environmentId,
-          resourceId: g.pingone.owner.id,
+          ...(g.pingone.owner.kind === 'resource' ? { resourceId: g.pingone.owner.id } : {}),
           region: g.pingone.owner.region,
           ...(g.pingone.resource?.name ? { resourceName: g.pingone.resource.name } : {}),
           ...(g.pingone.resource ? { resourceType: g.pingone.resource.type } : {}),
+          ...applicationFields(g.pingone),
+          ...(secretTest ? { secretTest } : {}),
           ...(awsCurrentIs ? { awsCurrentIs } : {}),
           ...(state?.previous
             ? {
@@ -526,7 +552,8 @@ export function onboardCommand(
 /** The PingOne owner a report's AWSCURRENT names, as a key (kind/environment/id), when known. */
 export function ownerKey(report: StatusReport): string | undefined {
   const p = report.pingone;
-  if (p) return `${p.kind ?? 'resource'}/${p.environmentId.toLowerCase()}/${p.resourceId.toLowerCase()}`;
+  const id = p?.resourceId ?? p?.applicationId;
+  if (p && id) return `${p.kind}/${p.environmentId.toLowerCase()}/${id.toLowerCase()}`;
   return undefined;
 }
 
@@ -539,7 +566,7 @@ export function markDuplicates(report: StatusReport, others: readonly string[]):
   if (others.length === 0 || !report.pingone) return report;
   const p = report.pingone;
   const list = others.join(', ');
-  const also = `${list} also name${others.length === 1 ? 's' : ''} PingOne ${p.kind ?? 'resource'} ${p.resourceId} in environment ${p.environmentId}`;
+  const also = `${list} also name${others.length === 1 ? 's' : ''} PingOne ${p.kind} ${p.resourceId ?? p.applicationId} in environment ${p.environmentId}`;
   if (!DUPLICATE_OWNER_OUTRANKS.has(report.verdict)) {
     return { ...report, duplicates: [...others], notes: [...report.notes, `duplicate owner: ${also}`] };
   }
@@ -620,6 +647,29 @@ function configWarnings(
     });
   }
   return warnings;
+}
+
+function applicationFields(view: PingOneView): Record<string, string> {
+  if (view.owner.kind !== 'application') return {};
+  const app = view.application;
+  return {
+    applicationId: view.owner.id,
+    ...(app?.name ? { applicationName: app.name } : {}),
+    ...(app ? { protocol: app.protocol, applicationType: app.type } : {}),
+    ...(app?.tokenEndpointAuthMethod ? { tokenEndpointAuthMethod: app.tokenEndpointAuthMethod } : {}),
+  };
+}
+
+/** What testSecret can prove for this owner, once PingOne said how it authenticates. */
+function secretTestOf(
+  view: PingOneView | undefined,
+): { proof: 'introspection' | 'comparison'; method: string } | undefined {
+  if (!view?.state) return undefined;
+  const proof =
+    view.owner.kind === 'application'
+      ? proofFor('application', view.application?.tokenEndpointAuthMethod)
+      : proofFor('resource', view.resource?.introspectEndpointAuthMethod);
+  return { proof: proof.kind, method: proof.method };
 }
 
 /** The labels whose version holds PingOne's previous secret. */
