@@ -301,9 +301,12 @@ export async function runCli(
     const id = parsed.values['secret-id'] ?? parsed.values['secret-name'];
     if (typeof id === 'string' && id !== '') secretId = id;
     const spec = COMMANDS[parsed.command];
-    const missing = spec.required.filter(
-      (key) => parsed.values[key] === undefined || parsed.values[key] === '',
-    );
+    const absent = (key: string) => parsed.values[key] === undefined || parsed.values[key] === '';
+    const missing: string[] = spec.required.filter(absent);
+    // onboard names its owner by exactly one of these; onboard itself refuses both.
+    if (parsed.command === 'onboard' && absent('resource-id') && absent('application-id')) {
+      missing.push('resource-id or --application-id');
+    }
     if (missing.length > 0) {
       throw new UsageError(
         `${parsed.command} needs ${missing.map((key) => `--${key}`).join(', ')}`,

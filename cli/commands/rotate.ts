@@ -4,7 +4,7 @@ import {
   RotateSecretCommand,
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
-import { ENVIRONMENT_TAG, RESOURCE_TAG } from '../../lib/config.js';
+import { APPLICATION_TAG, ENVIRONMENT_TAG, RESOURCE_TAG } from '../../lib/config.js';
 import { AWSCURRENT, AWSPENDING, SecretsStore } from '../../lib/secrets/secrets-store.js';
 import { readSecretView } from '../../lib/status/inspect.js';
 import { onboardCommand, ROTATION_FIXES, type StatusReport } from '../../lib/status/model.js';
@@ -37,8 +37,22 @@ export interface RotateOptions {
  * In the local world there is no rotation service: LocalRotationDriver plays it and the steps run here.
  */
 export async function rotate(deps: CliDeps, options: RotateOptions): Promise<number> {
-  if (!options.force) await refuseUnlessRotationFixes(deps, options.secretId);
+  if (!options.force) {
+    const report = await refuseUnlessRotationFixes(deps, options.secretId);
+    const owner = ownerLine(report);
+    if (owner) line(deps.out, `${report.secret.name}: ${owner} (status: ${report.verdict})`);
+  }
   return deps.local ? rotateLocally(deps, options) : rotateWithService(deps, options);
+}
+
+/** Which PingOne owner the secret names, as status saw it: a resource or an application. */
+function ownerLine(report: StatusReport): string | undefined {
+  const p = report.pingone;
+  if (!p) return undefined;
+  const where = `in environment ${p.environmentId} (${p.region})`;
+  return p.ownerKind === 'application'
+    ? `PingOne OIDC application${p.applicationName ? ` "${p.applicationName}"` : ''} ${p.applicationId} ${where}`
+    : `PingOne ${p.resourceType ?? 'CUSTOM'} resource${p.resourceName ? ` "${p.resourceName}"` : ''} ${p.resourceId} ${where}`;
 }
 
 /**
@@ -46,9 +60,9 @@ export async function rotate(deps: CliDeps, options: RotateOptions): Promise<num
  * judge or one with an outstanding AWSPENDING fails the same way every attempt and leaves AWSPENDING
  * behind. Refused with the verdict's exit code and its advice; nothing is changed.
  */
-async function refuseUnlessRotationFixes(deps: CliDeps, secretId: string): Promise<void> {
+async function refuseUnlessRotationFixes(deps: CliDeps, secretId: string): Promise<StatusReport> {
   const report = await statusReport(deps, { secretId });
-  if (ROTATION_FIXES.has(report.verdict)) return;
+  if (ROTATION_FIXES.has(report.verdict)) return report;
   throw new CliError(
     `not rotating ${report.secret.name}: status says ${report.verdict}, which a rotation cannot fix (${report.reason})`,
     'nothing was changed; do what the status says, or pass --force to rotate anyway',
@@ -277,7 +291,15 @@ async function rotateWithService(deps: CliDeps, options: RotateOptions): Promise
   const sm = deps.secretsManager;
   const view = await readSecretView(sm, options.secretId);
   if (!view.rotation.enabled && !view.rotation.lambdaArn) {
-    const ids = { environmentId: view.tags[ENVIRONMENT_TAG], ownerId: view.tags[RESOURCE_TAG] };
+    const application = view.tags[APPLICATION_TAG];
+    const ids =
+      application !== undefined && view.tags[RESOURCE_TAG] === undefined
+        ? { environmentId: view.tags[ENVIRONMENT_TAG], kind: 'application' as const, ownerId: application }
+        : {
+            environmentId: view.tags[ENVIRONMENT_TAG],
+            kind: 'resource' as const,
+            ownerId: view.tags[RESOURCE_TAG],
+          };
     throw new CliError(
       `${view.name} has no rotation function`,
       `attach one with \`${onboardCommand(view.name, ids, { rotationFunctionArn: undefined })}\``,

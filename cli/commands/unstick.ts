@@ -1,5 +1,6 @@
 import { UpdateSecretVersionStageCommand } from '@aws-sdk/client-secrets-manager';
 import type { PingOneSecretState } from '../../lib/pingone/types.js';
+import { describeOwner } from '../../lib/rotation/common.js';
 import { AWSCURRENT, AWSPENDING, SecretsStore } from '../../lib/secrets/secrets-store.js';
 import {
   matchAtPingOne,
@@ -56,6 +57,7 @@ export async function unstick(deps: CliDeps, options: UnstickOptions): Promise<n
   // PingOne decides between finishing and removing the label when the pending version holds a value.
   let state: PingOneSecretState | undefined;
   let pingOneProblem: string | undefined;
+  let ownerText: string | undefined;
   if (currentValue) {
     try {
       const access = deps.pingone();
@@ -63,6 +65,7 @@ export async function unstick(deps: CliDeps, options: UnstickOptions): Promise<n
       if ('problem' in owner) {
         pingOneProblem = owner.problem;
       } else {
+        ownerText = describeOwner(owner.owner);
         const pingone = await readPingOne(access.client, owner.owner, {
           ...callOptions(deps.now),
           hint: rotationErrorHint,
@@ -95,6 +98,7 @@ export async function unstick(deps: CliDeps, options: UnstickOptions): Promise<n
     `${view.name}: AWSPENDING is on version ${pendingId}, not AWSCURRENT` +
       `${created ? ` (created ${duration(Math.max(0, now - created.getTime()))} ago)` : ''}.`,
   );
+  if (ownerText) say(`  It names ${ownerText}.`);
   say(`  ${describeSituation(pending, state, currentIs, pingOneProblem, now)}`);
   const age = created ? now - created.getTime() : undefined;
   if (!deps.local && age !== undefined && age < DEFAULT_STUCK_AFTER_MS) {

@@ -67,8 +67,11 @@ interface HttpRequest {
   readonly url: string;
   readonly headers: Record<string, string>;
   readonly body?: string;
-  /** Builds the body afresh for every attempt (a client assertion must not be replayed: new jti, exp). */
-  readonly makeBody?: () => string;
+  /**
+   * Builds the body afresh for every attempt (a client assertion must not be replayed: new jti, exp), with
+   * the credentials it carries, which are registered with the attempt's redactor.
+   */
+  readonly makeBody?: () => { readonly body: string; readonly credentials: readonly string[] };
   /**
    * Knows every credential this request carries (bearer token, Basic pair, form-body secret). Whatever the
    * answer or the network error quotes back passes through it before it reaches an error message.
@@ -201,14 +204,18 @@ export class PingOneHttpClient implements PingOneClient {
       // RFC 7523 client authentication: a new assertion (jti, iat, exp) for every attempt.
       body = {
         makeBody: () => {
+          const assertion = clientSecretJwt({
+            clientId: owner.id,
+            clientSecret,
+            audience: url,
+            now: this.#now(),
+          });
           const fields = form();
           fields.set('client_id', owner.id);
           fields.set('client_assertion_type', JWT_BEARER_ASSERTION_TYPE);
-          fields.set(
-            'client_assertion',
-            clientSecretJwt({ clientId: owner.id, clientSecret, audience: url, now: this.#now() }),
-          );
-          return fields.toString();
+          fields.set('client_assertion', assertion);
+          // The assertion is a credential for its minute: registered like the secret, every encoding of it.
+          return { body: fields.toString(), credentials: [assertion] };
         },
       };
     }
@@ -221,7 +228,7 @@ export class PingOneHttpClient implements PingOneClient {
           headers,
           ...body,
           // The secret under test is usually the new, pending one: no form of it may reach an error. A
-          // CLIENT_SECRET_JWT assertion is made per attempt; the shape rules mask it (a JWT, client_assertion=).
+          // CLIENT_SECRET_JWT assertion is made per attempt and registered then (see makeBody).
           redactor: Redactor.none.basic(owner.id, clientSecret),
         },
         options,
@@ -378,7 +385,11 @@ export class PingOneHttpClient implements PingOneClient {
     }
     const timeoutMs = Math.floor(Math.min(this.#attemptTimeoutMs, remaining));
     let response: TransportResponse;
-    const requestBody = request.makeBody ? request.makeBody() : request.body;
+    const made = request.makeBody?.();
+    if (made) {
+      request = { ...request, body: made.body, redactor: request.redactor.secret(...made.credentials) };
+    }
+    const requestBody = request.body;
     try {
       response = await this.#transport({
         method: request.method,

@@ -265,7 +265,7 @@ describe('onboard', () => {
     const missing = await cli(world, ['onboard', '--secret-name', 'x']);
     expect(missing.code).toBe(2);
     expect(missing.err).toBe(
-      'pingone-rotation: onboard needs --environment-id, --resource-id: see pingone-rotation onboard --help\n',
+      'pingone-rotation: onboard needs --environment-id, --resource-id or --application-id: see pingone-rotation onboard --help\n',
     );
   });
 });

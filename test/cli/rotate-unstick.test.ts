@@ -59,7 +59,10 @@ describe('rotate', () => {
     const run = await cli(world, ['rotate', '--secret-id', name, '--wait']);
     expect(run.err).toBe('');
     expect(run.code).toBe(0);
-    const lines = run.out.trimEnd().split('\n');
+    const [ownerLine, ...lines] = run.out.trimEnd().split('\n');
+    expect(ownerLine).toBe(
+      `${name}: PingOne CUSTOM resource "Orders API" ${resourceId} in environment ${environmentId} (EU) (status: healthy)`,
+    );
     expect(lines[0]).toMatch(
       /^Local world \(AWS endpoint http:\/\/127\.0\.0\.1:\d+\): no rotation service there, so this process plays it; the steps run in lib\/handler.ts's createRotationHandler/,
     );
@@ -104,7 +107,7 @@ describe('rotate', () => {
     const run = await cli(world, ['rotate', '--secret-id', name, '--wait'], { tty: true });
     expect(run.code).toBe(0);
     expect(run.out).toContain('\r\x1b[2K[4/4] finishSecret ✓');
-    expect(run.out.split('\n').filter(Boolean)).toHaveLength(2); // the intro line and the final line
+    expect(run.out.split('\n').filter(Boolean)).toHaveLength(3); // the owner, the intro line and the final line
   });
 
   it('refuses while a previous rotation is pending, pointing at status and unstick', async () => {

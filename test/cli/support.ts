@@ -53,10 +53,11 @@ const secretsSeen = new Set<string>();
 
 export function recordSecrets(world: LocalWorld): void {
   secretsSeen.add(world.worker.clientSecret);
-  for (const resource of world.sim.snapshot().resources) {
-    if (resource.secret) {
-      secretsSeen.add(resource.secret.secret);
-      if (resource.secret.previous) secretsSeen.add(resource.secret.previous.secret);
+  const { resources, applications } = world.sim.snapshot();
+  for (const owner of [...resources, ...applications]) {
+    if (owner.secret) {
+      secretsSeen.add(owner.secret.secret);
+      if (owner.secret.previous) secretsSeen.add(owner.secret.previous.secret);
     }
   }
 }
