@@ -50,7 +50,7 @@ function ownerLine(report: StatusReport): string | undefined {
   const p = report.pingone;
   if (!p) return undefined;
   const where = `in environment ${p.environmentId} (${p.region})`;
-  return p.ownerKind === 'application'
+  return p.kind === 'application'
     ? `PingOne OIDC application${p.applicationName ? ` "${p.applicationName}"` : ''} ${p.applicationId} ${where}`
     : `PingOne ${p.resourceType ?? 'CUSTOM'} resource${p.resourceName ? ` "${p.resourceName}"` : ''} ${p.resourceId} ${where}`;
 }

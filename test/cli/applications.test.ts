@@ -107,9 +107,9 @@ describe('onboard --application-id', () => {
     expect(status.out).toContain('testSecret proves a new secret by token introspection (CLIENT_SECRET_JWT)');
     expect(status.out).toMatch(/Verdict {4}healthy:/);
     const json = JSON.parse((await cli(world, ['status', '--secret-id', name, '--json'])).out);
-    expect(json.awsCurrent).toMatchObject({ ownerKind: 'application', applicationId, environmentId });
+    expect(json.awsCurrent).toMatchObject({ kind: 'application', applicationId, environmentId });
     expect(json.pingone).toMatchObject({
-      ownerKind: 'application',
+      kind: 'application',
       applicationId,
       applicationName: 'Storefront',
       protocol: 'OPENID_CONNECT',
