@@ -1,7 +1,8 @@
 /**
- * `npm start`: a real rotation on this machine. Starts moto and the PingOne simulator, creates a PingOne
- * environment + custom resource and the worker parameter, stores the resource's secret in Secrets Manager,
- * rotates it through the built bundle (dist/rotate/index.mjs) and tells the story. Leaves nothing running.
+ * `npm start`: real rotations on this machine. Starts moto and the PingOne simulator, creates a PingOne
+ * environment with a custom resource and an OIDC application (CLIENT_SECRET_JWT) and the worker parameter,
+ * stores both secrets in Secrets Manager, rotates them through the built bundle (dist/rotate/index.mjs, one
+ * warm handler) and tells the story. Leaves nothing running.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -9,7 +10,7 @@ import { pathToFileURL } from 'node:url';
 import { PingOneHttpClient } from '../lib/pingone/http-client.js';
 import type { SecretOwner } from '../lib/pingone/types.js';
 import { type InvokeFn, LocalRotationDriver, prepareLambdaEnvironment } from './driver.js';
-import { startLocalWorld } from './world.js';
+import { type LocalWorld, type OwnedSecret, startLocalWorld } from './world.js';
 
 // This machine runs Node 20; the SDK's notice about its future Node 22 requirement is noise here.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -45,57 +46,66 @@ async function main(): Promise<void> {
   const logs = captureFunctionLogs();
   try {
     say(`PingOne simulator on ${world.sim.baseUrl}; moto (Secrets Manager + SSM) on ${world.moto.url}`);
-    const secret = await world.createRotatableSecret({
+    const resource = await world.createRotatableSecret({
       name: 'pingone/orders-api',
       region: 'EU',
       extra: { owner: 'team-orders' },
     });
+    const app = await world.createRotatableApplicationSecret({
+      name: 'pingone/storefront-web',
+      region: 'EU',
+      environmentId: resource.environmentId,
+      tokenEndpointAuthMethod: 'CLIENT_SECRET_JWT',
+      extra: { owner: 'team-web' },
+    });
     say(
-      `PingOne: environment ${short(secret.environmentId)} (EU), custom resource ${short(secret.resourceId)}; ` +
-        `worker credentials in SSM ${world.workerParameter}`,
+      `PingOne: environment ${short(resource.environmentId)} (EU), custom resource ${short(resource.resourceId)} and ` +
+        `OIDC application ${short(app.applicationId)} (WEB_APP, CLIENT_SECRET_JWT); worker credentials in SSM ` +
+        world.workerParameter,
     );
-    const before = await world.labels(secret.arn);
-    say(`Secrets Manager: ${secret.name} ${describeLabels(before)}`);
 
     // The bundle builds its AWS clients and reads its configuration from the environment, as in Lambda.
     Object.assign(process.env, world.awsEnv, world.functionEnv);
     prepareLambdaEnvironment();
     const { handler } = (await import(pathToFileURL(bundle).href)) as { handler: InvokeFn };
     const driver = new LocalRotationDriver({ secretsManager: world.secretsManager, invoke: handler });
+    const authenticates = makeAuthenticator(world);
 
-    say(`Rotating through ${bundle.replace(`${process.cwd()}/`, '')} …`);
-    const report = await driver.rotate(secret.arn);
-    say(`  ${report.steps.map((s) => `${s.step} ${s.ok ? '✓' : '✗'} ${s.ms} ms`).join('   ')}`);
-    if (!report.ok) throw new Error(`rotation failed: ${report.error}`);
+    const rotated: { secret: OwnedSecret; current: string; previous: string; what: string }[] = [];
+    for (const [secret, what] of [
+      [resource, 'resource secret (introspection, Basic)'],
+      [app, 'application secret (introspection, client_secret_jwt assertion)'],
+    ] as const) {
+      say(`Secrets Manager: ${secret.name} ${describeLabels(await world.labels(secret.arn))}`);
+      say(`Rotating ${secret.name} (${secret.kind}) through ${bundle.replace(`${process.cwd()}/`, '')} …`);
+      const report = await driver.rotate(secret.arn);
+      say(`  ${report.steps.map((s) => `${s.step} ${s.ok ? '✓' : '✗'} ${s.ms} ms`).join('   ')}`);
+      if (!report.ok) throw new Error(`rotation of ${secret.name} failed: ${report.error}`);
+      say(`Secrets Manager: ${secret.name} ${describeLabels(await world.labels(secret.arn))}`);
+      const current = (await world.readSecretJson(secret.arn)).clientSecret as string;
+      const previous = (await world.readSecretJson(secret.arn, { stage: 'AWSPREVIOUS' }))
+        .clientSecret as string;
+      const expiresAt = world.pingOneSecret(secret).previous?.expiresAt;
+      say(`New secret (AWSCURRENT) authenticates at PingOne: ${yesNo(await authenticates(secret, current))}`);
+      say(
+        `Old secret (AWSPREVIOUS) still authenticates until ${expiresAt?.toISOString()} (7d grace): ` +
+          yesNo(await authenticates(secret, previous)),
+      );
+      rotated.push({ secret, current, previous, what });
+    }
 
-    const after = await world.labels(secret.arn);
-    say(`Secrets Manager: ${secret.name} ${describeLabels(after)}`);
-
-    const current = (await world.readSecretJson(secret.arn)).clientSecret as string;
-    const previous = (await world.readSecretJson(secret.arn, { stage: 'AWSPREVIOUS' }))
-      .clientSecret as string;
-    const state = world.sim.readSecret(secret.environmentId, secret.resourceId);
-    const expiresAt = state.previous?.expiresAt;
-    const owner: SecretOwner = {
-      kind: 'resource',
-      environmentId: secret.environmentId,
-      id: secret.resourceId,
-      region: 'EU',
-    };
-    const authenticates = makeAuthenticator(world.functionEnv);
-
-    say(`New secret (AWSCURRENT) authenticates at PingOne: ${yesNo(await authenticates(owner, current))}`);
-    say(
-      `Old secret (AWSPREVIOUS) still authenticates until ${expiresAt?.toISOString()} (7d grace): ` +
-        yesNo(await authenticates(owner, previous)),
+    const latest = Math.max(
+      ...rotated.map((r) => world.pingOneSecret(r.secret).previous?.expiresAt.getTime() ?? 0),
     );
-    if (expiresAt) world.sim.clock.set(new Date(expiresAt.getTime() + 1_000));
-    const oldAfterExpiry = await authenticates(owner, previous);
-    say(
-      `Simulator clock moved past that expiry: old secret ${oldAfterExpiry ? 'STILL ACCEPTED ✗' : 'rejected ✓'}; ` +
-        `new secret ${(await authenticates(owner, current)) ? 'accepted ✓' : 'REJECTED ✗'}`,
-    );
-    if (oldAfterExpiry) throw new Error('the old secret outlived its grace period');
+    world.sim.clock.set(new Date(latest + 1_000));
+    for (const { secret, current, previous } of rotated) {
+      const oldAfterExpiry = await authenticates(secret, previous);
+      say(
+        `Simulator clock moved past that expiry (${secret.kind}): old secret ${oldAfterExpiry ? 'STILL ACCEPTED ✗' : 'rejected ✓'}; ` +
+          `new secret ${(await authenticates(secret, current)) ? 'accepted ✓' : 'REJECTED ✗'}`,
+      );
+      if (oldAfterExpiry) throw new Error(`the old secret of ${secret.name} outlived its grace period`);
+    }
   } finally {
     const lines = logs.stop();
     mkdirSync(resolve('.local-world'), { recursive: true });
@@ -117,17 +127,35 @@ function yesNo(value: boolean): string {
   return value ? 'yes ✓' : 'NO ✗';
 }
 
-/** Proves a secret the way testSecret does: token introspection as the resource. */
-function makeAuthenticator(env: Readonly<Record<string, string>>) {
+/** Proves a secret the way testSecret does: token introspection as the owner, by its own auth method. */
+function makeAuthenticator(world: LocalWorld) {
   const client = new PingOneHttpClient({
-    apiUrlTemplate: env.PINGONE_API_URL ?? '',
-    authUrlTemplate: env.PINGONE_AUTH_URL ?? '',
+    apiUrlTemplate: world.sim.apiUrlTemplate,
+    authUrlTemplate: world.sim.authUrlTemplate,
     workerCredentials: async () => {
       throw new Error('introspection needs no worker');
     },
+    now: () => world.sim.clock.now().getTime(),
   });
-  return (owner: SecretOwner, secret: string) =>
-    client.introspectWithSecret(owner, secret, 'CLIENT_SECRET_BASIC', { deadline: Date.now() + 10_000 });
+  return (secret: OwnedSecret, value: string) => {
+    const owner: SecretOwner = {
+      kind: secret.kind,
+      environmentId: secret.environmentId,
+      id: secret.ownerId,
+      region: secret.region,
+    };
+    const method = secret.kind === 'application' ? secret.tokenEndpointAuthMethod : 'CLIENT_SECRET_BASIC';
+    if (
+      method !== 'CLIENT_SECRET_BASIC' &&
+      method !== 'CLIENT_SECRET_POST' &&
+      method !== 'CLIENT_SECRET_JWT'
+    ) {
+      throw new Error(`${method} does not use the secret`);
+    }
+    return client.introspectWithSecret(owner, value, method, {
+      deadline: world.sim.clock.now().getTime() + 10_000,
+    });
+  };
 }
 
 main().catch((error: Error) => {

@@ -37,7 +37,13 @@ describe('npm start', () => {
     expect(run.stdout).toMatch(/\[AWSPREVIOUS\] .*\[AWSCURRENT\]/);
     expect(run.stdout).toContain('New secret (AWSCURRENT) authenticates at PingOne: yes ✓');
     expect(run.stdout).toMatch(/Old secret \(AWSPREVIOUS\) still authenticates until .* \(7d grace\): yes ✓/);
-    expect(run.stdout).toContain('old secret rejected ✓; new secret accepted ✓');
+    expect(run.stdout).toMatch(
+      /Rotating pingone\/storefront-web \(application\) through dist\/rotate\/index\.mjs/,
+    );
+    expect(run.stdout.match(/createSecret ✓ .* finishSecret ✓/g)).toHaveLength(2);
+    expect(run.stdout.match(/New secret \(AWSCURRENT\) authenticates at PingOne: yes ✓/g)).toHaveLength(2);
+    expect(run.stdout).toContain('(resource): old secret rejected ✓; new secret accepted ✓');
+    expect(run.stdout).toContain('(application): old secret rejected ✓; new secret accepted ✓');
     expect(run.stdout).toContain('moto and the simulator are stopped');
     const moto = spawnSync('pgrep', [
       '-f',

@@ -202,7 +202,9 @@ export function authenticator(sim: PingOneSimulator) {
     ) {
       throw new Error(`${method}: the secret authenticates nothing at PingOne`);
     }
-    return client.introspectWithSecret(owner, clientSecret, method, { deadline: Date.now() + 10_000 });
+    return client.introspectWithSecret(owner, clientSecret, method, {
+      deadline: sim.clock.now().getTime() + 10_000,
+    });
   };
 }
 
