@@ -32,7 +32,7 @@ describe('npm start', () => {
       env: { ...process.env, AWS_ENDPOINT_URL: '', PINGONE_API_URL: '' },
     });
     expect(run.status, run.stderr).toBe(0);
-    expect(run.stdout).toMatch(/Rotating through dist\/rotate\/index\.mjs/);
+    expect(run.stdout).toMatch(/Rotating pingone\/orders-api \(resource\) through dist\/rotate\/index\.mjs/);
     expect(run.stdout).toMatch(/createSecret ✓ .* setSecret ✓ .* testSecret ✓ .* finishSecret ✓/);
     expect(run.stdout).toMatch(/\[AWSPREVIOUS\] .*\[AWSCURRENT\]/);
     expect(run.stdout).toContain('New secret (AWSCURRENT) authenticates at PingOne: yes ✓');
