@@ -10,7 +10,12 @@ import type { LedgerRecord } from '../../lib/ledger/record.js';
 import type { SecretOwner } from '../../lib/pingone/types.js';
 import { ALL_STEPS, lambdaContext, type RotationEventPayload } from '../../local/driver.js';
 import { freePort } from '../../local/moto.js';
-import { type LocalWorld, type RotatableSecret, startLocalWorld } from '../../local/world.js';
+import {
+  type LocalWorld,
+  type RotatableApplicationSecret,
+  type RotatableSecret,
+  startLocalWorld,
+} from '../../local/world.js';
 import { leakedSecrets, OutputCapture } from '../support/capture-output.js';
 import { authenticator, committedRegenerates, rotationHarness } from '../support/harness.js';
 
@@ -568,6 +573,122 @@ describe('without a usable ledger nothing changes', () => {
     expect(error).toMatch(
       /^createSecret: ROTATION_LEDGER_TABLE is not set: it must name the rotation ledger/,
     );
+    remember(harness);
+  });
+});
+
+describe('an OIDC application secret goes through the binding and the intent like a resource', () => {
+  async function newAppSecret(): Promise<RotatableApplicationSecret> {
+    const secret = await world.createRotatableApplicationSecret({
+      name: `pingone/ledger-app-${++counter}`,
+      region: 'EU',
+      tokenEndpointAuthMethod: 'CLIENT_SECRET_POST',
+    });
+    sensitive.add(world.pingOneSecret(secret).secret);
+    return secret;
+  }
+  const appOwner = (secret: RotatableApplicationSecret): SecretOwner => ({
+    kind: 'application',
+    environmentId: secret.environmentId,
+    id: secret.applicationId,
+    region: secret.region,
+  });
+  const appRecord = (secret: RotatableApplicationSecret) =>
+    world.ledger.read(appOwner(secret), { deadline: Date.now() + 10_000, now: Date.now });
+
+  it('binds the application to its secret under the application kind; the intent is recorded before the POST and cleared after', async () => {
+    const secret = await newAppSecret();
+    const intents: unknown[] = [];
+    const harness = rotationHarness(world, {
+      afterStep: async (boundary) => {
+        if (boundary.step === 'createSecret')
+          intents.push((await appRecord(secret))?.history[0]?.regeneratedAt);
+      },
+    });
+
+    const report = await harness.driver.rotate(secret.arn);
+
+    expect(report.ok, report.error).toBe(true);
+    const record = await appRecord(secret);
+    expect(record?.binding).toMatchObject({ secretArn: secret.arn, how: 'rotation' });
+    expect(record?.intent).toBeUndefined();
+    expect(record?.history).toEqual([
+      expect.objectContaining({ token: report.token, secretArn: secret.arn, outcome: 'rotated' }),
+    ]);
+    // After createSecret the ledger already recorded the regenerate (the intent turned into a run).
+    expect(intents).toEqual([expect.any(String)]);
+    // A resource with the same id is another owner: nothing is bound for it.
+    expect(
+      await world.ledger.read(
+        { ...appOwner(secret), kind: 'resource' },
+        { deadline: Date.now() + 10_000, now: Date.now },
+      ),
+    ).toBeUndefined();
+    remember(harness);
+  });
+
+  it('records the intent before the regenerate POST: a crash just before it leaves the intent and no regenerate', async () => {
+    const secret = await newAppSecret();
+    const crashed = rotationHarness(world, { maxAttempts: 1, instantRetries: true });
+    // The application's createSecret: …, GET /application, GET /application/secret, ddb:UpdateItem, POST.
+    crashed.boundaries.plan = { step: 'createSecret', index: POST_INDEX + 1, when: 'before' };
+
+    const first = await crashed.driver.rotate(secret.arn);
+
+    expect(first.ok).toBe(false);
+    expect(crashed.boundaries.calls.at(-1)).toBe('pingone:POST /application/secret');
+    expect(committedRegenerates(world.sim, secret.applicationId)).toBe(0);
+    const record = await appRecord(secret);
+    expect(record?.intent).toMatchObject({ token: first.token, secretArn: secret.arn });
+    remember(crashed);
+  });
+
+  it('refuses a second secret naming a bound application before any PingOne call', async () => {
+    const victim = await newAppSecret();
+    const harness = rotationHarness(world, { maxAttempts: 2 });
+    expect((await harness.driver.rotate(victim.arn)).ok).toBe(true);
+    const out = await world.secretsManager.send(
+      new CreateSecretCommand({
+        Name: `pingone/app-copy-${++counter}`,
+        SecretString: JSON.stringify({
+          environmentId: victim.environmentId,
+          applicationId: victim.applicationId.toUpperCase(),
+          clientSecret: (await stage(victim.arn)) as string,
+          region: victim.region,
+        }),
+      }),
+    );
+    const callsBefore = pingoneCalls();
+
+    const report = await harness.driver.rotate(out.ARN as string);
+
+    expect(report.ok).toBe(false);
+    expect(report.error).toContain(`createSecret: PingOne application ${victim.applicationId}`);
+    expect(report.error).toContain(`belongs to secret ${victim.arn}`);
+    expect(pingoneCalls()).toBe(callsBefore);
+    expect(await stage(out.ARN as string, 'AWSPENDING')).toBeUndefined();
+    remember(harness);
+  });
+
+  it('does not adopt an out-of-band regenerate of the application; nothing is stored', async () => {
+    const secret = await newAppSecret();
+    const harness = rotationHarness(world, { maxAttempts: 2 });
+    expect((await harness.driver.rotate(secret.arn)).ok).toBe(true);
+    const stored = (await stage(secret.arn)) as string;
+    const outOfBand = world.sim.regenerateOutOfBand(secret.environmentId, secret.applicationId, {
+      previousExpiresAt: new Date(world.sim.clock.now().getTime() + 86_400_000),
+      kind: 'application',
+    });
+    sensitive.add(outOfBand.secret);
+    const regenerates = committedRegenerates(world.sim, secret.applicationId);
+
+    const report = await harness.driver.rotate(secret.arn);
+
+    expect(report.ok).toBe(false);
+    expect(report.error).toContain(`records no regenerate by this function for secret ${secret.arn}`);
+    expect(committedRegenerates(world.sim, secret.applicationId)).toBe(regenerates);
+    expect(await stage(secret.arn)).toBe(stored);
+    expect(await everyValue(secret.arn)).not.toContain(outOfBand.secret);
     remember(harness);
   });
 });
