@@ -7,20 +7,22 @@ library, as a Lambda without extra packages would make them. No crash-safety rea
 has none), so it does less work than the Node function's createSecret.
 
 Run by bench/lambda.ts as a fresh process per sample, timed from spawn: it prints "init" once the module
-is loaded (the end of Lambda's Python init phase) and "done" after the handler. Event and settings come from the environment: SECRET_ID, TOKEN, PINGONE_API_URL, PINGONE_AUTH_URL
+is loaded (the end of Lambda's Python init phase) and "done" after the handler, each with the process's CPU
+time so far (time.process_time: all threads, since exec). Event and settings come from the environment: SECRET_ID, TOKEN, PINGONE_API_URL, PINGONE_AUTH_URL
 (templates with {region}), PINGONE_WORKER_PARAMETER, AWS_ENDPOINT_URL (moto).
 """
 import base64
 import json
 import os
 import sys
+import time
 import urllib.parse
 import urllib.request
 from datetime import datetime, timedelta, timezone
 
 import boto3
 
-print("init", flush=True)
+print("init", time.process_time(), flush=True)
 
 
 def lambda_handler(event, context):
@@ -82,5 +84,5 @@ if __name__ == "__main__":
         {"Step": "createSecret", "SecretId": os.environ["SECRET_ID"], "ClientRequestToken": os.environ["TOKEN"]},
         None,
     )
-    print("done", flush=True)
+    print("done", time.process_time(), flush=True)
     sys.exit(0)

@@ -1,40 +1,56 @@
 /**
- * `npm run bench` (after `npm run build` and `npm run package`): measures the built function and writes
- * bench/results.json. Figures, and what each includes, are described in bench/README.md.
+ * `npm run bench` (after `npm run build` and `npm run package`): measures the built function and writes the
+ * run to .bench/latest.json (gitignored); with BENCH_SAVE=1 also to bench/results.json, the figures the README
+ * quotes (committed on purpose, not on every run). What each figure includes: bench/README.md.
  *
  *   node --import tsx bench/run.ts
  *
  * Sample sizes can be lowered for a quick look (BENCH_COLD_ROUNDS, BENCH_ROTATIONS, BENCH_RSS_ROTATIONS,
- * BENCH_SECRETS, BENCH_LAMBDA128_ROTATIONS); below the issue's minimums the results are flagged `belowSpec` and not written over
- * bench/results.json unless BENCH_WRITE=1.
+ * BENCH_SECRETS, BENCH_LAMBDA128_ROTATIONS, BENCH_LAMBDA_COLD_ROUNDS, BENCH_LAMBDA_RSS_ROTATIONS; BENCH_LAMBDA=0
+ * skips the aws-lambda-ric part); below the issue's minimums the results are flagged `belowSpec` and
+ * BENCH_SAVE=1 refuses to write them to bench/results.json. BENCH_BASELINE_ZIP (+ BENCH_BASELINE_LABEL) adds an
+ * earlier build's zip to the aws-lambda-ric runs, side by side.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
 import { dirname, relative, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { PutParameterCommand } from '@aws-sdk/client-ssm';
 import { LOCAL_ROTATION_LAMBDA_ARN, LocalRotationDriver, type RotationReport } from '../local/driver.js';
+import { findLambdaToolchain } from '../local/lambda-runtime/toolchain.js';
 import { LOCAL_AWS, type LocalWorld, type RotatableSecret, startLocalWorld } from '../local/world.js';
 import { readZipEntries } from '../local/zip.js';
 import { readBundlePackages } from './bundle-packages.js';
-import { type ColdInitResult, findPython, measureColdInit } from './cold-init.js';
+import { type ColdInitResult, findPython, measureColdInit, type PythonInfo } from './cold-init.js';
 import { type CountingProxy, startCountingProxy } from './counting-proxy.js';
 import { type FunctionHost, type MemorySample, startFunctionHost } from './host.js';
+import {
+  type LambdaColdResult,
+  type LambdaMemoryRun,
+  measureLambdaCold,
+  measureLambdaMemory,
+} from './lambda.js';
 import { round, summarize } from './stats.js';
 
 const BUNDLE = resolve('dist/rotate/index.mjs');
 const ZIP = resolve('.serverless/pingone-secret-rotation.zip');
+/** Every run: the latest figures, gitignored. */
+const LATEST = resolve('.bench/latest.json');
+/** The figures the README quotes: written only with BENCH_SAVE=1, and committed on purpose. */
 const RESULTS = resolve('bench/results.json');
 
-const SPEC = { coldRounds: 20, rotations: 200, rssRotations: 1_000 } as const;
+const SPEC = { coldRounds: 20, rotations: 200, rssRotations: 1_000, lambdaRssRotations: 1_000 } as const;
 const TARGETS = {
   bundleBytes: 500_000,
   initRatio: 1 / 8,
   rotationMedianMs: 150,
   rssBytes: 100 * 1024 * 1024,
   tokenTtlSeconds: 3_600,
+  /** Cold first invocation under aws-lambda-ric: Python's at least this many times Node's. */
+  lambdaFirstInvocationSpeedup: 4,
+  firstCreateSecretMs: 60,
 } as const;
 
 const settings = {
@@ -44,11 +60,17 @@ const settings = {
   secrets: envInt('BENCH_SECRETS', 20),
   /** The side run with Lambda's 128 MB heap limits (0: none). */
   lambda128Rotations: envInt('BENCH_LAMBDA128_ROTATIONS', 300, 0),
+  /** The aws-lambda-ric part (Node 24, launcher flags); 0 skips it. */
+  lambda: envInt('BENCH_LAMBDA', 1, 0) > 0,
+  lambdaColdRounds: envInt('BENCH_LAMBDA_COLD_ROUNDS', 20),
+  lambdaRssRotations: envInt('BENCH_LAMBDA_RSS_ROTATIONS', 1_000),
 };
 const belowSpec =
   settings.coldRounds < SPEC.coldRounds ||
   settings.rotations < SPEC.rotations ||
-  settings.rssRotations < SPEC.rssRotations;
+  settings.rssRotations < SPEC.rssRotations ||
+  (settings.lambda &&
+    (settings.lambdaColdRounds < SPEC.coldRounds || settings.lambdaRssRotations < SPEC.lambdaRssRotations));
 
 function envInt(name: string, fallback: number, min = 1): number {
   const raw = process.env[name];
@@ -503,6 +525,66 @@ async function measure(bench: Bench) {
   }
 }
 
+// ----------------------------------------------------------------------- under aws-lambda-ric, Node 24
+
+interface LambdaRuntimeResult {
+  readonly skipped?: string;
+  readonly node?: string;
+  readonly ricEntry?: string;
+  readonly zips?: ReadonlyArray<{ label: string; zip: string }>;
+  readonly cold?: LambdaColdResult;
+  readonly memory?: readonly LambdaMemoryRun[];
+}
+
+const THIS_BUILD = 'this build';
+
+/** The zip under the runtime interface client with Node 24, as Lambda runs it (bench/lambda.ts). */
+async function measureLambdaRuntime(bench: Bench, python: PythonInfo): Promise<LambdaRuntimeResult> {
+  if (!settings.lambda) return { skipped: 'BENCH_LAMBDA=0' };
+  const toolchain = await findLambdaToolchain(process.cwd());
+  if (!toolchain.ok) return { skipped: toolchain.reason };
+  const baseline = process.env.BENCH_BASELINE_ZIP;
+  const zips = [
+    { label: THIS_BUILD, zip: ZIP },
+    ...(baseline ? [{ label: process.env.BENCH_BASELINE_LABEL || 'baseline', zip: resolve(baseline) }] : []),
+  ];
+  const ctx = {
+    world: bench.world,
+    toolchain,
+    functionEnv: {
+      POWERTOOLS_SERVICE_NAME: 'pingone-secret-rotation',
+      POWERTOOLS_METRICS_NAMESPACE: 'PingOneSecretRotation',
+      POWERTOOLS_LOG_LEVEL: 'INFO',
+      PINGONE_ALLOWED_ENVIRONMENTS: '',
+      ...(bench.deployment.nodeOptions ? { NODE_OPTIONS: bench.deployment.nodeOptions } : {}),
+    },
+  };
+  const cold = await measureLambdaCold(ctx, {
+    zips,
+    memoryMb: Number(bench.deployment.memorySize),
+    rounds: settings.lambdaColdRounds,
+    python,
+    progress: (n) => progress(`Lambda runtime cold starts ${n}/${settings.lambdaColdRounds}`),
+  });
+  progress(`Lambda runtime cold starts ${settings.lambdaColdRounds}/${settings.lambdaColdRounds}`, true);
+  const memory = await measureLambdaMemory(ctx, {
+    runs: [128, 256].flatMap((memoryMb) =>
+      zips.map(({ label, zip }) => ({ label: `${label}, ${memoryMb} MB`, zip, memoryMb })),
+    ),
+    rotations: settings.lambdaRssRotations,
+    secretsPerRun: settings.secrets,
+    progress: (line) => progress(line),
+  });
+  progress('Lambda runtime memory runs done', true);
+  return {
+    node: toolchain.nodeVersion,
+    ricEntry: relative(process.cwd(), toolchain.ricEntry),
+    zips,
+    cold,
+    memory,
+  };
+}
+
 async function setUpWorld(deployment: Deployment): Promise<Bench> {
   const world = await startLocalWorld({ previousSecretTtl: '7d' });
   let serviceProxy: CountingProxy | undefined;
@@ -613,8 +695,10 @@ async function main(): Promise<void> {
 
   const bench = await setUpWorld(deployment);
   let measured: Awaited<ReturnType<typeof measure>>;
+  let lambdaRuntime: LambdaRuntimeResult;
   try {
     measured = await measure(bench);
+    lambdaRuntime = await measureLambdaRuntime(bench, python);
   } finally {
     await tearDown(bench);
   }
@@ -624,7 +708,31 @@ async function main(): Promise<void> {
 
   const initLimit =
     cold.pythonOverheadMs === undefined ? undefined : cold.pythonOverheadMs * TARGETS.initRatio;
+  const ricCold = lambdaRuntime.cold;
+  const ricNode = ricCold?.node[THIS_BUILD];
+  const ricPython = ricCold?.python;
+  const speedup =
+    ricNode && ricPython
+      ? round(ricPython.firstInvocation.median / ricNode.firstInvocation.median, 2)
+      : undefined;
+  const ricMemory = (label: string) => lambdaRuntime.memory?.find((m) => m.label === label);
+  const ric128 = ricMemory(`${THIS_BUILD}, 128 MB`);
   const targets = {
+    lambdaFirstInvocation: {
+      value: speedup,
+      target: `Python's cold first invocation >= ${TARGETS.lambdaFirstInvocationSpeedup}x Node's (aws-lambda-ric, Node 24)`,
+      pass: speedup === undefined ? undefined : speedup >= TARGETS.lambdaFirstInvocationSpeedup,
+    },
+    firstCreateSecret: {
+      value: ricNode?.createSecret.median,
+      target: `<= ${TARGETS.firstCreateSecretMs} ms`,
+      pass: ricNode ? ricNode.createSecret.median <= TARGETS.firstCreateSecretMs : undefined,
+    },
+    peakRss128Node24: {
+      value: ric128?.peakRssBytes,
+      target: `<= ${TARGETS.rssBytes} bytes (100 MiB) at the 128 MB flags`,
+      pass: ric128 ? ric128.peakRssBytes <= TARGETS.rssBytes : undefined,
+    },
     bundleSize: {
       value: sizes.rawBytes,
       target: `<= ${TARGETS.bundleBytes} bytes`,
@@ -674,6 +782,7 @@ async function main(): Promise<void> {
     coldInit: cold,
     rotations,
     memory,
+    lambdaRuntime,
     targets,
     durationMs: Date.now() - started,
   };
@@ -769,8 +878,81 @@ async function main(): Promise<void> {
     ],
   ];
 
-  const write = !belowSpec || process.env.BENCH_WRITE === '1';
-  if (write) writeFileSync(RESULTS, `${JSON.stringify(results, null, 2)}\n`);
+  if (ricCold && ricNode) {
+    const others = Object.entries(ricCold.node).filter(([label]) => label !== THIS_BUILD);
+    rows.push(
+      [
+        `aws-lambda-ric, Node ${lambdaRuntime.node}, ${ricCold.memoryMb} MB flags: cold init (spawn → first next), median of ${ricCold.rounds}`,
+        `${ms(ricNode.init.median)} (CPU ${ms(ricNode.initCpu.median)})`,
+        '',
+        '',
+      ],
+      [
+        '  cold first invocation (spawn → createSecret done)',
+        `${ms(ricNode.firstInvocation.median)} (p95 ${ms(ricNode.firstInvocation.p95)}; CPU ${ms(ricNode.firstInvocationCpu.median)})`,
+        ricPython
+          ? `<= ${ms(ricPython.firstInvocation.median / TARGETS.lambdaFirstInvocationSpeedup)} (Python / 4)`
+          : '',
+        verdict(targets.lambdaFirstInvocation.pass),
+      ],
+      [
+        '  first createSecret (next → response)',
+        `${ms(ricNode.createSecret.median)} (p95 ${ms(ricNode.createSecret.p95)})`,
+        `<= ${TARGETS.firstCreateSecretMs}.0 ms`,
+        verdict(targets.firstCreateSecret.pass),
+      ],
+      ...others.flatMap(([label, o]) => [
+        [
+          `  ${label}: init / first invocation / createSecret`,
+          `${ms(o.init.median)} / ${ms(o.firstInvocation.median)} / ${ms(o.createSecret.median)} (CPU ${ms(o.initCpu.median)} / ${ms(o.firstInvocationCpu.median)})`,
+          '',
+          '',
+        ] as Row,
+      ]),
+      ricPython
+        ? [
+            `Python ${ricPython.version} reference: init / first invocation (spawn → createSecret done)`,
+            `${ms(ricPython.init.median)} / ${ms(ricPython.firstInvocation.median)} (CPU ${ms(ricPython.initCpu.median)} / ${ms(ricPython.firstInvocationCpu.median)})`,
+            'reference',
+            '',
+          ]
+        : ['Python reference', `skipped: ${ricCold.pythonSkipped}`, '', ''],
+      ...(speedup === undefined
+        ? []
+        : [
+            [
+              '  cold first invocation, Python / Node',
+              `${speedup.toFixed(2)}x`,
+              '>= 4x',
+              verdict(targets.lambdaFirstInvocation.pass),
+            ] as Row,
+            [
+              '  the same in CPU time, Python / Node',
+              `${(ricPython!.firstInvocationCpu.median / ricNode.firstInvocationCpu.median).toFixed(2)}x`,
+              '',
+              '',
+            ] as Row,
+          ]),
+    );
+  } else {
+    rows.push(['aws-lambda-ric, Node 24', `skipped: ${lambdaRuntime.skipped}`, '', '']);
+  }
+  for (const run of lambdaRuntime.memory ?? []) {
+    rows.push([
+      `Peak RSS over ${run.rotations} rotations, aws-lambda-ric Node 24, ${run.label}`,
+      `${run.peakRssMiB} MiB (after init ${run.rssAfterInitMiB}, at end ${run.samples.at(-1)?.rssMiB})`,
+      run.label.startsWith(THIS_BUILD) && run.memoryMb === 128 ? '<= 100 MiB' : '',
+      run.label.startsWith(THIS_BUILD) && run.memoryMb === 128 ? verdict(targets.peakRss128Node24.pass) : '',
+    ]);
+  }
+
+  mkdirSync(dirname(LATEST), { recursive: true });
+  writeFileSync(LATEST, `${JSON.stringify(results, null, 2)}\n`);
+  const save = process.env.BENCH_SAVE === '1';
+  if (save && belowSpec)
+    throw new Error(`BENCH_SAVE=1: sample sizes below ${JSON.stringify(SPEC)}; not saving`);
+  if (save) writeFileSync(RESULTS, `${JSON.stringify(results, null, 2)}\n`);
+  const write = save;
   const out = (text = '') => process.stdout.write(`${text}\n`);
   out();
   out(
@@ -798,9 +980,8 @@ async function main(): Promise<void> {
         : ''),
   );
   out(
-    write
-      ? `Wrote ${relative(process.cwd(), RESULTS)} in ${((Date.now() - started) / 1000).toFixed(0)} s; moto and the simulator are stopped.`
-      : `Sample sizes below the issue's minimums ${JSON.stringify(SPEC)}: ${relative(process.cwd(), RESULTS)} not written (BENCH_WRITE=1 forces it).`,
+    `Wrote ${relative(process.cwd(), LATEST)}${write ? ` and ${relative(process.cwd(), RESULTS)}` : ` (BENCH_SAVE=1 also writes ${relative(process.cwd(), RESULTS)}, the figures the README quotes)`}` +
+      ` in ${((Date.now() - started) / 1000).toFixed(0)} s${belowSpec ? `; sample sizes below the issue's minimums ${JSON.stringify(SPEC)}` : ''}; moto and the simulator are stopped.`,
   );
 }
 

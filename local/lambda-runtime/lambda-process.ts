@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, normalize } from 'node:path';
@@ -43,9 +44,14 @@ export interface LambdaFilesystem {
   remove(): Promise<void>;
 }
 
-/** Unzips `zip` into a read-only task root next to a copy of the RIC (index.mjs + its native addon). */
+/**
+ * Unzips `zip` (or writes `files`) into a read-only task root next to a copy of the RIC (index.mjs + its
+ * native addon).
+ */
 export async function prepareLambdaFilesystem(options: {
-  zip: string;
+  zip?: string;
+  /** Instead of a zip: file name → contents (e.g. an empty handler, to measure the runtime alone). */
+  files?: Readonly<Record<string, string>>;
   /** aws-lambda-ric's index.mjs (scripts/lambda-ric.sh prints it). */
   ricEntry: string;
   /** Parent of the layout; a new temp directory by default. */
@@ -61,7 +67,10 @@ export async function prepareLambdaFilesystem(options: {
   await chmod(tmp, 0o1777);
 
   const dirs = new Set<string>([taskRoot]);
-  for (const entry of readZipEntries(await readFile(options.zip))) {
+  const entries = options.zip
+    ? readZipEntries(await readFile(options.zip))
+    : Object.entries(options.files ?? {}).map(([name, text]) => ({ name, data: () => Buffer.from(text) }));
+  for (const entry of entries) {
     const path = normalize(join(taskRoot, entry.name));
     if (!path.startsWith(`${taskRoot}/`)) throw new Error(`zip entry escapes the task root: ${entry.name}`);
     if (entry.name.endsWith('/')) {
@@ -119,9 +128,16 @@ export interface LambdaProcess {
   readonly pid: number;
   readonly uid: number | undefined;
   readonly api: RuntimeApiEmulator;
-  /** process.hrtime-based ms from spawn to the RIC's first `next` (Lambda's Init Duration), or the init error. */
-  readonly init: Promise<InitOutcome & { readonly sinceSpawnMs: number }>;
+  /**
+   * process.hrtime-based ms from spawn to the RIC's first `next` (Lambda's Init Duration), or the init error;
+   * `cpuMs`: the process's CPU time (all threads, 10 ms ticks) at that moment.
+   */
+  readonly init: Promise<InitOutcome & { readonly sinceSpawnMs: number; readonly cpuMs?: number }>;
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** Milliseconds since the process was spawned (process.hrtime). */
+  sinceSpawnMs(): number;
+  /** CPU time (user + system, all threads) the process has used, ms (10 ms resolution). */
+  cpuMs(): number;
   /** One invocation; `timeoutMs` is the function's timeout (the deadline header). */
   invoke(event: unknown, timeoutMs?: number): Promise<InvocationResult>;
   /** Everything the function wrote to stdout and stderr so far. */
@@ -140,8 +156,13 @@ export async function startLambdaProcess(options: LambdaProcessOptions): Promise
   const functionName = options.functionName ?? 'pingone-secret-rotation-local-rotate';
   const functionArn = `arn:aws:lambda:${options.env.AWS_REGION ?? 'us-east-1'}:000000000000:function:${functionName}`;
   let child: ChildProcess | undefined;
+  let initCpuMs: number | undefined;
   const api = new RuntimeApiEmulator({
     functionArn,
+    // The RIC blocks in `next` from here on: its CPU time so far is init's.
+    onInit: () => {
+      initCpuMs = child?.pid ? processCpuMs(child.pid) : undefined;
+    },
     // Lambda stops the whole execution environment when an invocation times out.
     onTimeout: () => child?.kill('SIGKILL'),
   });
@@ -198,6 +219,7 @@ export async function startLambdaProcess(options: LambdaProcessOptions): Promise
   const init = api.initDone.then((outcome) => ({
     ...outcome,
     sinceSpawnMs: Number(process.hrtime.bigint() - spawnedAt) / 1e6,
+    ...(initCpuMs === undefined ? {} : { cpuMs: initCpuMs }),
   }));
 
   return {
@@ -206,6 +228,8 @@ export async function startLambdaProcess(options: LambdaProcessOptions): Promise
     api,
     init,
     exited,
+    sinceSpawnMs: () => Number(process.hrtime.bigint() - spawnedAt) / 1e6,
+    cpuMs: () => processCpuMs(started.pid ?? -1),
     invoke: (event, timeoutMs = 90_000) => api.invoke({ event, timeoutMs }),
     output: () => output,
     records: () => parseRecords(output),
@@ -222,6 +246,14 @@ export async function startLambdaProcess(options: LambdaProcessOptions): Promise
       await api.stop();
     },
   };
+}
+
+/** utime + stime of /proc/<pid>/stat (fields 14 and 15, after the parenthesised command), in ms. */
+function processCpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // fields[0] is field 3 (state): utime is field 14, stime field 15. USER_HZ is 100 on Linux.
+  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 function defaultUser(options: LambdaProcessOptions): { uid: number; gid: number } | undefined {

@@ -66,6 +66,8 @@ interface Pending {
 
 export interface RuntimeApiOptions {
   readonly functionArn?: string;
+  /** Called synchronously at the first `next`, before anything is delivered: the end of init. */
+  readonly onInit?: () => void;
   /** Called when an invocation's deadline passes (Lambda then stops the execution environment). */
   readonly onTimeout?: (requestId: string) => void;
 }
@@ -82,6 +84,7 @@ export class RuntimeApiEmulator {
   #waiting: ((pending: Pending) => void) | undefined;
   #server: Server | undefined;
   #startedAt = 0;
+  #initSeen = false;
   #resolveInit!: (outcome: InitOutcome) => void;
   /** Settles at the first `next` call (init done) or an init error. */
   readonly initDone: Promise<InitOutcome>;
@@ -162,6 +165,10 @@ export class RuntimeApiEmulator {
     this.calls.push(`${req.method} ${path}`);
 
     if (req.method === 'GET' && path === `${PREFIX}/invocation/next`) {
+      if (!this.#initSeen) {
+        this.#initSeen = true;
+        this.#options.onInit?.();
+      }
       this.#resolveInit({ ok: true, atMs: Date.now() - this.#startedAt });
       const pending = this.#queue.shift() ?? (await new Promise<Pending>((r) => (this.#waiting = r)));
       if (res.destroyed) {
