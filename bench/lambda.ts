@@ -12,6 +12,7 @@ import {
 import type { LambdaToolchain } from '../local/lambda-runtime/toolchain.js';
 import type { LocalWorld, RotatableSecret } from '../local/world.js';
 import type { PythonInfo } from './cold-init.js';
+import { type CountingProxy, startCountingProxy } from './counting-proxy.js';
 import { round, type Summary, shuffle, summarize } from './stats.js';
 
 /**
@@ -44,6 +45,8 @@ export interface ColdSample {
   /** CPU time of the process (all threads) at the end of init and after the first invocation. */
   readonly initCpuMs: number;
   readonly firstInvocationCpuMs: number;
+  /** Of createSecret: time moto took to answer its AWS calls (at the proxy). */
+  readonly motoMs: number;
 }
 
 interface ColdSummary {
@@ -52,6 +55,7 @@ interface ColdSummary {
   readonly createSecret: Summary;
   readonly initCpu: Summary;
   readonly firstInvocationCpu: Summary;
+  readonly moto: Summary;
 }
 
 export interface LambdaColdResult {
@@ -98,10 +102,15 @@ export interface LambdaBenchContext {
   readonly functionEnv: Readonly<Record<string, string>>;
 }
 
-function lambdaEnv(ctx: LambdaBenchContext): Record<string, string> {
+/**
+ * The function's environment. AWS calls go through a counting proxy in front of moto (bench/counting-proxy.ts):
+ * it keeps connections alive as AWS does (moto closes each one) and times moto's share.
+ */
+function lambdaEnv(ctx: LambdaBenchContext, proxy: CountingProxy): Record<string, string> {
   return {
     ...ctx.world.awsEnv,
     ...ctx.world.functionEnv,
+    AWS_ENDPOINT_URL: proxy.url,
     AWS_SESSION_TOKEN: 'bench-session-token',
     ...ctx.functionEnv,
   };
@@ -125,16 +134,18 @@ async function coldNode(
   { fs, handler }: { fs: LambdaFilesystem; handler: string },
   memoryMb: number,
   target: { secret: RotatableSecret; token: string },
+  proxy: CountingProxy,
 ): Promise<ColdSample> {
   const lambda = await startLambdaProcess({
     fs,
     node: ctx.toolchain.node,
     handler,
     memoryMb,
-    env: lambdaEnv(ctx),
+    env: lambdaEnv(ctx, proxy),
     captureOutput: true,
   });
   try {
+    const motoBefore = proxy.busyMs();
     // Queued before the runtime asks: the invocation that caused the cold start.
     const invocation = lambda.invoke(
       { Step: 'createSecret', SecretId: target.secret.arn, ClientRequestToken: target.token },
@@ -156,6 +167,7 @@ async function coldNode(
       createSecretMs: result.durationMs,
       initCpuMs: init.cpuMs ?? Number.NaN,
       firstInvocationCpuMs,
+      motoMs: proxy.busyMs() - motoBefore,
     };
   } finally {
     await lambda.stop();
@@ -230,6 +242,7 @@ export async function measureLambdaCold(
   },
 ): Promise<LambdaColdResult> {
   const filesystems = new Map<string, { fs: LambdaFilesystem; handler: string }>();
+  const proxy = await startCountingProxy(ctx.world.moto.url);
   try {
     for (const { label, zip } of options.zips) {
       const fs = await prepareLambdaFilesystem({ zip, ricEntry: ctx.toolchain.ricEntry });
@@ -254,7 +267,7 @@ export async function measureLambdaCold(
       for (const kind of shuffle([...kinds])) {
         const target = await pendingRotation(ctx.world, `pingone/bench-cold-${++n}`);
         if (kind.kind === 'node') {
-          const sample = await coldNode(ctx, filesystems.get(kind.label)!, options.memoryMb, target);
+          const sample = await coldNode(ctx, filesystems.get(kind.label)!, options.memoryMb, target, proxy);
           if (r >= warmup) node.get(kind.label)!.push(sample);
         } else {
           const sample = await coldPython(ctx, options.python, target);
@@ -276,6 +289,7 @@ export async function measureLambdaCold(
             createSecret: summarize(samples.map((s) => s.createSecretMs)),
             initCpu: summarize(samples.map((s) => s.initCpuMs)),
             firstInvocationCpu: summarize(samples.map((s) => s.firstInvocationCpuMs)),
+            moto: summarize(samples.map((s) => s.motoMs)),
           },
         ]),
       ),
@@ -294,6 +308,7 @@ export async function measureLambdaCold(
     };
   } finally {
     for (const { fs } of filesystems.values()) await fs.remove();
+    await proxy.stop();
   }
 }
 
@@ -315,6 +330,7 @@ async function memoryRun(
   onProgress: (done: number) => void,
 ): Promise<LambdaMemoryRun> {
   const fs = await prepareLambdaFilesystem({ zip: run.zip, ricEntry: ctx.toolchain.ricEntry });
+  const proxy = await startCountingProxy(ctx.world.moto.url);
   let lambda: LambdaProcess | undefined;
   try {
     lambda = await startLambdaProcess({
@@ -322,7 +338,7 @@ async function memoryRun(
       node: ctx.toolchain.node,
       handler: 'functions/rotate.handler',
       memoryMb: run.memoryMb,
-      env: lambdaEnv(ctx),
+      env: lambdaEnv(ctx, proxy),
       // 4,000 invocations of JSON logs: not kept (the test checks them; here only memory matters).
       captureOutput: false,
     });
@@ -366,6 +382,7 @@ async function memoryRun(
     };
   } finally {
     await lambda?.stop();
+    await proxy.stop();
     await fs.remove();
   }
 }

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalRotationDriver } from '../../local/driver.js';
 import {
@@ -115,7 +116,7 @@ describe.skipIf(!toolchain.ok)('the packaged function under aws-lambda-ric on No
     expect(launcherFlags(256).slice(3)).toEqual(['--max-semi-space-size=12', '--max-old-space-size=231']);
   });
 
-  it('runs full rotations as a non-root user from a read-only task root', async () => {
+  it('runs full rotations (custom resources and an OIDC application) as a non-root user from a read-only task root', async () => {
     const lambda = await launch();
     const init = await lambda.init;
     expect(init).toMatchObject({ ok: true });
@@ -156,38 +157,64 @@ describe.skipIf(!toolchain.ok)('the packaged function under aws-lambda-ric on No
       },
     });
 
-    const secrets = [
+    // Two custom resources' secrets and an OIDC application's.
+    const resources = [
       await world.createRotatableSecret({ name: 'pingone/lambda-a', region: 'EU' }),
       await world.createRotatableSecret({ name: 'pingone/lambda-b', region: 'NA' }),
-    ];
-    const rotations = [secrets[0], secrets[1], secrets[0]];
+    ].map((s) => ({
+      arn: s.arn,
+      environmentId: s.environmentId,
+      ownerId: s.resourceId,
+      kind: 'resource' as const,
+    }));
+    const appEnvironment = world.createEnvironment('EU');
+    const app = world.sim.createApplication(appEnvironment);
+    sensitive.add(app.secret);
+    const appSecret = await world.secretsManager.send(
+      new CreateSecretCommand({
+        Name: 'pingone/lambda-app',
+        SecretString: JSON.stringify({
+          environmentId: appEnvironment,
+          applicationId: app.id,
+          clientSecret: app.secret,
+          region: 'EU',
+        }),
+      }),
+    );
+    const application = {
+      arn: appSecret.ARN ?? 'pingone/lambda-app',
+      environmentId: appEnvironment,
+      ownerId: app.id,
+      kind: 'application' as const,
+    };
+    const rotations = [resources[0], resources[1], resources[0], application];
     for (const secret of rotations) {
       if (!secret) throw new Error('no secret');
-      const before = world.sim.readSecret(secret.environmentId, secret.resourceId).secret;
+      const before = world.sim.readSecret(secret.environmentId, secret.ownerId, secret.kind).secret;
       sensitive.add(before);
       const report = await driver.rotate(secret.arn);
       expect(report, report.error).toMatchObject({ ok: true, attempts: 1 });
-      const after = world.sim.readSecret(secret.environmentId, secret.resourceId);
+      const after = world.sim.readSecret(secret.environmentId, secret.ownerId, secret.kind);
       sensitive.add(after.secret);
       expect(after.secret).not.toBe(before);
       expect(after.previous?.secret).toBe(before);
       expect((await world.readSecretJson(secret.arn)).clientSecret).toBe(after.secret);
       expect((await world.readSecretJson(secret.arn, { stage: 'AWSPREVIOUS' })).clientSecret).toBe(before);
     }
-    expect(requestIds).toHaveLength(12);
-    expect(new Set(requestIds).size).toBe(12);
+    expect(requestIds).toHaveLength(16);
+    expect(new Set(requestIds).size).toBe(16);
 
     // Every invocation went through the Runtime API and was answered on its own request id.
     const calls = lambda.api.calls;
-    expect(calls.filter((c) => c === 'GET /2018-06-01/runtime/invocation/next')).toHaveLength(13);
+    expect(calls.filter((c) => c === 'GET /2018-06-01/runtime/invocation/next')).toHaveLength(17);
     expect(calls.filter((c) => c.endsWith('/response'))).toEqual(
       requestIds.map((id) => `POST /2018-06-01/runtime/invocation/${id}/response`),
     );
 
     // Powertools saw the Lambda context: cold start once, request and trace ids from the Runtime API.
     const successes = lambda.records().filter((r) => r.message === 'rotation step succeeded');
-    expect(successes).toHaveLength(12);
-    expect(successes.map((r) => r.cold_start)).toEqual([true, ...Array(11).fill(false)]);
+    expect(successes).toHaveLength(16);
+    expect(successes.map((r) => r.cold_start)).toEqual([true, ...Array(15).fill(false)]);
     expect(successes.map((r) => r.function_request_id)).toEqual(requestIds);
     expect(successes[0]).toMatchObject({
       function_name: 'pingone-secret-rotation-local-rotate',
@@ -198,6 +225,7 @@ describe.skipIf(!toolchain.ok)('the packaged function under aws-lambda-ric on No
     expect(coldStartMetrics).toHaveLength(1);
     expect(coldStartMetrics[0]).toMatchObject({ ColdStart: 1, function_name: expect.any(String) });
 
+    for (const token of world.sim.issuedTokens()) sensitive.add(token);
     expect(leakedSecrets(lambda.output(), sensitive)).toEqual([]);
   }, 120_000);
 
