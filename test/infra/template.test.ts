@@ -428,13 +428,15 @@ describe('function', () => {
     }
   });
 
-  it('keeps its log group when the stack goes, encrypted with a customer key only when one is given', () => {
-    const raw = template.Resources.RotateLogGroup as unknown as Record<string, unknown>;
-    expect(raw.DeletionPolicy).toBe('Retain');
-    expect(raw.UpdateReplacePolicy).toBe('Retain');
-    expect(resourcesOf(defaults).RotateLogGroup?.Properties.KmsKeyId).toBeUndefined();
-    const withKey = { ...defaults, parameters: { LogKmsKeyArn: keyA } };
-    expect(resourcesOf(withKey).RotateLogGroup?.Properties.KmsKeyId).toBe(keyA);
+  it("keeps its (and the auditor's) log group when the stack goes, encrypted with a customer key only when one is given", () => {
+    for (const id of ['RotateLogGroup', 'AuditLogGroup']) {
+      const raw = template.Resources[id] as unknown as Record<string, unknown>;
+      expect(raw.DeletionPolicy, id).toBe('Retain');
+      expect(raw.UpdateReplacePolicy, id).toBe('Retain');
+      expect(resourcesOf(defaults)[id]?.Properties.KmsKeyId, id).toBeUndefined();
+      const withKey = { ...defaults, parameters: { LogKmsKeyArn: keyA } };
+      expect(resourcesOf(withKey)[id]?.Properties.KmsKeyId, id).toBe(keyA);
+    }
     expect(accepts('LogKmsKeyArn', 'alias/logs')).toBe(false);
   });
 });
@@ -592,6 +594,25 @@ describe('fleet auditor', () => {
     });
   });
 
+  it('decrypts with the customer key only through Secrets Manager or SSM, for a secret under the prefix or the worker parameter', () => {
+    const kms = auditStatements(everything).filter((s) => s.Action.includes('kms:Decrypt'));
+    expect(kms.map((s) => s.Condition)).toEqual([
+      {
+        StringEquals: { 'kms:ViaService': `secretsmanager.${region}.amazonaws.com` },
+        StringLike: {
+          'kms:EncryptionContext:SecretARN': `arn:aws:secretsmanager:${region}:${account}:secret:pingone/*`,
+        },
+      },
+      {
+        StringEquals: {
+          'kms:ViaService': `ssm.${region}.amazonaws.com`,
+          'kms:EncryptionContext:PARAMETER_ARN': `arn:aws:ssm:${region}:${account}:parameter/pingone-worker`,
+        },
+      },
+    ]);
+    for (const s of kms) expect(s.Resource).toEqual([keyA, keyB]);
+  });
+
   it.each([
     ['defaults', defaults],
     ['every option on', everything],
@@ -600,7 +621,7 @@ describe('fleet auditor', () => {
     (_, deployment) => {
       const statements = auditStatements(deployment);
       const actions = statements.flatMap((s) => s.Action).sort();
-      const kms = deployment === everything ? ['kms:Decrypt'] : [];
+      const kms = deployment === everything ? ['kms:Decrypt', 'kms:Decrypt'] : [];
       expect(actions).toEqual(
         [
           ...kms,
