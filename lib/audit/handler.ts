@@ -198,7 +198,7 @@ function publish(result: AuditResult, summary: AuditSummary, logger: Logger, met
             pingone: {
               kind: report.pingone.kind,
               environmentId: report.pingone.environmentId,
-              id: report.pingone.resourceId,
+              id: report.pingone.resourceId ?? report.pingone.applicationId,
               region: report.pingone.region,
               ...(report.pingone.previous
                 ? {

@@ -127,9 +127,10 @@ beforeAll(async () => {
 afterAll(async () => {
   await world?.stop();
   const text = output.stop();
-  const secrets = world.sim
-    .snapshot()
-    .resources.flatMap((r) => (r.secret ? [r.secret.secret, r.secret.previous?.secret ?? ''] : []));
+  const { resources, applications } = world.sim.snapshot();
+  const secrets = [...resources, ...applications].flatMap((r) =>
+    r.secret ? [r.secret.secret, r.secret.previous?.secret ?? ''] : [],
+  );
   expect(leakedSecrets(text, [...secrets, world.worker.clientSecret])).toEqual([]);
 });
 
@@ -388,3 +389,49 @@ function context(remainingMs = 120_000): Context {
     succeed: () => {},
   } as Context;
 }
+
+describe('application secrets in the fleet', () => {
+  it('judges OIDC application secrets like resource secrets: healthy, duplicate-owner, a SAML app as pingone-error', async () => {
+    const p = 'pingone/audit-apps/';
+    const app = await world.createRotatableApplicationSecret({
+      name: `${p}storefront`,
+      region: 'EU',
+      tokenEndpointAuthMethod: 'CLIENT_SECRET_JWT',
+    });
+    expect((await driver.rotate(app.arn)).ok).toBe(true);
+    const copy = await world.secretsManager.send(
+      new CreateSecretCommand({
+        Name: `${p}storefront-copy`,
+        SecretString: JSON.stringify(await world.readSecretJson(app.arn)),
+      }),
+    );
+    await driver.testOnly(copy.ARN ?? '');
+    const saml = world.sim.createApplication(app.environmentId, { protocol: 'SAML', name: 'Payroll SSO' });
+    const samlSecret = await world.secretsManager.send(
+      new CreateSecretCommand({
+        Name: `${p}saml`,
+        SecretString: JSON.stringify({
+          environmentId: app.environmentId,
+          applicationId: saml.id,
+          clientSecret: 'x'.repeat(64),
+          region: 'EU',
+        }),
+      }),
+    );
+    await driver.testOnly(samlSecret.ARN ?? '');
+
+    const reports = byName((await audit(p)).reports);
+
+    expect(reports[`${p}storefront`]?.pingone).toMatchObject({
+      kind: 'application',
+      applicationId: app.applicationId,
+    });
+    expect(reports[`${p}storefront`]?.verdict).toBe('duplicate-owner');
+    expect(reports[`${p}storefront-copy`]?.verdict).toBe('duplicate-owner');
+    expect(reports[`${p}storefront`]?.duplicates).toEqual([`${p}storefront-copy`]);
+    expect(reports[`${p}saml`]?.verdict).toBe('pingone-error');
+    expect(reports[`${p}saml`]?.reason).toMatch(
+      /is a SAML application \(WEB_APP\); only OPENID_CONNECT applications/,
+    );
+  });
+});
