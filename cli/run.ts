@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import { redactText } from '../lib/redact.js';
 import pkg from '../package.json' with { type: 'json' };
 import { onboard } from './commands/onboard.js';
+import { rebind } from './commands/rebind.js';
 import { DEFAULT_ROTATE_TIMEOUT_MS, rotate } from './commands/rotate.js';
 import { DEFAULT_STUCK_AFTER_MS, NOT_ROTATING_STRICT_EXIT, STATUS_EXIT, status } from './commands/status.js';
 import { unstick } from './commands/unstick.js';
@@ -44,6 +45,8 @@ const COMMANDS = {
       window: { type: 'string' },
       'kms-key-id': { type: 'string' },
       force: { type: 'boolean' },
+      rebind: { type: 'boolean' },
+      yes: { type: 'boolean', short: 'y' },
     },
     // Exactly one of --resource-id and --application-id: checked by onboard itself.
     required: ['secret-name', 'environment-id'],
@@ -72,6 +75,13 @@ const COMMANDS = {
       'secret-id': { type: 'string' },
       yes: { type: 'boolean', short: 'y' },
       'dry-run': { type: 'boolean' },
+    },
+    required: ['secret-id'],
+  },
+  rebind: {
+    options: {
+      'secret-id': { type: 'string' },
+      yes: { type: 'boolean', short: 'y' },
     },
     required: ['secret-id'],
   },
@@ -115,6 +125,7 @@ Commands:
   status    versions, labels, rotation and PingOne's view; a verdict and an exit code
   rotate    rotate now, with live progress (--wait)
   unstick   recover a rotation left with AWSPENDING
+  rebind    move a PingOne owner's rotation ledger binding to this secret (proof of possession, confirmation)
   completion bash|zsh   print a shell completion script (source <(${PROGRAM} completion bash))
 
 Run '${PROGRAM} <command> --help' for a command's options.
@@ -146,6 +157,12 @@ scheduled rotation starts from a secret PingOne knows.
   --window W                  rotation window in hours, e.g. 4h
   --kms-key-id K              KMS key for the secret
   --force                     the secret exists: store PingOne's current secret as its AWSCURRENT (the drift fix)
+  --rebind                    another secret holds the resource (rotation ledger binding, pingone:resource-id
+                              tag): take it over, after confirmation (the other secret's rotations are refused)
+  --yes, -y                   confirm --rebind without asking (required when stdin is not a terminal)
+
+The secret is bound to the resource in the rotation ledger (ROTATION_LEDGER_TABLE / --ledger-table): onboard
+read PingOne's current secret, which proves possession. A resource another secret holds is refused, naming it.
 
 ${GLOBAL_HELP}
 `,
@@ -177,6 +194,18 @@ through the local rotation driver, with the built bundle dist/rotate/index.mjs (
   --wait          follow the rotation until it ends (implied in the local world)
   --timeout D     give up following after D, e.g. 90s, 5m
   --force         skip the status check (a rotation of a drifted or misconfigured secret fails and leaves AWSPENDING)
+
+${GLOBAL_HELP}
+`,
+  rebind: `Usage: ${PROGRAM} rebind --secret-id S [--yes]
+
+Moves the rotation ledger binding of the PingOne owner the secret names to this secret, so that its rotations
+are accepted and those of the secret bound before are refused. The secret's AWSCURRENT must be PingOne's
+current secret (read as the worker app): that is the proof of possession. Prints the plan, asks before doing it.
+Refused while a rotation of the owner may have a regenerate in flight.
+
+  --secret-id S  name or ARN of the secret that should own the PingOne secret
+  --yes, -y      do not ask (required when stdin is not a terminal)
 
 ${GLOBAL_HELP}
 `,
@@ -395,8 +424,12 @@ async function dispatch(
         ...optional('window', 'window'),
         ...optional('kms-key-id', 'kmsKeyId'),
         force: flag('force'),
+        rebind: flag('rebind'),
+        yes: flag('yes'),
       });
     }
+    case 'rebind':
+      return rebind(deps, { secretId: str('secret-id')!, yes: flag('yes') });
     case 'status': {
       const stuckAfterMs = durationOption(values, 'stuck-after');
       return status(deps, {

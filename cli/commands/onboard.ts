@@ -1,6 +1,7 @@
 import {
   CreateSecretCommand,
   GetSecretValueCommand,
+  ListSecretsCommand,
   PutSecretValueCommand,
   ResourceExistsException,
   ResourceNotFoundException,
@@ -30,6 +31,7 @@ import { withArticle } from '../../lib/status/text.js';
 import type { CliDeps } from '../deps.js';
 import { CliError, EXIT, explainPingOneError, UsageError } from '../errors.js';
 import { labelsLine, line } from '../format.js';
+import { assertNoLiveIntent, cliLedger, confirm, writeBinding } from '../ledger.js';
 import { callOptions } from '../pingone-access.js';
 
 export { APPLICATION_TAG, ENVIRONMENT_TAG, RESOURCE_TAG };
@@ -49,6 +51,10 @@ export interface OnboardOptions {
   readonly kmsKeyId?: string;
   /** Store PingOne's current secret in an existing secret. */
   readonly force?: boolean;
+  /** Take the owner over from the secret that holds it (the ledger binding, the tags), after confirmation. */
+  readonly rebind?: boolean;
+  /** Confirm --rebind without asking. */
+  readonly yes?: boolean;
 }
 
 /**
@@ -146,6 +152,38 @@ export async function onboard(deps: CliDeps, options: OnboardOptions): Promise<n
     `PingOne: ${described} ${owner.id} in environment ${owner.environmentId} (${region}); read its current ` +
       'secret as the worker app.',
   );
+
+  // One secret per PingOne owner: the ledger's binding (and, for secrets onboarded but never rotated, the
+  // pingone:resource-id tags) name the one that holds it; another is refused unless --rebind.
+  const ledger = cliLedger(deps);
+  const record = await ledger.ledger.read(owner, ledger.options());
+  const targetArn = exists ? (await readSecretView(sm, options.secretName)).arn : undefined;
+  const bound = record?.binding;
+  const holders = [
+    ...(bound && bound.secretArn !== targetArn
+      ? [`${bound.secretArn} (rotation ledger binding since ${bound.boundAt}, by ${bound.how})`]
+      : []),
+    ...(await taggedHolders(deps, owner.id))
+      .filter((arn) => arn !== targetArn && arn !== bound?.secretArn)
+      .map((arn) => `${arn} (tag ${RESOURCE_TAG}=${owner.id})`),
+  ];
+  if (holders.length > 0 && !options.rebind) {
+    throw new CliError(
+      `${describeOwner(owner)} is already held by secret ${holders.join(' and by ')}`,
+      `nothing was changed. If ${options.secretName} should hold it instead, run the same onboard with ` +
+        `--rebind (it asks for confirmation, stores PingOne's current secret in ${options.secretName} and ` +
+        "moves the binding; the other secret's rotations are then refused); otherwise onboard another resource",
+    );
+  }
+  assertNoLiveIntent(record, owner, deps.now());
+  if (holders.length > 0) {
+    say(
+      `Plan: take ${describeOwner(owner)} over from ${holders.join(' and ')}: store PingOne's current secret in ` +
+        `${options.secretName} and bind the owner to it in the rotation ledger. The other secret keeps its ` +
+        'value, but its rotations are refused from then on.',
+    );
+    await confirm(deps, options.yes, `onboard --rebind of ${options.secretName}`);
+  }
 
   const tags: Record<string, string> = {
     [ENVIRONMENT_TAG]: owner.environmentId,
@@ -261,6 +299,11 @@ export async function onboard(deps: CliDeps, options: OnboardOptions): Promise<n
     }
   }
   say(`Tags: ${tagText}.`);
+  await writeBinding(ledger, owner, record, arn, holders.length > 0 ? 'rebind' : 'onboard', deps.now());
+  say(
+    `Rotation ledger: ${describeOwner(owner)} is bound to ${options.secretName} (proof: it holds PingOne's ` +
+      'current secret); a rotation of any other secret naming it is refused.',
+  );
 
   if (input.rotation) {
     await attachRotation(deps, arn, options.secretName, input.rotation);
@@ -282,6 +325,31 @@ function alreadyExists(name: string): CliError {
     `secret ${name} already exists`,
     "pass --force to store PingOne's current secret in it (a new AWSCURRENT version), or choose another --secret-name",
   );
+}
+
+/** Secrets tagged pingone:resource-id=<id> (ARNs). */
+async function taggedHolders(deps: CliDeps, resourceId: string): Promise<string[]> {
+  const arns: string[] = [];
+  let nextToken: string | undefined;
+  do {
+    const page = await deps.secretsManager.send(
+      new ListSecretsCommand({
+        Filters: [
+          { Key: 'tag-key', Values: [RESOURCE_TAG] },
+          { Key: 'tag-value', Values: [resourceId] },
+        ],
+        ...(nextToken ? { NextToken: nextToken } : {}),
+      }),
+    );
+    for (const secret of page.SecretList ?? []) {
+      const tagged = (secret.Tags ?? []).some(
+        (tag) => tag.Key === RESOURCE_TAG && tag.Value?.toLowerCase() === resourceId,
+      );
+      if (tagged && secret.ARN) arns.push(secret.ARN);
+    }
+    nextToken = page.NextToken;
+  } while (nextToken);
+  return arns;
 }
 
 async function secretExists(deps: CliDeps, name: string): Promise<boolean> {

@@ -3,6 +3,7 @@ import { inspectStatus, type StatusReport } from '../../lib/status/model.js';
 import type { CliDeps } from '../deps.js';
 import { rotationErrorHint } from '../errors.js';
 import { line, when } from '../format.js';
+import { cliLedger } from '../ledger.js';
 
 export {
   DEFAULT_STUCK_AFTER_MS,
@@ -42,6 +43,7 @@ export function statusReport(deps: CliDeps, options: StatusOptions): Promise<Sta
       now: deps.now,
       noRotationService: deps.local !== undefined,
       hint: rotationErrorHint,
+      ledger: () => cliLedger(deps).ledger,
     },
     {
       secretId: options.secretId,
@@ -145,6 +147,41 @@ function printReport(deps: CliDeps, report: StatusReport): void {
         ? `application ${report.awsCurrent.applicationId} in environment ${report.awsCurrent.environmentId}`
         : `resource ${report.awsCurrent.resourceId} in environment ${report.awsCurrent.environmentId}`,
     );
+  }
+  const l = report.ledger;
+  if (l) {
+    const b = l.binding;
+    out(
+      'Ledger',
+      l.problem
+        ? `not read (${l.problem})`
+        : b
+          ? b.thisSecret
+            ? `bound to this secret since ${when(b.boundAt, now)} (by ${b.how})`
+            : `bound to ANOTHER secret, ${b.secretArn}, since ${when(b.boundAt, now)} (by ${b.how})`
+          : 'not bound yet',
+    );
+    if (l.intent) {
+      out(
+        '',
+        `intent: version ${l.intent.versionId} began a regenerate ${when(l.intent.startedAt, now)}` +
+          (l.intent.live
+            ? `; no other regenerate until ${when(l.intent.settlesAt, now)}`
+            : ' (settled; stale)'),
+      );
+    }
+    if (l.lastRotated) out('', `last rotation finished ${when(l.lastRotated, now)} (ledger)`);
+    for (const run of l.history) {
+      const steps = [
+        `started ${when(run.startedAt, now)}`,
+        run.regeneratedAt ? `regenerated ${when(run.regeneratedAt, now)}` : 'not regenerated',
+        run.finishedAt ? `${run.outcome ?? 'ended'} ${when(run.finishedAt, now)}` : 'unfinished',
+      ];
+      out(
+        '',
+        `${run.versionId}  ${steps.join(', ')}${run.secretArn === report.secret.arn ? '' : ` (${run.secretArn})`}`,
+      );
+    }
   }
   if (report.secrets) {
     for (const [key, value] of Object.entries(report.secrets)) {

@@ -1,5 +1,6 @@
 import { UpdateSecretVersionStageCommand } from '@aws-sdk/client-secrets-manager';
-import type { PingOneSecretState } from '../../lib/pingone/types.js';
+import { intentSettlesAt, type LedgerRecord, withoutIntent } from '../../lib/ledger/record.js';
+import type { PingOneSecretState, SecretOwner } from '../../lib/pingone/types.js';
 import { describeOwner } from '../../lib/rotation/common.js';
 import { AWSCURRENT, AWSPENDING, SecretsStore } from '../../lib/secrets/secrets-store.js';
 import {
@@ -16,6 +17,7 @@ import { DEFAULT_STUCK_AFTER_MS } from '../../lib/status/model.js';
 import type { CliDeps } from '../deps.js';
 import { CliError, EXIT, rotationErrorHint } from '../errors.js';
 import { duration, labelsLine, line, when } from '../format.js';
+import { cliLedger } from '../ledger.js';
 import { callOptions } from '../pingone-access.js';
 
 export interface UnstickOptions {
@@ -58,6 +60,7 @@ export async function unstick(deps: CliDeps, options: UnstickOptions): Promise<n
   let state: PingOneSecretState | undefined;
   let pingOneProblem: string | undefined;
   let ownerText: string | undefined;
+  let ledgerOwner: SecretOwner | undefined;
   if (currentValue) {
     try {
       const access = deps.pingone();
@@ -66,6 +69,7 @@ export async function unstick(deps: CliDeps, options: UnstickOptions): Promise<n
         pingOneProblem = owner.problem;
       } else {
         ownerText = describeOwner(owner.owner);
+        ledgerOwner = owner.owner;
         const pingone = await readPingOne(access.client, owner.owner, {
           ...callOptions(deps.now),
           hint: rotationErrorHint,
@@ -89,6 +93,20 @@ export async function unstick(deps: CliDeps, options: UnstickOptions): Promise<n
 
   const disposition = pendingDisposition(pending, currentValue, state);
   const now = deps.now();
+  // The rotation ledger's intent of this secret: a stale one (nothing can still be in flight) is cleared;
+  // the runs stay, so a later rotation still adopts what an abandoned one regenerated.
+  const ledger = ledgerOwner ? cliLedger(deps) : undefined;
+  let record: LedgerRecord | undefined;
+  let ledgerProblem: string | undefined;
+  if (ledger && ledgerOwner) {
+    try {
+      record = await ledger.ledger.read(ledgerOwner, ledger.options());
+    } catch (error) {
+      ledgerProblem = (error as Error).message;
+    }
+  }
+  const intent = record?.intent?.secretArn === view.arn ? record.intent : undefined;
+  const staleIntent = intent && intentSettlesAt(intent).getTime() <= now ? intent : undefined;
   const created =
     (pending.kind !== 'placeholder' ? pending.created : undefined) ??
     view.versions.find((v) => v.id === pendingId)?.created;
@@ -127,6 +145,20 @@ export async function unstick(deps: CliDeps, options: UnstickOptions): Promise<n
     `     aws secretsmanager update-secret-version-stage ${secretArg} --version-stage AWSPENDING ` +
       `--remove-from-version-id ${pendingId}`,
   );
+  if (staleIntent) {
+    say(
+      `  ${disposition === 'finish' ? 3 : 2}. Clear the rotation ledger's stale intent: version ${staleIntent.token} ` +
+        `began a regenerate ${when(staleIntent.startedAt, now)}; nothing of it can still be in flight. Its record ` +
+        'of the rotation stays (a later rotation adopts what it regenerated).',
+    );
+  } else if (intent) {
+    say(
+      `  Note: the rotation ledger holds the intent of version ${intent.token} until ` +
+        `${intentSettlesAt(intent).toISOString()} (a regenerate may still be in flight); it is left alone and ` +
+        'no regenerate of this owner is sent before then.',
+    );
+  }
+  if (ledgerProblem) say(`  Note: the rotation ledger was not read (${ledgerProblem}); it is left as it is.`);
 
   if (options.dryRun) {
     say('Dry run: nothing was changed.');
@@ -164,6 +196,14 @@ export async function unstick(deps: CliDeps, options: UnstickOptions): Promise<n
       RemoveFromVersionId: pendingId,
     }),
   );
+  if (staleIntent && ledger && ledgerOwner && record) {
+    const cleared = await ledger.ledger.write(ledgerOwner, withoutIntent(record), ledger.options());
+    say(
+      cleared === 'written'
+        ? "Cleared the rotation ledger's stale intent."
+        : "The rotation ledger's record changed meanwhile; its intent was left (run status).",
+    );
+  }
   const after = await readSecretView(sm, view.arn);
   say(
     `Done: ${disposition === 'finish' ? 'rotation finished' : 'AWSPENDING removed'}. ${labelsLine(labels(after))}`,

@@ -18,6 +18,14 @@ import {
   TTL_TAG,
   type Ttl,
 } from '../config.js';
+import type { RotationLedger } from '../ledger/ledger.js';
+import {
+  intentIsLive,
+  intentSettlesAt,
+  type LedgerRecord,
+  type LedgerRun,
+  unfinishedRuns,
+} from '../ledger/record.js';
 import type { PingOneClient, PingOneSecretState, SecretOwnerKind } from '../pingone/types.js';
 import { previousInUse } from '../rotation/in-use-guard.js';
 import { proofFor } from '../rotation/test-secret.js';
@@ -136,7 +144,15 @@ export interface StatusDeps {
   readonly hint?: RotationErrorHint;
   /** Deadline for PingOne's reads (default 30 s). */
   readonly pingOneTimeoutMs?: number;
+  /**
+   * The rotation ledger (binding, intent, recent rotations); called once an owner is known. Without it the
+   * report has no `ledger` and the verdicts do not consider it.
+   */
+  readonly ledger?: RotationLedger | (() => RotationLedger);
 }
+
+/** How many of the ledger's recent rotations a report shows. */
+export const LEDGER_HISTORY_SHOWN = 5;
 
 export interface InspectOptions {
   /** Name or ARN. */
@@ -194,6 +210,30 @@ export interface StatusReport {
   readonly warnings: readonly { readonly code: ConfigWarning; readonly message: string }[];
   /** Other secrets naming the same PingOne owner (see markDuplicates). */
   readonly duplicates?: readonly string[];
+  /** The rotation ledger's record of the owner (only when the model was given the ledger). */
+  readonly ledger?: {
+    readonly table: string;
+    readonly binding?: {
+      readonly secretArn: string;
+      readonly boundAt: string;
+      readonly how: string;
+      /** Bound to this secret (else its rotations are refused). */
+      readonly thisSecret: boolean;
+    };
+    readonly intent?: {
+      readonly versionId: string;
+      readonly secretArn: string;
+      readonly startedAt: string;
+      /** Until then a regenerate may be in flight and no other is sent. */
+      readonly settlesAt: string;
+      readonly live: boolean;
+    };
+    /** The most recent rotations, newest first (times from the ledger; moto keeps no LastRotatedDate). */
+    readonly history: readonly (Omit<LedgerRun, 'token'> & { readonly versionId: string })[];
+    /** The last rotation the ledger records as finished. */
+    readonly lastRotated?: string;
+    readonly problem?: string;
+  };
   readonly awsCurrent:
     | {
         readonly versionId?: string;
@@ -262,6 +302,7 @@ interface Gathered {
   readonly pingone?: PingOneView;
   /** The function's configuration, once PingOne access was built (for its default TTL and in-use window). */
   readonly config?: RotationConfig;
+  readonly ledger?: { readonly table: string; readonly record?: LedgerRecord; readonly problem?: string };
 }
 
 async function gather(deps: StatusDeps, secretId: string): Promise<Gathered> {
@@ -287,11 +328,32 @@ async function gather(deps: StatusDeps, secretId: string): Promise<Gathered> {
   if ('problem' in owner) {
     return { view, current, previous, pending, ownerProblem: owner.problem, config: access.config };
   }
+  const ledger = await readLedger(deps, owner.owner);
   const pingone = await readPingOne(access.client, owner.owner, {
     deadline: deps.now() + (deps.pingOneTimeoutMs ?? DEFAULT_PINGONE_TIMEOUT_MS),
     hint: deps.hint ?? noHint,
   });
-  return { view, current, previous, pending, pingone, config: access.config };
+  return { view, current, previous, pending, pingone, config: access.config, ...(ledger ? { ledger } : {}) };
+}
+
+async function readLedger(
+  deps: StatusDeps,
+  owner: Parameters<RotationLedger['read']>[0],
+): Promise<Gathered['ledger']> {
+  if (!deps.ledger) return undefined;
+  let table = 'the rotation ledger';
+  try {
+    const ledger = typeof deps.ledger === 'function' ? deps.ledger() : deps.ledger;
+    table = ledger.table;
+    const record = await ledger.read(owner, {
+      deadline: deps.now() + 15_000,
+      now: deps.now,
+      consequence: '',
+    });
+    return { table, ...(record ? { record } : {}) };
+  } catch (error) {
+    return { table, problem: (error as Error).message.trim() };
+  }
 }
 
 /** Reads the secret and PingOne and judges them. Throws only when Secrets Manager itself cannot be read. */
@@ -347,6 +409,11 @@ export async function inspectStatus(deps: StatusDeps, options: InspectOptions): 
   const warnings = configWarnings(ttl, ttlTag !== undefined, view);
 
   const awsCurrentIs = currentValue && state ? matchAtPingOne(currentValue.clientSecret, state) : undefined;
+  const ledgerRecord = g.ledger?.record;
+  const boundElsewhere =
+    ledgerRecord?.binding && ledgerRecord.binding.secretArn !== view.arn ? ledgerRecord.binding : undefined;
+  const ledgerRecordKnown = g.ledger !== undefined && !g.ledger.problem;
+  const ownRegenerate = unfinishedRuns(ledgerRecord, view.arn).length > 0;
   const holders = previousHolders(g, state);
   const created = creationDates(g);
   const pendingInfo = describePending(g, view, state, currentValue, {
@@ -382,6 +449,13 @@ export async function inspectStatus(deps: StatusDeps, options: InspectOptions): 
   } else if (g.ownerProblem) {
     verdict = 'misconfigured';
     reason = g.ownerProblem;
+  } else if (boundElsewhere) {
+    verdict = 'duplicate-owner';
+    reason =
+      `The rotation ledger binds PingOne ${g.pingone?.owner.kind ?? 'owner'} ${g.pingone?.owner.id ?? ''} to ` +
+      `another secret, ${boundElsewhere.secretArn} (since ${boundElsewhere.boundAt}, by ${boundElsewhere.how}): ` +
+      "every rotation of this secret is refused before PingOne is called. If this secret should own it, hold PingOne's " +
+      `current secret in it and run \`pingone-rotation rebind --secret-id ${name}\`; otherwise turn its rotation off`;
   } else if (g.pingone?.problem || !state) {
     verdict = 'pingone-error';
     reason = g.pingone?.problem ?? 'PingOne could not be read';
@@ -417,6 +491,14 @@ export async function inspectStatus(deps: StatusDeps, options: InspectOptions): 
         "AWSCURRENT is PingOne's current secret, but rotation is not enabled: attach the rotation function with " +
         `\`${onboardCommand(name, currentValue, { rotationFunctionArn: arn })}\`${arn ? '' : ' (put in your rotation function ARN)'}`;
     }
+  } else if (awsCurrentIs === 'previous' && ledgerRecordKnown && !ownRegenerate) {
+    verdict = 'drift';
+    reason =
+      `AWSCURRENT is PingOne's previous secret, valid until ${when(state.previous?.expiresAt, now)}, but the ` +
+      'rotation ledger records no regenerate by the rotation function for this secret: someone regenerated it ' +
+      'outside the function (the console, the API), and a rotation refuses to adopt it (UnexplainedRegenerate). ' +
+      "Consumers keep working until then. If the new secret should be this secret's, store it: " +
+      `\`${onboardCommand(name, currentValue)}\``;
   } else if (awsCurrentIs === 'previous') {
     verdict = 'grace';
     reason =
@@ -433,6 +515,12 @@ export async function inspectStatus(deps: StatusDeps, options: InspectOptions): 
   }
   if (!view.rotation.enabled && verdict !== 'not-rotating')
     notes.push('rotation is not enabled for this secret');
+  if (g.ledger?.problem) notes.push(`rotation ledger not read: ${g.ledger.problem}`);
+  if (g.ledger && !g.ledger.problem && !g.ledger.record?.binding && awsCurrentIs === 'current') {
+    notes.push(
+      "not bound in the rotation ledger yet: the first rotation claims it (AWSCURRENT is PingOne's current secret)",
+    );
+  }
   if (ttlProblem && verdict !== 'misconfigured') notes.push(ttlProblem);
   if (windowProblem && verdict !== 'misconfigured') notes.push(windowProblem);
 
@@ -472,6 +560,7 @@ export async function inspectStatus(deps: StatusDeps, options: InspectOptions): 
       ...(windowProblem ? { problem: windowProblem } : {}),
     },
     warnings,
+    ...(g.ledger ? { ledger: ledgerReport(g.ledger, view.arn, now) } : {}),
     awsCurrent: view.currentVersionId
       ? {
           versionId: view.currentVersionId,
@@ -786,5 +875,43 @@ function secretsOf(g: Gathered, state: PingOneSecretState | undefined): Record<s
     awsPending: value(g.pending),
     pingOneCurrent: state?.secret,
     pingOnePrevious: state?.previous?.secret,
+  };
+}
+
+function ledgerReport(
+  ledger: NonNullable<Gathered['ledger']>,
+  arn: string,
+  now: number,
+): NonNullable<StatusReport['ledger']> {
+  const record = ledger.record;
+  const intent = record?.intent;
+  const history = (record?.history ?? []).slice(0, LEDGER_HISTORY_SHOWN).map((run) => ({
+    versionId: run.token,
+    secretArn: run.secretArn,
+    startedAt: run.startedAt,
+    ...(run.regeneratedAt ? { regeneratedAt: run.regeneratedAt } : {}),
+    ...(run.finishedAt ? { finishedAt: run.finishedAt } : {}),
+    ...(run.outcome ? { outcome: run.outcome } : {}),
+  }));
+  const lastRotated = record?.history.find((run) => run.outcome === 'rotated')?.finishedAt;
+  return {
+    table: ledger.table,
+    ...(record?.binding
+      ? { binding: { ...record.binding, thisSecret: record.binding.secretArn === arn } }
+      : {}),
+    ...(intent
+      ? {
+          intent: {
+            versionId: intent.token,
+            secretArn: intent.secretArn,
+            startedAt: intent.startedAt,
+            settlesAt: isoTime(intentSettlesAt(intent)),
+            live: intentIsLive(intent, now),
+          },
+        }
+      : {}),
+    history,
+    ...(lastRotated ? { lastRotated } : {}),
+    ...(ledger.problem ? { problem: ledger.problem } : {}),
   };
 }

@@ -12,6 +12,7 @@ import {
   HOUR,
   knownSecrets,
   type RunOptions,
+  recordAbandonedRotation,
   versionWith,
   worldDriver,
 } from './support.js';
@@ -113,6 +114,8 @@ describe('status', () => {
 
   it('grace: AWSCURRENT is PingOne previous (regenerated with a grace period); exit 4 with the expiry', async () => {
     const secret = await rotatedSecret();
+    // The regenerate is the function's own: a rotation recorded its intent and died.
+    await recordAbandonedRotation(world, secret);
     const expires = new Date(Date.now() + 2 * 24 * HOUR);
     world.sim.regenerateOutOfBand(secret.environmentId, secret.resourceId, { previousExpiresAt: expires });
     const { run, report } = await statusJson(secret.name);

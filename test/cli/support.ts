@@ -17,6 +17,8 @@ import type { Output } from '../../cli/format.js';
 import { createLocalRotation, libraryHandler } from '../../cli/local.js';
 import { createPingOneAccess } from '../../cli/pingone-access.js';
 import { runCli } from '../../cli/run.js';
+import { EMPTY_RECORD, withRegenerateIntent } from '../../lib/ledger/record.js';
+import type { PingOneRegion } from '../../lib/pingone/regions.js';
 import { LOCAL_ROTATION_LAMBDA_ARN, LocalRotationDriver } from '../../local/driver.js';
 import type { LocalWorld } from '../../local/world.js';
 
@@ -301,4 +303,30 @@ export async function binary(
   const result = await startBinary(world, args, options).done;
   if (!args.includes('--show-secrets')) expectNoSecrets(result.stdout + result.stderr);
   return result;
+}
+
+/**
+ * What the ledger holds after a rotation of `secret` recorded its intent and then died (before or after its
+ * regenerate): an unfinished run of this secret, its window long settled. PingOne's regenerate after that is
+ * then this function's own, and a rotation adopts it.
+ */
+export async function recordAbandonedRotation(
+  world: LocalWorld,
+  secret: { arn: string; environmentId: string; resourceId: string; region: PingOneRegion },
+): Promise<void> {
+  const owner = {
+    kind: 'resource',
+    environmentId: secret.environmentId,
+    id: secret.resourceId,
+    region: secret.region,
+  } as const;
+  const options = { deadline: Date.now() + 10_000, now: Date.now };
+  const record = (await world.ledger.read(owner, options)) ?? EMPTY_RECORD;
+  const next = withRegenerateIntent(record, {
+    secretArn: secret.arn,
+    token: `abandoned-${Date.now()}`,
+    now: Date.now() - 10 * 60_000,
+    postUntil: Date.now() - 9 * 60_000,
+  });
+  expect(await world.ledger.write(owner, next, options)).toBe('written');
 }
