@@ -136,6 +136,9 @@ export async function libraryHandler(options: {
   const saved = process.env.POWERTOOLS_METRICS_DISABLED;
   process.env.POWERTOOLS_METRICS_DISABLED = verbose ? 'false' : 'true';
   const metrics = new Metrics({ namespace: 'PingOneSecretRotation', serviceName: 'pingone-secret-rotation' });
+  // The ColdStart metric goes out through a new Metrics made at the first invocation, when the variable above
+  // is restored: silence it here too.
+  if (!verbose) metrics.captureColdStartMetric = () => {};
   if (saved === undefined) delete process.env.POWERTOOLS_METRICS_DISABLED;
   else process.env.POWERTOOLS_METRICS_DISABLED = saved;
   const handler = createRotationHandler({

@@ -107,6 +107,7 @@ const EXIT_HELP = `Exit codes:
   0  success; status: healthy, or not-rotating (a note)
   1  error: an AWS or PingOne call failed, a rotation failed or timed out, unstick refused or cancelled
   2  usage: a bad or missing option or setting
+  130 interrupted (Ctrl-C / SIGTERM): rotate stopped at a step boundary and printed how to continue
   status verdicts (rotate exits with the same code when it refuses the state; --force skips that check):
   ${STATUS_EXIT.drift}  drift                 AWSCURRENT is neither PingOne's current nor previous secret
   ${STATUS_EXIT.grace}  grace                 AWSCURRENT is PingOne's previous secret (a half-done rotation)
@@ -194,6 +195,10 @@ through the local rotation driver, with the built bundle dist/rotate/index.mjs (
   --wait          follow the rotation until it ends (implied in the local world)
   --timeout D     give up following after D, e.g. 90s, 5m
   --force         skip the status check (a rotation of a drifted or misconfigured secret fails and leaves AWSPENDING)
+
+Ctrl-C (or SIGTERM) never cuts a step short: in the local world the running step finishes, the rotation stops
+before the next one, and rotate prints the labels, whether PingOne regenerated, and the one command that
+continues; against the service it stops following (the rotation goes on). Exit 130.
 
 ${GLOBAL_HELP}
 `,

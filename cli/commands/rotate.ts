@@ -15,7 +15,7 @@ import {
   type RotationReport,
 } from '../../local/driver.js';
 import type { CliDeps } from '../deps.js';
-import { CliError, EXIT, oneLine, PROGRAM } from '../errors.js';
+import { CliError, describeError, EXIT, oneLine, PROGRAM } from '../errors.js';
 import { duration, labelsLine, line, ProgressLine, shortId, when } from '../format.js';
 import { statusReport } from './status.js';
 
@@ -240,7 +240,7 @@ async function printStop(
   try {
     status = await statusReport(deps, { secretId: view.arn });
   } catch (error) {
-    say('PingOne', `not checked (${oneLine((error as Error).message)})`);
+    say('PingOne', `not checked (${describeError(error).line})`);
     say('Continue', `pingone-rotation status --secret-id ${view.name}`);
     return;
   }

@@ -1,0 +1,195 @@
+#!/usr/bin/env node
+/**
+ * Regenerates the CLI examples in README.md from real runs: starts `cli/demo-world.ts` (moto and the PingOne
+ * simulator, seeded), runs the built CLI (dist/cli/pingone-rotation.mjs, what `npx pingone-rotation` runs)
+ * against it in the order the states need, and rewrites every code block that follows a marker
+ *
+ *   <!-- readme-example: NAME [NAME …] -->
+ *
+ * with those runs' output: `$ npx pingone-rotation …`, stdout and stderr in the order they arrived, and
+ * `[exit N]`. Nothing is edited by hand, and a marker naming an unknown run is an error.
+ *
+ *   npm run build && npm run readme:examples
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+const README = 'README.md';
+const CLI = 'dist/cli/pingone-rotation.mjs';
+const FUNCTION_ARN = 'arn:aws:lambda:us-east-1:123456789012:function:pingone-rotation';
+
+/** Collects stdout and stderr in arrival order, as a terminal shows them. */
+function capture(child: ChildProcess): { text: () => string; done: Promise<number | null> } {
+  let text = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    text += chunk.toString();
+  });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    text += chunk.toString();
+  });
+  const done = new Promise<number | null>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', (code) => resolve(code));
+  });
+  return { text: () => text, done };
+}
+
+async function waitFor(read: () => string, pattern: RegExp, what: string, ms = 120_000): Promise<void> {
+  const until = Date.now() + ms;
+  while (!pattern.test(read())) {
+    if (Date.now() > until) throw new Error(`readme-examples: no ${what} within ${ms} ms:\n${read()}`);
+    await sleep(50);
+  }
+}
+
+// 1. The demo world, exactly as `node --import tsx cli/demo-world.ts` prints it.
+const demo = spawn(process.execPath, ['--import', 'tsx', 'cli/demo-world.ts'], {
+  env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' },
+  stdio: ['ignore', 'pipe', 'pipe'],
+});
+const demoOut = capture(demo);
+const runs = new Map<string, string>();
+try {
+  await waitFor(demoOut.text, /^Ctrl-C stops moto and the simulator\.$/m, 'demo world');
+  const demoText = demoOut.text();
+  runs.set('demo-world', `$ node --import tsx cli/demo-world.ts\n${demoText.trimEnd()}`);
+  const env: Record<string, string> = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' };
+  for (const m of demoText.matchAll(/^ {2}export ([A-Z_]+)='([^']*)'$/gm)) env[m[1]!] = m[2]!;
+  const ids = (label: string) => {
+    const m = new RegExp(`^${label}\\s+--environment-id (\\S+) --resource-id (\\S+)`, 'm').exec(demoText);
+    if (!m) throw new Error(`readme-examples: no '${label}' line in the demo world's output`);
+    return { environmentId: m[1]!, resourceId: m[2]! };
+  };
+  const orders = ids('To onboard:');
+  const openid = ids('Not CUSTOM:');
+  const simulator = /PingOne simulator (\S+)$/m.exec(demoText)?.[1];
+  if (!simulator) throw new Error('readme-examples: no simulator URL in the demo world output');
+
+  const cli = (args: string[], options: { stdinNull?: boolean } = {}) => {
+    const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    child.stdin.end();
+    const shown = args.map((a) => (/[\s()]/.test(a) ? `"${a}"` : a)).join(' ');
+    return {
+      child,
+      out: capture(child),
+      shown: `$ npx pingone-rotation ${shown}${options.stdinNull ? ' < /dev/null' : ''}`,
+    };
+  };
+  const record = (out: string, code: number | null, shown: string, note = '') =>
+    `${shown}${note}\n${out.trimEnd()}${code === 0 && !/^\$ npx pingone-rotation status /.test(shown) ? '' : `\n[exit ${code}]`}`;
+  const run = async (name: string, args: string[], options: { stdinNull?: boolean } = {}) => {
+    const c = cli(args, options);
+    const code = await c.out.done;
+    runs.set(name, record(c.out.text(), code, c.shown));
+    return code;
+  };
+  const onboard = (
+    secret: string,
+    owner: { environmentId: string; resourceId: string },
+    extra: string[] = [],
+  ) => [
+    'onboard',
+    '--secret-name',
+    secret,
+    '--environment-id',
+    owner.environmentId,
+    '--resource-id',
+    owner.resourceId,
+    '--pingone-region',
+    'EU',
+    ...extra,
+  ];
+
+  // 2. In the order the states need (the README shows them by section).
+  await run(
+    'onboard-orders',
+    onboard('pingone/orders-api', orders, [
+      '--previous-secret-ttl',
+      '7d',
+      '--rotation-function-arn',
+      FUNCTION_ARN,
+      '--schedule',
+      'rate(30 days)',
+      '--window',
+      '4h',
+    ]),
+  );
+  await run('onboard-openid', onboard('pingone/openid', openid));
+  await run('onboard-exists', onboard('pingone/orders-api', orders));
+  await run('status-orders-onboarded', ['status', '--secret-id', 'pingone/orders-api']);
+  await run('status-payments', ['status', '--secret-id', 'pingone/payments-api']);
+  await run('rotate-refused-drift', ['rotate', '--secret-id', 'pingone/reports-api', '--wait']);
+  await run('status-reports', ['status', '--secret-id', 'pingone/reports-api']);
+  const reportsJson = cli(['status', '--secret-id', 'pingone/reports-api', '--json']);
+  await reportsJson.out.done;
+  const reports = JSON.parse(reportsJson.out.text()) as {
+    awsCurrent: { environmentId: string; resourceId: string };
+  };
+  await run('onboard-force-reports', onboard('pingone/reports-api', reports.awsCurrent, ['--force']));
+  await run('status-search', ['status', '--secret-id', 'pingone/search-api']);
+  await run('status-search-pingone-error', [
+    'status',
+    '--secret-id',
+    'pingone/search-api',
+    '--worker-parameter',
+    '/pingone/nope',
+  ]);
+  await run('rotate-orders', ['rotate', '--secret-id', 'pingone/orders-api', '--wait']);
+
+  // Ctrl-C while createSecret waits for PingOne: the simulator answers the regenerate 3 s late.
+  const delay = await fetch(`${simulator}/__admin/faults/delay`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ route: 'secret', method: 'POST', ms: 3_000, count: 1 }),
+  });
+  if (!delay.ok) throw new Error(`readme-examples: the simulator refused the delay fault (${delay.status})`);
+  const interrupted = cli(['rotate', '--secret-id', 'pingone/orders-api', '--wait']);
+  await waitFor(interrupted.out.text, /^RotateSecret: version /m, 'RotateSecret line');
+  await sleep(500);
+  interrupted.child.kill('SIGINT');
+  const interruptedCode = await interrupted.out.done;
+  runs.set(
+    'rotate-interrupted',
+    record(
+      interrupted.out.text(),
+      interruptedCode,
+      interrupted.shown,
+      '      # Ctrl-C while createSecret waits for PingOne',
+    ),
+  );
+  await run('unstick-orders-after-interrupt', ['unstick', '--secret-id', 'pingone/orders-api', '--yes']);
+
+  await run('rotate-refused-pending', ['rotate', '--secret-id', 'pingone/billing-api', '--wait']);
+  await run('unstick-billing-no-tty', ['unstick', '--secret-id', 'pingone/billing-api'], { stdinNull: true });
+  await run('unstick-billing-yes', ['unstick', '--secret-id', 'pingone/billing-api', '--yes']);
+  await run('unstick-search-yes', ['unstick', '--secret-id', 'pingone/search-api', '--yes']);
+  await run('status-search-json', ['status', '--secret-id', 'pingone/search-api', '--json']);
+  await run('status-missing-json', ['status', '--secret-id', 'pingone/does-not-exist', '--json']);
+  await run('error-missing', ['status', '--secret-id', 'pingone/does-not-exist']);
+  await run('error-option', ['status', '--secret', 'pingone/orders-api']);
+  await run('version', ['--version']);
+} finally {
+  demo.kill('SIGINT');
+  await demoOut.done;
+}
+
+// 3. Rewrite the marked blocks.
+const readme = readFileSync(README, 'utf8');
+const used = new Set<string>();
+const marker = /(<!-- readme-example: ([^>]+?) -->\n)```[^\n]*\n[\s\S]*?\n```/g;
+const rewritten = readme.replace(marker, (_all, head: string, names: string) => {
+  const parts = names.split(/\s+/).map((name) => {
+    const text = runs.get(name);
+    if (text === undefined) throw new Error(`readme-examples: ${README} names an unknown example '${name}'`);
+    used.add(name);
+    return text;
+  });
+  return `${head}\`\`\`\n${parts.join('\n\n')}\n\`\`\``;
+});
+writeFileSync(README, rewritten);
+const unused = [...runs.keys()].filter((name) => !used.has(name));
+process.stdout.write(
+  `readme-examples: rewrote ${used.size} example(s) in ${README}` +
+    `${unused.length > 0 ? `; not shown: ${unused.join(', ')}` : ''}\n`,
+);
