@@ -143,10 +143,14 @@ afterAll(async () => {
 });
 
 /** The identity policies of the function's role in the packaged template, resolved for `deployment`. */
-function rolePolicies(tpl: Template): { name: string; policy: Json }[] {
-  const resources = new TemplateEvaluator(tpl, deployment).resources();
+function rolePolicies(tpl: Template, dep: Deployment = deployment): { name: string; policy: Json }[] {
+  const resources = new TemplateEvaluator(tpl, dep).resources();
   const role = resources.IamRoleLambdaExecution;
   if (!role) throw new Error('no IamRoleLambdaExecution in the template');
+  // A managed policy would grant what this test cannot see: there must be none.
+  if (role.Properties.ManagedPolicyArns !== undefined) {
+    throw new Error(`the role has managed policies: ${JSON.stringify(role.Properties.ManagedPolicyArns)}`);
+  }
   const inline = toList(role.Properties.Policies).map((p) => {
     const policy = asObject(p, 'Policy');
     return { name: asString(policy.PolicyName, 'PolicyName'), policy: policy.PolicyDocument as Json };
@@ -158,11 +162,11 @@ function rolePolicies(tpl: Template): { name: string; policy: Json }[] {
   return [...inline, ...attached];
 }
 
-function iamWorld(tpl: Template): IamWorld {
+function iamWorld(tpl: Template, dep: Deployment = deployment): IamWorld {
   return {
     accountId: ACCOUNT,
     principal: `arn:aws:iam::${ACCOUNT}:role/pingone-secret-rotation-ci-IamRoleLambdaExecution-1A2B3C4D5E6F`,
-    identityPolicies: rolePolicies(tpl),
+    identityPolicies: rolePolicies(tpl, dep),
     keyPolicies: { [KEY]: defaultKeyPolicy(ACCOUNT) },
   };
 }
@@ -535,5 +539,44 @@ describe('the execution role, by an IAM policy evaluator', () => {
       if ((await evaluate(iam, request)) !== 'Allowed') denied.push(`${request.action} (${request.origin})`);
     }
     expect([...new Set(denied)]).toEqual(['kms:Decrypt (implied by ssm:GetParameter)']);
+  });
+
+  it('in a VPC: Lambda may manage the function’s network interfaces, the function’s own code may not', async () => {
+    const inVpc: Deployment = {
+      ...deployment,
+      parameters: {
+        ...deployment.parameters,
+        VpcSubnetIds: 'subnet-0123456789abcdef0,subnet-0fedcba9876543210',
+        VpcSecurityGroupIds: 'sg-0123456789abcdef0',
+      },
+    };
+    const iam = iamWorld(template, inVpc);
+    const eni = `arn:aws:ec2:${REGION}:${ACCOUNT}:network-interface/eni-0123456789abcdef0`;
+    const decisions: Record<string, string> = {};
+    for (const action of ['ec2:CreateNetworkInterface', 'ec2:DeleteNetworkInterface']) {
+      // Lambda's own call (no lambda:SourceFunctionArn), then the same call made by the function's code.
+      decisions[`${action} by Lambda`] = await evaluate(iam, { action, resource: eni, context: GLOBAL });
+      decisions[`${action} by the code`] = await evaluate(iam, {
+        action,
+        resource: eni,
+        context: { ...GLOBAL, 'lambda:SourceFunctionArn': functionArn },
+      });
+    }
+    expect(decisions).toEqual({
+      'ec2:CreateNetworkInterface by Lambda': 'Allowed',
+      'ec2:CreateNetworkInterface by the code': 'ExplicitlyDenied',
+      'ec2:DeleteNetworkInterface by Lambda': 'Allowed',
+      'ec2:DeleteNetworkInterface by the code': 'ExplicitlyDenied',
+    });
+    // Still no log actions beyond its own group: the VPC grant is not AWSLambdaVPCAccessExecutionRole's logs:*.
+    expect(await violations(iam)).toEqual([]);
+    // Without a VPC, no ENI action at all.
+    expect(
+      await evaluate(iamWorld(template), {
+        action: 'ec2:CreateNetworkInterface',
+        resource: eni,
+        context: GLOBAL,
+      }),
+    ).toBe('ImplicitlyDenied');
   });
 });

@@ -79,6 +79,7 @@ describe('VPC deployment', () => {
     const r = resources(base);
     expect(r.RotateLambdaFunction?.Properties.VpcConfig).toBeUndefined();
     expect(r.IamRoleLambdaExecution?.Properties.ManagedPolicyArns).toBeUndefined();
+    expect(JSON.stringify(r.IamRoleLambdaExecution?.Properties.Policies)).not.toContain('ec2:');
     expect(Object.values(r).filter((x) => x.Type.startsWith('AWS::EC2::'))).toEqual([]);
     expect(refusedBy(base)).toEqual([]);
   });
@@ -89,9 +90,45 @@ describe('VPC deployment', () => {
       SubnetIds: subnets.split(','),
       SecurityGroupIds: groups.split(','),
     });
-    expect(r.IamRoleLambdaExecution?.Properties.ManagedPolicyArns).toEqual([
-      'arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole',
+    // The ENI actions inline, not AWSLambdaVPCAccessExecutionRole (which adds logs:* on "*"); denied to the code.
+    expect(r.IamRoleLambdaExecution?.Properties.ManagedPolicyArns).toBeUndefined();
+    const statements = (
+      r.IamRoleLambdaExecution?.Properties.Policies as {
+        PolicyDocument: { Statement: Record<string, unknown>[] };
+      }[]
+    ).flatMap((p) => p.PolicyDocument.Statement);
+    const eni = statements.filter((s) => JSON.stringify(s.Action).includes('ec2:'));
+    expect(eni.map((s) => [s.Effect, s.Action, s.Resource, s.Condition])).toEqual([
+      [
+        'Allow',
+        [
+          'ec2:CreateNetworkInterface',
+          'ec2:DescribeNetworkInterfaces',
+          'ec2:DescribeSubnets',
+          'ec2:DeleteNetworkInterface',
+          'ec2:AssignPrivateIpAddresses',
+          'ec2:UnassignPrivateIpAddresses',
+        ],
+        '*',
+        undefined,
+      ],
+      [
+        'Deny',
+        [
+          'ec2:CreateNetworkInterface',
+          'ec2:DeleteNetworkInterface',
+          'ec2:AssignPrivateIpAddresses',
+          'ec2:UnassignPrivateIpAddresses',
+        ],
+        '*',
+        {
+          ArnEquals: {
+            'lambda:SourceFunctionArn': `arn:aws:lambda:${region}:123456789012:function:pingone-secret-rotation-ci-rotate`,
+          },
+        },
+      ],
     ]);
+    expect(JSON.stringify(statements)).not.toContain('logs:CreateLogGroup');
     // Endpoints only on request: the VPC may already have them (private DNS allows one per service).
     expect(Object.values(r).filter((x) => x.Type.startsWith('AWS::EC2::'))).toEqual([]);
     expect(refusedBy(inVpc)).toEqual([]);
