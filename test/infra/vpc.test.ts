@@ -92,11 +92,10 @@ describe('VPC deployment', () => {
     });
     // The ENI actions inline, not AWSLambdaVPCAccessExecutionRole (which adds logs:* on "*"); denied to the code.
     expect(r.IamRoleLambdaExecution?.Properties.ManagedPolicyArns).toBeUndefined();
-    const statements = (
-      r.IamRoleLambdaExecution?.Properties.Policies as {
-        PolicyDocument: { Statement: Record<string, unknown>[] };
-      }[]
-    ).flatMap((p) => p.PolicyDocument.Statement);
+    const policies = (r.IamRoleLambdaExecution?.Properties.Policies ?? []) as {
+      PolicyDocument: { Statement: Record<string, unknown>[] };
+    }[];
+    const statements = policies.flatMap((p) => p.PolicyDocument.Statement);
     const eni = statements.filter((s) => JSON.stringify(s.Action).includes('ec2:'));
     expect(eni.map((s) => [s.Effect, s.Action, s.Resource, s.Condition])).toEqual([
       [
