@@ -1,8 +1,9 @@
 import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { OwnerNotRotatableError, PingOneApiError } from '../../../lib/errors.js';
+import { OwnerNotRotatableError, PingOneApiError, PingOneNetworkError } from '../../../lib/errors.js';
 import { JWT_BEARER_ASSERTION_TYPE } from '../../../lib/pingone/client-assertion.js';
 import { PingOneHttpClient } from '../../../lib/pingone/http-client.js';
+import { type Transport, TransportError } from '../../../lib/pingone/transport.js';
 import type { SecretOwner } from '../../../lib/pingone/types.js';
 import type { WorkerCredentials } from '../../../lib/pingone/worker-credentials.js';
 import { ScriptedServer } from '../../support/scripted-server.js';
@@ -198,5 +199,38 @@ describe('introspection with CLIENT_SECRET_JWT', () => {
     await expect(
       client().introspectWithSecret(APP, APP_SECRET, 'CLIENT_SECRET_JWT', far()),
     ).rejects.toBeInstanceOf(PingOneApiError);
+  });
+});
+
+describe('the client assertion is a registered credential', () => {
+  it('a fragment of it quoted by a failing transport is redacted (shorter than any shape rule matches)', async () => {
+    let fragment = '';
+    const quoting: Transport = async (request) => {
+      const assertion = new URLSearchParams(request.body).get('client_assertion') ?? '';
+      // 20 characters from inside the signature: too short for the "random run" shape rule (24+), but they
+      // hold one of the 16-character windows (every 8th offset of the assertion) a registered credential is
+      // matched by, so only the registration can catch them.
+      const signatureStart = assertion.lastIndexOf('.') + 1;
+      const start = Math.ceil(signatureStart / 8) * 8;
+      fragment = assertion.slice(start, start + 20);
+      throw new TransportError(`upstream reset while sending ... ${fragment} ...`);
+    };
+    const c = new PingOneHttpClient({
+      apiUrlTemplate: `${baseUrl}/{region}/v1`,
+      authUrlTemplate: `${baseUrl}/{region}/auth`,
+      workerCredentials: async () => WORKER,
+      now: () => clock,
+      sleep: async () => {},
+      retry: { maxAttempts: 1 },
+      transport: quoting,
+    });
+
+    const error = await c.introspectWithSecret(APP, APP_SECRET, 'CLIENT_SECRET_JWT', far()).catch((e) => e);
+
+    expect(fragment).toHaveLength(20);
+    expect(error).toBeInstanceOf(PingOneNetworkError);
+    const text = `${error.message}\n${String(error.cause?.message)}\n${error.stack}\n${error.cause?.stack}`;
+    expect(text).not.toContain(fragment);
+    expect(text).toContain('[redacted]');
   });
 });
