@@ -11,6 +11,9 @@
  * DEMO_WORLD_SLOW_REGENERATE_MS delays every regenerate's answer (a slow PingOne, to try Ctrl-C on).
  */
 
+import { CreateSecretCommand, TagResourceCommand } from '@aws-sdk/client-secrets-manager';
+import { RESOURCE_TAG } from '../lib/config.js';
+import { PingOneHttpClient } from '../lib/pingone/http-client.js';
 import type { PingOneRegion } from '../lib/pingone/regions.js';
 import { ALL_STEPS, type LocalRotationDriver, type RotationReport } from '../local/driver.js';
 import { type LocalWorld, startLocalWorld } from '../local/world.js';
@@ -101,10 +104,15 @@ async function seed(): Promise<void> {
   const eu = w.createEnvironment('EU');
   const orders = w.sim.createResource(eu, { name: 'Orders API' });
   const openid = w.sim.createResource(eu, { name: 'openid', type: 'OPENID_CONNECT' });
-  const secret = async (name: string) => {
+  const secret = async (name: string, tags?: Record<string, string>) => {
     checkpoint(`creating ${name}`);
     process.stdout.write(`Seeding ${name}…\n`);
-    return w.createRotatableSecret({ name, environmentId: eu, region: 'EU' as PingOneRegion });
+    return w.createRotatableSecret({
+      name,
+      environmentId: eu,
+      region: 'EU' as PingOneRegion,
+      ...(tags ? { tags } : {}),
+    });
   };
 
   // pingone/billing-api: rotated once, then RotateSecret left an empty AWSPENDING (nothing ran).
@@ -131,6 +139,56 @@ async function seed(): Promise<void> {
   w.sim.regenerateOutOfBand(payments.environmentId, payments.resourceId, {
     previousExpiresAt: new Date(Date.now() + 2 * 86_400_000),
   });
+  // pingone/inventory-api: rotated with a 12-hour TTL, and a lagging consumer keeps authenticating with the
+  // previous secret (every minute, as long as the world runs): previous-in-use-near-expiry.
+  const inventory = await secret('pingone/inventory-api', { 'pingone:previous-secret-ttl': '12h' });
+  // The secret the consumer cached before the rotation.
+  const lagging = (await w.readSecretJson(inventory.arn)).clientSecret as string;
+  await must(inventory.name, rotate(driver, inventory.arn));
+  const consumer = new PingOneHttpClient({
+    apiUrlTemplate: w.sim.apiUrlTemplate,
+    authUrlTemplate: w.sim.authUrlTemplate,
+    workerCredentials: async () => {
+      throw new Error('a consumer needs no worker');
+    },
+  });
+  const useLaggingSecret = () =>
+    consumer
+      .introspectWithSecret(
+        { kind: 'resource', environmentId: eu, id: inventory.resourceId, region: 'EU' },
+        lagging,
+        'CLIENT_SECRET_BASIC',
+        { deadline: Date.now() + 10_000 },
+      )
+      .catch(() => false);
+  await useLaggingSecret();
+  setInterval(() => void useLaggingSecret(), 60_000).unref();
+
+  // pingone/orders-api-legacy and pingone/orders-api-copy: two secrets naming one PingOne resource.
+  const legacy = await secret('pingone/orders-api-legacy');
+  await must(legacy.name, rotate(driver, legacy.arn));
+  await w.secretsManager.send(
+    new TagResourceCommand({ SecretId: legacy.arn, Tags: [{ Key: RESOURCE_TAG, Value: legacy.resourceId }] }),
+  );
+  checkpoint('creating pingone/orders-api-copy');
+  await w.secretsManager.send(
+    new CreateSecretCommand({
+      Name: 'pingone/orders-api-copy',
+      SecretString: JSON.stringify(await w.readSecretJson(legacy.arn)),
+      Tags: [{ Key: RESOURCE_TAG, Value: legacy.resourceId }],
+    }),
+  );
+  await driver.testOnly('pingone/orders-api-copy');
+
+  // pingone/cache-api: a 30-minute previous-secret TTL, shorter than consumers cache the secret (a warning).
+  const cache = await secret('pingone/cache-api', { 'pingone:previous-secret-ttl': '30m' });
+  await must(cache.name, rotate(driver, cache.arn));
+
+  // pingone/ledger-api: its next rotation was due two days ago and never ran (moto's clock cannot move; the
+  // local world's moto backdates a tagged secret's NextRotationDate, see local/moto-patches).
+  const overdue = await secret('pingone/ledger-api', { 'local:next-rotation-days-ago': '2' });
+  await must(overdue.name, rotate(driver, overdue.arn));
+
   if (slow > 0) w.sim.faults.clear();
   checkpoint('printing the environment');
   seeded = true;
@@ -146,7 +204,11 @@ async function seed(): Promise<void> {
       `To onboard:  --environment-id ${eu} --resource-id ${orders.id} --pingone-region EU`,
       `Not CUSTOM:  --environment-id ${eu} --resource-id ${openid.id} --pingone-region EU`,
       'Secrets:     pingone/billing-api (empty AWSPENDING), pingone/search-api (AWSPENDING PingOne uses),',
-      '             pingone/reports-api (drift), pingone/payments-api (grace: AWSCURRENT is PingOne previous)',
+      '             pingone/reports-api (drift), pingone/payments-api (grace: AWSCURRENT is PingOne previous),',
+      '             pingone/inventory-api (previous-in-use-near-expiry: a consumer still uses the previous secret),',
+      '             pingone/orders-api-legacy + pingone/orders-api-copy (duplicate-owner),',
+      '             pingone/ledger-api (rotation-overdue), pingone/cache-api (warning: previous-secret TTL 30m)',
+      'The fleet:   npx pingone-rotation audit --prefix pingone/',
       '',
       'Ctrl-C stops moto and the simulator.',
       '',

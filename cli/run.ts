@@ -6,6 +6,7 @@
 import { parseArgs } from 'node:util';
 import { redactText } from '../lib/redact.js';
 import pkg from '../package.json' with { type: 'json' };
+import { AUDIT_EXIT, audit, DEFAULT_AUDIT_PREFIX } from './commands/audit.js';
 import { onboard } from './commands/onboard.js';
 import { rebind } from './commands/rebind.js';
 import { DEFAULT_ROTATE_TIMEOUT_MS, rotate } from './commands/rotate.js';
@@ -85,6 +86,16 @@ const COMMANDS = {
     },
     required: ['secret-id'],
   },
+  audit: {
+    options: {
+      prefix: { type: 'string' },
+      'rotation-function-arn': { type: 'string' },
+      json: { type: 'boolean' },
+      'near-expiry': { type: 'string' },
+      'stuck-after': { type: 'string' },
+    },
+    required: [],
+  },
 } as const satisfies Record<string, { options: Record<string, OptionSpec>; required: readonly string[] }>;
 
 export type CommandName = keyof typeof COMMANDS;
@@ -115,7 +126,11 @@ const EXIT_HELP = `Exit codes:
   ${STATUS_EXIT['stuck-pending']}  stuck-pending         AWSPENDING older than --stuck-after (see unstick)
   ${STATUS_EXIT['pingone-error']}  pingone-error         resource not found / not CUSTOM / no access / unreachable
   ${STATUS_EXIT.misconfigured}  misconfigured         AWSCURRENT malformed or missing, bad TTL tag, environment not allowed
-  ${NOT_ROTATING_STRICT_EXIT}  not-rotating          rotation not enabled (only with status --strict)`;
+  ${NOT_ROTATING_STRICT_EXIT}  not-rotating          rotation not enabled (only with status --strict)
+  ${STATUS_EXIT['previous-in-use-near-expiry']} previous-in-use-near-expiry  consumers still use PingOne's previous secret, which expires soon
+  ${STATUS_EXIT['rotation-overdue']} rotation-overdue      the next rotation date has passed without a rotation
+  ${STATUS_EXIT['duplicate-owner']} duplicate-owner       another secret names the same PingOne owner
+  audit: ${AUDIT_EXIT.unhealthy} when any secret needs attention, 1 when one could not be judged`;
 
 const USAGE = `Usage: ${PROGRAM} <command> [options]   (in a checkout: npx ${PROGRAM} <command> [options])
 
@@ -127,6 +142,7 @@ Commands:
   rotate    rotate now, with live progress (--wait)
   unstick   recover a rotation left with AWSPENDING
   rebind    move a PingOne owner's rotation ledger binding to this secret (proof of possession, confirmation)
+  audit     every secret under a prefix, judged like status: the fleet auditor's run, read-only
   completion bash|zsh   print a shell completion script (source <(${PROGRAM} completion bash))
 
 Run '${PROGRAM} <command> --help' for a command's options.
@@ -135,6 +151,23 @@ No secret value is ever printed, except by 'status --show-secrets'.
 ${GLOBAL_HELP}
 
 ${EXIT_HELP}
+`;
+
+const AUDIT_HELP = `Usage: ${PROGRAM} audit [--prefix pingone/] [--rotation-function-arn ARN] [--json] [--near-expiry 24h] [--stuck-after 15m]
+
+The fleet auditor's run from here: lists the secrets under --prefix (default ${DEFAULT_AUDIT_PREFIX}), keeps those rotated by
+--rotation-function-arn (default: every one), judges each exactly as status does (verdicts, warnings), looks
+for secrets naming the same PingOne owner, and prints a verdict count and one line per secret that needs
+attention. Read-only: it never retires a previous secret. Exits ${AUDIT_EXIT.healthy} when nothing needs attention, ${AUDIT_EXIT.unhealthy} when
+something does, 1 when a secret could not be judged.
+
+  --prefix P                 secret-name prefix (the stack's secretNamePrefix)
+  --rotation-function-arn A  only secrets rotated by this function (the stack's RotateFunctionArn)
+  --json                     the whole result as JSON (no secret values)
+  --near-expiry D            previous-in-use-near-expiry threshold (default 24h)
+  --stuck-after D            an AWSPENDING older than this is stuck (default ${duration(DEFAULT_STUCK_AFTER_MS)})
+
+${GLOBAL_HELP}
 `;
 
 const COMMAND_HELP: Record<CommandName, string> = {
@@ -214,6 +247,7 @@ Refused while a rotation of the owner may have a regenerate in flight.
 
 ${GLOBAL_HELP}
 `,
+  audit: AUDIT_HELP,
   unstick: `Usage: ${PROGRAM} unstick --secret-id S [--yes] [--dry-run]
 
 Finds a version with AWSPENDING that is not AWSCURRENT. If it holds a value PingOne already uses as its current
@@ -456,6 +490,17 @@ async function dispatch(
     }
     case 'unstick':
       return unstick(deps, { secretId: str('secret-id')!, yes: flag('yes'), dryRun: flag('dry-run') });
+    case 'audit': {
+      const nearExpiryMs = durationOption(values, 'near-expiry');
+      const stuckAfterMs = durationOption(values, 'stuck-after');
+      return audit(deps, {
+        ...(str('prefix') ? { prefix: str('prefix') } : {}),
+        ...(str('rotation-function-arn') ? { rotationFunctionArn: str('rotation-function-arn') } : {}),
+        json: flag('json'),
+        ...(nearExpiryMs !== undefined ? { nearExpiryMs } : {}),
+        ...(stuckAfterMs !== undefined ? { stuckAfterMs } : {}),
+      });
+    }
     default: {
       const unreachable: never = command;
       throw new UsageError(`unknown command '${String(unreachable)}'`, `see ${PROGRAM} --help`);

@@ -1,6 +1,8 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createServer as createHttpServer, request as httpRequest, type Server } from 'node:http';
 import { createServer } from 'node:net';
+import { delimiter } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 /** A moto_server (local Secrets Manager, SSM and DynamoDB) started on a free loopback port. */
 export interface MotoServer {
@@ -38,6 +40,9 @@ function motoInstalled(): boolean {
   return spawnSync('/bin/sh', ['-c', 'command -v moto_server'], { stdio: 'ignore' }).status === 0;
 }
 
+/** Python startup hooks for the local world's moto (see local/moto-patches/sitecustomize.py). */
+const MOTO_PATCHES = fileURLToPath(new URL('./moto-patches', import.meta.url));
+
 /**
  * Starts moto_server on 127.0.0.1 and waits until it answers. Throws MotoNotInstalledError with the
  * install command when it is missing. `stop()` kills it; it is also killed if this process exits.
@@ -50,6 +55,12 @@ export async function startMoto(options: { readyTimeoutMs?: number } = {}): Prom
     const child = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], {
       stdio: ['ignore', 'ignore', 'pipe'],
       detached: false,
+      // local/moto-patches/sitecustomize.py: lets a secret tagged local:next-rotation-days-ago have a past
+      // NextRotationDate (an overdue rotation); nothing else changes.
+      env: {
+        ...process.env,
+        PYTHONPATH: [MOTO_PATCHES, process.env.PYTHONPATH].filter(Boolean).join(delimiter),
+      },
     });
     let stderr = '';
     child.stderr?.on('data', (chunk: Buffer) => {

@@ -1,5 +1,6 @@
-import { TTL_TAG } from '../../lib/config.js';
-import { inspectStatus, type StatusReport } from '../../lib/status/model.js';
+import { IN_USE_WINDOW_TAG, TTL_TAG } from '../../lib/config.js';
+import { otherSecretsNamingOwner } from '../../lib/status/duplicates.js';
+import { inspectStatus, markDuplicates, type StatusReport } from '../../lib/status/model.js';
 import type { CliDeps } from '../deps.js';
 import { rotationErrorHint } from '../errors.js';
 import { line, when } from '../format.js';
@@ -35,8 +36,8 @@ export async function status(deps: CliDeps, options: StatusOptions): Promise<num
 }
 
 /** The status model on the CLI's dependencies. */
-export function statusReport(deps: CliDeps, options: StatusOptions): Promise<StatusReport> {
-  return inspectStatus(
+export async function statusReport(deps: CliDeps, options: StatusOptions): Promise<StatusReport> {
+  const report = await inspectStatus(
     {
       secretsManager: deps.secretsManager,
       pingone: deps.pingone,
@@ -52,6 +53,9 @@ export function statusReport(deps: CliDeps, options: StatusOptions): Promise<Sta
       ...(options.showSecrets ? { includeSecrets: true } : {}),
     },
   );
+  // duplicate-owner: other secrets tagged with the same PingOne owner id that name it in AWSCURRENT.
+  const others = await otherSecretsNamingOwner(deps.secretsManager, report);
+  return markDuplicates(report, others);
 }
 
 const PAD = 11;
@@ -97,6 +101,13 @@ function printReport(deps: CliDeps, report: StatusReport): void {
       ? `previous-secret TTL: the function's PREVIOUS_SECRET_TTL (no ${TTL_TAG} tag)`
       : `previous-secret TTL ${ttl.tag} (tag ${TTL_TAG})${ttl.problem ? ' INVALID' : ''}`,
   );
+  const w = report.previousSecretInUseWindow;
+  out(
+    '',
+    w.tag === undefined
+      ? `in-use guard window: the function's PREVIOUS_SECRET_IN_USE_WINDOW${w.effective ? ` (${w.effective})` : ''} (no ${IN_USE_WINDOW_TAG} tag)`
+      : `in-use guard window ${w.tag} (tag ${IN_USE_WINDOW_TAG})${w.problem ? ' INVALID' : w.effective === '0' ? ': guard off' : ''}`,
+  );
 
   const p = report.pingone;
   if (p) {
@@ -132,7 +143,7 @@ function printReport(deps: CliDeps, report: StatusReport): void {
         '',
         `previous secret (${held}) valid until ${when(p.previous.expiresAt, now)}, last used ${
           p.previous.lastUsed ? when(p.previous.lastUsed, now) : 'never'
-        }`,
+        }${p.previous.inUse ? ' (in use: a rotation now would be refused by the in-use guard)' : ''}`,
       );
     } else if (!p.problem) {
       out('', 'no previous secret');
@@ -188,6 +199,7 @@ function printReport(deps: CliDeps, report: StatusReport): void {
       if (value !== undefined) out(key === 'awsCurrent' ? 'Secrets' : '', `${key} ${value}`);
     }
   }
+  for (const warning of report.warnings) out('Warning', `${warning.code}: ${warning.message}`);
   for (const note of report.notes) out('Note', note);
   out('Verdict', `${report.verdict}: ${report.reason}`);
 }

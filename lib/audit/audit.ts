@@ -113,7 +113,7 @@ export async function runAudit(deps: AuditDeps, settings: AuditSettings): Promis
           nearExpiryMs: settings.nearExpiryMs,
         });
       } catch (error) {
-        errors.push({ secret: name, error: oneLine(describeError(error)) });
+        errors.push({ secret: name, error: redactText(oneLine(describeError(error))) });
       }
     }
   };
