@@ -51,6 +51,8 @@ beforeAll(async () => {
   );
   await duplicateOf(original, 'fleet/dup-b');
   await rotated('fleet/short-ttl', { 'pingone:previous-secret-ttl': '30m' });
+  // The local world's moto backdates this secret's NextRotationDate two days (local/moto-patches).
+  await rotated('overdue/late', { 'local:next-rotation-days-ago': '2' });
 }, 90_000);
 
 afterAll(async () => {
@@ -122,6 +124,16 @@ describe('status: the new verdicts and warnings', () => {
     expect(report.verdict).toBe('duplicate-owner');
     expect(report.duplicates).toEqual(['fleet/dup-a']);
     expect(report.notes[0]).toMatch(/^healthy: /);
+  });
+
+  it('rotation-overdue: exit 11 once the next rotation date has passed', async () => {
+    const run = await cli(world, ['status', '--secret-id', 'overdue/late']);
+    expect(run.code).toBe(11);
+    expect(run.out).toMatch(
+      /Verdict {4}rotation-overdue: The next rotation was due \S+ \(2d ago\) and has not happened/,
+    );
+    // Untagged secrets keep moto's own date.
+    expect((await cli(world, ['status', '--secret-id', 'fleet/healthy'])).code).toBe(0);
   });
 
   it('prints configuration warnings without changing the verdict', async () => {
