@@ -3,11 +3,13 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { SSMProvider } from '@aws-lambda-powertools/parameters/ssm';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { AuditIncompleteError, RotationError } from '../errors.js';
+import { DynamoDbLedger } from '../ledger/ledger.js';
 import { PingOneHttpClient } from '../pingone/http-client.js';
 import { defaultTransport, type Transport } from '../pingone/transport.js';
 import { ssmWorkerCredentials } from '../pingone/worker-credentials.js';
@@ -16,6 +18,7 @@ import { functionSettingHint } from '../status/explain.js';
 import { CONFIG_WARNINGS, VERDICTS } from '../status/model.js';
 import { type AuditResult, isUnhealthy, runAudit } from './audit.js';
 import { type AuditConfig, loadAuditConfig } from './config.js';
+import { retirementLedger } from './ledger-retirement.js';
 import { type PacingStats, pacedTransport } from './paced-transport.js';
 import type { RetirementLedger } from './retire.js';
 
@@ -28,6 +31,8 @@ export interface AuditHandlerDependencies {
   readonly env?: Env;
   readonly secretsManager?: SecretsManagerClient;
   readonly ssm?: SSMClient;
+  /** The rotation ledger's client (early retirement reads the binding and records the retirement). */
+  readonly dynamodb?: DynamoDBClient;
   readonly transport?: Transport;
   readonly now?: () => number;
   readonly sleep?: (ms: number) => Promise<void>;
@@ -53,9 +58,14 @@ export function createAuditHandler(deps: AuditHandlerDependencies = {}) {
   const metrics = deps.metrics ?? new Metrics({ namespace: METRICS_NAMESPACE, serviceName: AUDIT_SERVICE });
   const secretsManager = deps.secretsManager ?? new SecretsManagerClient({});
   const ssm = deps.ssm ?? new SSMClient({});
+  const dynamodb = deps.dynamodb ?? new DynamoDBClient({});
   const margin = deps.deadlineMarginMs ?? 10_000;
 
-  let runtime: { config: AuditConfig; client: PingOneHttpClient; pacing: PacingStats } | undefined;
+  let runtime:
+    | { config: AuditConfig; client: PingOneHttpClient; pacing: PacingStats; ledger: RetirementLedger }
+    | undefined;
+  // The invocation's deadline, for the ledger calls early retirement makes.
+  let deadline = 0;
   const getRuntime = () => {
     if (runtime) return runtime;
     const config = loadAuditConfig(env);
@@ -77,22 +87,31 @@ export function createAuditHandler(deps: AuditHandlerDependencies = {}) {
       now,
       sleep,
     });
-    runtime = { config, client, pacing: paced.stats };
+    const ledger =
+      deps.ledger ??
+      retirementLedger({
+        ledger: new DynamoDbLedger(dynamodb, config.rotation.ledgerTable),
+        client: dynamodb,
+        now,
+        deadline: () => deadline,
+      });
+    runtime = { config, client, pacing: paced.stats, ledger };
     return runtime;
   };
 
   const audit = async (_event: unknown, context: Context): Promise<AuditSummary> => {
     try {
-      const { config, client, pacing } = getRuntime();
+      const { config, client, pacing, ledger } = getRuntime();
       const throttledBefore = pacing.throttled;
+      deadline = now() + context.getRemainingTimeInMillis() - margin;
       const result = await runAudit(
         {
           secretsManager,
           pingone: { config: config.rotation, client },
           now,
-          deadline: now() + context.getRemainingTimeInMillis() - margin,
+          deadline,
           hint: functionSettingHint,
-          ledger: deps.ledger,
+          ledger,
         },
         {
           secretNamePrefix: config.secretNamePrefix,

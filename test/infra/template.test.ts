@@ -625,6 +625,7 @@ describe('fleet auditor', () => {
       expect(actions).toEqual(
         [
           ...kms,
+          'dynamodb:GetItem',
           'logs:CreateLogStream',
           'logs:PutLogEvents',
           'secretsmanager:DescribeSecret',
@@ -670,6 +671,43 @@ describe('fleet auditor', () => {
       ]);
     },
   );
+
+  it('reads the ledger; with early retirement on, may record a retirement in its own attributes only', () => {
+    const table = `arn:aws:dynamodb:${region}:${account}:table/pingone-secret-rotation-ci-rotation-ledger`;
+    const read = only(
+      auditStatements(defaults).filter((s) => s.Action.some((a) => a.startsWith('dynamodb:'))),
+      'ledger statements',
+    );
+    expect(read).toMatchObject({ Action: ['dynamodb:GetItem'], Resource: [table] });
+    const retiring = { ...defaults, parameters: { RetireUnusedPreviousAfter: '36h' } };
+    const writes = auditStatements(retiring).filter((s) => s.Action.includes('dynamodb:UpdateItem'));
+    expect(writes).toEqual([
+      {
+        Effect: 'Allow',
+        Action: ['dynamodb:UpdateItem'],
+        NotAction: [],
+        Resource: [table],
+        Condition: {
+          'ForAllValues:StringEquals': {
+            'dynamodb:Attributes': ['pk', 'binding', 'previousRetired', 'previousRetiredCount'],
+          },
+          StringEqualsIfExists: { 'dynamodb:ReturnValues': 'NONE' },
+        },
+      },
+    ]);
+    const variables = asObject(
+      asObject(resourcesOf(retiring).AuditLambdaFunction?.Properties.Environment, 'Environment').Variables,
+      'Variables',
+    );
+    expect(variables).toMatchObject({
+      ROTATION_LEDGER_TABLE: '<ref:RotationLedgerTable>',
+      RETIRE_UNUSED_PREVIOUS_AFTER: '36h',
+    });
+    for (const s of auditStatements(defaults)) {
+      const writes = s.Action.filter((a) => !a.startsWith('logs:') && /Put|Update|Delete|Write/.test(a));
+      expect(writes, JSON.stringify(s)).toEqual([]);
+    }
+  });
 
   it('runs on the schedule parameter (default hourly), invoked only by its rule', () => {
     const resources = resourcesOf(defaults);

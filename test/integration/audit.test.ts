@@ -1,10 +1,13 @@
+import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
 import type { Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPingOneAccess } from '../../cli/pingone-access.js';
 import { type AuditSettings, runAudit } from '../../lib/audit/audit.js';
 import { createAuditHandler } from '../../lib/audit/handler.js';
+import { retirementLedger } from '../../lib/audit/ledger-retirement.js';
 import type { RetirementLedger } from '../../lib/audit/retire.js';
+import { ledgerKey } from '../../lib/ledger/record.js';
 import type { SecretOwner } from '../../lib/pingone/types.js';
 import type { StatusReport, Verdict } from '../../lib/status/model.js';
 import { LOCAL_ROTATION_LAMBDA_ARN } from '../../local/driver.js';
@@ -338,6 +341,41 @@ describe('early retirement', () => {
     expect(ledger.retirements).toEqual([
       { owner: expect.objectContaining({ id: secret.resourceId }), secretArn: secret.arn },
     ]);
+  });
+
+  it('with the rotation ledger: the binding the rotation wrote allows it, and the retirement is recorded beside it', async () => {
+    const secret = await rotated('pingone/retire-ledger/unused');
+    const owner: SecretOwner = {
+      kind: 'resource',
+      environmentId: secret.environmentId,
+      id: secret.resourceId,
+      region: secret.region,
+    };
+    const call = { now: Date.now, deadline: Date.now() + 30_000 };
+    const before = await world.ledger.read(owner, call);
+    expect(before?.binding?.secretArn).toBe(secret.arn);
+    const ledger = retirementLedger({
+      ledger: world.ledger,
+      client: world.dynamodb,
+      now: Date.now,
+      deadline: () => Date.now() + 30_000,
+    });
+
+    const result = await audit('pingone/retire-ledger/', { now: later, ledger, extra: retire });
+
+    expect(result.retirements).toMatchObject([{ outcome: 'retired' }]);
+    expect(world.sim.readSecret(secret.environmentId, secret.resourceId).previous).toBeUndefined();
+    const item = await world.dynamodb.send(
+      new GetItemCommand({
+        TableName: world.ledgerTable,
+        Key: { pk: { S: ledgerKey(owner) } },
+        ConsistentRead: true,
+      }),
+    );
+    expect(item.Item?.previousRetired?.M?.secretArn?.S).toBe(secret.arn);
+    expect(item.Item?.previousRetiredCount?.N).toBe('1');
+    // The rotation function's own record is untouched: same revision, binding and history.
+    expect(await world.ledger.read(owner, call)).toEqual(before);
   });
 
   it.each([

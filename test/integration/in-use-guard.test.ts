@@ -1,5 +1,6 @@
-import { TagResourceCommand } from '@aws-sdk/client-secrets-manager';
+import { CreateSecretCommand, TagResourceCommand } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PingOneHttpClient } from '../../lib/pingone/http-client.js';
 import { type LocalWorld, type RotatableSecret, startLocalWorld } from '../../local/world.js';
 import { leakedSecrets, OutputCapture } from '../support/capture-output.js';
 import { authenticator, committedRegenerates, rotationHarness } from '../support/harness.js';
@@ -44,6 +45,51 @@ afterAll(async () => {
 });
 
 describe('in-use guard', () => {
+  it('guards an application secret the same way (owner-kind generic)', async () => {
+    const harness = rotationHarness(world, { maxAttempts: 1 });
+    const environmentId = world.createEnvironment('EU');
+    const app = world.sim.createApplication(environmentId, { name: 'Guarded app' });
+    const created = await world.secretsManager.send(
+      new CreateSecretCommand({
+        Name: `pingone/guard-app-${++counter}`,
+        SecretString: JSON.stringify({
+          environmentId,
+          applicationId: app.id,
+          clientSecret: app.secret,
+          region: 'EU',
+        }),
+      }),
+    );
+    const arn = created.ARN ?? '';
+    sensitive.add(app.secret);
+    expect((await harness.driver.rotate(arn)).ok).toBe(true);
+    // A consumer still authenticates (introspection as the application) with the secret it had.
+    const consumer = new PingOneHttpClient({
+      apiUrlTemplate: world.sim.apiUrlTemplate,
+      authUrlTemplate: world.sim.authUrlTemplate,
+      workerCredentials: async () => {
+        throw new Error('a consumer needs no worker');
+      },
+    });
+    const owner = { kind: 'application' as const, environmentId, id: app.id, region: 'EU' as const };
+    expect(
+      await consumer.introspectWithSecret(owner, app.secret, 'CLIENT_SECRET_BASIC', {
+        deadline: Date.now() + 10_000,
+      }),
+    ).toBe(true);
+    const before = world.sim.readSecret(environmentId, app.id, 'application');
+    sensitive.add(before.secret);
+
+    const refused = await harness.driver.rotate(arn);
+
+    expect(refused.ok).toBe(false);
+    expect(refused.error).toContain(
+      `PreviousSecretInUse: PingOne's previous secret of PingOne application ${app.id}`,
+    );
+    expect(world.sim.readSecret(environmentId, app.id, 'application')).toEqual(before);
+    for (const token of [...harness.rotationTokens, ...harness.boundaries.sensitive]) sensitive.add(token);
+  });
+
   it('refuses a second rotation while a consumer still uses the previous secret, then proceeds once it is quiet', async () => {
     const harness = rotationHarness(world, { maxAttempts: 1 });
     const { secret, first } = await rotatedOnce(harness);

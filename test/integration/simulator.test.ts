@@ -936,6 +936,27 @@ describe('consumers and rate limits', () => {
     expect(body.previous?.lastUsed).toBe(at.toISOString());
   });
 
+  it("a token request with an application's previous secret stamps its lastUsed, as introspection does", async () => {
+    const environment = sim.createEnvironment({ region: 'NA' });
+    const worker = sim.createWorker(environment.id);
+    const regenerated = sim.regenerateOutOfBand(environment.id, worker.clientId, {
+      previousExpiresAt: new Date(clock.now().getTime() + DAY),
+      kind: 'application',
+    });
+    expect(sim.readSecret(environment.id, worker.clientId, 'application').previous?.lastUsed).toBeUndefined();
+
+    const withCurrent = await requestToken({ ...worker, clientSecret: regenerated.secret });
+    expect(withCurrent.status).toBe(200);
+    expect(sim.readSecret(environment.id, worker.clientId, 'application').previous?.lastUsed).toBeUndefined();
+    clock.advance(MINUTE);
+    const withPrevious = await requestToken(worker);
+
+    expect(withPrevious.status).toBe(200);
+    expect(sim.readSecret(environment.id, worker.clientId, 'application').previous?.lastUsed).toEqual(
+      clock.now(),
+    );
+  });
+
   it('answers requests over the rate limit with 429 REQUEST_LIMITED and Retry-After, without performing them', async () => {
     const world = await newWorld();
     const before = sim.readSecret(world.environment.id, world.resource.id);
