@@ -10,6 +10,7 @@ import {
   type SecretListEntry,
   type SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
+import type { SecretOwner } from '../pingone/types.js';
 import { redactText } from '../redact.js';
 import {
   CONFIG_WARNINGS,
@@ -119,7 +120,11 @@ export async function runAudit(deps: AuditDeps, settings: AuditSettings): Promis
   };
   await Promise.all(Array.from({ length: Math.max(1, settings.concurrency) }, worker));
 
-  const judged = withDuplicates(reports.filter((r): r is StatusReport => r !== undefined));
+  const judged = await withLedgerOwners(
+    withDuplicates(reports.filter((r): r is StatusReport => r !== undefined)),
+    deps,
+    errors,
+  );
 
   const retirements: RetirementOutcome[] = [];
   if (settings.retireUnusedPreviousAfterMs !== undefined) {
@@ -216,6 +221,50 @@ function withDuplicates(reports: StatusReport[]): StatusReport[] {
         )
       : report;
   });
+}
+
+/**
+ * duplicate-owner from the ledger: the ledger binds the secret's PingOne owner to another secret. The other
+ * secret may be outside the prefix or deleted; either way this secret's contents name an owner the rotation
+ * function will refuse for it (a forged or copied secret). Only when a ledger is given.
+ */
+async function withLedgerOwners(
+  reports: StatusReport[],
+  deps: AuditDeps,
+  errors: { secret: string; error: string }[],
+): Promise<StatusReport[]> {
+  const ledger = deps.ledger;
+  if (!ledger) return reports;
+  const out: StatusReport[] = [];
+  for (const report of reports) {
+    const p = report.pingone;
+    const id = p?.kind === 'application' ? p.applicationId : p?.resourceId;
+    if (!p || id === undefined || deps.now() + PER_SECRET_RESERVE_MS > deps.deadline) {
+      out.push(report);
+      continue;
+    }
+    try {
+      const bound = await ledger.boundSecret({
+        kind: p.kind ?? 'resource',
+        environmentId: p.environmentId,
+        id,
+        region: p.region as SecretOwner['region'],
+      });
+      const already = report.duplicates ?? [];
+      out.push(
+        bound && bound !== report.secret.arn && !already.some((name) => bound.includes(`:secret:${name}-`))
+          ? markDuplicates(report, [
+              ...already,
+              `${bound} (bound to this PingOne owner in the rotation ledger)`,
+            ])
+          : report,
+      );
+    } catch (error) {
+      errors.push({ secret: report.secret.name, error: redactText(oneLine(describeError(error))) });
+      out.push(report);
+    }
+  }
+  return out;
 }
 
 /** One error as a log field; text from AWS or PingOne passes the redactor's shape rules (lib/redact.ts). */

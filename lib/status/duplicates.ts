@@ -21,16 +21,17 @@ export async function otherSecretsNamingOwner(
   options: { maxCandidates?: number } = {},
 ): Promise<string[]> {
   const p = report.pingone;
-  if (!p) return [];
-  const id = p.resourceId.toLowerCase();
-  const kind = p.kind ?? 'resource';
+  const kind = p?.kind ?? 'resource';
+  const ownerId = kind === 'application' ? p?.applicationId : p?.resourceId;
+  if (!p || ownerId === undefined) return [];
+  const id = ownerId.toLowerCase();
   const candidates: { arn: string; name: string }[] = [];
   let nextToken: string | undefined;
   do {
     const page: ListSecretsCommandOutput = await sm.send(
       new ListSecretsCommand({
         MaxResults: 100,
-        Filters: [{ Key: 'tag-value', Values: [p.resourceId] }],
+        Filters: [{ Key: 'tag-value', Values: [ownerId] }],
         ...(nextToken ? { NextToken: nextToken } : {}),
       }),
     );

@@ -185,6 +185,30 @@ describe('fleet audit', () => {
     expect(JSON.stringify(result)).not.toContain(world.worker.clientSecret);
   });
 
+  it('with the ledger: a secret naming an owner the ledger binds to another secret is duplicate-owner', async () => {
+    const owner = await rotated('elsewhere/bound-owner');
+    const forged = await world.secretsManager.send(
+      new CreateSecretCommand({
+        Name: 'pingone/forged/copy',
+        SecretString: JSON.stringify(await world.readSecretJson(owner.arn)),
+      }),
+    );
+    // Turns rotation on; its testSecret is refused (the ledger binds the owner elsewhere), which is the point.
+    await driver.testOnly(forged.ARN ?? '');
+    const ledger = retirementLedger({
+      ledger: world.ledger,
+      client: world.dynamodb,
+      now: Date.now,
+      deadline: () => Date.now() + 30_000,
+    });
+
+    expect((await audit('pingone/forged/')).reports[0]?.verdict).toBe('healthy');
+    const report = (await audit('pingone/forged/', { ledger })).reports[0];
+
+    expect(report?.verdict).toBe('duplicate-owner');
+    expect(report?.duplicates).toEqual([`${owner.arn} (bound to this PingOne owner in the rotation ledger)`]);
+  });
+
   it('reports rotation-overdue once the next rotation date has passed', async () => {
     await rotated('pingone/overdue/late');
     // The driver schedules rotation every 30 days; 32 days on, the rotation is overdue.
@@ -206,6 +230,7 @@ describe('fleet audit', () => {
       },
       secretsManager: world.secretsManager,
       ssm: world.ssm,
+      dynamodb: world.dynamodb,
     });
 
     const summary = await handler({}, context());
@@ -381,7 +406,8 @@ describe('early retirement', () => {
   it.each([
     ['the previous secret was used within the period', 'used less than RETIRE_UNUSED_PREVIOUS_AFTER ago'],
     ['the rotation is younger than the period', 'less than RETIRE_UNUSED_PREVIOUS_AFTER old'],
-    ['the ledger binds the owner to another secret', 'binds this PingOne owner to another secret'],
+    // Caught before retirement: the ledger's other binding makes the secret duplicate-owner.
+    ['the ledger binds the owner to another secret', 'the verdict is duplicate-owner'],
     ['the ledger binds nothing', 'binds no secret to this PingOne owner'],
     ['there is no ledger', 'no rotation ledger is configured'],
     ['the secret is not healthy', 'the verdict is stuck-pending'],
