@@ -118,6 +118,7 @@ try {
   await run('onboard-openid', onboard('pingone/openid', openid));
   await run('onboard-exists', onboard('pingone/orders-api', orders));
   await run('status-orders-onboarded', ['status', '--secret-id', 'pingone/orders-api']);
+  await run('audit-demo', ['audit', '--prefix', 'pingone/']);
   await run('status-payments', ['status', '--secret-id', 'pingone/payments-api']);
   await run('rotate-refused-drift', ['rotate', '--secret-id', 'pingone/reports-api', '--wait']);
   await run('status-reports', ['status', '--secret-id', 'pingone/reports-api']);

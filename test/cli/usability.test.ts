@@ -121,7 +121,9 @@ describe('missing basics (item 7)', () => {
     const zsh = await binary(world, ['completion', 'zsh']);
     expect(zsh.code).toBe(0);
     expect(zsh.stdout).toMatch(/^#compdef pingone-rotation\n/);
-    expect(zsh.stdout).toMatch(/compadd -- onboard status rotate unstick rebind completion --help --version/);
+    expect(zsh.stdout).toMatch(
+      /compadd -- onboard status rotate unstick rebind audit completion --help --version/,
+    );
     expect(zsh.stdout).toContain('compdef _pingone_rotation pingone-rotation');
     const fish = await binary(world, ['completion', 'fish']);
     expect(fish.code).toBe(2);
