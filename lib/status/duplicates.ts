@@ -20,6 +20,19 @@ export async function otherSecretsNamingOwner(
   report: StatusReport,
   options: { maxCandidates?: number } = {},
 ): Promise<string[]> {
+  try {
+    return await lookUp(sm, report, options);
+  } catch {
+    // Best effort: a role without ListSecrets (or an odd answer) must not fail the status check itself.
+    return [];
+  }
+}
+
+async function lookUp(
+  sm: SecretsManagerClient,
+  report: StatusReport,
+  options: { maxCandidates?: number } = {},
+): Promise<string[]> {
   const p = report.pingone;
   const kind = p?.kind ?? 'resource';
   const ownerId = kind === 'application' ? p?.applicationId : p?.resourceId;
@@ -35,12 +48,12 @@ export async function otherSecretsNamingOwner(
         ...(nextToken ? { NextToken: nextToken } : {}),
       }),
     );
-    for (const entry of page.SecretList ?? []) {
+    for (const entry of page?.SecretList ?? []) {
       if (entry.ARN && entry.ARN !== report.secret.arn && !entry.DeletedDate) {
         candidates.push({ arn: entry.ARN, name: entry.Name ?? entry.ARN });
       }
     }
-    nextToken = page.NextToken;
+    nextToken = page?.NextToken;
   } while (nextToken && candidates.length < (options.maxCandidates ?? 50));
   const others: string[] = [];
   for (const candidate of candidates.slice(0, options.maxCandidates ?? 50)) {
