@@ -7,6 +7,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { PingOneHttpClient } from '../lib/pingone/http-client.js';
 import type { SecretOwner } from '../lib/pingone/types.js';
 import { type InvokeFn, LocalRotationDriver, prepareLambdaEnvironment } from './driver.js';
@@ -24,18 +25,24 @@ const say = (line = '') => process.stdout.write(`${line}\n`);
 /** Function log lines (JSON from Powertools) go to a file so the story stays readable. */
 function captureFunctionLogs(): { stop(): string[] } {
   const lines: string[] = [];
-  const original = process.stdout.write.bind(process.stdout);
-  process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
-    const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString();
-    if (text.startsWith('{')) {
-      lines.push(...text.split('\n').filter(Boolean));
-      return true;
-    }
-    return (original as (...a: unknown[]) => boolean)(chunk, ...rest);
-  }) as typeof process.stdout.write;
+  // Powertools writes INFO to stdout and WARN/ERROR (a refused rotation) to stderr.
+  const streams = [process.stdout, process.stderr] as const;
+  const originals = streams.map((stream) => stream.write.bind(stream));
+  streams.forEach((stream, i) => {
+    stream.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+      const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString();
+      if (text.startsWith('{')) {
+        lines.push(...text.split('\n').filter(Boolean));
+        return true;
+      }
+      return (originals[i] as (...a: unknown[]) => boolean)(chunk, ...rest);
+    }) as typeof stream.write;
+  });
   return {
     stop() {
-      process.stdout.write = original;
+      streams.forEach((stream, i) => {
+        stream.write = originals[i] as typeof stream.write;
+      });
       return lines;
     },
   };
@@ -45,7 +52,10 @@ async function main(): Promise<void> {
   const world = await startLocalWorld({ previousSecretTtl: '7d' });
   const logs = captureFunctionLogs();
   try {
-    say(`PingOne simulator on ${world.sim.baseUrl}; moto (Secrets Manager + SSM) on ${world.moto.url}`);
+    say(
+      `PingOne simulator on ${world.sim.baseUrl}; moto (Secrets Manager, SSM, DynamoDB) on ${world.moto.directUrl}; ` +
+        `rotation ledger: table ${world.ledgerTable}`,
+    );
     const resource = await world.createRotatableSecret({
       name: 'pingone/orders-api',
       region: 'EU',
@@ -91,8 +101,41 @@ async function main(): Promise<void> {
         `Old secret (AWSPREVIOUS) still authenticates until ${expiresAt?.toISOString()} (7d grace): ` +
           yesNo(await authenticates(secret, previous)),
       );
+      const record = await world.ledger.read(ownerOf(secret), {
+        deadline: Date.now() + 10_000,
+        now: Date.now,
+      });
+      const run = record?.history[0];
+      say(
+        `Rotation ledger: ${secret.kind} ${short(ownerOf(secret).id)} bound to ${secret.name} ` +
+          `(${record?.binding?.how === 'rotation' ? 'claimed by this first rotation: AWSCURRENT was PingOne’s current secret' : record?.binding?.how}); ` +
+          `intent recorded before the regenerate, run ${run?.outcome ?? 'unfinished'}`,
+      );
       rotated.push({ secret, current, previous, what });
     }
+
+    // A second secret naming the same resource (a copy, or an attacker's) is refused before PingOne is called.
+    const copy = await world.secretsManager.send(
+      new CreateSecretCommand({
+        Name: 'pingone/orders-api-copy',
+        SecretString: JSON.stringify(await world.readSecretJson(resource.arn, { stage: 'AWSPREVIOUS' })),
+      }),
+    );
+    const callsBefore = world.sim.requests.length;
+    const refused = await new LocalRotationDriver({
+      secretsManager: world.secretsManager,
+      invoke: handler,
+      maxAttempts: 1,
+    }).rotate(copy.ARN ?? 'pingone/orders-api-copy');
+    const boundElsewhere = !refused.ok && /belongs to secret/.test(refused.error ?? '');
+    const untouched = world.sim.requests.length === callsBefore;
+    say(
+      `A second secret naming that resource (pingone/orders-api-copy, holding its old secret) rotates: ` +
+        `${boundElsewhere ? 'refused ✓' : 'NOT REFUSED ✗'} (the ledger binds it to pingone/orders-api), ` +
+        `${untouched ? 'no PingOne call ✓' : 'PINGONE CALLED ✗'}`,
+    );
+    if (!boundElsewhere || !untouched)
+      throw new Error('a second secret for a bound resource was not refused');
 
     const latest = Math.max(
       ...rotated.map((r) => world.pingOneSecret(r.secret).previous?.expiresAt.getTime() ?? 0),
@@ -115,6 +158,15 @@ async function main(): Promise<void> {
   say(
     `Function logs: ${logFile.replace(`${process.cwd()}/`, '')}. Done in ${((Date.now() - started) / 1000).toFixed(1)} s; moto and the simulator are stopped.`,
   );
+}
+
+function ownerOf(secret: OwnedSecret): SecretOwner {
+  return {
+    kind: secret.kind,
+    environmentId: secret.environmentId,
+    id: secret.ownerId,
+    region: secret.region,
+  };
 }
 
 function describeLabels(versions: Record<string, string[]>): string {

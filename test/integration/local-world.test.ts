@@ -45,10 +45,19 @@ describe('npm start', () => {
     expect(run.stdout).toContain('(resource): old secret rejected ✓; new secret accepted ✓');
     expect(run.stdout).toContain('(application): old secret rejected ✓; new secret accepted ✓');
     expect(run.stdout).toContain('moto and the simulator are stopped');
-    const moto = spawnSync('pgrep', [
-      '-f',
-      `moto_server -H 127.0.0.1 -p ${/moto \(Secrets Manager \+ SSM\) on http:\/\/127\.0\.0\.1:(\d+)/.exec(run.stdout)?.[1]}`,
-    ]);
+    expect(run.stdout).toMatch(
+      /Rotation ledger: resource \S+ bound to pingone\/orders-api \(claimed by this first rotation/,
+    );
+    expect(run.stdout).toMatch(/Rotation ledger: application \S+ bound to pingone\/storefront-web/);
+    expect(run.stdout.match(/intent recorded before the regenerate, run rotated/g)).toHaveLength(2);
+    expect(run.stdout).toContain(
+      'A second secret naming that resource (pingone/orders-api-copy, holding its old secret) rotates: refused ✓ (the ledger binds it to pingone/orders-api), no PingOne call ✓',
+    );
+    const port = /moto \(Secrets Manager, SSM, DynamoDB\) on http:\/\/127\.0\.0\.1:(\d+)/.exec(
+      run.stdout,
+    )?.[1];
+    expect(port, "the story names moto's port").toBeDefined();
+    const moto = spawnSync('pgrep', ['-f', `moto_server -H 127.0.0.1 -p ${port}`]);
     expect(moto.status, 'no moto_server left running').toBe(1);
   });
 });
