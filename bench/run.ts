@@ -249,6 +249,8 @@ async function timedRotation(
 interface CallCounts {
   readonly secretsManager: Record<string, number>;
   readonly ssm: Record<string, number>;
+  /** The rotation ledger's table. */
+  readonly dynamodb: Record<string, number>;
   readonly pingone: Record<string, number>;
   /** Calls Secrets Manager's rotation service makes around the function (RotateSecret and the like). */
   readonly rotationService: Record<string, number>;
@@ -293,7 +295,10 @@ function mark(bench: Bench, proxy: CountingProxy): Mark {
 /** The calls made since `since`: the function's AWS calls, PingOne's record, the rotation service's calls. */
 function callsSince(bench: Bench, proxy: CountingProxy, since: Mark): CallCounts {
   const fn = diffCounts(proxy.counts(), since.fn);
-  const unknown = Object.keys(fn).filter((op) => !op.startsWith('SecretsManager ') && !op.startsWith('SSM '));
+  const unknown = Object.keys(fn).filter(
+    (op) =>
+      !op.startsWith('SecretsManager ') && !op.startsWith('SSM ') && !op.startsWith('DynamoDB_20120810 '),
+  );
   if (unknown.length > 0) throw new Error(`unexpected calls from the function: ${unknown.join(', ')}`);
   const pingone = new Map<string, number>();
   for (const r of bench.world.sim.requests.slice(since.pingone)) {
@@ -303,6 +308,7 @@ function callsSince(bench: Bench, proxy: CountingProxy, since: Mark): CallCounts
   return {
     secretsManager: byService(fn, 'SecretsManager'),
     ssm: byService(fn, 'SSM'),
+    dynamodb: byService(fn, 'DynamoDB_20120810'),
     pingone: Object.fromEntries([...pingone].sort(([a], [b]) => a.localeCompare(b))),
     rotationService: byService(diffCounts(bench.serviceProxy.counts(), since.service), 'SecretsManager'),
   };
@@ -511,6 +517,7 @@ async function measure(bench: Bench) {
         loopAveragePerRotation: {
           secretsManager: perRotation(loop!.secretsManager),
           ssm: perRotation(loop!.ssm),
+          dynamodb: perRotation(loop!.dynamodb),
           pingone: perRotation(loop!.pingone),
           rotationService: perRotation(loop!.rotationService),
         },
@@ -664,6 +671,7 @@ function callTable(first: CallCounts, warm: CallCounts): string {
   const groups: Array<[string, keyof CallCounts]> = [
     ['Secrets Manager (function)', 'secretsManager'],
     ['SSM (function)', 'ssm'],
+    ['DynamoDB ledger (function)', 'dynamodb'],
     ['PingOne (function)', 'pingone'],
     ['Secrets Manager (rotation service)', 'rotationService'],
   ];
@@ -796,7 +804,7 @@ async function main(): Promise<void> {
   const deployedLabel = deployment.nodeOptions ? `NODE_OPTIONS=${deployment.nodeOptions}` : 'no NODE_OPTIONS';
   const py = cold.pythonOverheadMs;
   const callsLine = (c: CallCounts) =>
-    `SM ${total(c.secretsManager)}, SSM ${total(c.ssm)}, PingOne ${total(c.pingone)} (+ rotation service SM ${total(c.rotationService)})`;
+    `SM ${total(c.secretsManager)}, SSM ${total(c.ssm)}, DynamoDB ${total(c.dynamodb)}, PingOne ${total(c.pingone)} (+ rotation service SM ${total(c.rotationService)})`;
   const rows: Row[] = [
     [
       'Bundle, minified (dist/rotate/index.mjs)',
