@@ -2,7 +2,8 @@
  * `npm run bench` (last part; alone: `npm run bench:audit`, after `npm run build`): one run of the fleet
  * auditor's built bundle (dist/audit/index.mjs) over 1,000 secrets in a function host process, against moto
  * and the PingOne simulator with a rate limit, as a Lambda invocation with the deployed 900 s timeout. Prints
- * a table and writes bench/audit-results.json. Run it under the suite lock: `flock /tmp/suite.lock npm run bench`.
+ * a table and writes the latest run to the git-ignored .bench/audit-latest.json (BENCH_SAVE=1, at the full
+ * 1,000 secrets, also writes the committed bench/audit-results.json). Run it under the suite lock: `flock /tmp/suite.lock npm run bench`.
  *
  * Two runs over the same fleet:
  * - as deployed: the auditor's defaults (8 at a time, 10 PingOne requests/s) against a PingOne limit of
@@ -10,12 +11,12 @@
  * - over the limit: the auditor allowed 40 requests/s against a limit of 20/s, so PingOne answers 429 and the
  *   auditor must honour Retry-After (the 429 count is reported).
  *
- * BENCH_AUDIT_SECRETS (default 1000) lowers the fleet for a quick look; below 1,000 the results are not
- * written unless BENCH_WRITE=1.
+ * BENCH_AUDIT_SECRETS (default 1000) lowers the fleet for a quick look; below 1,000 BENCH_SAVE=1 refuses to
+ * write the committed figures.
  */
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { CreateSecretCommand, PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import type { Context } from 'aws-lambda';
 import { type LocalWorld, startLocalWorld } from '../local/world.js';
@@ -23,6 +24,7 @@ import { startFunctionHost } from './host.js';
 
 const BUNDLE = resolve('dist/audit/index.mjs');
 const RESULTS = resolve('bench/audit-results.json');
+const LATEST = resolve('.bench/audit-latest.json');
 const TIMEOUT_MS = 900_000;
 const SPEC_SECRETS = 1_000;
 
@@ -180,8 +182,13 @@ try {
     runs,
     belowSpec: secrets < SPEC_SECRETS,
   };
-  if (secrets >= SPEC_SECRETS || process.env.BENCH_WRITE === '1') {
-    writeFileSync(RESULTS, `${JSON.stringify(results, null, 2)}\n`);
+  const text = `${JSON.stringify(results, null, 2)}\n`;
+  mkdirSync(dirname(LATEST), { recursive: true });
+  writeFileSync(LATEST, text);
+  console.log(`wrote ${LATEST}`);
+  if (process.env.BENCH_SAVE === '1') {
+    if (secrets < SPEC_SECRETS) throw new Error(`BENCH_SAVE=1: below ${SPEC_SECRETS} secrets; not saving`);
+    writeFileSync(RESULTS, text);
     console.log(`wrote ${RESULTS}`);
   }
   if (runs.some((r) => !r.ok)) process.exitCode = 1;

@@ -133,7 +133,8 @@ async function seed(): Promise<void> {
   await must(reports.name, rotate(driver, reports.arn));
   w.sim.regenerateOutOfBand(reports.environmentId, reports.resourceId);
 
-  // pingone/payments-api: regenerated in the console with a two-day grace period: a half-done rotation.
+  // pingone/payments-api: regenerated in the console with a two-day grace period. The rotation ledger records no
+  // regenerate by the function, so status calls it drift (a rotation would refuse to adopt it), not grace.
   const payments = await secret('pingone/payments-api');
   await must(payments.name, rotate(driver, payments.arn));
   w.sim.regenerateOutOfBand(payments.environmentId, payments.resourceId, {
@@ -204,7 +205,7 @@ async function seed(): Promise<void> {
       `To onboard:  --environment-id ${eu} --resource-id ${orders.id} --pingone-region EU`,
       `Not CUSTOM:  --environment-id ${eu} --resource-id ${openid.id} --pingone-region EU`,
       'Secrets:     pingone/billing-api (empty AWSPENDING), pingone/search-api (AWSPENDING PingOne uses),',
-      '             pingone/reports-api (drift), pingone/payments-api (grace: AWSCURRENT is PingOne previous),',
+      '             pingone/reports-api (drift), pingone/payments-api (drift: regenerated in the console, with grace),',
       '             pingone/inventory-api (previous-in-use-near-expiry: a consumer still uses the previous secret),',
       '             pingone/orders-api-legacy + pingone/orders-api-copy (duplicate-owner),',
       '             pingone/ledger-api (rotation-overdue), pingone/cache-api (warning: previous-secret TTL 30m)',
