@@ -8,6 +8,7 @@ import {
 import type { CliDeps } from '../deps.js';
 import { rotationErrorHint } from '../errors.js';
 import { line } from '../format.js';
+import { cliLedger } from '../ledger.js';
 
 /** `audit` exit codes. */
 export const AUDIT_EXIT = Object.freeze({ healthy: 0, error: 1, unhealthy: 13 });
@@ -32,6 +33,7 @@ export interface AuditOptions {
 export async function audit(deps: CliDeps, options: AuditOptions): Promise<number> {
   const access = deps.pingone();
   const now = deps.now;
+  let ledger: ReturnType<typeof cliLedger>['ledger'] | undefined;
   const result = await runAudit(
     {
       secretsManager: deps.secretsManager,
@@ -39,6 +41,11 @@ export async function audit(deps: CliDeps, options: AuditOptions): Promise<numbe
       now,
       deadline: now() + 15 * 60_000,
       hint: rotationErrorHint,
+      // As `status` reads it: the audit and status give one verdict.
+      rotationLedger: () => {
+        ledger ??= cliLedger(deps).ledger;
+        return ledger;
+      },
     },
     {
       secretNamePrefix: options.prefix ?? DEFAULT_AUDIT_PREFIX,

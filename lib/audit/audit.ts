@@ -10,7 +10,7 @@ import {
   type SecretListEntry,
   type SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
-import type { SecretOwner } from '../pingone/types.js';
+import type { RotationLedger } from '../ledger/ledger.js';
 import { redactText } from '../redact.js';
 import {
   CONFIG_WARNINGS,
@@ -48,6 +48,13 @@ export interface AuditDeps {
   /** Absolute time (epoch ms) by which the run must be done; no secret is started too close to it. */
   readonly deadline: number;
   readonly hint?: StatusDeps['hint'];
+  /**
+   * The rotation ledger, read for every secret as `pingone-rotation status` reads it: which secret is bound to
+   * the PingOne owner (another one: duplicate-owner) and which regenerates the function made (a regenerate it
+   * did not make is drift, not grace). Required, so the audit and `status` give the same verdict. A secret
+   * whose ledger record cannot be read is not judged: it is reported in `errors`, naming the table.
+   */
+  readonly rotationLedger: RotationLedger | (() => RotationLedger);
   /** Needed for early retirement (the ledger proves which secret owns which PingOne owner). */
   readonly ledger?: RetirementLedger | undefined;
 }
@@ -89,6 +96,7 @@ export async function runAudit(deps: AuditDeps, settings: AuditSettings): Promis
     pingone: deps.pingone,
     now: deps.now,
     pingOneTimeoutMs: PINGONE_TIMEOUT_MS,
+    ledger: deps.rotationLedger,
     ...(deps.hint ? { hint: deps.hint } : {}),
     ...(settings.noRotationService ? { noRotationService: true } : {}),
   };
@@ -108,11 +116,18 @@ export async function runAudit(deps: AuditDeps, settings: AuditSettings): Promis
         continue;
       }
       try {
-        reports[index] = await inspectStatus(statusDeps, {
+        const report = await inspectStatus(statusDeps, {
           secretId: entry.ARN ?? name,
           stuckAfterMs: settings.stuckAfterMs,
           nearExpiryMs: settings.nearExpiryMs,
         });
+        // Without the ledger's record the verdict may be wrong (grace for a console regenerate, healthy for a
+        // secret bound elsewhere): the secret is not judged, and the run says why.
+        if (report.ledger?.problem) {
+          errors.push({ secret: name, error: redactText(oneLine(ledgerProblem(report.ledger.problem))) });
+          continue;
+        }
+        reports[index] = report;
       } catch (error) {
         errors.push({ secret: name, error: redactText(oneLine(describeError(error))) });
       }
@@ -120,11 +135,7 @@ export async function runAudit(deps: AuditDeps, settings: AuditSettings): Promis
   };
   await Promise.all(Array.from({ length: Math.max(1, settings.concurrency) }, worker));
 
-  const judged = await withLedgerOwners(
-    withDuplicates(reports.filter((r): r is StatusReport => r !== undefined)),
-    deps,
-    errors,
-  );
+  const judged = withLedgerOwners(withDuplicates(reports.filter((r): r is StatusReport => r !== undefined)));
 
   const retirements: RetirementOutcome[] = [];
   if (settings.retireUnusedPreviousAfterMs !== undefined) {
@@ -226,45 +237,31 @@ function withDuplicates(reports: StatusReport[]): StatusReport[] {
 /**
  * duplicate-owner from the ledger: the ledger binds the secret's PingOne owner to another secret. The other
  * secret may be outside the prefix or deleted; either way this secret's contents name an owner the rotation
- * function will refuse for it (a forged or copied secret). Only when a ledger is given.
+ * function will refuse for it (a forged or copied secret). The status model already judged it
+ * duplicate-owner from the record it read; this names the other secret in `duplicates`, as for two secrets
+ * under the prefix.
  */
-async function withLedgerOwners(
-  reports: StatusReport[],
-  deps: AuditDeps,
-  errors: { secret: string; error: string }[],
-): Promise<StatusReport[]> {
-  const ledger = deps.ledger;
-  if (!ledger) return reports;
-  const out: StatusReport[] = [];
-  for (const report of reports) {
-    const p = report.pingone;
-    const id = p?.kind === 'application' ? p.applicationId : p?.resourceId;
-    if (!p || id === undefined || deps.now() + PER_SECRET_RESERVE_MS > deps.deadline) {
-      out.push(report);
-      continue;
-    }
-    try {
-      const bound = await ledger.boundSecret({
-        kind: p.kind ?? 'resource',
-        environmentId: p.environmentId,
-        id,
-        region: p.region as SecretOwner['region'],
-      });
-      const already = report.duplicates ?? [];
-      out.push(
-        bound && bound !== report.secret.arn && !already.some((name) => bound.includes(`:secret:${name}-`))
-          ? markDuplicates(report, [
-              ...already,
-              `${bound} (bound to this PingOne owner in the rotation ledger)`,
-            ])
-          : report,
-      );
-    } catch (error) {
-      errors.push({ secret: report.secret.name, error: redactText(oneLine(describeError(error))) });
-      out.push(report);
-    }
-  }
-  return out;
+function withLedgerOwners(reports: StatusReport[]): StatusReport[] {
+  return reports.map((report) => {
+    const bound = report.ledger?.binding;
+    if (!bound || bound.thisSecret) return report;
+    const already = report.duplicates ?? [];
+    if (already.some((name) => bound.secretArn.includes(`:secret:${name}-`))) return report;
+    return markDuplicates(report, [
+      ...already,
+      `${bound.secretArn} (bound to this PingOne owner in the rotation ledger)`,
+    ]);
+  });
+}
+
+/** Why a secret was not judged when its ledger record could not be read. */
+function ledgerProblem(problem: string): string {
+  const text = problem.replace(/\s*$/, '');
+  return (
+    `${text}${/[.!?]$/.test(text) ? '' : '.'} Not judged: without the ledger's record a regenerate made outside ` +
+    'the function (drift) cannot be told from one the function made (grace), nor a secret bound to another ' +
+    'secret (duplicate-owner) from its owner'
+  );
 }
 
 /** One error as a log field; text from AWS or PingOne passes the redactor's shape rules (lib/redact.ts). */

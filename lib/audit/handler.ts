@@ -9,7 +9,7 @@ import { SSMClient } from '@aws-sdk/client-ssm';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { AuditIncompleteError, RotationError } from '../errors.js';
-import { DynamoDbLedger } from '../ledger/ledger.js';
+import { DynamoDbLedger, type RotationLedger } from '../ledger/ledger.js';
 import { PingOneHttpClient } from '../pingone/http-client.js';
 import { defaultTransport, type Transport } from '../pingone/transport.js';
 import { ssmWorkerCredentials } from '../pingone/worker-credentials.js';
@@ -31,14 +31,19 @@ export interface AuditHandlerDependencies {
   readonly env?: Env;
   readonly secretsManager?: SecretsManagerClient;
   readonly ssm?: SSMClient;
-  /** The rotation ledger's client (early retirement reads the binding and records the retirement). */
+  /**
+   * The rotation ledger's client: every secret's verdict reads its owner's record (as `status` does), and
+   * early retirement reads the binding and records the retirement.
+   */
   readonly dynamodb?: DynamoDBClient;
   readonly transport?: Transport;
   readonly now?: () => number;
   readonly sleep?: (ms: number) => Promise<void>;
   readonly logger?: Logger;
   readonly metrics?: Metrics;
-  /** The rotation ledger (early retirement needs it); built from ROTATION_LEDGER_TABLE when omitted. */
+  /** The rotation ledger the verdicts read; built from ROTATION_LEDGER_TABLE when omitted. */
+  readonly rotationLedger?: RotationLedger;
+  /** Early retirement's view of the ledger; built on the rotation ledger when omitted. */
   readonly ledger?: RetirementLedger;
   /** Time kept back from the Lambda's deadline for the summary, metrics and logs. */
   readonly deadlineMarginMs?: number;
@@ -62,7 +67,13 @@ export function createAuditHandler(deps: AuditHandlerDependencies = {}) {
   const margin = deps.deadlineMarginMs ?? 10_000;
 
   let runtime:
-    | { config: AuditConfig; client: PingOneHttpClient; pacing: PacingStats; ledger: RetirementLedger }
+    | {
+        config: AuditConfig;
+        client: PingOneHttpClient;
+        pacing: PacingStats;
+        rotationLedger: RotationLedger;
+        ledger: RetirementLedger;
+      }
     | undefined;
   // The invocation's deadline, for the ledger calls early retirement makes.
   let deadline = 0;
@@ -87,21 +98,17 @@ export function createAuditHandler(deps: AuditHandlerDependencies = {}) {
       now,
       sleep,
     });
+    const rotationLedger = deps.rotationLedger ?? new DynamoDbLedger(dynamodb, config.rotation.ledgerTable);
     const ledger =
       deps.ledger ??
-      retirementLedger({
-        ledger: new DynamoDbLedger(dynamodb, config.rotation.ledgerTable),
-        client: dynamodb,
-        now,
-        deadline: () => deadline,
-      });
-    runtime = { config, client, pacing: paced.stats, ledger };
+      retirementLedger({ ledger: rotationLedger, client: dynamodb, now, deadline: () => deadline });
+    runtime = { config, client, pacing: paced.stats, rotationLedger, ledger };
     return runtime;
   };
 
   const audit = async (_event: unknown, context: Context): Promise<AuditSummary> => {
     try {
-      const { config, client, pacing, ledger } = getRuntime();
+      const { config, client, pacing, rotationLedger, ledger } = getRuntime();
       const throttledBefore = pacing.throttled;
       deadline = now() + context.getRemainingTimeInMillis() - margin;
       const result = await runAudit(
@@ -111,6 +118,7 @@ export function createAuditHandler(deps: AuditHandlerDependencies = {}) {
           now,
           deadline,
           hint: functionSettingHint,
+          rotationLedger,
           ledger,
         },
         {

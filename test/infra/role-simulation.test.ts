@@ -8,9 +8,11 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DescribeSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAuditHandler } from '../../lib/audit/handler.js';
 import { createRotationHandler } from '../../lib/handler.js';
-import { type InvokeFn, LocalRotationDriver } from '../../local/driver.js';
+import { type InvokeFn, LocalRotationDriver, lambdaContext } from '../../local/driver.js';
 import { LOCAL_AWS, type LocalWorld, startLocalWorld } from '../../local/world.js';
+import { OutputCapture } from '../support/capture-output.js';
 import {
   type AwsRequest,
   applicableContext,
@@ -71,6 +73,9 @@ let logGroupName: string;
 let secretArn: string;
 let ledgerTable: string;
 const recorded: RecordedCall[] = [];
+/** The AWS calls of one fleet audit run (the auditor's own role, infra/audit.yml). */
+const auditRecorded: RecordedCall[] = [];
+let auditLogGroupName: string;
 let invocations = 0;
 
 beforeAll(async () => {
@@ -88,6 +93,7 @@ beforeAll(async () => {
   const resources = new TemplateEvaluator(template, deployment).resources();
   functionArn = `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${asString(resources.RotateLambdaFunction?.Properties.FunctionName, 'FunctionName')}`;
   logGroupName = asString(resources.RotateLogGroup?.Properties.LogGroupName, 'LogGroupName');
+  auditLogGroupName = asString(resources.AuditLogGroup?.Properties.LogGroupName, 'LogGroupName');
 
   // The ledger table by the name the stack gives it, so the recorded calls name the deployed table's ARN.
   ledgerTable = asString(resources.RotationLedgerTable?.Properties.TableName, 'TableName');
@@ -100,10 +106,11 @@ beforeAll(async () => {
   const record = <C extends SecretsManagerClient | SSMClient | DynamoDBClient>(
     client: C,
     service: RecordedCall['service'],
+    into: RecordedCall[] = recorded,
   ): C => {
     (client.middlewareStack as SecretsManagerClient['middlewareStack']).add(
       (next, context) => async (args) => {
-        recorded.push({
+        into.push({
           service,
           operation: String(context.commandName).replace(/Command$/, ''),
           input: { ...(args.input as Record<string, unknown>) },
@@ -135,6 +142,30 @@ beforeAll(async () => {
   });
   const report = await driver.rotate(secret.arn);
   expect(report.ok, report.error).toBe(true);
+
+  // One run of the fleet auditor over the rotated secret, as deployed (early retirement off).
+  const audit = createAuditHandler({
+    env: {
+      ...world.functionEnv,
+      AUDIT_SECRET_NAME_PREFIX: 'pingone/',
+      AUDIT_ROTATION_FUNCTION_ARN: functionArn,
+    },
+    secretsManager: record(
+      new SecretsManagerClient({ ...LOCAL_AWS, endpoint: world.moto.url }),
+      'secretsmanager',
+      auditRecorded,
+    ),
+    ssm: record(new SSMClient({ ...LOCAL_AWS, endpoint: world.moto.url }), 'ssm', auditRecorded),
+    dynamodb: record(
+      new DynamoDBClient({ ...LOCAL_AWS, endpoint: world.moto.url }),
+      'dynamodb',
+      auditRecorded,
+    ),
+  });
+  // Its log lines and metrics go to stdout: kept out of the test output.
+  const quiet = new OutputCapture().start();
+  const summary = await audit({}, lambdaContext(Date.now(), 120_000)).finally(() => quiet.stop());
+  expect(summary).toMatchObject({ audited: 1, errors: 0, verdicts: { healthy: 1 } });
 }, 120_000);
 
 afterAll(async () => {
@@ -142,11 +173,15 @@ afterAll(async () => {
   if (workDir) await rm(workDir, { recursive: true, force: true });
 });
 
-/** The identity policies of the function's role in the packaged template, resolved for `deployment`. */
-function rolePolicies(tpl: Template, dep: Deployment = deployment): { name: string; policy: Json }[] {
+/** The identity policies of the function's role (or `roleId`) in the packaged template, resolved for `deployment`. */
+function rolePolicies(
+  tpl: Template,
+  dep: Deployment = deployment,
+  roleId = 'IamRoleLambdaExecution',
+): { name: string; policy: Json }[] {
   const resources = new TemplateEvaluator(tpl, dep).resources();
-  const role = resources.IamRoleLambdaExecution;
-  if (!role) throw new Error('no IamRoleLambdaExecution in the template');
+  const role = resources[roleId];
+  if (!role) throw new Error(`no ${roleId} in the template`);
   // A managed policy would grant what this test cannot see: there must be none.
   if (role.Properties.ManagedPolicyArns !== undefined) {
     throw new Error(`the role has managed policies: ${JSON.stringify(role.Properties.ManagedPolicyArns)}`);
@@ -157,16 +192,16 @@ function rolePolicies(tpl: Template, dep: Deployment = deployment): { name: stri
   });
   const attached = Object.entries(resources)
     .filter(([, r]) => r.Type === 'AWS::IAM::Policy' || r.Type === 'AWS::IAM::ManagedPolicy')
-    .filter(([, r]) => toList(r.Properties.Roles).includes('<ref:IamRoleLambdaExecution>'))
+    .filter(([, r]) => toList(r.Properties.Roles).includes(`<ref:${roleId}>`))
     .map(([id, r]) => ({ name: id, policy: r.Properties.PolicyDocument as Json }));
   return [...inline, ...attached];
 }
 
-function iamWorld(tpl: Template, dep: Deployment = deployment): IamWorld {
+function iamWorld(tpl: Template, dep: Deployment = deployment, roleId = 'IamRoleLambdaExecution'): IamWorld {
   return {
     accountId: ACCOUNT,
-    principal: `arn:aws:iam::${ACCOUNT}:role/pingone-secret-rotation-ci-IamRoleLambdaExecution-1A2B3C4D5E6F`,
-    identityPolicies: rolePolicies(tpl, dep),
+    principal: `arn:aws:iam::${ACCOUNT}:role/pingone-secret-rotation-ci-${roleId}-1A2B3C4D5E6F`,
+    identityPolicies: rolePolicies(tpl, dep, roleId),
     keyPolicies: { [KEY]: defaultKeyPolicy(ACCOUNT) },
   };
 }
@@ -184,6 +219,10 @@ function tableArn(name: string): string {
 /** What AWS authorizes for one recorded call, and what the service then does on the function's behalf. */
 async function requestsFor(call: RecordedCall): Promise<AwsRequest[]> {
   const origin = `${call.service}:${call.operation}`;
+  // ListSecrets has no resource-level permissions: AWS authorizes it on "*".
+  if (call.service === 'secretsmanager' && call.operation === 'ListSecrets') {
+    return [{ action: 'secretsmanager:ListSecrets', resource: '*', context: GLOBAL, origin }];
+  }
   if (call.service === 'secretsmanager') {
     const secretId = String(call.input.SecretId);
     const secret = await world.secretsManager.send(new DescribeSecretCommand({ SecretId: secretId }));
@@ -257,8 +296,8 @@ async function requestsFor(call: RecordedCall): Promise<AwsRequest[]> {
 }
 
 /** The Lambda service writes the function's logs as its role: a stream per container, events into it. */
-function logRequests(): AwsRequest[] {
-  const stream = `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:${logGroupName}:log-stream:2026/12/01/[$LATEST]0123456789abcdef`;
+function logRequests(group = logGroupName): AwsRequest[] {
+  const stream = `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:${group}:log-stream:2026/12/01/[$LATEST]0123456789abcdef`;
   return [
     { action: 'logs:CreateLogStream', resource: stream, context: GLOBAL, origin: 'Lambda service' },
     { action: 'logs:PutLogEvents', resource: stream, context: GLOBAL, origin: 'Lambda service' },
@@ -269,6 +308,21 @@ async function allRecordedRequests(): Promise<AwsRequest[]> {
   const requests: AwsRequest[] = [...logRequests()];
   for (const call of recorded) requests.push(...(await requestsFor(call)));
   return requests;
+}
+
+/** The audit run's calls as AWS authorizes them, with those made on its behalf. */
+async function auditRequests(): Promise<AwsRequest[]> {
+  const requests: AwsRequest[] = [...logRequests(auditLogGroupName)];
+  for (const call of auditRecorded) requests.push(...(await requestsFor(call)));
+  return requests;
+}
+
+async function denied(iam: IamWorld, requests: AwsRequest[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const request of requests) {
+    if ((await evaluate(iam, request)) !== 'Allowed') out.push(`${request.action} (${request.origin})`);
+  }
+  return [...new Set(out)];
 }
 
 /** The calls the function must never be able to make, each expected to be denied. */
@@ -578,5 +632,81 @@ describe('the execution role, by an IAM policy evaluator', () => {
         context: GLOBAL,
       }),
     ).toBe('ImplicitlyDenied');
+  });
+});
+
+describe("the auditor's role, by the same evaluator", () => {
+  const auditWorld = (tpl: Template = template) => iamWorld(tpl, deployment, 'AuditRole');
+
+  it('an audit run reads the rotation ledger for each secret (the verdict needs it), and writes nothing', () => {
+    const operations = new Set(auditRecorded.map((c) => `${c.service}:${c.operation}`));
+    expect([...operations].sort()).toEqual([
+      'dynamodb:GetItem',
+      'secretsmanager:DescribeSecret',
+      'secretsmanager:GetSecretValue',
+      'secretsmanager:ListSecretVersionIds',
+      'secretsmanager:ListSecrets',
+      'ssm:GetParameter',
+    ]);
+    const reads = auditRecorded.filter((c) => c.operation === 'GetItem');
+    expect(reads.map((c) => c.input.TableName)).toEqual([ledgerTable]);
+  });
+
+  it('allows every call of the audit run, and those made on its behalf', async () => {
+    expect(await denied(auditWorld(), await auditRequests())).toEqual([]);
+  });
+
+  it('denies the writes and other tables: secrets, the ledger (retirement off), another table', async () => {
+    const table = tableArn(ledgerTable);
+    const secretContext = {
+      ...GLOBAL,
+      'secretsmanager:SecretId': secretArn,
+      [`aws:ResourceTag/${TAG_KEY}`]: TAG_VALUE,
+    };
+    const requests: AwsRequest[] = [
+      ...['PutSecretValue', 'UpdateSecretVersionStage', 'RotateSecret', 'DeleteSecret', 'TagResource'].map(
+        (action) => ({
+          action: `secretsmanager:${action}`,
+          resource: secretArn,
+          context: secretContext,
+          origin: 'must never',
+        }),
+      ),
+      ...['PutItem', 'UpdateItem', 'DeleteItem', 'Scan', 'Query'].map((action) => ({
+        action: `dynamodb:${action}`,
+        resource: table,
+        context: GLOBAL,
+        origin: 'must never',
+      })),
+      {
+        action: 'dynamodb:GetItem',
+        resource: tableArn(`${ledgerTable}-other`),
+        context: GLOBAL,
+        origin: 'must never',
+      },
+    ];
+    const allowed: string[] = [];
+    for (const request of requests) {
+      const context = await applicableContext(request.action, request.resource, request.context);
+      if ((await evaluate(auditWorld(), { ...request, context })) === 'Allowed') {
+        allowed.push(describeRequest(request));
+      }
+    }
+    expect(allowed).toEqual([]);
+  });
+
+  it('fails without its ledger grant: the ledger read every verdict needs is denied', async () => {
+    const copy = JSON.parse(JSON.stringify(template)) as Template;
+    const role = copy.Resources.AuditRole as unknown as {
+      Properties: { Policies: { PolicyDocument: { Statement: Record<string, unknown>[] } }[] };
+    };
+    for (const policy of role.Properties.Policies) {
+      policy.PolicyDocument.Statement = policy.PolicyDocument.Statement.filter(
+        (st) => st.Sid !== 'ReadLedger',
+      );
+    }
+    expect(await denied(auditWorld(copy), await auditRequests())).toEqual([
+      'dynamodb:GetItem (dynamodb:GetItem)',
+    ]);
   });
 });
