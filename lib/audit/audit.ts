@@ -25,7 +25,7 @@ import {
   type Verdict,
 } from '../status/model.js';
 import { oneLine } from '../status/text.js';
-import { type RetirementLedger, type RetirementOutcome, retireIfUnused } from './retire.js';
+import { keepReason, type RetirementLedger, type RetirementOutcome, retireIfUnused } from './retire.js';
 
 export interface AuditSettings {
   readonly secretNamePrefix: string;
@@ -79,6 +79,8 @@ export interface AuditResult {
   /** Secrets not started before the deadline. */
   readonly notAudited: readonly string[];
   readonly retirements: readonly RetirementOutcome[];
+  /** Judged secrets whose previous secret could have been retired early, not checked before the deadline. */
+  readonly retirementsSkipped: readonly string[];
   readonly durationMs: number;
 }
 
@@ -138,13 +140,21 @@ export async function runAudit(deps: AuditDeps, settings: AuditSettings): Promis
   const judged = withLedgerOwners(withDuplicates(reports.filter((r): r is StatusReport => r !== undefined)));
 
   const retirements: RetirementOutcome[] = [];
-  if (settings.retireUnusedPreviousAfterMs !== undefined) {
+  const retirementsSkipped: string[] = [];
+  const afterMs = settings.retireUnusedPreviousAfterMs;
+  if (afterMs !== undefined) {
     for (const report of judged) {
-      if (deps.now() + PER_SECRET_RESERVE_MS > deps.deadline) break;
+      if (deps.now() + PER_SECRET_RESERVE_MS > deps.deadline) {
+        // Not an error (the previous secret still expires at its TTL), but said: the next run checks it again.
+        if (report.pingone?.previous && keepReason(report, afterMs, deps.now()) === undefined) {
+          retirementsSkipped.push(report.secret.name);
+        }
+        continue;
+      }
       const outcome = await retireIfUnused(
         { pingone: deps.pingone, ledger: deps.ledger, now: deps.now, deadline: deps.deadline },
         report,
-        settings.retireUnusedPreviousAfterMs,
+        afterMs,
       );
       if (outcome) retirements.push(outcome);
     }
@@ -168,6 +178,7 @@ export async function runAudit(deps: AuditDeps, settings: AuditSettings): Promis
     errors,
     notAudited,
     retirements,
+    retirementsSkipped,
     durationMs: deps.now() - started,
   };
 }

@@ -170,6 +170,8 @@ export interface AuditSummary {
   readonly errors: number;
   readonly notAudited: number;
   readonly retired: number;
+  /** Previous secrets that could have been retired early, not checked before the deadline. */
+  readonly retirementsSkipped: number;
   readonly pingOneThrottled: number;
   readonly durationMs: number;
 }
@@ -185,6 +187,7 @@ function summarize(result: AuditResult, throttled: number): AuditSummary {
     errors: result.errors.length,
     notAudited: result.notAudited.length,
     retired: result.retirements.filter((r) => r.outcome === 'retired').length,
+    retirementsSkipped: result.retirementsSkipped.length,
     pingOneThrottled: throttled,
     durationMs: result.durationMs,
   };
@@ -250,6 +253,9 @@ function publish(result: AuditResult, summary: AuditSummary, logger: Logger, met
   for (const retirement of result.retirements) {
     if (retirement.outcome === 'retired') logger.info('previous secret retired early', { ...retirement });
     else if (retirement.outcome === 'failed') logger.error('early retirement failed', { ...retirement });
+  }
+  if (result.retirementsSkipped.length > 0) {
+    logger.warn('early retirement not checked before the deadline', { secrets: result.retirementsSkipped });
   }
   logger.info('audit complete', { ...summary });
 }
