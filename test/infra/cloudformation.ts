@@ -20,6 +20,9 @@ export interface Parameter {
   AllowedPattern?: string;
   AllowedValues?: string[];
   MinLength?: number;
+  /** Number parameters. */
+  MinValue?: number;
+  MaxValue?: number;
 }
 
 export interface Resource {
@@ -183,9 +186,15 @@ export class TemplateEvaluator {
 
 /** Whether CloudFormation would accept `value` for this parameter (AllowedPattern, AllowedValues, MinLength). */
 export function satisfiesConstraints(parameter: Parameter, value: string): boolean {
-  const { AllowedPattern, AllowedValues, MinLength } = parameter;
+  const { AllowedPattern, AllowedValues, MinLength, MinValue, MaxValue } = parameter;
   if (AllowedPattern !== undefined && !new RegExp(`^(?:${AllowedPattern})$`).test(value)) return false;
   if (AllowedValues !== undefined && !AllowedValues.includes(value)) return false;
+  if (parameter.Type === 'Number') {
+    const number = value.trim() === '' ? Number.NaN : Number(value);
+    if (!Number.isFinite(number)) return false;
+    if (MinValue !== undefined && number < MinValue) return false;
+    if (MaxValue !== undefined && number > MaxValue) return false;
+  }
   return MinLength === undefined || value.length >= MinLength;
 }
 

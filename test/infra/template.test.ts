@@ -516,6 +516,7 @@ describe('alarms', () => {
               '<AuditPreviousInUseNearExpiryAlarm.Arn>',
               '<AuditRotationOverdueAlarm.Arn>',
               '<AuditErrorsAlarm.Arn>',
+              '<AuditNotRunningAlarm.Arn>',
               '<AlarmDeadLetterAlarm.Arn>',
             ],
           },
@@ -758,6 +759,39 @@ describe('fleet auditor', () => {
       AlarmActions: ['<ref:AlarmTopic>'],
       OKActions: ['<ref:AlarmTopic>'],
     });
+  });
+
+  it('alarms when the auditor stops running: no invocation over the period (missing data breaching)', () => {
+    const alarm = resourcesOf(defaults).AuditNotRunningAlarm;
+    expect(alarm?.Type).toBe('AWS::CloudWatch::Alarm');
+    expect(alarm?.Properties).toEqual({
+      AlarmDescription: expect.stringContaining('The fleet auditor has not run'),
+      Namespace: 'AWS/Lambda',
+      MetricName: 'Invocations',
+      Dimensions: [{ Name: 'FunctionName', Value: '<ref:AuditLambdaFunction>' }],
+      Statistic: 'Sum',
+      Period: '10800',
+      EvaluationPeriods: 1,
+      Threshold: 1,
+      ComparisonOperator: 'LessThanThreshold',
+      TreatMissingData: 'breaching',
+      AlarmActions: ['<ref:AlarmTopic>'],
+      OKActions: ['<ref:AlarmTopic>'],
+    });
+    // The same topic as the other alarms, and the topic lets it publish (the topic-policy test lists it).
+    expect(alarm?.Properties.AlarmActions).toEqual(
+      resourcesOf(defaults).AuditErrorsAlarm?.Properties.AlarmActions,
+    );
+    // The default period covers the default hourly schedule three times over: one missed run does not alarm.
+    expect(template.Parameters?.AuditNotRunningPeriod?.Default).toBe('10800');
+    expect(
+      resourcesOf({ ...defaults, parameters: { AuditNotRunningPeriod: '86400' } }).AuditNotRunningAlarm
+        ?.Properties.Period,
+    ).toBe('86400');
+    for (const ok of ['3600', '10800', '604800']) expect(accepts('AuditNotRunningPeriod', ok), ok).toBe(true);
+    for (const bad of ['', '0', '60', '3599', '604801', 'three hours']) {
+      expect(accepts('AuditNotRunningPeriod', bad), bad).toBe(false);
+    }
   });
 
   it('alarms on any error of the auditor', () => {
