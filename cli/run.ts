@@ -191,12 +191,13 @@ scheduled rotation starts from a secret PingOne knows.
   --window W                  rotation window in hours, e.g. 4h
   --kms-key-id K              KMS key for the secret
   --force                     the secret exists: store PingOne's current secret as its AWSCURRENT (the drift fix)
-  --rebind                    another secret holds the resource (rotation ledger binding, pingone:resource-id
-                              tag): take it over, after confirmation (the other secret's rotations are refused)
+  --rebind                    another secret holds the resource or application (rotation ledger binding, or
+                              its pingone:resource-id / pingone:application-id tag): take it over, after
+                              confirmation (the other secret's rotations are refused)
   --yes, -y                   confirm --rebind without asking (required when stdin is not a terminal)
 
-The secret is bound to the resource in the rotation ledger (ROTATION_LEDGER_TABLE / --ledger-table): onboard
-read PingOne's current secret, which proves possession. A resource another secret holds is refused, naming it.
+The secret is bound to its owner in the rotation ledger (ROTATION_LEDGER_TABLE / --ledger-table): onboard read
+PingOne's current secret, which proves possession. An owner another secret holds is refused, naming it.
 
 ${GLOBAL_HELP}
 `,

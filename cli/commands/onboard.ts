@@ -154,7 +154,8 @@ export async function onboard(deps: CliDeps, options: OnboardOptions): Promise<n
   );
 
   // One secret per PingOne owner: the ledger's binding (and, for secrets onboarded but never rotated, the
-  // pingone:resource-id tags) name the one that holds it; another is refused unless --rebind.
+  // owner tag onboard writes: pingone:resource-id, or pingone:application-id for an application) name the one
+  // that holds it; another is refused unless --rebind.
   const ledger = cliLedger(deps);
   const record = await ledger.ledger.read(owner, ledger.options());
   const targetArn = exists ? (await readSecretView(sm, options.secretName)).arn : undefined;
@@ -163,16 +164,16 @@ export async function onboard(deps: CliDeps, options: OnboardOptions): Promise<n
     ...(bound && bound.secretArn !== targetArn
       ? [`${bound.secretArn} (rotation ledger binding since ${bound.boundAt}, by ${bound.how})`]
       : []),
-    ...(await taggedHolders(deps, owner.id))
+    ...(await taggedHolders(deps, owner))
       .filter((arn) => arn !== targetArn && arn !== bound?.secretArn)
-      .map((arn) => `${arn} (tag ${RESOURCE_TAG}=${owner.id})`),
+      .map((arn) => `${arn} (tag ${ownerTag(owner)}=${owner.id})`),
   ];
   if (holders.length > 0 && !options.rebind) {
     throw new CliError(
       `${describeOwner(owner)} is already held by secret ${holders.join(' and by ')}`,
       `nothing was changed. If ${options.secretName} should hold it instead, run the same onboard with ` +
         `--rebind (it asks for confirmation, stores PingOne's current secret in ${options.secretName} and ` +
-        "moves the binding; the other secret's rotations are then refused); otherwise onboard another resource",
+        `moves the binding; the other secret's rotations are then refused); otherwise onboard another ${owner.kind}`,
     );
   }
   assertNoLiveIntent(record, owner, deps.now());
@@ -187,7 +188,7 @@ export async function onboard(deps: CliDeps, options: OnboardOptions): Promise<n
 
   const tags: Record<string, string> = {
     [ENVIRONMENT_TAG]: owner.environmentId,
-    [owner.kind === 'application' ? APPLICATION_TAG : RESOURCE_TAG]: owner.id,
+    [ownerTag(owner)]: owner.id,
     ...(input.ttl ? { [TTL_TAG]: input.ttl } : {}),
   };
   const tagList = Object.entries(tags).map(([Key, Value]) => ({ Key, Value }));
@@ -327,24 +328,29 @@ function alreadyExists(name: string): CliError {
   );
 }
 
-/** Secrets tagged pingone:resource-id=<id> (ARNs). */
-async function taggedHolders(deps: CliDeps, resourceId: string): Promise<string[]> {
+/** The tag onboard gives a secret naming `owner`: pingone:resource-id or pingone:application-id. */
+function ownerTag(owner: SecretOwner): string {
+  return owner.kind === 'application' ? APPLICATION_TAG : RESOURCE_TAG;
+}
+
+/** Secrets carrying the owner's tag with its id (pingone:resource-id=<id> / pingone:application-id=<id>), as ARNs. */
+async function taggedHolders(deps: CliDeps, owner: SecretOwner): Promise<string[]> {
+  const key = ownerTag(owner);
+  const id = owner.id.toLowerCase();
   const arns: string[] = [];
   let nextToken: string | undefined;
   do {
     const page = await deps.secretsManager.send(
       new ListSecretsCommand({
         Filters: [
-          { Key: 'tag-key', Values: [RESOURCE_TAG] },
-          { Key: 'tag-value', Values: [resourceId] },
+          { Key: 'tag-key', Values: [key] },
+          { Key: 'tag-value', Values: [owner.id] },
         ],
         ...(nextToken ? { NextToken: nextToken } : {}),
       }),
     );
     for (const secret of page.SecretList ?? []) {
-      const tagged = (secret.Tags ?? []).some(
-        (tag) => tag.Key === RESOURCE_TAG && tag.Value?.toLowerCase() === resourceId,
-      );
+      const tagged = (secret.Tags ?? []).some((tag) => tag.Key === key && tag.Value?.toLowerCase() === id);
       if (tagged && secret.ARN) arns.push(secret.ARN);
     }
     nextToken = page.NextToken;

@@ -1,4 +1,8 @@
-import { DescribeSecretCommand, ResourceNotFoundException } from '@aws-sdk/client-secrets-manager';
+import {
+  CreateSecretCommand,
+  DescribeSecretCommand,
+  ResourceNotFoundException,
+} from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { ApplicationAuthMethod } from '../../local/pingone-simulator/index.js';
 import { type LocalWorld, startLocalWorld } from '../../local/world.js';
@@ -223,6 +227,70 @@ describe('onboard --application-id', () => {
     });
   });
 });
+
+describe('one secret per application', () => {
+  it('refuses an application another secret carries in its pingone:application-id tag (onboarded, never rotated)', async () => {
+    const { environmentId, applicationId } = application();
+    // What onboard leaves behind before the first rotation: the tags, and no rotation of its own yet. The
+    // binding is not there (a secret created by hand, or the ledger was recreated), so only the tag says it.
+    const tagged = await world.secretsManager.send(
+      new CreateSecretCommand({
+        Name: uniqueName('apps/tagged'),
+        SecretString: JSON.stringify({
+          environmentId,
+          applicationId,
+          clientSecret: 'x'.repeat(40),
+          region: 'EU',
+        }),
+        Tags: [
+          { Key: 'pingone:environment-id', Value: environmentId },
+          { Key: 'pingone:application-id', Value: applicationId },
+        ],
+      }),
+    );
+    const second = uniqueName('apps/second');
+    world.sim.clearRequests();
+
+    const run = await cli(world, onboardArgs(second, environmentId, applicationId));
+
+    expect(run.code).toBe(1);
+    expect(run.err).toContain(
+      `PingOne application ${applicationId} in environment ${environmentId} (EU) is already held by secret ` +
+        `${tagged.ARN} (tag pingone:application-id=${applicationId})`,
+    );
+    expect(run.err).toContain('otherwise onboard another application');
+    expect(await secretExists(second)).toBe(false);
+    expect(await ledgerRecord(environmentId, applicationId)).toBeUndefined();
+    expect(world.sim.requests.filter((r) => r.method !== 'GET' && !r.route.includes('token'))).toEqual([]);
+
+    // --rebind takes it over (after confirmation) and binds the application to the new secret.
+    const rebind = await cli(world, onboardArgs(second, environmentId, applicationId, ['--rebind', '--yes']));
+    expect(rebind.code, rebind.err).toBe(0);
+    expect(rebind.out).toContain(`(tag pingone:application-id=${applicationId})`);
+    expect((await ledgerRecord(environmentId, applicationId))?.binding).toMatchObject({ how: 'rebind' });
+  });
+
+  it('a resource tag with the same id does not hold the application (the tags name different kinds of owner)', async () => {
+    const { environmentId, applicationId } = application();
+    await world.secretsManager.send(
+      new CreateSecretCommand({
+        Name: uniqueName('apps/resource-tagged'),
+        SecretString: '{}',
+        Tags: [{ Key: 'pingone:resource-id', Value: applicationId }],
+      }),
+    );
+    const run = await cli(world, onboardArgs(uniqueName('apps/first'), environmentId, applicationId));
+    expect(run.err).toBe('');
+    expect(run.code).toBe(0);
+  });
+});
+
+async function ledgerRecord(environmentId: string, applicationId: string) {
+  return world.ledger.read(
+    { kind: 'application', environmentId, id: applicationId, region: 'EU' },
+    { deadline: Date.now() + 10_000, now: Date.now },
+  );
+}
 
 describe('rotate and unstick for an application secret', () => {
   it('rotate --wait rotates it end to end; the old secret stays PingOne’s previous', async () => {
