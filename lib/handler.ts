@@ -1,45 +1,20 @@
-import { Logger } from '@aws-lambda-powertools/logger';
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import { SSMProvider } from '@aws-lambda-powertools/parameters/ssm';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { SSMClient } from '@aws-sdk/client-ssm';
-import middy from '@middy/core';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
 import { loadConfig, type RotationConfig } from './config.js';
 import { RotationError } from './errors.js';
+import { type LambdaDependencies, lambdaWiring, withPowertools, workerPingOneClient } from './lambda.js';
 import { DynamoDbLedger, type RotationLedger } from './ledger/ledger.js';
-import { PingOneHttpClient } from './pingone/http-client.js';
-import type { Transport } from './pingone/transport.js';
 import type { PingOneClient } from './pingone/types.js';
-import { ssmWorkerCredentials } from './pingone/worker-credentials.js';
 import { Redactor } from './redact.js';
 import type { RotationMetric, StepLogger } from './rotation/deps.js';
 import { parseRotationEvent } from './rotation/event.js';
 import { runRotationStep } from './rotation/rotate.js';
 import { SecretsStore } from './secrets/secrets-store.js';
 
-type Env = Readonly<Record<string, string | undefined>>;
+/** What the handler is built from (lib/lambda.ts). Everything is optional: the Lambda uses the defaults. */
+export type HandlerDependencies = LambdaDependencies;
 
-/** What the handler is built from. Everything is optional: the Lambda uses the defaults. */
-export interface HandlerDependencies {
-  readonly env?: Env;
-  readonly secretsManager?: SecretsManagerClient;
-  readonly ssm?: SSMClient;
-  /** The rotation ledger's client. */
-  readonly dynamodb?: DynamoDBClient;
-  /** PingOne's HTTP exchange (tests observe or fault it); defaults to `node:https` with keep-alive. */
-  readonly transport?: Transport;
-  /** Epoch milliseconds (tests share a simulator's clock). */
-  readonly now?: () => number;
-  readonly sleep?: (ms: number) => Promise<void>;
-  readonly logger?: Logger;
-  readonly metrics?: Metrics;
-  /** Time kept back from the Lambda's deadline so a failure is reported, not cut off. */
-  readonly deadlineMarginMs?: number;
-}
+export const ROTATION_SERVICE = 'pingone-secret-rotation';
 
 interface Runtime {
   readonly config: RotationConfig;
@@ -54,17 +29,9 @@ interface Runtime {
  * Powertools logger (never logging the event: it carries the RotationToken) and metrics.
  */
 export function createRotationHandler(deps: HandlerDependencies = {}) {
-  const env = deps.env ?? process.env;
-  const now = deps.now ?? Date.now;
-  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
-  const logger = deps.logger ?? new Logger({ serviceName: 'pingone-secret-rotation' });
-  const metrics =
-    deps.metrics ??
-    new Metrics({ namespace: 'PingOneSecretRotation', serviceName: 'pingone-secret-rotation' });
-  const secretsManager = deps.secretsManager ?? new SecretsManagerClient({});
-  const ssm = deps.ssm ?? new SSMClient({});
-  const dynamodb = deps.dynamodb ?? new DynamoDBClient({});
-  const margin = deps.deadlineMarginMs ?? 2_500;
+  const wiring = lambdaWiring(deps, { serviceName: ROTATION_SERVICE, deadlineMarginMs: 2_500 });
+  const { env, now, sleep, logger, metrics, secretsManager, dynamodb } = wiring;
+  const margin = wiring.deadlineMarginMs;
 
   // Powertools' Logger takes extras as rest arguments; the steps use a narrower (message, extra) shape.
   const stepLogger: StepLogger = {
@@ -76,25 +43,11 @@ export function createRotationHandler(deps: HandlerDependencies = {}) {
   const getRuntime = (): Runtime => {
     if (runtime) return runtime;
     const config = loadConfig(env);
-    const workerCredentials = ssmWorkerCredentials(
-      new SSMProvider({ awsSdkV3Client: ssm }),
-      config.workerParameter,
-      config.workerCacheMaxAgeSeconds,
-      config.defaultRegion,
-    );
     runtime = {
       config,
       secrets: new SecretsStore(secretsManager),
       ledger: new DynamoDbLedger(dynamodb, config.ledgerTable),
-      pingone: new PingOneHttpClient({
-        apiUrlTemplate: config.apiUrlTemplate,
-        authUrlTemplate: config.authUrlTemplate,
-        workerCredentials,
-        now,
-        sleep,
-        logger: stepLogger,
-        ...(deps.transport ? { transport: deps.transport } : {}),
-      }),
+      pingone: workerPingOneClient(config, wiring, { transport: deps.transport, logger: stepLogger }),
     };
     return runtime;
   };
@@ -138,9 +91,7 @@ export function createRotationHandler(deps: HandlerDependencies = {}) {
     }
   };
 
-  return middy(rotate)
-    .use(injectLambdaContext(logger, { logEvent: false, resetKeys: true }))
-    .use(logMetrics(metrics, { captureColdStartMetric: true }));
+  return withPowertools(rotate, wiring);
 }
 
 /** The event's RotationToken, read defensively (the event may be malformed). */

@@ -8,10 +8,10 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
-import { PingOneHttpClient } from '../lib/pingone/http-client.js';
 import type { SecretOwner } from '../lib/pingone/types.js';
+import { ownerAuthenticator } from './authenticator.js';
 import { type InvokeFn, LocalRotationDriver, prepareLambdaEnvironment } from './driver.js';
-import { type LocalWorld, type OwnedSecret, startLocalWorld } from './world.js';
+import { type OwnedSecret, startLocalWorld } from './world.js';
 
 // This machine runs Node 20; the SDK's notice about its future Node 22 requirement is noise here.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -79,7 +79,7 @@ async function main(): Promise<void> {
     prepareLambdaEnvironment();
     const { handler } = (await import(pathToFileURL(bundle).href)) as { handler: InvokeFn };
     const driver = new LocalRotationDriver({ secretsManager: world.secretsManager, invoke: handler });
-    const authenticates = makeAuthenticator(world);
+    const authenticates = ownerAuthenticator(world.sim);
 
     const rotated: { secret: OwnedSecret; current: string; previous: string; what: string }[] = [];
     for (const [secret, what] of [
@@ -177,37 +177,6 @@ function describeLabels(versions: Record<string, string[]>): string {
 
 function yesNo(value: boolean): string {
   return value ? 'yes ✓' : 'NO ✗';
-}
-
-/** Proves a secret the way testSecret does: token introspection as the owner, by its own auth method. */
-function makeAuthenticator(world: LocalWorld) {
-  const client = new PingOneHttpClient({
-    apiUrlTemplate: world.sim.apiUrlTemplate,
-    authUrlTemplate: world.sim.authUrlTemplate,
-    workerCredentials: async () => {
-      throw new Error('introspection needs no worker');
-    },
-    now: () => world.sim.clock.now().getTime(),
-  });
-  return (secret: OwnedSecret, value: string) => {
-    const owner: SecretOwner = {
-      kind: secret.kind,
-      environmentId: secret.environmentId,
-      id: secret.ownerId,
-      region: secret.region,
-    };
-    const method = secret.kind === 'application' ? secret.tokenEndpointAuthMethod : 'CLIENT_SECRET_BASIC';
-    if (
-      method !== 'CLIENT_SECRET_BASIC' &&
-      method !== 'CLIENT_SECRET_POST' &&
-      method !== 'CLIENT_SECRET_JWT'
-    ) {
-      throw new Error(`${method} does not use the secret`);
-    }
-    return client.introspectWithSecret(owner, value, method, {
-      deadline: world.sim.clock.now().getTime() + 10_000,
-    });
-  };
 }
 
 main().catch((error: Error) => {

@@ -8,6 +8,8 @@ import {
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { DynamoDbLedger } from '../lib/ledger/ledger.js';
 import type { PingOneRegion } from '../lib/pingone/regions.js';
+import type { SecretOwnerKind } from '../lib/pingone/types.js';
+import { OWNER_ID_FIELDS } from '../lib/secret-value.js';
 import { createLedgerTable, LOCAL_LEDGER_TABLE } from './ledger-table.js';
 import { type MotoServer, startMoto } from './moto.js';
 import {
@@ -163,6 +165,43 @@ export async function startLocalWorld(options: LocalWorldOptions = {}): Promise<
       ROTATION_LEDGER_TABLE: ledgerTable,
     };
 
+    /** A Secrets Manager secret holding an owner's current secret (the JSON `onboard` writes), with the spec's tags. */
+    const storeOwnerSecret = async (
+      spec: {
+        readonly name: string;
+        readonly tags?: Record<string, string>;
+        readonly extra?: Record<string, unknown>;
+      },
+      owner: {
+        readonly kind: SecretOwnerKind;
+        readonly environmentId: string;
+        readonly id: string;
+        readonly clientSecret: string;
+        readonly region: PingOneRegion;
+      },
+    ) => {
+      const out = await secretsManager.send(
+        new CreateSecretCommand({
+          Name: spec.name,
+          SecretString: JSON.stringify({
+            environmentId: owner.environmentId,
+            [OWNER_ID_FIELDS[owner.kind]]: owner.id,
+            clientSecret: owner.clientSecret,
+            region: owner.region,
+            ...spec.extra,
+          }),
+          Tags: Object.entries(spec.tags ?? {}).map(([Key, Value]) => ({ Key, Value })),
+        }),
+      );
+      return {
+        arn: out.ARN ?? spec.name,
+        name: spec.name,
+        environmentId: owner.environmentId,
+        ownerId: owner.id,
+        region: owner.region,
+      };
+    };
+
     const world: LocalWorld = {
       moto,
       sim,
@@ -185,28 +224,14 @@ export async function startLocalWorld(options: LocalWorldOptions = {}): Promise<
             ? { introspectEndpointAuthMethod: spec.introspectEndpointAuthMethod }
             : {}),
         });
-        const out = await secretsManager.send(
-          new CreateSecretCommand({
-            Name: spec.name,
-            SecretString: JSON.stringify({
-              environmentId,
-              resourceId: resource.id,
-              clientSecret: resource.secret,
-              region,
-              ...spec.extra,
-            }),
-            Tags: Object.entries(spec.tags ?? {}).map(([Key, Value]) => ({ Key, Value })),
-          }),
-        );
-        return {
-          arn: out.ARN ?? spec.name,
-          name: spec.name,
+        const stored = await storeOwnerSecret(spec, {
           kind: 'resource',
           environmentId,
-          resourceId: resource.id,
-          ownerId: resource.id,
+          id: resource.id,
+          clientSecret: resource.secret,
           region,
-        };
+        });
+        return { ...stored, kind: 'resource', resourceId: resource.id };
       },
       async createRotatableApplicationSecret(spec) {
         const region = spec.region ?? workerRegion;
@@ -217,29 +242,14 @@ export async function startLocalWorld(options: LocalWorldOptions = {}): Promise<
           type: spec.type ?? 'WEB_APP',
           tokenEndpointAuthMethod,
         });
-        const out = await secretsManager.send(
-          new CreateSecretCommand({
-            Name: spec.name,
-            SecretString: JSON.stringify({
-              environmentId,
-              applicationId: application.id,
-              clientSecret: application.secret,
-              region,
-              ...spec.extra,
-            }),
-            Tags: Object.entries(spec.tags ?? {}).map(([Key, Value]) => ({ Key, Value })),
-          }),
-        );
-        return {
-          arn: out.ARN ?? spec.name,
-          name: spec.name,
+        const stored = await storeOwnerSecret(spec, {
           kind: 'application',
           environmentId,
-          applicationId: application.id,
-          ownerId: application.id,
+          id: application.id,
+          clientSecret: application.secret,
           region,
-          tokenEndpointAuthMethod,
-        };
+        });
+        return { ...stored, kind: 'application', applicationId: application.id, tokenEndpointAuthMethod };
       },
       pingOneSecret: (secret) => sim.readSecret(secret.environmentId, secret.ownerId, secret.kind),
       async readSecretJson(secretId, selector = {}) {

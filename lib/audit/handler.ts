@@ -1,18 +1,11 @@
-import { Logger } from '@aws-lambda-powertools/logger';
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import { SSMProvider } from '@aws-lambda-powertools/parameters/ssm';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { SSMClient } from '@aws-sdk/client-ssm';
-import middy from '@middy/core';
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
 import { AuditIncompleteError, RotationError } from '../errors.js';
+import { type LambdaDependencies, lambdaWiring, withPowertools, workerPingOneClient } from '../lambda.js';
 import { DynamoDbLedger, type RotationLedger } from '../ledger/ledger.js';
-import { PingOneHttpClient } from '../pingone/http-client.js';
-import { defaultTransport, type Transport } from '../pingone/transport.js';
-import { ssmWorkerCredentials } from '../pingone/worker-credentials.js';
+import type { PingOneHttpClient } from '../pingone/http-client.js';
+import { defaultTransport } from '../pingone/transport.js';
 import { Redactor } from '../redact.js';
 import { functionSettingHint } from '../status/explain.js';
 import { CONFIG_WARNINGS, VERDICTS } from '../status/model.js';
@@ -22,30 +15,21 @@ import { retirementLedger } from './ledger-retirement.js';
 import { type PacingStats, pacedTransport } from './paced-transport.js';
 import type { RetirementLedger } from './retire.js';
 
-type Env = Readonly<Record<string, string | undefined>>;
-
 export const AUDIT_SERVICE = 'pingone-secret-rotation-audit';
-export const METRICS_NAMESPACE = 'PingOneSecretRotation';
+export { METRICS_NAMESPACE } from '../lambda.js';
 
-export interface AuditHandlerDependencies {
-  readonly env?: Env;
-  readonly secretsManager?: SecretsManagerClient;
-  readonly ssm?: SSMClient;
+/** What the auditor is built from (lib/lambda.ts, and the ledger views). Everything is optional. */
+export interface AuditHandlerDependencies extends LambdaDependencies {
   /**
    * The rotation ledger's client: every secret's verdict reads its owner's record (as `status` does), and
    * early retirement reads the binding and records the retirement.
    */
-  readonly dynamodb?: DynamoDBClient;
-  readonly transport?: Transport;
-  readonly now?: () => number;
-  readonly sleep?: (ms: number) => Promise<void>;
-  readonly logger?: Logger;
-  readonly metrics?: Metrics;
+  readonly dynamodb?: LambdaDependencies['dynamodb'];
   /** The rotation ledger the verdicts read; built from ROTATION_LEDGER_TABLE when omitted. */
   readonly rotationLedger?: RotationLedger;
   /** Early retirement's view of the ledger; built on the rotation ledger when omitted. */
   readonly ledger?: RetirementLedger;
-  /** Time kept back from the Lambda's deadline for the summary, metrics and logs. */
+  /** Time kept back from the Lambda's deadline for the summary, metrics and logs (default 10 s). */
   readonly deadlineMarginMs?: number;
 }
 
@@ -56,15 +40,9 @@ export interface AuditHandlerDependencies {
  * a secret could not be judged or the deadline came before every secret was started.
  */
 export function createAuditHandler(deps: AuditHandlerDependencies = {}) {
-  const env = deps.env ?? process.env;
-  const now = deps.now ?? Date.now;
-  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
-  const logger = deps.logger ?? new Logger({ serviceName: AUDIT_SERVICE });
-  const metrics = deps.metrics ?? new Metrics({ namespace: METRICS_NAMESPACE, serviceName: AUDIT_SERVICE });
-  const secretsManager = deps.secretsManager ?? new SecretsManagerClient({});
-  const ssm = deps.ssm ?? new SSMClient({});
-  const dynamodb = deps.dynamodb ?? new DynamoDBClient({});
-  const margin = deps.deadlineMarginMs ?? 10_000;
+  const wiring = lambdaWiring(deps, { serviceName: AUDIT_SERVICE, deadlineMarginMs: 10_000 });
+  const { env, now, sleep, logger, metrics, secretsManager, dynamodb } = wiring;
+  const margin = wiring.deadlineMarginMs;
 
   let runtime:
     | {
@@ -85,19 +63,7 @@ export function createAuditHandler(deps: AuditHandlerDependencies = {}) {
       now,
       sleep,
     });
-    const client = new PingOneHttpClient({
-      apiUrlTemplate: config.rotation.apiUrlTemplate,
-      authUrlTemplate: config.rotation.authUrlTemplate,
-      workerCredentials: ssmWorkerCredentials(
-        new SSMProvider({ awsSdkV3Client: ssm }),
-        config.rotation.workerParameter,
-        config.rotation.workerCacheMaxAgeSeconds,
-        config.rotation.defaultRegion,
-      ),
-      transport: paced.transport,
-      now,
-      sleep,
-    });
+    const client = workerPingOneClient(config.rotation, wiring, { transport: paced.transport });
     const rotationLedger = deps.rotationLedger ?? new DynamoDbLedger(dynamodb, config.rotation.ledgerTable);
     const ledger =
       deps.ledger ??
@@ -154,9 +120,7 @@ export function createAuditHandler(deps: AuditHandlerDependencies = {}) {
     }
   };
 
-  return middy(audit)
-    .use(injectLambdaContext(logger, { logEvent: false, resetKeys: true }))
-    .use(logMetrics(metrics, { captureColdStartMetric: true }));
+  return withPowertools(audit, wiring);
 }
 
 /** The invocation's result (and the summary log line). */

@@ -3,12 +3,11 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { createRotationHandler } from '../../lib/handler.js';
-import { PingOneHttpClient } from '../../lib/pingone/http-client.js';
 import { nodeTransport, type Transport } from '../../lib/pingone/transport.js';
-import type { SecretOwner } from '../../lib/pingone/types.js';
+import { ownerAuthenticator } from '../../local/authenticator.js';
 import { type InvokeFn, LocalRotationDriver, type Step, type StepBoundary } from '../../local/driver.js';
 import type { PingOneSimulator } from '../../local/pingone-simulator/index.js';
-import { LOCAL_AWS, type LocalWorld, type OwnedSecret } from '../../local/world.js';
+import { LOCAL_AWS, type LocalWorld } from '../../local/world.js';
 
 /** A crash of the Lambda at one external-call boundary: just before the call, or just after it answered. */
 export interface CrashPlan {
@@ -176,37 +175,9 @@ export function rotationHarness(world: LocalWorld, options: HarnessOptions = {})
 
 /**
  * Introspection as the secret's owner, the way testSecret proves a secret (an application by its own auth
- * method, a client assertion included), with no fault injection.
+ * method, a client assertion included), with no fault injection (local/authenticator.ts, shared with npm start).
  */
-export function authenticator(sim: PingOneSimulator) {
-  const client = new PingOneHttpClient({
-    apiUrlTemplate: sim.apiUrlTemplate,
-    authUrlTemplate: sim.authUrlTemplate,
-    workerCredentials: async () => {
-      throw new Error('introspection needs no worker');
-    },
-    now: () => sim.clock.now().getTime(),
-  });
-  return (secret: OwnedSecret, clientSecret: string) => {
-    const owner: SecretOwner = {
-      kind: secret.kind,
-      environmentId: secret.environmentId,
-      id: secret.ownerId,
-      region: secret.region,
-    };
-    const method = secret.kind === 'application' ? secret.tokenEndpointAuthMethod : 'CLIENT_SECRET_BASIC';
-    if (
-      method !== 'CLIENT_SECRET_BASIC' &&
-      method !== 'CLIENT_SECRET_POST' &&
-      method !== 'CLIENT_SECRET_JWT'
-    ) {
-      throw new Error(`${method}: the secret authenticates nothing at PingOne`);
-    }
-    return client.introspectWithSecret(owner, clientSecret, method, {
-      deadline: sim.clock.now().getTime() + 10_000,
-    });
-  };
-}
+export const authenticator = ownerAuthenticator;
 
 /** Regenerates PingOne committed for a resource or application (failed-before-commit faults excluded). */
 export function committedRegenerates(sim: PingOneSimulator, ownerId: string): number {
