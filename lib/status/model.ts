@@ -499,13 +499,22 @@ export async function inspectStatus(deps: StatusDeps, options: InspectOptions): 
       'outside the function (the console, the API), and a rotation refuses to adopt it (UnexplainedRegenerate). ' +
       "Consumers keep working until then. If the new secret should be this secret's, store it: " +
       `\`${onboardCommand(name, currentValue)}\``;
+  } else if (awsCurrentIs === 'previous' && ledgerRecordKnown) {
+    verdict = 'grace';
+    reason =
+      `AWSCURRENT is PingOne's previous secret, valid until ${when(state.previous?.expiresAt, now)}; PingOne's ` +
+      'current secret is in no version (a rotation of this secret regenerated it and did not finish: the ' +
+      'rotation ledger records the regenerate). Consumers keep working until then: run ' +
+      `\`pingone-rotation rotate --secret-id ${name} --wait\` before it, and the rotation adopts PingOne's current secret`;
   } else if (awsCurrentIs === 'previous') {
+    // Without the ledger's record a console regenerate cannot be told from the function's own.
     verdict = 'grace';
     reason =
       `AWSCURRENT is PingOne's previous secret, valid until ${when(state.previous?.expiresAt, now)}; PingOne's ` +
       'current secret is in no version (a rotation regenerated it and did not finish, or it was regenerated ' +
-      `in the console). Consumers keep working until then: run \`pingone-rotation rotate --secret-id ${name} --wait\` ` +
-      "before it, and the rotation adopts PingOne's current secret";
+      'outside the function: without the rotation ledger it cannot be told which). Consumers keep working until ' +
+      `then: run \`pingone-rotation rotate --secret-id ${name} --wait\` before it; the rotation adopts PingOne's ` +
+      "current secret only if the ledger records the regenerate as this secret's own (else it refuses: UnexplainedRegenerate)";
   } else {
     verdict = 'drift';
     const hint = driftHint(g, state);

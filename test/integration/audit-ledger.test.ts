@@ -159,6 +159,9 @@ describe('audit and status agree (the rotation ledger)', () => {
     expect(loggedVerdicts()).toEqual({ [functionGrace.name]: 'grace', [consoleRegenerate.name]: 'drift' });
     const drift = output.records.find((r) => r.secretName === consoleRegenerate.name);
     expect(drift?.reason).toContain('the rotation ledger records no regenerate by the rotation function');
+    const grace = output.records.find((r) => r.secretName === functionGrace.name);
+    expect(grace?.reason).toContain('a rotation of this secret regenerated it and did not finish');
+    expect(grace?.reason).toContain("the rotation adopts PingOne's current secret");
   });
 });
 
@@ -219,6 +222,32 @@ describe('the ledger unavailable', () => {
       );
     }
     expect(await everything()).toEqual(before);
+  });
+
+  it('pingone-rotation status still answers for one secret, but says the ledger was not read and does not claim the regenerate', async () => {
+    recordSecrets(world);
+    const { deps, out, err } = worldDeps(world);
+    const access = createPingOneAccess({
+      env: world.functionEnv,
+      flags: { ledgerTable: 'no-such-ledger' },
+      ssm: world.ssm,
+    });
+    const code = await runCli(
+      ['status', '--secret-id', consoleRegenerate.name, '--json'],
+      { out, err },
+      () => ({ ...deps, pingone: () => access }),
+    );
+    expectNoSecrets(out.text + err.text);
+
+    const report = JSON.parse(out.text) as StatusReport;
+    expect(code).toBe(4);
+    expect(report.verdict).toBe('grace');
+    expect(report.ledger?.problem).toMatch(
+      /^The rotation ledger \(DynamoDB table no-such-ledger\) could not be read/,
+    );
+    expect(report.notes).toContainEqual(expect.stringMatching(/^rotation ledger not read: /));
+    expect(report.reason).toContain('without the rotation ledger it cannot be told which');
+    expect(report.reason).toContain('else it refuses: UnexplainedRegenerate');
   });
 
   it('pingone-rotation audit exits 1 with one line per secret naming the table', async () => {
