@@ -9,7 +9,38 @@ export const banner = {
   js: "import{createRequire as __pingoneCreateRequire}from'node:module';const require=__pingoneCreateRequire(import.meta.url);",
 };
 
+import { builtinModules } from 'node:module';
 import { fileURLToPath } from 'node:url';
+
+/**
+ * Node built-ins imported with `import` are loaded through Node's ESM facade, which reads every export of the
+ * module — lazy getters included. `node:http`'s lazy `WebSocket`/`CloseEvent`/`MessageEvent` exports make that
+ * facade load undici (Node's fetch: ~25 ms of CPU and its own http2, worker_threads, assert, perf_hooks), and
+ * `node:crypto`'s load WebCrypto, on every cold start, although the function uses none of them. This plugin
+ * turns each such import (static or dynamic) into a plain `require()` of the built-in (through the banner's real `require`), which
+ * returns the same module object and leaves its lazy exports unread until something uses them.
+ * @type {import('esbuild').Plugin}
+ */
+export const builtinsViaRequire = {
+  name: 'builtins-via-require',
+  setup(build) {
+    const names = new Set(builtinModules.flatMap((name) => [name, `node:${name}`]));
+    build.onResolve({ filter: /^[a-z_/:0-9]+$/ }, (args) => {
+      if (
+        !names.has(args.path) ||
+        (args.kind !== 'import-statement' && args.kind !== 'dynamic-import') ||
+        args.namespace === 'builtin-require'
+      ) {
+        return undefined;
+      }
+      return { path: args.path.replace(/^node:/, ''), namespace: 'builtin-require' };
+    });
+    build.onLoad({ filter: /.*/, namespace: 'builtin-require' }, (args) => ({
+      contents: `module.exports = require(${JSON.stringify(`node:${args.path}`)});`,
+      loader: 'js',
+    }));
+  },
+};
 
 /** @type {import('esbuild').BuildOptions} */
 export const bundleOptions = {
@@ -24,6 +55,7 @@ export const bundleOptions = {
   legalComments: 'none',
   mainFields: ['module', 'main'],
   banner,
+  plugins: [builtinsViaRequire],
 };
 
 /**
