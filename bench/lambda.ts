@@ -47,6 +47,8 @@ export interface ColdSample {
   readonly firstInvocationCpuMs: number;
   /** Of createSecret: time moto took to answer its AWS calls (at the proxy). */
   readonly motoMs: number;
+  /** The process's peak RSS (VmHWM) once the first invocation is answered. */
+  readonly firstInvocationPeakRssMiB: number;
 }
 
 interface ColdSummary {
@@ -56,6 +58,7 @@ interface ColdSummary {
   readonly initCpu: Summary;
   readonly firstInvocationCpu: Summary;
   readonly moto: Summary;
+  readonly firstInvocationPeakRss: Summary;
 }
 
 export interface LambdaColdResult {
@@ -154,6 +157,7 @@ async function coldNode(
     const result = await invocation;
     const firstInvocationMs = lambda.sinceSpawnMs();
     const firstInvocationCpuMs = lambda.cpuMs();
+    const firstInvocationPeakRssMiB = mib(await lambda.peakRssBytes());
     const init = await lambda.init;
     if (!init.ok) throw new Error(`init failed: ${init.errorType} ${init.errorMessage}`);
     if (!result.ok) {
@@ -168,6 +172,7 @@ async function coldNode(
       initCpuMs: init.cpuMs ?? Number.NaN,
       firstInvocationCpuMs,
       motoMs: proxy.busyMs() - motoBefore,
+      firstInvocationPeakRssMiB,
     };
   } finally {
     await lambda.stop();
@@ -290,6 +295,7 @@ export async function measureLambdaCold(
             initCpu: summarize(samples.map((s) => s.initCpuMs)),
             firstInvocationCpu: summarize(samples.map((s) => s.firstInvocationCpuMs)),
             moto: summarize(samples.map((s) => s.motoMs)),
+            firstInvocationPeakRss: summarize(samples.map((s) => s.firstInvocationPeakRssMiB)),
           },
         ]),
       ),

@@ -27,6 +27,7 @@ import { type ColdInitResult, findPython, measureColdInit, type PythonInfo } fro
 import { type CountingProxy, startCountingProxy } from './counting-proxy.js';
 import { type FunctionHost, type MemorySample, startFunctionHost } from './host.js';
 import {
+  EMPTY_HANDLER,
   type LambdaColdResult,
   type LambdaMemoryRun,
   measureLambdaCold,
@@ -925,6 +926,24 @@ async function main(): Promise<void> {
           '',
         ] as Row,
       ]),
+      [
+        '  peak RSS once the first invocation is answered (VmHWM)',
+        [THIS_BUILD, ...others.map(([label]) => label)]
+          .map((label) => `${label} ${ricCold.node[label]?.firstInvocationPeakRss?.median ?? '?'} MiB`)
+          .join(' / '),
+        '',
+        '',
+      ],
+      ...(ricCold.node[EMPTY_HANDLER] && ricPython
+        ? [
+            [
+              '  floor of the first invocation: empty handler + moto answering this createSecret',
+              `${ms(ricCold.node[EMPTY_HANDLER].firstInvocation.median + ricNode.moto.median)} (${ms(ricCold.node[EMPTY_HANDLER].firstInvocation.median)} + ${ms(ricNode.moto.median)}), before any code of ours runs`,
+              `<= ${ms(ricPython.firstInvocation.median / TARGETS.lambdaFirstInvocationSpeedup)} (Python / 4)`,
+              '',
+            ] as Row,
+          ]
+        : []),
       ricPython
         ? [
             `Python ${ricPython.version} reference: init / first invocation (spawn → createSecret done)`,
