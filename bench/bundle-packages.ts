@@ -19,6 +19,9 @@ interface Metafile {
   outputs: Record<string, { inputs: Record<string, { bytesInOutput: number }>; entryPoint?: string }>;
 }
 
+/** The name under which the built-in `require()` shims (virtual modules, `builtin-require:<name>`) are grouped. */
+export const BUILTIN_SHIMS = 'node built-ins (require shims)';
+
 export function packagesInBundle(metafile: Metafile, outputSuffix = '.mjs'): BundlePackage[] {
   const output = Object.entries(metafile.outputs).find(([file]) => file.endsWith(outputSuffix))?.[1];
   if (!output) throw new Error(`the metafile has no ${outputSuffix} output`);
@@ -42,6 +45,8 @@ export function readBundlePackages(metafilePath: string): BundlePackage[] {
 
 /** The package (and the node_modules path it came from) of one metafile input path. */
 function ownerOf(input: string): { name: string; path?: string } {
+  // The one-line `require()` shims scripts/esbuild-options.mjs puts in place of Node built-in imports.
+  if (input.startsWith('builtin-require:')) return { name: BUILTIN_SHIMS };
   const marker = 'node_modules/';
   const at = input.lastIndexOf(marker);
   if (at === -1) {

@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { packagesInBundle, readBundlePackages } from '../../bench/bundle-packages.js';
+import { BUILTIN_SHIMS, packagesInBundle, readBundlePackages } from '../../bench/bundle-packages.js';
 
 describe('packages in the bundle (esbuild metafile)', () => {
   it('groups inputs by package and flags a package bundled from two node_modules paths', () => {
@@ -16,6 +16,8 @@ describe('packages in the bundle (esbuild metafile)', () => {
             'node_modules/@aws-lambda-powertools/parameters/node_modules/@aws-lambda-powertools/commons/lib/esm/a.js':
               { bytesInOutput: 20 },
             'node_modules/@middy/core/index.js': { bytesInOutput: 10 },
+            'builtin-require:stream/web': { bytesInOutput: 4 },
+            'builtin-require:fs/promises': { bytesInOutput: 3 },
           },
         },
       },
@@ -32,6 +34,7 @@ describe('packages in the bundle (esbuild metafile)', () => {
         files: 2,
       },
       { name: '@middy/core', paths: ['node_modules/@middy/core'], bytes: 10, files: 1 },
+      { name: BUILTIN_SHIMS, paths: [], bytes: 7, files: 2 },
     ]);
   });
 
