@@ -1,8 +1,13 @@
+import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // Vitest's default is one worker per core less one: a single worker on a 2-core CI machine. The suite's
+    // files mostly wait on moto, the simulator and child processes, so two workers at least (packaging with
+    // osls is serialised between them: test/support/osls-package.ts).
+    maxWorkers: Math.max(2, availableParallelism() - 1),
     testTimeout: 30_000,
     hookTimeout: 60_000,
     env: {

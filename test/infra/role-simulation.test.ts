@@ -1,9 +1,6 @@
-import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
+import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DescribeSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SSMClient } from '@aws-sdk/client-ssm';
@@ -21,6 +18,7 @@ import {
   evaluate,
   type IamWorld,
 } from '../support/iam.js';
+import { packageService } from '../support/osls-package.js';
 import {
   asObject,
   asString,
@@ -40,8 +38,6 @@ import {
  * service). Every one must be allowed by the packaged template's role policies, and a list of calls the
  * function must never be able to make must be denied.
  */
-const run = promisify(execFile);
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const ACCOUNT = '123456789012'; // moto's account
 const REGION = LOCAL_AWS.region;
 const KEY = `arn:aws:kms:${REGION}:${ACCOUNT}:key/0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9`;
@@ -81,12 +77,7 @@ let invocations = 0;
 beforeAll(async () => {
   workDir = await mkdtemp(join(tmpdir(), 'pingone-iam-'));
   const packageDir = join(workDir, 'package');
-  const osls = join(root, 'node_modules/osls/bin/serverless.js');
-  await run(process.execPath, [osls, 'package', '--stage', 'ci', '--package', packageDir], {
-    cwd: root,
-    timeout: 80_000,
-    env: { ...process.env, SLS_TELEMETRY_DISABLED: '1' },
-  });
+  await packageService(packageDir);
   template = JSON.parse(
     await readFile(join(packageDir, 'cloudformation-template-update-stack.json'), 'utf8'),
   );

@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import type { BuildOptions } from 'esbuild';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { packageService } from '../support/osls-package.js';
 import {
   asObject,
   asString,
@@ -52,23 +53,7 @@ let artifact: Map<string, Buffer>;
 beforeAll(async () => {
   workDir = await mkdtemp(join(tmpdir(), 'pingone-infra-'));
   const packageDir = join(workDir, 'package');
-  try {
-    await run(
-      process.execPath,
-      [
-        join(root, 'node_modules/osls/bin/serverless.js'),
-        'package',
-        '--stage',
-        'ci',
-        '--package',
-        packageDir,
-      ],
-      { cwd: root, timeout: 80_000, env: { ...process.env, SLS_TELEMETRY_DISABLED: '1' } },
-    );
-  } catch (error) {
-    const { stdout, stderr } = error as { stdout?: string; stderr?: string };
-    throw new Error(`osls package failed:\n${stdout ?? ''}\n${stderr ?? ''}`, { cause: error });
-  }
+  await packageService(packageDir);
   templatePath = join(packageDir, 'cloudformation-template-update-stack.json');
   template = JSON.parse(await readFile(templatePath, 'utf8')) as Template;
   artifact = readZip(await readFile(join(packageDir, ARTIFACT)));

@@ -1,10 +1,8 @@
-import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { packageService } from '../support/osls-package.js';
 import {
   asObject,
   type Deployment,
@@ -19,8 +17,6 @@ import {
  * no VPC (the default) and in a VPC, with and without the endpoints. cfn-lint of the whole template, VPC
  * resources included, is in template.test.ts.
  */
-const run = promisify(execFile);
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
 type RuleSet = Record<
   string,
@@ -48,11 +44,7 @@ const withEndpoints: Deployment = {
 beforeAll(async () => {
   workDir = await mkdtemp(join(tmpdir(), 'pingone-vpc-'));
   const packageDir = join(workDir, 'package');
-  await run(
-    process.execPath,
-    [join(root, 'node_modules/osls/bin/serverless.js'), 'package', '--stage', 'ci', '--package', packageDir],
-    { cwd: root, timeout: 80_000, env: { ...process.env, SLS_TELEMETRY_DISABLED: '1' } },
-  );
+  await packageService(packageDir);
   template = JSON.parse(
     await readFile(join(packageDir, 'cloudformation-template-update-stack.json'), 'utf8'),
   );

@@ -1,9 +1,8 @@
-import { execFile, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalRotationDriver } from '../../local/driver.js';
@@ -17,6 +16,7 @@ import {
 import { findLambdaToolchain } from '../../local/lambda-runtime/toolchain.js';
 import { type LocalWorld, startLocalWorld } from '../../local/world.js';
 import { leakedSecrets } from '../support/capture-output.js';
+import { packageService } from '../support/osls-package.js';
 
 /**
  * The packaged artifact under the real runtime interface client (aws-lambda-ric) on Node 24 with the
@@ -37,7 +37,6 @@ if (!toolchain.ok) {
   console.warn(`SKIPPED test/lambda/runtime.test.ts: ${toolchain.reason}`);
 }
 
-const run = promisify(execFile);
 const MEMORY_MB = 256;
 const HANDLER = 'functions/rotate.handler';
 let workDir: string;
@@ -78,18 +77,7 @@ describe.skipIf(!toolchain.ok)('the packaged function under aws-lambda-ric on No
     if (!toolchain.ok) return;
     workDir = await mkdtemp(join(tmpdir(), 'pingone-lambda-'));
     const packageDir = join(workDir, 'package');
-    await run(
-      process.execPath,
-      [
-        join(root, 'node_modules/osls/bin/serverless.js'),
-        'package',
-        '--stage',
-        'ci',
-        '--package',
-        packageDir,
-      ],
-      { cwd: root, timeout: 80_000, env: { ...process.env, SLS_TELEMETRY_DISABLED: '1' } },
-    );
+    await packageService(packageDir);
     zip = join(packageDir, 'pingone-secret-rotation.zip');
     [fs, world] = await Promise.all([
       prepareLambdaFilesystem({ zip, ricEntry: toolchain.ricEntry }),
