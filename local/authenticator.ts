@@ -4,9 +4,8 @@
  * no fault injection. `npm start` tells with it whether consumers still authenticate; the tests assert with it.
  */
 import { PingOneHttpClient } from '../lib/pingone/http-client.js';
-import type { SecretOwner } from '../lib/pingone/types.js';
 import type { PingOneSimulator } from './pingone-simulator/index.js';
-import type { OwnedSecret } from './world.js';
+import { type OwnedSecret, ownerOfSecret } from './world.js';
 
 /** `authenticates(secret, clientSecret)`: whether PingOne accepts `clientSecret` for `secret`'s owner. */
 export function ownerAuthenticator(sim: PingOneSimulator) {
@@ -19,12 +18,6 @@ export function ownerAuthenticator(sim: PingOneSimulator) {
     now: () => sim.clock.now().getTime(),
   });
   return (secret: OwnedSecret, clientSecret: string): Promise<boolean> => {
-    const owner: SecretOwner = {
-      kind: secret.kind,
-      environmentId: secret.environmentId,
-      id: secret.ownerId,
-      region: secret.region,
-    };
     const method = secret.kind === 'application' ? secret.tokenEndpointAuthMethod : 'CLIENT_SECRET_BASIC';
     if (
       method !== 'CLIENT_SECRET_BASIC' &&
@@ -33,7 +26,7 @@ export function ownerAuthenticator(sim: PingOneSimulator) {
     ) {
       throw new Error(`${method}: the secret authenticates nothing at PingOne`);
     }
-    return client.introspectWithSecret(owner, clientSecret, method, {
+    return client.introspectWithSecret(ownerOfSecret(secret), clientSecret, method, {
       deadline: sim.clock.now().getTime() + 10_000,
     });
   };

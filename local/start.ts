@@ -8,10 +8,9 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
-import type { SecretOwner } from '../lib/pingone/types.js';
 import { ownerAuthenticator } from './authenticator.js';
 import { type InvokeFn, LocalRotationDriver, prepareLambdaEnvironment } from './driver.js';
-import { type OwnedSecret, startLocalWorld } from './world.js';
+import { type OwnedSecret, ownerOfSecret, startLocalWorld } from './world.js';
 
 // This machine runs Node 20; the SDK's notice about its future Node 22 requirement is noise here.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -101,13 +100,13 @@ async function main(): Promise<void> {
         `Old secret (AWSPREVIOUS) still authenticates until ${expiresAt?.toISOString()} (7d grace): ` +
           yesNo(await authenticates(secret, previous)),
       );
-      const record = await world.ledger.read(ownerOf(secret), {
+      const record = await world.ledger.read(ownerOfSecret(secret), {
         deadline: Date.now() + 10_000,
         now: Date.now,
       });
       const run = record?.history[0];
       say(
-        `Rotation ledger: ${secret.kind} ${short(ownerOf(secret).id)} bound to ${secret.name} ` +
+        `Rotation ledger: ${secret.kind} ${short(secret.ownerId)} bound to ${secret.name} ` +
           `(${record?.binding?.how === 'rotation' ? 'claimed by this first rotation: AWSCURRENT was PingOne’s current secret' : record?.binding?.how}); ` +
           `intent recorded before the regenerate, run ${run?.outcome ?? 'unfinished'}`,
       );
@@ -158,15 +157,6 @@ async function main(): Promise<void> {
   say(
     `Function logs: ${logFile.replace(`${process.cwd()}/`, '')}. Done in ${((Date.now() - started) / 1000).toFixed(1)} s; moto and the simulator are stopped.`,
   );
-}
-
-function ownerOf(secret: OwnedSecret): SecretOwner {
-  return {
-    kind: secret.kind,
-    environmentId: secret.environmentId,
-    id: secret.ownerId,
-    region: secret.region,
-  };
 }
 
 function describeLabels(versions: Record<string, string[]>): string {

@@ -8,7 +8,7 @@ import {
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { DynamoDbLedger } from '../lib/ledger/ledger.js';
 import type { PingOneRegion } from '../lib/pingone/regions.js';
-import type { SecretOwnerKind } from '../lib/pingone/types.js';
+import type { SecretOwner, SecretOwnerKind } from '../lib/pingone/types.js';
 import { OWNER_ID_FIELDS } from '../lib/secret-value.js';
 import { createLedgerTable, LOCAL_LEDGER_TABLE } from './ledger-table.js';
 import { type MotoServer, startMoto } from './moto.js';
@@ -54,6 +54,16 @@ export interface RotatableApplicationSecret {
 
 /** Either kind of rotatable secret. */
 export type OwnedSecret = RotatableSecret | RotatableApplicationSecret;
+
+/** The PingOne owner a local secret was created for, as the function and the ledger name it. */
+export function ownerOfSecret(secret: OwnedSecret): SecretOwner {
+  return {
+    kind: secret.kind,
+    environmentId: secret.environmentId,
+    id: secret.ownerId,
+    region: secret.region,
+  };
+}
 
 export interface SecretSpec {
   readonly name: string;
