@@ -26,11 +26,8 @@ export const builtinsViaRequire = {
   setup(build) {
     const names = new Set(builtinModules.flatMap((name) => [name, `node:${name}`]));
     build.onResolve({ filter: /^[a-z_/:0-9]+$/ }, (args) => {
-      if (
-        !names.has(args.path) ||
-        (args.kind !== 'import-statement' && args.kind !== 'dynamic-import') ||
-        args.namespace === 'builtin-require'
-      ) {
+      // The shims' own `require()` calls are require-calls, so they are left to esbuild (external built-ins).
+      if (!names.has(args.path) || (args.kind !== 'import-statement' && args.kind !== 'dynamic-import')) {
         return undefined;
       }
       return { path: args.path.replace(/^node:/, ''), namespace: 'builtin-require' };
