@@ -442,10 +442,12 @@ export async function inspectStatus(deps: StatusDeps, options: InspectOptions): 
       env && (resource ?? application)
         ? ' (the ids are from its pingone:* tags: check them)'
         : ' (put in the PingOne ids)';
+    // No value names the owner, so the ledger was not read: nothing shows this secret is the owner's.
+    const advice = `${verifyOrigin(name, undefined)} If it is: \`${command}\`${fromTags}`;
     reason =
       g.current.kind === 'placeholder'
-        ? `${name} has no AWSCURRENT value: store PingOne's current secret with \`${command}\`${fromTags}`
-        : `${g.current.problem}: store PingOne's current secret with \`${command}\`${fromTags}`;
+        ? `${name} has no AWSCURRENT value. ${advice}`
+        : `${g.current.problem}. ${advice}`;
   } else if (g.ownerProblem) {
     verdict = 'misconfigured';
     reason = g.ownerProblem;
@@ -497,8 +499,8 @@ export async function inspectStatus(deps: StatusDeps, options: InspectOptions): 
       `AWSCURRENT is PingOne's previous secret, valid until ${when(state.previous?.expiresAt, now)}, but the ` +
       'rotation ledger records no regenerate by the rotation function for this secret: someone regenerated it ' +
       'outside the function (the console, the API), and a rotation refuses to adopt it (UnexplainedRegenerate). ' +
-      "Consumers keep working until then. If the new secret should be this secret's, store it: " +
-      `\`${onboardCommand(name, currentValue)}\``;
+      "Consumers keep working until then. If the new secret should be this secret's, store it. " +
+      forceAdvice(name, currentValue, g.ledger, view.arn);
   } else if (awsCurrentIs === 'previous' && ledgerRecordKnown) {
     verdict = 'grace';
     reason =
@@ -520,7 +522,8 @@ export async function inspectStatus(deps: StatusDeps, options: InspectOptions): 
     const hint = driftHint(g, state);
     reason =
       "AWSCURRENT is neither PingOne's current nor its previous secret: consumers using it cannot authenticate " +
-      `and rotation fails.${hint} Recover by storing PingOne's current secret: \`${onboardCommand(name, currentValue)}\``;
+      `and rotation fails.${hint} Recover by storing PingOne's current secret. ` +
+      forceAdvice(name, currentValue, g.ledger, view.arn);
   }
   if (!view.rotation.enabled && verdict !== 'not-rotating')
     notes.push('rotation is not enabled for this secret');
@@ -645,6 +648,45 @@ export function onboardCommand(
       : []),
   ];
   return parts.join(' ');
+}
+
+/**
+ * How `status` advises `onboard --force`, which writes PingOne's current secret into this secret and binds
+ * the owner to it. Safe only where the rotation ledger already binds the owner to this very secret (it
+ * receives nothing it does not own); anywhere else the secret may have been planted by someone who wants the
+ * owner's secret, so the operator is told to check where it came from (and onboard shows who can read it).
+ */
+function forceAdvice(
+  name: string,
+  value: ResourceSecretValue | undefined,
+  ledger: Gathered['ledger'],
+  arn: string,
+): string {
+  const command = onboardCommand(name, value);
+  const binding = ledger?.record?.binding;
+  if (binding && binding.secretArn === arn && !ledger?.problem) {
+    return (
+      `\`${command}\` (safe to force: the rotation ledger binds this ${value?.kind ?? 'owner'} to this secret ` +
+      `since ${binding.boundAt}, by ${binding.how}, so the secret receives nothing it does not already own)`
+    );
+  }
+  return `${verifyOrigin(name, ledger)} If it is: \`${command}\``;
+}
+
+/** The caution before an `onboard --force` the rotation ledger does not vouch for. */
+function verifyOrigin(name: string, ledger: Gathered['ledger']): string {
+  const why =
+    ledger === undefined
+      ? 'the rotation ledger was not consulted'
+      : ledger.problem
+        ? 'the rotation ledger could not be read'
+        : 'the rotation ledger does not bind the owner to this secret';
+  return (
+    `Verify where ${name} came from before forcing (${why}): onboard --force writes PingOne's current ` +
+    'secret into it and binds the owner to it, so whoever created the secret or can read it (its resource ' +
+    'policy, its KMS key) gets the secret; onboard shows them and asks first. Force only a secret you know is ' +
+    "this owner's."
+  );
 }
 
 /** The PingOne owner a report's AWSCURRENT names, as a key (kind/environment/id), when known. */

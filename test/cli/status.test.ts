@@ -112,6 +112,48 @@ describe('status', () => {
     );
   });
 
+  it('drift on a secret the ledger does not bind (planted): --force is not advised without verifying its origin', async () => {
+    // Someone who may create secrets plants one naming an owner nobody has bound yet, with a guessed value.
+    const environmentId = world.createEnvironment('EU');
+    const resource = world.sim.createResource(environmentId, { name: 'Victim API' });
+    const name = uniqueName('status/planted');
+    await world.secretsManager.send(
+      new CreateSecretCommand({
+        Name: name,
+        SecretString: JSON.stringify({
+          environmentId,
+          resourceId: resource.id,
+          clientSecret: 'guessed',
+          region: 'EU',
+        }),
+      }),
+    );
+    const { run, report } = await statusJson(name);
+    expect(run.code).toBe(3);
+    expect(report.verdict).toBe('drift');
+    expect(report.ledger?.binding).toBeUndefined();
+    // The advice says why forcing is not safe here, before the command.
+    const verify = report.reason.indexOf(`Verify where ${name} came from before forcing`);
+    const command = report.reason.indexOf('--force`');
+    expect(verify).toBeGreaterThan(-1);
+    expect(verify).toBeLessThan(command);
+    expect(report.reason).toContain('the rotation ledger does not bind the owner to this secret');
+    expect(report.reason).toContain('its resource policy, its KMS key');
+    expect(report.reason).not.toContain('safe to force');
+  });
+
+  it('drift on the secret the ledger binds: --force is advised, and the reason says why it is safe', async () => {
+    const secret = await rotatedSecret();
+    world.sim.regenerateOutOfBand(secret.environmentId, secret.resourceId);
+    const { report } = await statusJson(secret.name);
+    expect(report.verdict).toBe('drift');
+    expect(report.ledger?.binding?.thisSecret).toBe(true);
+    expect(report.reason).toMatch(
+      /`pingone-rotation onboard [^`]+ --force` \(safe to force: the rotation ledger binds this resource to this secret since \S+, by rotation,/,
+    );
+    expect(report.reason).not.toContain('Verify where');
+  });
+
   it('grace: AWSCURRENT is PingOne previous (regenerated with a grace period); exit 4 with the expiry', async () => {
     const secret = await rotatedSecret();
     // The regenerate is the function's own: a rotation recorded its intent and died.
