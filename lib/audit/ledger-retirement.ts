@@ -3,9 +3,9 @@
  * owner, and a record of each retirement on the owner's item.
  *
  * The retirement record lives in its own attributes (`previousRetired`, `previousRetiredCount`), written with
- * one conditional UpdateItem that touches nothing the rotation function writes (its revision counter
- * included), so it never races a rotation's optimistic-concurrency writes. It is written only while the item
- * still binds the owner to the same secret.
+ * one conditional UpdateItem that names nothing the rotation function writes (its revision counter
+ * included), so it never races a rotation's optimistic-concurrency writes and the auditor's role cannot
+ * change the binding (infra/audit.yml). It is written only on an existing owner item.
  */
 import {
   ConditionalCheckFailedException,
@@ -19,7 +19,7 @@ import type { SecretOwner } from '../pingone/types.js';
 import type { RetirementLedger } from './retire.js';
 
 /** The attributes the auditor may write (its role's dynamodb:Attributes condition lists the same). */
-export const RETIREMENT_ATTRIBUTES = ['previousRetired', 'previousRetiredCount'] as const;
+export const RETIREMENT_ATTRIBUTES = ['pk', 'previousRetired', 'previousRetiredCount'] as const;
 
 export function retirementLedger(options: {
   readonly ledger: RotationLedger;
@@ -40,12 +40,13 @@ export function retirementLedger(options: {
             TableName: ledger.table,
             Key: { pk: { S: ledgerKey(owner) } },
             UpdateExpression: 'SET #retired = :retired ADD #count :one',
-            ConditionExpression: '#binding.#arn = :arn',
+            // Only on an existing owner item, and naming nothing the rotation function writes: DynamoDB lets a
+            // request write every attribute it names, a condition's included (the role lists these only).
+            ConditionExpression: 'attribute_exists(#pk)',
             ExpressionAttributeNames: {
+              '#pk': 'pk',
               '#retired': 'previousRetired',
               '#count': 'previousRetiredCount',
-              '#binding': 'binding',
-              '#arn': 'secretArn',
             },
             ExpressionAttributeValues: {
               ':retired': {
@@ -57,14 +58,15 @@ export function retirementLedger(options: {
                 },
               },
               ':one': { N: '1' },
-              ':arn': { S: entry.secretArn },
             },
           }),
           { abortSignal: AbortSignal.timeout(Math.max(250, options.deadline() - now())) },
         );
       } catch (error) {
         const name =
-          error instanceof ConditionalCheckFailedException ? 'the binding changed' : (error as Error).name;
+          error instanceof ConditionalCheckFailedException
+            ? 'the owner has no ledger item'
+            : (error as Error).name;
         // No cause: an AWS error message is not carried into logs.
         throw new LedgerUnavailableError(
           `The rotation ledger (DynamoDB table ${ledger.table}) did not record the early retirement of the previous ` +

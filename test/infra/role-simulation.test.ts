@@ -71,6 +71,8 @@ let ledgerTable: string;
 const recorded: RecordedCall[] = [];
 /** The AWS calls of one fleet audit run (the auditor's own role, infra/audit.yml). */
 const auditRecorded: RecordedCall[] = [];
+/** The AWS calls of a later audit run with early retirement on, which retires the previous secret. */
+const retireRecorded: RecordedCall[] = [];
 let auditLogGroupName: string;
 let invocations = 0;
 
@@ -157,6 +159,31 @@ beforeAll(async () => {
   const quiet = new OutputCapture().start();
   const summary = await audit({}, lambdaContext(Date.now(), 120_000)).finally(() => quiet.stop());
   expect(summary).toMatchObject({ audited: 1, errors: 0, verdicts: { healthy: 1 } });
+
+  // Two hours later, with early retirement on: the unused previous secret is retired.
+  const retiring = createAuditHandler({
+    env: {
+      ...world.functionEnv,
+      AUDIT_SECRET_NAME_PREFIX: 'pingone/',
+      AUDIT_ROTATION_FUNCTION_ARN: functionArn,
+      RETIRE_UNUSED_PREVIOUS_AFTER: '1h',
+    },
+    now: () => world.sim.clock.now().getTime() + 2 * 3_600_000,
+    secretsManager: record(
+      new SecretsManagerClient({ ...LOCAL_AWS, endpoint: world.moto.url }),
+      'secretsmanager',
+      retireRecorded,
+    ),
+    ssm: record(new SSMClient({ ...LOCAL_AWS, endpoint: world.moto.url }), 'ssm', retireRecorded),
+    dynamodb: record(
+      new DynamoDBClient({ ...LOCAL_AWS, endpoint: world.moto.url }),
+      'dynamodb',
+      retireRecorded,
+    ),
+  });
+  const quietToo = new OutputCapture().start();
+  const retired = await retiring({}, lambdaContext(Date.now(), 120_000)).finally(() => quietToo.stop());
+  expect(retired).toMatchObject({ audited: 1, errors: 0, retired: 1 });
 }, 120_000);
 
 afterAll(async () => {
@@ -259,10 +286,12 @@ async function requestsFor(call: RecordedCall): Promise<AwsRequest[]> {
     return requests;
   }
   if (call.service === 'dynamodb') {
-    // DynamoDB authorizes item calls on the table ARN (the table's default encryption needs no KMS grant).
+    // DynamoDB authorizes item calls on the table ARN (the table's default encryption needs no KMS grant),
+    // with the partition key and every top-level attribute the request names as condition keys.
     const arn = tableArn(String(call.input.TableName));
     const action = `dynamodb:${call.operation}`;
-    return [{ action, resource: arn, context: await applicableContext(action, arn, GLOBAL), origin }];
+    const context = { ...GLOBAL, ...dynamoDbContext(call.input) };
+    return [{ action, resource: arn, context: await applicableContext(action, arn, context), origin }];
   }
   const arn = parameterArn(String(call.input.Name));
   const action = `ssm:${call.operation}`;
@@ -286,6 +315,46 @@ async function requestsFor(call: RecordedCall): Promise<AwsRequest[]> {
   ];
 }
 
+/**
+ * The DynamoDB condition keys of an item request: `dynamodb:LeadingKeys` (the partition key's value),
+ * `dynamodb:Attributes` (every top-level attribute the request names: the key, and each path in its update,
+ * condition and projection expressions, whether it is written or only read) and `dynamodb:ReturnValues`.
+ */
+function dynamoDbContext(input: Record<string, unknown>): Record<string, string | string[]> {
+  const key = (input.Key ?? {}) as Record<string, { S?: string }>;
+  const names = (input.ExpressionAttributeNames ?? {}) as Record<string, string>;
+  const attributes = new Set(Object.keys(key));
+  for (const field of ['UpdateExpression', 'ConditionExpression', 'ProjectionExpression']) {
+    const text = input[field];
+    if (typeof text === 'string') for (const name of topLevelAttributes(text, names)) attributes.add(name);
+  }
+  const context: Record<string, string | string[]> = {
+    'dynamodb:LeadingKeys': [String(key.pk?.S)],
+  };
+  // GetItem without a projection reads the whole item: AWS sets no attribute list for it.
+  if (input.UpdateExpression !== undefined || input.ProjectionExpression !== undefined) {
+    context['dynamodb:Attributes'] = [...attributes].sort();
+  }
+  context['dynamodb:ReturnValues'] = typeof input.ReturnValues === 'string' ? input.ReturnValues : 'NONE';
+  return context;
+}
+
+const EXPRESSION_WORDS = new Set(['set', 'remove', 'add', 'delete', 'and', 'or', 'not', 'between', 'in']);
+
+/** The first element of every attribute path in a DynamoDB expression (`#a.#b[0]` is `a`). */
+function topLevelAttributes(expression: string, names: Readonly<Record<string, string>>): string[] {
+  const found: string[] = [];
+  // A path starts at a name or a placeholder not preceded by `.`, `:` or part of a word; functions are skipped.
+  for (const match of expression.matchAll(/(?<![\w#:.])(#?[A-Za-z_]\w*)(?!\w)(?!\s*\()/g)) {
+    const token = match[1] as string;
+    if (!token.startsWith('#') && EXPRESSION_WORDS.has(token.toLowerCase())) continue;
+    const name = token.startsWith('#') ? names[token] : token;
+    if (name === undefined) throw new Error(`expression names ${token} without a value: ${expression}`);
+    found.push(name);
+  }
+  return found;
+}
+
 /** The Lambda service writes the function's logs as its role: a stream per container, events into it. */
 function logRequests(group = logGroupName): AwsRequest[] {
   const stream = `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:${group}:log-stream:2026/12/01/[$LATEST]0123456789abcdef`;
@@ -302,9 +371,9 @@ async function allRecordedRequests(): Promise<AwsRequest[]> {
 }
 
 /** The audit run's calls as AWS authorizes them, with those made on its behalf. */
-async function auditRequests(): Promise<AwsRequest[]> {
+async function auditRequests(calls: readonly RecordedCall[] = auditRecorded): Promise<AwsRequest[]> {
   const requests: AwsRequest[] = [...logRequests(auditLogGroupName)];
-  for (const call of auditRecorded) requests.push(...(await requestsFor(call)));
+  for (const call of calls) requests.push(...(await requestsFor(call)));
   return requests;
 }
 
@@ -390,6 +459,31 @@ function neverAllowed(): { why: string; request: AwsRequest }[] {
       why: 'write an item of another table',
       request: { action: 'dynamodb:PutItem', resource: tableArn('payroll'), context: GLOBAL },
     },
+    // No code calls PutItem: it replaces an item whole, binding and history included, unconditionally.
+    {
+      why: 'PutItem an owner item of the rotation ledger',
+      request: {
+        action: 'dynamodb:PutItem',
+        resource: tableArn(ledgerTable),
+        context: { ...GLOBAL, ...ledgerItem(OWNER_KEY, ['pk', 'binding', 'rev']) },
+      },
+    },
+    {
+      why: 'write a ledger item that is not an owner item',
+      request: {
+        action: 'dynamodb:UpdateItem',
+        resource: tableArn(ledgerTable),
+        context: { ...GLOBAL, ...ledgerItem('config#rotation', ['pk', 'binding', 'rev']) },
+      },
+    },
+    {
+      why: 'read a ledger item that is not an owner item',
+      request: {
+        action: 'dynamodb:GetItem',
+        resource: tableArn(ledgerTable),
+        context: { ...GLOBAL, 'dynamodb:LeadingKeys': ['config#rotation'] },
+      },
+    },
     {
       why: 'read an item of another table',
       request: { action: 'dynamodb:GetItem', resource: tableArn(`${ledgerTable}-other`), context: GLOBAL },
@@ -459,6 +553,18 @@ function neverAllowed(): { why: string; request: AwsRequest }[] {
     },
   ];
   return cases;
+}
+
+/** An owner item's key as lib/ledger/record.ts spells it (kind first; what follows may change). */
+const OWNER_KEY = 'resource#6e1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d#0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d';
+
+/** The condition keys of an UpdateItem/PutItem on `key` naming `attributes`. */
+function ledgerItem(key: string, attributes: string[]): Record<string, string | string[]> {
+  return {
+    'dynamodb:LeadingKeys': [key],
+    'dynamodb:Attributes': attributes,
+    'dynamodb:ReturnValues': 'NONE',
+  };
 }
 
 /** The must-never cases the role allows (an empty list when it is minimal). */
@@ -559,16 +665,32 @@ describe('the execution role, by an IAM policy evaluator', () => {
       (st) => st.Sid === 'RotationLedgerItems',
     );
     if (!statement) throw new Error('no RotationLedgerItems statement');
-    statement.Action = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Scan'];
+    statement.Action = ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:Scan'];
     statement.Resource = {
       'Fn::Sub': 'arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/*',
     };
+    delete statement.Condition;
     const found = await violations(iamWorld(copy));
     expect(found.map((v) => v.split(':')[0])).toEqual([
       'Scan on the rotation ledger',
-      'write an item of another table',
+      'write a ledger item that is not an owner item',
+      'read a ledger item that is not an owner item',
       'read an item of another table',
     ]);
+  });
+
+  it('fails with PutItem granted again: an owner item could be replaced whole', async () => {
+    const copy = JSON.parse(JSON.stringify(template)) as Template;
+    const role = copy.Resources.IamRoleLambdaExecution as unknown as {
+      Properties: { Policies: { PolicyDocument: { Statement: Record<string, unknown>[] } }[] };
+    };
+    const statement = role.Properties.Policies.flatMap((p) => p.PolicyDocument.Statement).find(
+      (st) => st.Sid === 'RotationLedgerItems',
+    );
+    if (!statement) throw new Error('no RotationLedgerItems statement');
+    statement.Action = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'];
+    const found = await violations(iamWorld(copy));
+    expect(found.map((v) => v.split(':')[0])).toEqual(['PutItem an owner item of the rotation ledger']);
   });
 
   it('fails when a needed grant is missing: without the SSM key statement the worker parameter cannot be decrypted', async () => {
@@ -684,6 +806,73 @@ describe("the auditor's role, by the same evaluator", () => {
       }
     }
     expect(allowed).toEqual([]);
+  });
+
+  describe('with early retirement on', () => {
+    const retiring: Deployment = {
+      ...deployment,
+      parameters: { ...deployment.parameters, RetireUnusedPreviousAfter: '36h' },
+    };
+    const table = () => tableArn(ledgerTable);
+    /** Requests the auditor must not be able to make even with early retirement on. */
+    const forbidden = (): AwsRequest[] => [
+      // IAM sees the attribute names a request uses, not whether it sets or removes them: one probe covers
+      // `SET binding = ...` and `REMOVE binding` (and a condition naming binding).
+      ...['binding', 'intent', 'history', 'rev', 'ownerId'].map((attribute) => ({
+        action: 'dynamodb:UpdateItem',
+        resource: table(),
+        context: { ...GLOBAL, ...ledgerItem(OWNER_KEY, ['pk', attribute, 'previousRetired']) },
+        origin: `write ${attribute}`,
+      })),
+      {
+        action: 'dynamodb:UpdateItem',
+        resource: table(),
+        context: { ...GLOBAL, ...ledgerItem('config#rotation', ['pk', 'previousRetired']) },
+        origin: 'write an item that is not an owner item',
+      },
+      {
+        action: 'dynamodb:UpdateItem',
+        resource: table(),
+        context: {
+          ...GLOBAL,
+          ...ledgerItem(OWNER_KEY, ['pk', 'previousRetired']),
+          'dynamodb:ReturnValues': 'ALL_OLD',
+        },
+        origin: 'read the item back through ReturnValues',
+      },
+      ...['PutItem', 'DeleteItem'].map((action) => ({
+        action: `dynamodb:${action}`,
+        resource: table(),
+        context: { ...GLOBAL, ...ledgerItem(OWNER_KEY, ['pk', 'previousRetired']) },
+        origin: action,
+      })),
+    ];
+
+    it('a retiring run retires the previous secret through the ledger, and every call of it is allowed', async () => {
+      const writes = retireRecorded.filter((c) => c.service === 'dynamodb' && c.operation === 'UpdateItem');
+      expect(writes.length).toBeGreaterThan(0);
+      expect(
+        await denied(iamWorld(template, retiring, 'AuditRole'), await auditRequests(retireRecorded)),
+      ).toEqual([]);
+    });
+
+    it("denies every write of the rotation function's attributes (binding included), other keys and item replacement", async () => {
+      const iam = iamWorld(template, retiring, 'AuditRole');
+      const allowed: string[] = [];
+      for (const request of forbidden()) {
+        const context = await applicableContext(request.action, request.resource, request.context);
+        if ((await evaluate(iam, { ...request, context })) === 'Allowed')
+          allowed.push(describeRequest(request));
+      }
+      expect(allowed).toEqual([]);
+    });
+
+    it('no auditor write names the binding, the intent, the history or the revision', () => {
+      for (const call of retireRecorded.filter((c) => c.operation === 'UpdateItem')) {
+        const attributes = dynamoDbContext(call.input)['dynamodb:Attributes'] as string[];
+        expect(attributes.filter((a) => ['binding', 'intent', 'history', 'rev'].includes(a))).toEqual([]);
+      }
+    });
   });
 
   it('fails without its ledger grant: the ledger read every verdict needs is denied', async () => {

@@ -674,9 +674,11 @@ describe('fleet auditor', () => {
         NotAction: [],
         Resource: [table],
         Condition: {
+          // Never the rotation function's binding, intent, history or revision (not even in a condition).
           'ForAllValues:StringEquals': {
-            'dynamodb:Attributes': ['pk', 'binding', 'previousRetired', 'previousRetiredCount'],
+            'dynamodb:Attributes': ['pk', 'retirement', 'previousRetired', 'previousRetiredCount'],
           },
+          'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['resource#*', 'application#*'] },
           StringEqualsIfExists: { 'dynamodb:ReturnValues': 'NONE' },
         },
       },
@@ -862,14 +864,14 @@ describe('rotation ledger', () => {
       statements.filter((s) => s.Action.some((a) => a.startsWith('dynamodb:'))),
       'statements granting dynamodb actions',
     );
-    expect([...ledger.Action].sort()).toEqual([
-      'dynamodb:GetItem',
-      'dynamodb:PutItem',
-      'dynamodb:UpdateItem',
-    ]);
+    // No PutItem (no code calls it; it would replace an item whole), and owner items only.
+    expect([...ledger.Action].sort()).toEqual(['dynamodb:GetItem', 'dynamodb:UpdateItem']);
     const tableName = resourcesOf(deployment).RotationLedgerTable?.Properties.TableName;
     expect(ledger.Resource).toEqual([`arn:aws:dynamodb:${region}:${account}:table/${tableName}`]);
-    expect(ledger.Condition ?? {}).toEqual({});
+    expect(ledger.Condition).toEqual({
+      'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['resource#*', 'application#*'] },
+      Null: { 'dynamodb:LeadingKeys': 'false' },
+    });
     // Nothing else in the stack's policies grants DynamoDB to the rotation function.
     expect(
       allStatements(deployment).filter((s) => s.Action.some((a) => a.startsWith('dynamodb:Delete'))),
