@@ -3,14 +3,17 @@
  * seeded with a resource to onboard and secrets in the states the CLI recovers from. Prints the environment
  * to use, then keeps running until Ctrl-C.
  *
- *   node --import tsx cli/demo-world.ts          # then, in another shell, paste the printed exports
- *   npx pingone-rotation status --secret-id pingone/search-api
+ *   npm run demo          # then, in another shell, paste the printed exports
+ *   pingone-rotation status --secret-id pingone/search-api
  *
- * Ctrl-C (or SIGTERM) while seeding stops at a step boundary, never inside a rotation step, says where it
- * stopped, and exits 130; afterwards it stops moto and the simulator and exits 130.
+ * Ctrl-C (or SIGTERM, SIGHUP) while seeding stops at a step boundary, never inside a rotation step, says where
+ * it stopped, and exits 130; afterwards it stops moto and the simulator and exits 130. moto runs in its own
+ * process group (local/moto.ts), so a terminal's Ctrl-C reaches only this process, which stops it. When the
+ * world cannot start (moto_server missing), it says why and exits 1, leaving nothing running.
  * DEMO_WORLD_SLOW_REGENERATE_MS delays every regenerate's answer (a slow PingOne, to try Ctrl-C on).
  */
 
+import { fileURLToPath } from 'node:url';
 import { CreateSecretCommand, TagResourceCommand } from '@aws-sdk/client-secrets-manager';
 import { RESOURCE_TAG } from '../lib/config.js';
 import { PingOneHttpClient } from '../lib/pingone/http-client.js';
@@ -57,6 +60,7 @@ const onSignal = (signal: NodeJS.Signals) => {
 };
 process.on('SIGINT', onSignal);
 process.on('SIGTERM', onSignal);
+process.on('SIGHUP', onSignal);
 
 const checkpoint = (what: string) => {
   if (interrupted) throw new Interrupted(`before ${what}`);
@@ -66,14 +70,18 @@ try {
   await seed();
 } catch (error) {
   if (!(error instanceof Interrupted)) {
+    // startLocalWorld stops what it started when it fails; a later failure leaves a world to stop.
     await world?.stop();
-    throw error;
+    if (interrupted) await shutDown(EXIT.interrupted);
+    process.stderr.write(`demo-world: ${error instanceof Error ? error.message : String(error)}\n`);
+    if (process.env.DEMO_WORLD_DEBUG && error instanceof Error) process.stderr.write(`${error.stack}\n`);
+    process.exit(1);
   }
   process.stdout.write(
     [
       `Interrupted (${interrupted}) while seeding, ${error.message}: stopped at a step boundary, no step was cut short.`,
       'The local world is stopping: moto and the simulator keep nothing after this process, so there is nothing to clean up.',
-      'To start again: node --import tsx cli/demo-world.ts',
+      'To start again: npm run demo',
       '',
     ].join('\n'),
   );
@@ -201,6 +209,7 @@ async function seed(): Promise<void> {
       '',
       'In another shell:',
       ...Object.entries(env).map(([key, value]) => `  export ${key}='${value}'`),
+      `  alias pingone-rotation='node ${fileURLToPath(new URL('../dist/cli/pingone-rotation.mjs', import.meta.url))}'`,
       '',
       `To onboard:  --environment-id ${eu} --resource-id ${orders.id} --pingone-region EU`,
       `Not CUSTOM:  --environment-id ${eu} --resource-id ${openid.id} --pingone-region EU`,
@@ -209,7 +218,7 @@ async function seed(): Promise<void> {
       '             pingone/inventory-api (previous-in-use-near-expiry: a consumer still uses the previous secret),',
       '             pingone/orders-api-legacy + pingone/orders-api-copy (duplicate-owner),',
       '             pingone/ledger-api (rotation-overdue), pingone/cache-api (warning: previous-secret TTL 30m)',
-      'The fleet:   npx pingone-rotation audit --prefix pingone/',
+      'The fleet:   pingone-rotation audit --prefix pingone/',
       '',
       'Ctrl-C stops moto and the simulator.',
       '',

@@ -46,6 +46,10 @@ const MOTO_PATCHES = fileURLToPath(new URL('./moto-patches', import.meta.url));
 /**
  * Starts moto_server on 127.0.0.1 and waits until it answers. Throws MotoNotInstalledError with the
  * install command when it is missing. `stop()` kills it; it is also killed if this process exits.
+ *
+ * moto runs in its own process group (detached): a terminal's Ctrl-C goes to the foreground process group,
+ * and moto must not die under the process that is still using it. That process handles the signal and stops
+ * moto; should it die without doing so, moto ends itself (local/moto-patches watches the parent's pid).
  */
 export async function startMoto(options: { readyTimeoutMs?: number } = {}): Promise<MotoServer> {
   if (!motoInstalled()) throw new MotoNotInstalledError();
@@ -54,12 +58,13 @@ export async function startMoto(options: { readyTimeoutMs?: number } = {}): Prom
     const port = await freePort();
     const child = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], {
       stdio: ['ignore', 'ignore', 'pipe'],
-      detached: false,
+      detached: true,
       // local/moto-patches/sitecustomize.py: lets a secret tagged local:next-rotation-days-ago have a past
       // NextRotationDate (an overdue rotation); nothing else changes.
       env: {
         ...process.env,
         PYTHONPATH: [MOTO_PATCHES, process.env.PYTHONPATH].filter(Boolean).join(delimiter),
+        LOCAL_WORLD_PARENT_PID: String(process.pid),
       },
     });
     let stderr = '';
@@ -67,7 +72,7 @@ export async function startMoto(options: { readyTimeoutMs?: number } = {}): Prom
       stderr = (stderr + chunk.toString()).slice(-4_000);
     });
     const url = `http://127.0.0.1:${port}`;
-    const exitOnParentExit = () => child.kill('SIGKILL');
+    const exitOnParentExit = () => killGroup(child, 'SIGKILL');
     process.once('exit', exitOnParentExit);
     const ready = await waitUntilReady(url, child, deadline);
     if (ready) {
@@ -78,18 +83,36 @@ export async function startMoto(options: { readyTimeoutMs?: number } = {}): Prom
         stop: async () => {
           process.removeListener('exit', exitOnParentExit);
           await front.stop();
-          await stopChild(child);
+          await stopChild(
+            child,
+            () => killGroup(child, 'SIGTERM'),
+            () => killGroup(child, 'SIGKILL'),
+          );
         },
       };
     }
     process.removeListener('exit', exitOnParentExit);
-    await stopChild(child);
+    await stopChild(
+      child,
+      () => killGroup(child, 'SIGTERM'),
+      () => killGroup(child, 'SIGKILL'),
+    );
     // The port may have been taken between our probe and moto's bind: try another, within the deadline.
     if (Date.now() >= deadline || attempt >= 3) {
       throw new Error(
         `moto_server did not start on ${url}: ${stderr.trim().split('\n').slice(-3).join(' | ')}`,
       );
     }
+  }
+}
+
+/** Signals the child's whole process group (it leads one: spawned detached); the child alone as a fallback. */
+function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  try {
+    if (child.pid !== undefined) process.kill(-child.pid, signal);
+    else child.kill(signal);
+  } catch {
+    child.kill(signal);
   }
 }
 
@@ -108,16 +131,17 @@ async function waitUntilReady(url: string, child: ChildProcess, deadline: number
 }
 
 /**
- * Stops a child process: asks it to end (`askToExit`, SIGTERM by default), and kills it if it has not exited
- * within 3 s.
+ * Stops a child process: asks it to end (`askToExit`, SIGTERM by default), and kills it (`kill`, SIGKILL by
+ * default) if it has not exited within 3 s.
  */
 export async function stopChild(
   child: ChildProcess,
   askToExit: () => void = () => child.kill('SIGTERM'),
+  kill: () => void = () => child.kill('SIGKILL'),
 ): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   await new Promise<void>((resolve) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), 3_000);
+    const timer = setTimeout(kill, 3_000);
     child.once('exit', () => {
       clearTimeout(timer);
       resolve();

@@ -10,7 +10,7 @@ import { pathToFileURL } from 'node:url';
 import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { ownerAuthenticator } from './authenticator.js';
 import { type InvokeFn, LocalRotationDriver, prepareLambdaEnvironment } from './driver.js';
-import { type OwnedSecret, ownerOfSecret, startLocalWorld } from './world.js';
+import { type LocalWorld, type OwnedSecret, ownerOfSecret, startLocalWorld } from './world.js';
 
 // This machine runs Node 20; the SDK's notice about its future Node 22 requirement is noise here.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -47,8 +47,30 @@ function captureFunctionLogs(): { stop(): string[] } {
   };
 }
 
+/** The world being started or running; a signal or a failure stops whatever of it started. */
+let starting: Promise<LocalWorld> | undefined;
+let stopping = false;
+
+/**
+ * Ctrl-C in a terminal signals the whole foreground process group. moto runs in its own group (local/moto.ts),
+ * so only this process hears it: it stops moto and the simulator, then exits 130.
+ */
+function onSignal(signal: NodeJS.Signals): void {
+  if (stopping) return;
+  stopping = true;
+  process.stderr.write(`npm start: ${signal}: stopping moto and the PingOne simulator\n`);
+  void (async () => {
+    const world = await starting?.catch(() => undefined);
+    await world?.stop().catch(() => {});
+    process.stderr.write('npm start: stopped; nothing is left running\n');
+    process.exit(130);
+  })();
+}
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, onSignal);
+
 async function main(): Promise<void> {
-  const world = await startLocalWorld({ previousSecretTtl: '7d' });
+  starting = startLocalWorld({ previousSecretTtl: '7d' });
+  const world = await starting;
   const logs = captureFunctionLogs();
   try {
     say(
@@ -157,6 +179,9 @@ async function main(): Promise<void> {
   say(
     `Function logs: ${logFile.replace(`${process.cwd()}/`, '')}. Done in ${((Date.now() - started) / 1000).toFixed(1)} s; moto and the simulator are stopped.`,
   );
+  say(
+    'Next: `npm run demo` starts a local world to try the CLI on (secrets in every state it recovers from).',
+  );
 }
 
 function describeLabels(versions: Record<string, string[]>): string {
@@ -169,7 +194,14 @@ function yesNo(value: boolean): string {
   return value ? 'yes ✓' : 'NO ✗';
 }
 
-main().catch((error: Error) => {
-  process.stderr.write(`npm start failed: ${error.message}\n`);
-  process.exitCode = 1;
-});
+main().then(
+  () => {
+    if (!stopping) process.exit(0);
+  },
+  (error: Error) => {
+    if (stopping) return;
+    // main's finally stopped the world if it was up; startLocalWorld stops what it started when it fails.
+    process.stderr.write(`npm start failed: ${error.message}\n`);
+    process.exit(1);
+  },
+);

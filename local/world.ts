@@ -133,7 +133,18 @@ export interface LocalWorldOptions {
 }
 
 export async function startLocalWorld(options: LocalWorldOptions = {}): Promise<LocalWorld> {
-  const [moto, sim] = await Promise.all([startMoto(), startPingOneSimulator()]);
+  // Both start together; when one fails, the one that started is stopped before the error goes up (a
+  // simulator left listening would keep the process alive after its error was printed).
+  const [motoStart, simStart] = await Promise.allSettled([startMoto(), startPingOneSimulator()]);
+  if (motoStart.status === 'rejected' || simStart.status === 'rejected') {
+    await Promise.all([
+      motoStart.status === 'fulfilled' ? motoStart.value.stop() : undefined,
+      simStart.status === 'fulfilled' ? simStart.value.stop() : undefined,
+    ]);
+    throw motoStart.status === 'rejected' ? motoStart.reason : (simStart as PromiseRejectedResult).reason;
+  }
+  const moto = motoStart.value;
+  const sim = simStart.value;
   try {
     const clientConfig = { ...LOCAL_AWS, endpoint: moto.url, maxAttempts: 2 };
     const secretsManager = new SecretsManagerClient(clientConfig);

@@ -34,3 +34,26 @@ try:
     _models.SecretsManagerBackend.rotate_secret = _rotate_secret_backdated
 except Exception:  # moto layout changed: the patch is off, nothing else is affected
     pass
+
+# The local world starts moto in its own process group (local/moto.ts), so a terminal's Ctrl-C reaches only
+# the Node process that started it, which then stops moto. If that process dies without stopping it (SIGKILL,
+# a closed terminal), moto must not outlive it: a daemon thread ends moto once the parent's pid is gone.
+import os
+import threading
+
+_parent = os.environ.get("LOCAL_WORLD_PARENT_PID")
+
+
+def _exit_with_parent(pid):
+    while True:
+        time.sleep(1)
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            os._exit(0)
+        except Exception:  # e.g. PermissionError: the pid exists
+            pass
+
+
+if _parent and _parent.isdigit():
+    threading.Thread(target=_exit_with_parent, args=(int(_parent),), daemon=True).start()

@@ -171,7 +171,7 @@ describe('demo-world, interrupted', () => {
       expect(demo.out()).toMatch(
         /^Interrupted \(SIGINT\) while seeding, in pingone\/billing-api, after createSecret, before setSecret: stopped at a step boundary, no step was cut short\.$/m,
       );
-      expect(demo.out()).toContain('To start again: node --import tsx cli/demo-world.ts');
+      expect(demo.out()).toContain('To start again: npm run demo');
       expect(demo.out()).not.toContain('Local world up');
     } finally {
       if (demo.child.exitCode === null) demo.child.kill('SIGKILL');

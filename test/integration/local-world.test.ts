@@ -45,6 +45,7 @@ describe('npm start', () => {
     expect(run.stdout).toContain('(resource): old secret rejected ✓; new secret accepted ✓');
     expect(run.stdout).toContain('(application): old secret rejected ✓; new secret accepted ✓');
     expect(run.stdout).toContain('moto and the simulator are stopped');
+    expect(run.stdout).toContain('Next: `npm run demo` starts a local world to try the CLI on');
     expect(run.stdout).toMatch(
       /Rotation ledger: resource \S+ bound to pingone\/orders-api \(claimed by this first rotation/,
     );
