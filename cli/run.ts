@@ -5,12 +5,13 @@
 
 import { parseArgs } from 'node:util';
 import { redactText } from '../lib/redact.js';
+import { verdictExitHelp } from '../lib/status/verdicts.js';
 import pkg from '../package.json' with { type: 'json' };
 import { AUDIT_EXIT, audit, DEFAULT_AUDIT_PREFIX } from './commands/audit.js';
 import { onboard } from './commands/onboard.js';
 import { rebind } from './commands/rebind.js';
 import { DEFAULT_ROTATE_TIMEOUT_MS, rotate } from './commands/rotate.js';
-import { DEFAULT_STUCK_AFTER_MS, NOT_ROTATING_STRICT_EXIT, STATUS_EXIT, status } from './commands/status.js';
+import { DEFAULT_STUCK_AFTER_MS, NOT_ROTATING_STRICT_EXIT, status } from './commands/status.js';
 import { unstick } from './commands/unstick.js';
 import { completionScript, SHELLS, type Shell } from './completion.js';
 import type { CliDeps, GlobalOptions } from './deps.js';
@@ -120,16 +121,7 @@ const EXIT_HELP = `Exit codes:
   2  usage: a bad or missing option or setting
   130 interrupted (Ctrl-C / SIGTERM): rotate stopped at a step boundary and printed how to continue
   status verdicts (rotate exits with the same code when it refuses the state; --force skips that check):
-  ${STATUS_EXIT.drift}  drift                 AWSCURRENT is neither PingOne's current nor previous secret
-  ${STATUS_EXIT.grace}  grace                 AWSCURRENT is PingOne's previous secret (a half-done rotation)
-  ${STATUS_EXIT['rotation-in-progress']}  rotation-in-progress  AWSPENDING younger than --stuck-after
-  ${STATUS_EXIT['stuck-pending']}  stuck-pending         AWSPENDING older than --stuck-after (see unstick)
-  ${STATUS_EXIT['pingone-error']}  pingone-error         resource not found / not CUSTOM / no access / unreachable
-  ${STATUS_EXIT.misconfigured}  misconfigured         AWSCURRENT malformed or missing, bad TTL tag, environment not allowed
-  ${NOT_ROTATING_STRICT_EXIT}  not-rotating          rotation not enabled (only with status --strict)
-  ${STATUS_EXIT['previous-in-use-near-expiry']} previous-in-use-near-expiry  consumers still use PingOne's previous secret, which expires soon
-  ${STATUS_EXIT['rotation-overdue']} rotation-overdue      the next rotation date has passed without a rotation
-  ${STATUS_EXIT['duplicate-owner']} duplicate-owner       another secret names the same PingOne owner
+${verdictExitHelp()}
   audit: ${AUDIT_EXIT.unhealthy} when any secret needs attention, 1 when one could not be judged`;
 
 const USAGE = `Usage: ${PROGRAM} <command> [options]   (in a checkout: npx ${PROGRAM} <command> [options])
