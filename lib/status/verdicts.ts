@@ -48,7 +48,7 @@ export const VERDICT_TABLE = [
   {
     verdict: 'drift',
     exit: 3,
-    meaning: "AWSCURRENT is not PingOne's current secret, and no rotation of it explains why",
+    meaning: "AWSCURRENT is not PingOne's current secret and no own rotation explains it",
     action:
       "Consumers of a secret PingOne no longer knows cannot authenticate and rotation refuses to run: store PingOne's " +
       'current secret (`onboard --force`, the reason has the command), then rotate.',
@@ -59,7 +59,7 @@ export const VERDICT_TABLE = [
   {
     verdict: 'grace',
     exit: 4,
-    meaning: "AWSCURRENT is PingOne's previous secret: this secret's rotation did not finish",
+    meaning: "AWSCURRENT is PingOne's previous secret; its own rotation did not finish",
     action:
       "`rotate --wait` before the previous secret expires; the rotation adopts PingOne's current secret. Without " +
       'the rotation ledger (not read) `status` cannot tell whose regenerate it was and says so in a note.',
