@@ -46,6 +46,7 @@ const COMMANDS = {
       schedule: { type: 'string' },
       window: { type: 'string' },
       'kms-key-id': { type: 'string' },
+      prefix: { type: 'string' },
       force: { type: 'boolean' },
       rebind: { type: 'boolean' },
       yes: { type: 'boolean', short: 'y' },
@@ -182,6 +183,8 @@ scheduled rotation starts from a secret PingOne knows.
   --schedule S                ... on this schedule: rate(30 days), rate(12 hours), cron(...)
   --window W                  rotation window in hours, e.g. 4h
   --kms-key-id K              KMS key for the secret
+  --prefix P                  the stack's secretNamePrefix (stack output SecretNamePrefix; default pingone/):
+                              a --secret-name outside it is refused, since the function could never rotate it
   --force                     the secret exists: store PingOne's current secret as its AWSCURRENT (the drift fix)
   --rebind                    another secret holds the resource or application (rotation ledger binding, or
                               its pingone:resource-id / pingone:application-id tag): take it over, after
@@ -455,6 +458,7 @@ async function dispatch(
         ...optional('schedule', 'schedule'),
         ...optional('window', 'window'),
         ...optional('kms-key-id', 'kmsKeyId'),
+        ...optional('prefix', 'secretNamePrefix'),
         force: flag('force'),
         rebind: flag('rebind'),
         yes: flag('yes'),

@@ -55,6 +55,34 @@ export interface OnboardOptions {
   readonly rebind?: boolean;
   /** Confirm --rebind without asking. */
   readonly yes?: boolean;
+  /** The stack's secretNamePrefix (default pingone/, the stack's default): names outside it are refused. */
+  readonly secretNamePrefix?: string;
+}
+
+/** The stack's default secretNamePrefix (serverless.yml). */
+export const DEFAULT_SECRET_NAME_PREFIX = 'pingone/';
+
+/**
+ * Refuses a secret name outside the stack's prefix, before anything is created: the rotation function's role
+ * may only rotate secrets under it and the auditor only lists those, so such a secret would be created, every
+ * rotation of it denied, and nothing would report it; a secret's name cannot be changed afterwards.
+ */
+export function checkSecretNamePrefix(secretName: string, prefix: string): void {
+  if (!/^[^*?]+\/$/.test(prefix)) {
+    throw new UsageError(
+      `--prefix '${prefix}' is not a secret-name prefix`,
+      "pass the stack's secretNamePrefix (stack output SecretNamePrefix): it ends with '/' and has no wildcards, e.g. pingone/",
+    );
+  }
+  // A name, or (with --force) an existing secret's ARN: arn:…:secret:NAME-XXXXXX.
+  const name = /^arn:[^:]+:secretsmanager:[^:]*:\d*:secret:(.+)$/.exec(secretName)?.[1] ?? secretName;
+  if (name.startsWith(prefix)) return;
+  throw new UsageError(
+    `--secret-name '${secretName}' is outside the stack's secret-name prefix '${prefix}'`,
+    `the rotation function may only rotate secrets under it and the auditor only sees those, and a secret's name ` +
+      `cannot be changed later: name it ${prefix}…, or pass --prefix with the stack's secretNamePrefix (stack ` +
+      'output SecretNamePrefix); nothing was created',
+  );
 }
 
 /**
@@ -66,6 +94,7 @@ export interface OnboardOptions {
 export async function onboard(deps: CliDeps, options: OnboardOptions): Promise<number> {
   const say = (text: string) => line(deps.out, text);
   const input = validate(options);
+  checkSecretNamePrefix(options.secretName, options.secretNamePrefix ?? DEFAULT_SECRET_NAME_PREFIX);
   const sm = deps.secretsManager;
   // An existing secret is refused before anything else is read, unless --force.
   let existing: string | undefined;

@@ -12,7 +12,8 @@ import { binary } from './support.js';
 
 let world: LocalWorld;
 let counter = 0;
-const unique = (prefix: string) => `${prefix}-${++counter}`;
+// Under the default secret-name prefix: onboard refuses names outside the stack's prefix.
+const unique = (prefix: string) => `pingone/${prefix}-${++counter}`;
 
 beforeAll(async () => {
   world = await startLocalWorld();

@@ -6,7 +6,8 @@ import { cli, worldDriver } from './support.js';
 const FUNCTION_ARN = 'arn:aws:lambda:us-east-1:123456789012:function:pingone-rotation';
 let world: LocalWorld;
 let counter = 0;
-const uniqueName = (prefix: string) => `${prefix}-${++counter}`;
+// Under the default secret-name prefix: onboard refuses names outside the stack's prefix.
+const uniqueName = (prefix: string) => `pingone/${prefix}-${++counter}`;
 
 beforeAll(async () => {
   world = await startLocalWorld();

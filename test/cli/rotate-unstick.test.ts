@@ -4,7 +4,8 @@ import { cli, enableRotation, HOUR, versionWith, worldDriver } from './support.j
 
 let world: LocalWorld;
 let counter = 0;
-const uniqueName = (prefix: string) => `${prefix}-${++counter}`;
+// Under the default secret-name prefix: onboard refuses names outside the stack's prefix.
+const uniqueName = (prefix: string) => `pingone/${prefix}-${++counter}`;
 
 beforeAll(async () => {
   world = await startLocalWorld();

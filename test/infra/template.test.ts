@@ -880,6 +880,7 @@ describe('rotation ledger', () => {
 
   it('is exported as an output (for the CLI and the function setting)', () => {
     expect(template.Outputs?.RotationLedgerTableName?.Value).toEqual({ Ref: 'RotationLedgerTable' });
+    expect(template.Outputs?.SecretNamePrefix?.Value).toEqual({ Ref: 'SecretNamePrefix' });
   });
 });
 
