@@ -2,7 +2,7 @@ import { GetParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
 import { loadConfig, type RotationConfig } from '../lib/config.js';
 import { ConfigurationError } from '../lib/errors.js';
 import { PingOneHttpClient } from '../lib/pingone/http-client.js';
-import type { Transport } from '../lib/pingone/transport.js';
+import { defaultTransport, type Transport } from '../lib/pingone/transport.js';
 import type { PingOneClient } from '../lib/pingone/types.js';
 import { type ParameterReader, ssmWorkerCredentials } from '../lib/pingone/worker-credentials.js';
 import { UsageError } from './errors.js';
@@ -29,6 +29,11 @@ export interface PingOneAccess {
   readonly client: PingOneClient;
   /** The function's environment (PINGONE_* with the flags applied), for a local rotation handler. */
   readonly functionEnv: Env;
+  /**
+   * The same access on another transport, made from the current one (fleet onboarding paces every PingOne
+   * request, the worker's token included, through lib/audit/paced-transport.ts).
+   */
+  readonly withTransport?: (wrap: (inner: Transport) => Transport) => PingOneAccess;
 }
 
 /** The environment with the flags applied: what the rotation function would see. */
@@ -113,7 +118,13 @@ export function createPingOneAccess(options: PingOneAccessOptions): PingOneAcces
     // An operator is waiting: fewer, shorter retries than the Lambda.
     retry: { maxAttempts: 3, maxDelayMs: 2_000, maxRetryAfterMs: 5_000 },
   });
-  return { config, client, functionEnv: functionEnvironment(options.env, options.flags) };
+  return {
+    config,
+    client,
+    functionEnv: functionEnvironment(options.env, options.flags),
+    withTransport: (wrap) =>
+      createPingOneAccess({ ...options, transport: wrap(options.transport ?? defaultTransport()) }),
+  };
 }
 
 /** A call deadline for one CLI operation against PingOne. */

@@ -9,6 +9,12 @@ import { verdictExitHelp } from '../lib/status/verdicts.js';
 import pkg from '../package.json' with { type: 'json' };
 import { AUDIT_EXIT, audit, DEFAULT_AUDIT_PREFIX } from './commands/audit.js';
 import { onboard } from './commands/onboard.js';
+import {
+  DEFAULT_CONCURRENCY,
+  DEFAULT_REQUESTS_PER_SECOND,
+  type FleetCommonOptions,
+  onboardFleet,
+} from './commands/onboard-fleet.js';
 import { rebind } from './commands/rebind.js';
 import { DEFAULT_ROTATE_TIMEOUT_MS, rotate } from './commands/rotate.js';
 import { DEFAULT_STUCK_AFTER_MS, NOT_ROTATING_STRICT_EXIT, status } from './commands/status.js';
@@ -32,6 +38,19 @@ const GLOBAL_OPTIONS = {
   debug: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean' },
+} as const satisfies Record<string, OptionSpec>;
+
+/** The options of the fleet commands (onboard-fleet, import-terraform). */
+const FLEET_OPTIONS = {
+  prefix: { type: 'string' },
+  'rotation-function-arn': { type: 'string' },
+  schedule: { type: 'string' },
+  'requests-per-second': { type: 'string' },
+  concurrency: { type: 'string' },
+  'kms-key-id': { type: 'string' },
+  json: { type: 'boolean' },
+  'dry-run': { type: 'boolean' },
+  yes: { type: 'boolean', short: 'y' },
 } as const satisfies Record<string, OptionSpec>;
 
 const COMMANDS = {
@@ -98,7 +117,14 @@ const COMMANDS = {
     },
     required: [],
   },
-} as const satisfies Record<string, { options: Record<string, OptionSpec>; required: readonly string[] }>;
+  'onboard-fleet': {
+    options: { manifest: { type: 'string' }, ...FLEET_OPTIONS },
+    required: ['manifest'],
+  },
+} as const satisfies Record<
+  string,
+  { options: Record<string, OptionSpec>; required: readonly string[]; positional?: string }
+>;
 
 export type CommandName = keyof typeof COMMANDS;
 
@@ -136,6 +162,7 @@ Commands:
   unstick   recover a rotation left with AWSPENDING
   rebind    move a PingOne owner's rotation ledger binding to this secret (proof of possession, confirmation)
   audit     every secret under a prefix, judged like status: the fleet auditor's run, read-only
+  onboard-fleet   onboard every secret a manifest (CSV or JSON) lists; resumable, paced, with progress
   completion bash|zsh   print a shell completion script (source <(${PROGRAM} completion bash))
 
 Run '${PROGRAM} <command> --help' for a command's options.
@@ -145,6 +172,18 @@ ${GLOBAL_HELP}
 
 ${EXIT_HELP}
 `;
+
+const FLEET_HELP = `  --prefix P                  the stack's secret-name prefix (default pingone/): other names are refused
+  --rotation-function-arn A   the rotation function to attach on each item's schedule (RotateFunctionArn)
+  --schedule S                the schedule of items that name none, e.g. "rate(30 days)"
+  --requests-per-second N     PingOne requests per second, at most (default ${DEFAULT_REQUESTS_PER_SECOND}; the worker's token included)
+  --concurrency N             items in progress at once (default ${DEFAULT_CONCURRENCY})
+  --kms-key-id K              KMS key for the new secrets
+  --dry-run                   print the plan, read and change nothing
+  --json                      the report as JSON on stdout (every item, its outcome and changes)
+  --yes, -y                   do not ask (required when stdin is not a terminal)
+
+Progress: on a terminal a bar with counts and an ETA (stderr); otherwise one line per item.`;
 
 const AUDIT_HELP = `Usage: ${PROGRAM} audit [--prefix pingone/] [--rotation-function-arn ARN] [--json] [--near-expiry 24h] [--stuck-after 15m]
 
@@ -244,6 +283,28 @@ Refused while a rotation of the owner may have a regenerate in flight.
 ${GLOBAL_HELP}
 `,
   audit: AUDIT_HELP,
+  'onboard-fleet': `Usage: ${PROGRAM} onboard-fleet --manifest FILE [--rotation-function-arn A] [options]
+
+Onboards every secret the manifest lists, as onboard does one: reads the owner's CURRENT secret from PingOne
+as the worker app (never regenerates), creates the secret {environmentId, resourceId|applicationId,
+clientSecret, region} with the owner tags, binds the owner to it in the rotation ledger (proof of
+possession), adds the row's tags and attaches rotation on the row's schedule. Names outside --prefix are
+refused before anything is created. Prints the plan and asks (naming the count) before it starts.
+
+Idempotent and resumable: run it again after a crash, Ctrl-C or a failure and it completes what is missing
+(an existing secret holding the owner's current secret is taken over, not duplicated) and leaves done items
+unchanged. A failed item does not stop the others. Exit 0 when every item succeeded, 1 when one failed,
+130 when interrupted (the running items finish first).
+
+Manifest: CSV with a header row, or JSON (an array or {"items": [...]}). Columns/keys (case, _ and -
+ignored): secretName, environmentId, and kind + ownerId or resourceId or applicationId; optional region,
+schedule (rate(30 days), cron(...)), window (4h), ttl (7d) and tags (JSON object, or CSV key=value;key=value).
+
+  --manifest FILE             the manifest
+${FLEET_HELP}
+
+${GLOBAL_HELP}
+`,
   unstick: `Usage: ${PROGRAM} unstick --secret-id S [--yes] [--dry-run]
 
 Finds a version with AWSPENDING that is not AWSCURRENT. If it holds a value PingOne already uses as its current
@@ -278,13 +339,25 @@ export function parseCommandLine(argv: readonly string[]): ParsedCommand {
   const options = { ...GLOBAL_OPTIONS, ...(name ? COMMANDS[name].options : {}) };
   let values: Record<string, string | boolean | undefined>;
   try {
+    const positional: string | undefined = name
+      ? (COMMANDS[name] as { positional?: string }).positional
+      : undefined;
     const parsed = parseArgs({
       args: [...(name ? argv.slice(1) : argv)],
       options,
       strict: true,
-      allowPositionals: false,
+      allowPositionals: positional !== undefined,
     });
     values = parsed.values as Record<string, string | boolean | undefined>;
+    // A command's one positional argument stands for its option (import-terraform <file> = --file <file>).
+    if (positional !== undefined && parsed.positionals.length > 0) {
+      if (parsed.positionals.length > 1 || values[positional] !== undefined) {
+        throw Object.assign(new Error(`'${parsed.positionals.at(-1)}'`), {
+          code: 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL',
+        });
+      }
+      values[positional] = parsed.positionals[0];
+    }
   } catch (error) {
     const code = (error as { code?: string }).code;
     const quoted = /'([^']+)'/.exec((error as Error).message)?.[1];
@@ -426,6 +499,25 @@ function stackOf(error: unknown): string {
   return parts.join('\n');
 }
 
+function fleetFlags(
+  str: (key: string) => string | undefined,
+  flag: (key: string) => boolean,
+  globals: GlobalOptions,
+): FleetCommonOptions {
+  return {
+    pingoneRegion: globals.pingoneRegion,
+    prefix: str('prefix'),
+    rotationFunctionArn: str('rotation-function-arn'),
+    schedule: str('schedule'),
+    requestsPerSecond: str('requests-per-second'),
+    concurrency: str('concurrency'),
+    kmsKeyId: str('kms-key-id'),
+    json: flag('json'),
+    dryRun: flag('dry-run'),
+    yes: flag('yes'),
+  };
+}
+
 function durationOption(values: ParsedCommand['values'], key: string): number | undefined {
   const text = values[key];
   if (typeof text !== 'string') return undefined;
@@ -498,6 +590,8 @@ async function dispatch(
         ...(stuckAfterMs !== undefined ? { stuckAfterMs } : {}),
       });
     }
+    case 'onboard-fleet':
+      return onboardFleet(deps, { manifest: str('manifest')!, ...fleetFlags(str, flag, globals) });
     default: {
       const unreachable: never = command;
       throw new UsageError(`unknown command '${String(unreachable)}'`, `see ${PROGRAM} --help`);

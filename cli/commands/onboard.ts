@@ -32,7 +32,7 @@ import type { CliDeps } from '../deps.js';
 import { CliError, EXIT, explainPingOneError, UsageError } from '../errors.js';
 import { labelsLine, line } from '../format.js';
 import { assertNoLiveIntent, cliLedger, confirm, writeBinding } from '../ledger.js';
-import { callOptions } from '../pingone-access.js';
+import { callOptions, type PingOneAccess } from '../pingone-access.js';
 
 export { APPLICATION_TAG, ENVIRONMENT_TAG, RESOURCE_TAG };
 
@@ -133,50 +133,7 @@ export async function onboard(deps: CliDeps, options: OnboardOptions): Promise<n
     throw new CliError(`cannot onboard ${describeOwner(owner)}`, (error as Error).message);
   }
 
-  const pingoneCall = async <T>(_what: string, call: () => Promise<T>): Promise<T> => {
-    try {
-      return await call();
-    } catch (error) {
-      const explained = explainPingOneError(error, owner);
-      if (explained === undefined) throw error;
-      // The explanation already says what failed (and carries PingOne's own message once).
-      throw new CliError(explained, 'nothing was created or changed', EXIT.error, {
-        cause: error,
-      });
-    }
-  };
-  let described: string;
-  if (owner.kind === 'application') {
-    const application = await pingoneCall('read application', () =>
-      access.client.readApplication(owner, callOptions(deps.now)),
-    );
-    const refusal = applicationRefusal(owner, application);
-    if (refusal) throw new CliError(refusal, 'nothing was created or changed; check --application-id');
-    described =
-      `OIDC application${application.name ? ` "${application.name}"` : ''} (${application.type}, ` +
-      `${application.tokenEndpointAuthMethod ?? 'no tokenEndpointAuthMethod'})`;
-    const proof = proofFor('application', application.tokenEndpointAuthMethod);
-    if (proof.kind === 'comparison') {
-      say(
-        `Note: its tokenEndpointAuthMethod is ${proof.method}, which does not use the client secret: testSecret ` +
-          "can only compare a new secret with PingOne's current one, not prove it (pingone-rotation status says so).",
-      );
-    }
-  } else {
-    const resource = await pingoneCall('read resource', () =>
-      access.client.readResource(owner, callOptions(deps.now)),
-    );
-    if (resource.type !== 'CUSTOM') {
-      throw new CliError(
-        `${describeOwner(owner)}${resource.name ? ` ("${resource.name}")` : ''} is ${withArticle(resource.type)} resource, not CUSTOM`,
-        'only CUSTOM resources have a client secret to rotate; check --resource-id',
-      );
-    }
-    described = `CUSTOM resource${resource.name ? ` "${resource.name}"` : ''}`;
-  }
-  const state = await pingoneCall(`read ${owner.kind} secret`, () =>
-    access.client.readSecret(owner, callOptions(deps.now)),
-  );
+  const { described, secret: currentSecret } = await readOwnerAtPingOne(deps, owner, say);
   say(
     `PingOne: ${described} ${owner.id} in environment ${owner.environmentId} (${region}); read its current ` +
       'secret as the worker app.',
@@ -227,7 +184,7 @@ export async function onboard(deps: CliDeps, options: OnboardOptions): Promise<n
   const document = {
     environmentId: owner.environmentId,
     [idField]: owner.id,
-    clientSecret: state.secret,
+    clientSecret: currentSecret,
     region,
   };
 
@@ -269,7 +226,7 @@ export async function onboard(deps: CliDeps, options: OnboardOptions): Promise<n
             carried.region === region &&
             sameSecret(
               typeof carried.clientSecret === 'string' ? carried.clientSecret : undefined,
-              state.secret,
+              currentSecret,
             );
           if (carried[idField] !== undefined && carried[idField] !== owner.id) {
             say(
@@ -350,6 +307,64 @@ export async function onboard(deps: CliDeps, options: OnboardOptions): Promise<n
   return EXIT.ok;
 }
 
+/**
+ * Reads the owner and its current secret from PingOne as the worker app (never regenerates): a resource must
+ * be CUSTOM, an application OIDC and not the worker itself. `described` names it for messages ("CUSTOM
+ * resource "Orders API""). PingOne's refusals become a CliError saying nothing was created or changed.
+ */
+export async function readOwnerAtPingOne(
+  deps: CliDeps,
+  owner: SecretOwner,
+  say: (text: string) => void,
+  access: PingOneAccess = deps.pingone(),
+): Promise<{ described: string; secret: string }> {
+  const pingoneCall = async <T>(_what: string, call: () => Promise<T>): Promise<T> => {
+    try {
+      return await call();
+    } catch (error) {
+      const explained = explainPingOneError(error, owner);
+      if (explained === undefined) throw error;
+      // The explanation already says what failed (and carries PingOne's own message once).
+      throw new CliError(explained, 'nothing was created or changed', EXIT.error, {
+        cause: error,
+      });
+    }
+  };
+  let described: string;
+  if (owner.kind === 'application') {
+    const application = await pingoneCall('read application', () =>
+      access.client.readApplication(owner, callOptions(deps.now)),
+    );
+    const refusal = applicationRefusal(owner, application);
+    if (refusal) throw new CliError(refusal, 'nothing was created or changed; check --application-id');
+    described =
+      `OIDC application${application.name ? ` "${application.name}"` : ''} (${application.type}, ` +
+      `${application.tokenEndpointAuthMethod ?? 'no tokenEndpointAuthMethod'})`;
+    const proof = proofFor('application', application.tokenEndpointAuthMethod);
+    if (proof.kind === 'comparison') {
+      say(
+        `Note: its tokenEndpointAuthMethod is ${proof.method}, which does not use the client secret: testSecret ` +
+          "can only compare a new secret with PingOne's current one, not prove it (pingone-rotation status says so).",
+      );
+    }
+  } else {
+    const resource = await pingoneCall('read resource', () =>
+      access.client.readResource(owner, callOptions(deps.now)),
+    );
+    if (resource.type !== 'CUSTOM') {
+      throw new CliError(
+        `${describeOwner(owner)}${resource.name ? ` ("${resource.name}")` : ''} is ${withArticle(resource.type)} resource, not CUSTOM`,
+        'only CUSTOM resources have a client secret to rotate; check --resource-id',
+      );
+    }
+    described = `CUSTOM resource${resource.name ? ` "${resource.name}"` : ''}`;
+  }
+  const state = await pingoneCall(`read ${owner.kind} secret`, () =>
+    access.client.readSecret(owner, callOptions(deps.now)),
+  );
+  return { described, secret: state.secret };
+}
+
 function alreadyExists(name: string): CliError {
   return new CliError(
     `secret ${name} already exists`,
@@ -358,12 +373,12 @@ function alreadyExists(name: string): CliError {
 }
 
 /** The tag onboard gives a secret naming `owner`: pingone:resource-id or pingone:application-id. */
-function ownerTag(owner: SecretOwner): string {
+export function ownerTag(owner: SecretOwner): string {
   return owner.kind === 'application' ? APPLICATION_TAG : RESOURCE_TAG;
 }
 
 /** Secrets carrying the owner's tag with its id (pingone:resource-id=<id> / pingone:application-id=<id>), as ARNs. */
-async function taggedHolders(deps: CliDeps, owner: SecretOwner): Promise<string[]> {
+export async function taggedHolders(deps: CliDeps, owner: SecretOwner): Promise<string[]> {
   const key = ownerTag(owner);
   const id = owner.id.toLowerCase();
   const arns: string[] = [];
@@ -397,7 +412,7 @@ async function secretExists(deps: CliDeps, name: string): Promise<boolean> {
   }
 }
 
-interface RotationInput {
+export interface RotationInput {
   readonly functionArn: string;
   readonly schedule: string;
   readonly window?: string;
@@ -467,17 +482,13 @@ function validate(options: OnboardOptions): ValidInput {
         'pass e.g. --rotation-function-arn arn:aws:lambda:REGION:ACCOUNT:function:NAME --schedule "rate(30 days)"',
       );
     }
-    if (
-      !/^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9-_]+(:[A-Za-z0-9-_$]+)?$/.test(
-        options.rotationFunctionArn,
-      )
-    ) {
+    if (!isFunctionArn(options.rotationFunctionArn)) {
       throw new UsageError(
         `--rotation-function-arn '${options.rotationFunctionArn}' is not a Lambda function ARN`,
         'pass arn:aws:lambda:REGION:ACCOUNT:function:NAME',
       );
     }
-    if (!/^(rate\(\s*\d+\s+(hours?|days?)\s*\)|cron\(.+\))$/.test(options.schedule.trim())) {
+    if (!isScheduleExpression(options.schedule)) {
       throw new UsageError(
         `--schedule '${options.schedule}' is not a Secrets Manager schedule`,
         'use rate(N days), rate(N hours) or cron(...), e.g. "rate(30 days)"',
@@ -508,12 +519,22 @@ function validate(options: OnboardOptions): ValidInput {
   };
 }
 
+/** A Lambda function ARN (optionally with a version or alias). */
+export function isFunctionArn(text: string): boolean {
+  return /^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9-_]+(:[A-Za-z0-9-_$]+)?$/.test(text);
+}
+
+/** A Secrets Manager schedule onboard accepts: rate(N days), rate(N hours), cron(...). */
+export function isScheduleExpression(text: string): boolean {
+  return /^(rate\(\s*\d+\s+(hours?|days?)\s*\)|cron\(.+\))$/.test(text.trim());
+}
+
 /**
  * RotateSecret with RotateImmediately=false: Secrets Manager records the schedule and runs only testSecret
  * (against AWSCURRENT, as the pending version is empty), so PingOne is not touched until the first
  * scheduled rotation. In the local world moto cannot invoke the function, so the driver runs testSecret here.
  */
-async function attachRotation(
+export async function attachRotation(
   deps: CliDeps,
   arn: string,
   name: string,
