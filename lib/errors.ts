@@ -101,7 +101,16 @@ export class RegenerateOutcomeUnknownError extends RotationError {
   }
 }
 
-/** PingOne answered with an error. Carries PingOne's status, code and request id (the body's `id`). */
+/**
+ * PingOne's endpoint answered with an error status, or a 2xx whose body is not what PingOne documents.
+ * Carries the status, PingOne's code and request id (the body's `id`), and two facts a caller needs before it
+ * decides anything after a call that changes PingOne (lib/pingone/change-outcome.ts):
+ * - `fromPingOne`: the body is PingOne's own error document for this kind of endpoint (Management API:
+ *   a JSON object with `id`, `code` and `message`; OAuth endpoints: a JSON object with `error`). Only such an
+ *   answer says what PingOne did. A gateway's plain-text or HTML 503, a proxy's own JSON, an empty body are
+ *   not PingOne's word: the request may still be (or already have been) processed behind it.
+ * - `operation`: the request that failed (e.g. `regenerate secret`, `worker token`).
+ */
 export class PingOneApiError extends RotationError {
   readonly code = 'PingOneApi';
   readonly status: number;
@@ -109,6 +118,8 @@ export class PingOneApiError extends RotationError {
   readonly requestId: string | undefined;
   readonly details: readonly PingOneErrorDetail[];
   readonly retryAfterMs: number | undefined;
+  readonly fromPingOne: boolean;
+  readonly operation: string | undefined;
 
   constructor(
     message: string,
@@ -118,6 +129,9 @@ export class PingOneApiError extends RotationError {
       requestId?: string | undefined;
       details?: readonly PingOneErrorDetail[];
       retryAfterMs?: number | undefined;
+      /** Default false: an answer is PingOne's only when its body proves it. */
+      fromPingOne?: boolean;
+      operation?: string | undefined;
     },
     options?: { cause?: unknown },
   ) {
@@ -127,6 +141,8 @@ export class PingOneApiError extends RotationError {
     this.requestId = info.requestId;
     this.details = info.details ?? [];
     this.retryAfterMs = info.retryAfterMs;
+    this.fromPingOne = info.fromPingOne ?? false;
+    this.operation = info.operation;
   }
 
   override get retryable(): boolean {
@@ -140,9 +156,19 @@ export interface PingOneErrorDetail {
   message?: string;
 }
 
-/** PingOne could not be reached (DNS, reset connection, per-attempt timeout). */
+/**
+ * No complete answer (DNS, refused or reset connection, per-attempt timeout). For a call that changes PingOne
+ * the outcome is unknown: the request may have been processed. `operation` names the request.
+ */
 export class PingOneNetworkError extends RotationError {
   readonly code = 'PingOneNetwork';
+  readonly operation: string | undefined;
+
+  constructor(message: string, options?: { cause?: unknown; operation?: string }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.operation = options?.operation;
+  }
+
   override get retryable(): boolean {
     return true;
   }

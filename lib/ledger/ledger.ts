@@ -227,7 +227,7 @@ function runItem(run: LedgerRun): Record<string, AttributeValue> {
 }
 
 const HOWS: readonly BindingHow[] = ['rotation', 'onboard', 'rebind'];
-const OUTCOMES: readonly RunOutcome[] = ['rotated', 'superseded'];
+const OUTCOMES: readonly RunOutcome[] = ['rotated', 'superseded', 'failed'];
 
 /** Parses an item; anything malformed is reported (the table is written only by this code). */
 export function parseItem(item: Record<string, AttributeValue>, table: string): LedgerRecord {

@@ -1,4 +1,4 @@
-import type { SecretOwner, SecretOwnerKind } from '../pingone/types.js';
+import { PINGONE_REQUEST_TIMEOUT_MS, type SecretOwner, type SecretOwnerKind } from '../pingone/types.js';
 
 /**
  * The rotation ledger's record of one PingOne secret owner: state only the rotation function (and the
@@ -39,7 +39,11 @@ export interface LedgerIntent {
   readonly postUntil: string;
 }
 
-export type RunOutcome = 'rotated' | 'superseded';
+/**
+ * How a run ended: `rotated` (finishSecret), `superseded` (a later rotation or an operator's proof replaced
+ * it), `failed` (PingOne itself refused its regenerate: nothing of it can land, nothing is adopted for it).
+ */
+export type RunOutcome = 'rotated' | 'superseded' | 'failed';
 
 /** One rotation of the owner, as far as it got. */
 export interface LedgerRun {
@@ -57,12 +61,33 @@ export interface LedgerRun {
 export const HISTORY_LIMIT = 10;
 
 /**
- * After `postUntil`, how long a regenerate may still be settling at PingOne (a request given up on by the
- * client can still be processed for a moment; container clocks differ a little).
+ * Container clocks differ a little (Lambda hosts keep NTP time; 5 s is a generous bound).
  */
-export const SETTLE_MARGIN_MS = 15_000;
+export const CLOCK_SKEW_MS = 5_000;
 
-/** The longest an intent's POSTs may run: a retry of the same rotation waits at most this (plus the margin). */
+/**
+ * How long an intermediary between the function and PingOne (an egress proxy, a gateway, a load balancer)
+ * may still hand a request on after it accepted it, whatever it answered us meanwhile (a plain-text 503 at
+ * once, or nothing until our own timeout). 60 s is the common upstream default (nginx `proxy_read_timeout`,
+ * an AWS ALB's idle timeout; API Gateway's integration limit is 29 s). An assumption, stated here and in the
+ * docs: a hop that holds requests longer needs this raised.
+ */
+export const UPSTREAM_HOLD_MS = 60_000;
+
+/**
+ * After `postUntil`, how long a regenerate POST of the intent may still land at PingOne. Every POST is sent
+ * before `postUntil` and the client gives up on it by then, but what it sent may still be on its way: the
+ * client's own request timeout (a POST sent just before `postUntil` may have been accepted by a hop as late
+ * as its timeout allowed) + what an intermediary may hold it for + clock skew = 10 + 60 + 5 = 75 s.
+ * Until then the intent is live: no other regenerate is sent, and a decision to regenerate counts only if
+ * the PingOne read it rests on began after the intent settled.
+ */
+export const SETTLE_MARGIN_MS = PINGONE_REQUEST_TIMEOUT_MS + UPSTREAM_HOLD_MS + CLOCK_SKEW_MS;
+
+/**
+ * The longest an intent's POSTs may be sent for (a first POST, and more only after PingOne's own answer
+ * proved the earlier one did nothing); a retry of the same rotation waits at most this plus the margin.
+ */
 export const MAX_POST_WINDOW_MS = 60_000;
 
 /**
@@ -120,7 +145,11 @@ export function withRegenerateIntent(
   args: { secretArn: string; token: string; now: number; postUntil: number },
 ): LedgerRecord {
   const { secretArn, token, now, postUntil } = args;
-  const existing = record.history.find((run) => run.token === token && run.secretArn === secretArn);
+  // A run of this token that ended failed (PingOne refused its regenerate) stays in the history as it was;
+  // a new attempt of the same rotation opens a new run.
+  const existing = record.history.find(
+    (run) => run.token === token && run.secretArn === secretArn && run.outcome !== 'failed',
+  );
   const others = record.history
     .filter((run) => run !== existing)
     .map((run) =>
@@ -181,6 +210,25 @@ export function withFinished(
   if (run && run.outcome === undefined) {
     history[index] = { ...run, finishedAt: iso(now), outcome: 'rotated' };
   }
+  return { ...record, intent: clearIntent ? undefined : record.intent, history };
+}
+
+/**
+ * The record after PingOne provably refused `token`'s regenerate (its own 4xx error document): the run is
+ * closed as failed and its intent cleared, so no later regenerate is taken for this run's. Unchanged (the
+ * same object) when there is nothing to close.
+ */
+export function withFailed(
+  record: LedgerRecord,
+  args: { secretArn: string; token: string; now: number },
+): LedgerRecord {
+  const { secretArn, token, now } = args;
+  const index = record.history.findIndex((run) => run.token === token && run.secretArn === secretArn);
+  const run = index >= 0 ? record.history[index] : undefined;
+  const clearIntent = record.intent?.token === token && record.intent.secretArn === secretArn;
+  if ((run === undefined || run.outcome !== undefined) && !clearIntent) return record;
+  const history = [...record.history];
+  if (run && run.outcome === undefined) history[index] = { ...run, finishedAt: iso(now), outcome: 'failed' };
   return { ...record, intent: clearIntent ? undefined : record.intent, history };
 }
 

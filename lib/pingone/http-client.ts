@@ -10,12 +10,14 @@ import {
 } from '../errors.js';
 import { parseJsonObject } from '../json-object.js';
 import { basicAuthorization, Redactor } from '../redact.js';
+import { DELETE_PREVIOUS_OPERATION, REGENERATE_OPERATION } from './change-outcome.js';
 import { clientSecretJwt, JWT_BEARER_ASSERTION_TYPE } from './client-assertion.js';
 import { expandRegionTemplate, type PingOneRegion } from './regions.js';
 import { defaultTransport, type Transport, type TransportResponse } from './transport.js';
 import {
   type CallOptions,
   OWNER_COLLECTIONS,
+  PINGONE_REQUEST_TIMEOUT_MS,
   type PingOneApplication,
   type PingOneClient,
   type PingOneResource,
@@ -65,6 +67,8 @@ interface HttpRequest {
   readonly operation: string;
   readonly method: 'GET' | 'POST' | 'DELETE';
   readonly url: string;
+  /** Which error document PingOne answers with here: the Management API's, or OAuth's (token, introspect). */
+  readonly api: 'management' | 'oauth';
   readonly headers: Record<string, string>;
   readonly body?: string;
   /**
@@ -90,10 +94,13 @@ interface CachedToken {
  * PingOne Management API client on `node:https` (lib/pingone/transport.ts).
  *
  * - Worker token by client_credentials, cached until shortly before `expires_in`, refreshed once on a 401.
- * - Idempotent calls (GET, token, introspection) retry 408/429/5xx and network errors with exponential
- *   backoff and full jitter, honour `Retry-After`, and never run past the caller's deadline.
- * - The regenerate POST is sent once. Its failure is reported to the caller, which re-reads PingOne.
- * - DELETE of the previous secret is idempotent and retried like a GET.
+ * - Calls that change nothing at PingOne (GET, token, introspection) retry 408/429/5xx and network errors
+ *   with exponential backoff and full jitter, honour `Retry-After`, and never run past the caller's deadline.
+ * - Calls that change PingOne (the regenerate POST, the previous-secret DELETE) are sent once and never
+ *   repeated on any answer but PingOne's own 401 (refused before processing; repeated once with a fresh
+ *   token). A repeated DELETE removes whatever is previous *then*, a repeated POST evicts AWSCURRENT. The
+ *   error says whether the answer was PingOne's own (`PingOneApiError.fromPingOne`); the caller re-reads
+ *   PingOne and decides (lib/pingone/change-outcome.ts).
  */
 export class PingOneHttpClient implements PingOneClient {
   readonly #options: PingOneHttpClientOptions;
@@ -112,12 +119,12 @@ export class PingOneHttpClient implements PingOneClient {
     this.#sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
     this.#random = options.random ?? Math.random;
     this.#retry = { ...DEFAULT_RETRY_POLICY, ...options.retry };
-    this.#attemptTimeoutMs = options.attemptTimeoutMs ?? 10_000;
+    this.#attemptTimeoutMs = options.attemptTimeoutMs ?? PINGONE_REQUEST_TIMEOUT_MS;
   }
 
   async readSecret(owner: SecretOwner, options: CallOptions): Promise<PingOneSecretState> {
     const body = await this.#management(owner, 'GET', '/secret', 'read secret', options);
-    return parseSecretState(body);
+    return parseSecretState(body, 'read secret');
   }
 
   async regenerateSecret(
@@ -125,14 +132,15 @@ export class PingOneHttpClient implements PingOneClient {
     previousExpiresAt: Date,
     options: CallOptions,
   ): Promise<PingOneSecretState> {
-    const body = await this.#management(owner, 'POST', '/secret', 'regenerate secret', options, {
+    const body = await this.#management(owner, 'POST', '/secret', REGENERATE_OPERATION, options, {
       previous: { expiresAt: previousExpiresAt.toISOString() },
     });
-    return parseSecretState(body);
+    // A 2xx we cannot read: PingOne may well have regenerated (the error's fromPingOne is false).
+    return parseSecretState(body, REGENERATE_OPERATION);
   }
 
   async deletePreviousSecret(owner: SecretOwner, options: CallOptions): Promise<void> {
-    await this.#management(owner, 'DELETE', '/secret', 'delete previous secret', options);
+    await this.#management(owner, 'DELETE', '/secret', DELETE_PREVIOUS_OPERATION, options);
   }
 
   async readResource(owner: SecretOwner, options: CallOptions): Promise<PingOneResource> {
@@ -224,6 +232,7 @@ export class PingOneHttpClient implements PingOneClient {
         {
           operation: 'introspect',
           method: 'POST',
+          api: 'oauth',
           url,
           headers,
           ...body,
@@ -256,6 +265,7 @@ export class PingOneHttpClient implements PingOneClient {
       const request: HttpRequest = {
         operation,
         method,
+        api: 'management',
         url,
         headers: {
           authorization: `Bearer ${accessToken}`,
@@ -265,17 +275,19 @@ export class PingOneHttpClient implements PingOneClient {
         ...(json === undefined ? {} : { body: JSON.stringify(json) }),
         redactor: Redactor.none.bearer(accessToken),
       };
-      // GET and DELETE (it removes only the previous secret; 204 also when there is none) are idempotent and
-      // retried; the regenerate POST is sent exactly once.
-      return method === 'POST' ? this.#sendOnce(request, options) : this.#sendWithRetries(request, options);
+      // Only a GET is repeated by the client. The regenerate POST and the previous-secret DELETE are sent once:
+      // after a non-definitive answer the caller re-reads PingOne and decides.
+      return method === 'GET' ? this.#sendWithRetries(request, options) : this.#sendOnce(request, options);
     };
     const worker = await this.#options.workerCredentials();
     refuseOwnWorker(owner, worker);
     try {
       return (await send(await this.#token(worker, options))).body;
     } catch (error) {
-      // A 401 is answered before anything is processed, so one retry with a fresh token is safe even for POST.
+      // PingOne answers 401 before it processes anything, so one repeat with a fresh token is safe even for a
+      // call that changes PingOne, but only when the 401 is provably PingOne's (a proxy's 401 proves nothing).
       if (!(error instanceof PingOneApiError) || error.status !== 401) throw error;
+      if (method !== 'GET' && !error.fromPingOne) throw error;
       this.#tokens.delete(tokenKey(worker, this.#authBase(worker.region)));
       return (await send(await this.#token(worker, options))).body;
     }
@@ -305,6 +317,7 @@ export class PingOneHttpClient implements PingOneClient {
         {
           operation: 'worker token',
           method: 'POST',
+          api: 'oauth',
           url: `${authBase}/${encodeURIComponent(worker.environmentId)}/as/token`,
           headers,
           body: form.toString(),
@@ -406,7 +419,7 @@ export class PingOneHttpClient implements PingOneClient {
           ? `PingOne ${request.operation}: no response within ${timeoutMs} ms from ${new URL(request.url).host}`
           : `PingOne ${request.operation}: request to ${new URL(request.url).host} failed (${redactor.text(describeNetworkError(cause))})`,
         // The transport's error (and its own causes) is logged with ours: scrubbed of this request's credentials.
-        { cause: redactor.error(cause) },
+        { cause: redactor.error(cause), operation: request.operation },
       );
     }
     if (response.ok) return response;
@@ -468,10 +481,18 @@ function parseResponse(body: string, operation: string): Record<string, unknown>
   );
 }
 
-function parseSecretState(body: string): PingOneSecretState {
-  const doc = parseResponse(body, 'secret');
+function parseSecretState(body: string, operation: string): PingOneSecretState {
+  const doc = parseJsonObject(
+    body,
+    `PingOne ${operation} response`,
+    'the documented fields',
+    (message) => new PingOneApiError(message, { status: 200, operation }),
+  );
   if (typeof doc.secret !== 'string' || doc.secret === '') {
-    throw new PingOneApiError('PingOne secret response has no secret field', { status: 200 });
+    throw new PingOneApiError(`PingOne ${operation} response has no secret field`, {
+      status: 200,
+      operation,
+    });
   }
   const previous = doc.previous as Record<string, unknown> | undefined;
   if (previous && typeof previous.secret === 'string' && previous.secret !== '') {
@@ -511,10 +532,14 @@ function toApiError(
   let doc: Record<string, unknown> = {};
   try {
     const parsed: unknown = JSON.parse(body);
-    if (typeof parsed === 'object' && parsed !== null) doc = parsed as Record<string, unknown>;
+    if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) {
+      doc = parsed as Record<string, unknown>;
+    }
   } catch {
-    // not JSON: a proxy's HTML page, say; status alone tells the story
+    // not JSON: a proxy's HTML page, say; the status alone is no proof of what PingOne did
   }
+  const fromPingOne =
+    /\bjson\b/i.test(response.headers.get('content-type') ?? '') && isPingOneErrorDocument(doc, request.api);
   const clean = (value: unknown) => redactor.optional(str(value));
   const code = clean(doc.code) ?? clean(doc.error);
   const message = clean(doc.message) ?? clean(doc.error_description);
@@ -539,13 +564,26 @@ function toApiError(
     `PingOne ${operation} failed: HTTP ${response.status}${code ? ` ${code}` : ''}` +
     `${message ? `: ${message}` : ''}${detailText ? ` (${detailText})` : ''}` +
     `${requestId ? ` [PingOne request id ${requestId}]` : ''}`;
-  return new PingOneApiError(text, {
+  // Said in the message too: an operator reading "HTTP 503" must know whether PingOne said it.
+  return new PingOneApiError(fromPingOne ? text : `${text} (not PingOne's error document)`, {
     status: response.status,
     pingOneCode: code,
     requestId,
     details,
     retryAfterMs: parseRetryAfter(response.headers.get('retry-after'), now),
+    fromPingOne,
+    operation,
   });
+}
+
+/**
+ * PingOne's own error document (reference: PingOne API notes, "PingOne error JSON"): the Management API
+ * always sends `id` (a request id), `code` and `message`; the OAuth endpoints send `error`. A gateway's page,
+ * an empty body or a proxy's own JSON (`{"message":"Service Unavailable"}`) is not.
+ */
+function isPingOneErrorDocument(doc: Record<string, unknown>, api: HttpRequest['api']): boolean {
+  if (api === 'oauth') return str(doc.error) !== undefined;
+  return str(doc.id) !== undefined && str(doc.code) !== undefined && typeof doc.message === 'string';
 }
 
 function str(value: unknown): string | undefined {

@@ -61,6 +61,12 @@ export interface PingOneApplication {
   readonly enabled?: boolean;
 }
 
+/**
+ * The longest the client waits for one PingOne request (connect, headers and body); the caller's deadline may
+ * cut it shorter. The rotation ledger's intent window is derived from it (lib/ledger/record.ts).
+ */
+export const PINGONE_REQUEST_TIMEOUT_MS = 10_000;
+
 /** Per-call limits: the absolute time (epoch ms) by which the call must have finished. */
 export interface CallOptions {
   readonly deadline: number;

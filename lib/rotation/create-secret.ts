@@ -3,7 +3,6 @@ import {
   DeadlineExceededError,
   DriftError,
   PingOneApiError,
-  PingOneNetworkError,
   RegenerateInFlightError,
   RegenerateOutcomeUnknownError,
   RotationError,
@@ -15,10 +14,13 @@ import {
   intentSettlesAt,
   type LedgerRecord,
   MAX_POST_WINDOW_MS,
+  SETTLE_MARGIN_MS,
   unfinishedRuns,
+  withFailed,
   withRegenerated,
   withRegenerateIntent,
 } from '../ledger/record.js';
+import { changeOutcome, REGENERATE_OPERATION } from '../pingone/change-outcome.js';
 import type { PingOneSecretState, SecretOwner } from '../pingone/types.js';
 import { withClientSecret } from '../secret-value.js';
 import { AWSPENDING, type SecretDescription } from '../secrets/secrets-store.js';
@@ -43,8 +45,6 @@ import { assertPreviousSecretNotInUse } from './in-use-guard.js';
 const MAX_RECONCILE_RESERVE_MS = 3_000;
 /** Regenerates sent in one invocation, at most; only after a re-read proved the earlier one did nothing. */
 const MAX_REGENERATE_ATTEMPTS = 3;
-/** Answers after which PingOne has finished with the request, so a re-read is authoritative. */
-const SETTLED_FAILURE_STATUSES = new Set([408, 429, 500, 503]);
 
 export type CreateOutcome = 'already-stored' | 'regenerated' | 'adopted';
 
@@ -138,6 +138,9 @@ async function obtainNewSecret(
   ledger: LedgerProgress,
 ): Promise<{ secret: string; outcome: 'regenerated' | 'adopted' }> {
   const { pingone, logger, metrics } = deps;
+  // When the read the first regenerate decision rests on began: an intent that may still land after it
+  // makes the read stale (see LedgerProgress.recordIntent).
+  const readAt = deps.now();
   let state = await readOwnerSecret(deps, owner);
   let postUntil: number | undefined;
 
@@ -166,7 +169,7 @@ async function obtainNewSecret(
     }
 
     // Recorded before the first POST; every POST of this invocation is sent and given up on by postUntil.
-    postUntil ??= await ledger.recordIntent();
+    postUntil ??= await ledger.recordIntent(readAt);
     const previousExpiresAt = new Date(deps.now() + expiryOffsetMs(ttl));
     try {
       const reserve = Math.min(MAX_RECONCILE_RESERVE_MS, Math.max(0, (deps.deadline - deps.now()) / 3));
@@ -183,25 +186,37 @@ async function obtainNewSecret(
       await ledger.recordRegenerated();
       return { secret: after.secret, outcome: 'regenerated' };
     } catch (error) {
-      if (!mayHaveReachedPingOne(error)) throw error;
-      const settled = error instanceof PingOneApiError && SETTLED_FAILURE_STATUSES.has(error.status);
+      const outcome = changeOutcome(error, REGENERATE_OPERATION);
+      if (outcome === 'not-sent') throw error;
+      if (outcome === 'refused') {
+        // PingOne's own answer: it did nothing and will refuse a repeat. This run regenerated nothing, so it
+        // is closed as failed: a later regenerate PingOne shows is not this function's to adopt.
+        await ledger.recordFailed();
+        throw error;
+      }
       logger.warn('regenerate failed; re-reading PingOne before deciding again', {
         errorCode: (error as { code?: string }).code,
         status: error instanceof PingOneApiError ? error.status : undefined,
+        fromPingOne: error instanceof PingOneApiError ? error.fromPingOne : undefined,
+        outcome,
       });
       state = await pingone.readSecret(owner, { deadline: deps.deadline });
-      if (decide(state, currentSecret) === 'regenerate' && !settled) {
-        // The POST may still be in flight at PingOne; sending another could regenerate twice.
+      if (decide(state, currentSecret) === 'regenerate' && outcome === 'unknown') {
+        // Not PingOne's word (a reset, a timeout, a gateway's 503): the POST may still be on its way to
+        // PingOne, so this invocation sends nothing more. A later attempt, once the intent has settled
+        // (lib/ledger/record.ts), re-reads PingOne: it adopts the new secret if the request landed, or
+        // regenerates once if it did not.
         metrics.count('RegenerateOutcomeUnknown');
         throw new RegenerateOutcomeUnknownError(
           `${describeOwner(owner)}: the regenerate request's outcome is unknown (${(error as Error).message}) and ` +
-            'PingOne shows no change yet; nothing was stored. The next attempt re-reads PingOne and adopts the ' +
-            'new secret if the request landed',
+            'PingOne shows no change yet; nothing was stored and nothing will be sent again until the request ' +
+            `can no longer land (${new Date(postUntil + SETTLE_MARGIN_MS).toISOString()}). The next attempt after ` +
+            'that re-reads PingOne and adopts the new secret if the request landed, or regenerates once if not',
           { cause: error },
         );
       }
       if (decide(state, currentSecret) === 'regenerate') {
-        // PingOne answered and the re-read shows nothing changed: it is safe to ask again, after a pause.
+        // PingOne's own answer said it did nothing, and the re-read agrees: asking again is safe, after a pause.
         const wait = (error as PingOneApiError).retryAfterMs ?? 500 * 2 ** (attempt - 1);
         if (
           deps.now() + wait + MAX_RECONCILE_RESERVE_MS + 1_000 > deps.deadline ||
@@ -233,14 +248,6 @@ export function expiryOffsetMs(ttl: Ttl): number {
   return Math.min(
     Math.max(ttl.ms, PINGONE_MIN_TTL_MS + EDGE_MARGIN_MIN_MS),
     PINGONE_MAX_TTL_MS - EDGE_MARGIN_MAX_MS,
-  );
-}
-
-/** Network failures and 5xx/408/429 answers: the POST may have reached PingOne, so re-read before deciding. */
-function mayHaveReachedPingOne(error: unknown): boolean {
-  if (error instanceof PingOneNetworkError) return true;
-  return (
-    error instanceof PingOneApiError && (error.status >= 500 || error.status === 408 || error.status === 429)
   );
 }
 
@@ -304,12 +311,16 @@ class LedgerProgress {
    * PingOne's current secret: proof of possession). Refused while a regenerate of this owner may still be in
    * flight, and when the record changed since this invocation read it. Returns the time by which every POST
    * of this intent must be done.
+   *
+   * `readAt` is when the PingOne read this decision rests on began. An earlier intent must have settled by
+   * then, not merely by now: a POST landing between that read and now (a proxy that answered 503 and
+   * committed a second later) would otherwise be regenerated over.
    */
-  async recordIntent(): Promise<number> {
+  async recordIntent(readAt: number): Promise<number> {
     const { deps } = this;
     const now = deps.now();
     const intent = this.#record?.intent;
-    if (intentIsLive(intent, now)) {
+    if (intentIsLive(intent, Math.min(readAt, now))) {
       const settles = intentSettlesAt(intent).toISOString();
       throw new RegenerateInFlightError(
         intent.token === this.token
@@ -343,6 +354,34 @@ class LedgerProgress {
       claimed ? 'owner bound to this secret; regenerate intent recorded' : 'regenerate intent recorded',
     );
     return postUntil;
+  }
+
+  /**
+   * Closes this rotation's run as failed and clears its intent: PingOne itself refused the regenerate (its own
+   * 4xx document), so nothing of this run can land. Without it, a later regenerate by someone else (the
+   * console) would be adopted as this function's own. A ledger failure here is logged; the run then stays
+   * unfinished, as before.
+   */
+  async recordFailed(): Promise<void> {
+    const { deps } = this;
+    try {
+      for (let attempt = 1; attempt <= 3; attempt++) {
+        const record = this.#record ?? EMPTY_RECORD;
+        const next = withFailed(record, { secretArn: this.secretArn, token: this.token, now: deps.now() });
+        if (next === record) return;
+        if ((await deps.ledger.write(this.owner, next, ledgerOptions(deps))) === 'written') {
+          this.#record = { ...next, rev: next.rev + 1 };
+          deps.logger.info('rotation run closed as failed in the ledger: PingOne refused the regenerate');
+          return;
+        }
+        this.#record = await readOwnLedgerRecord(deps, this.owner, this.secretArn);
+      }
+      deps.logger.warn('failed run not recorded in the ledger: the record kept changing');
+    } catch (error) {
+      deps.logger.warn('failed run not recorded in the ledger', {
+        errorCode: error instanceof RotationError ? error.code : (error as Error)?.name,
+      });
+    }
   }
 
   /**

@@ -198,6 +198,19 @@ const ROUTES: readonly AdminRoute[] = [
   },
   {
     method: 'POST',
+    path: /^\/faults\/late-commit$/,
+    handle: (sim, body) => {
+      sim.faults.lateCommit({
+        ...faultTarget(body),
+        status: optionalNumber(body, 'status'),
+        afterMs: optionalNumber(body, 'afterMs'),
+        ...(typeof body.body === 'string' ? { body: body.body } : {}),
+      });
+      return { status: 204 };
+    },
+  },
+  {
+    method: 'POST',
     path: /^\/faults\/echo$/,
     handle: (sim, body) => {
       sim.faults.echo({ ...faultTarget(body), status: optionalNumber(body, 'status') });

@@ -41,16 +41,36 @@ export interface FailNextFault extends FaultTarget {
   readonly status: number;
   /** `Retry-After` header in seconds; default 1 for 429, none otherwise. */
   readonly retryAfterSeconds?: number;
-  /** Replaces the default PingOne-shaped error body. */
+  /**
+   * Replaces the default PingOne-shaped error body. A string is sent as it is, as `text/plain` (a gateway's
+   * page, not PingOne's error document); anything else as JSON.
+   */
   readonly body?: unknown;
 }
 
-/** Perform the operation (it commits), then fail the response. */
+/**
+ * Perform the operation (it commits), then fail the response, as a gateway between the client and PingOne
+ * does: the answer is the gateway's plain text, not PingOne's error document.
+ */
 export interface CommitThenFailFault extends FaultTarget {
   /** The status the client sees instead of the real answer. Default 502. Ignored with `drop`. */
   readonly status?: number;
   /** Destroy the connection without any response, so the client sees a reset. */
   readonly drop?: boolean;
+}
+
+/**
+ * A gateway answers at once with its own error (plain text, not PingOne's error document) while it still
+ * hands the request to PingOne, which performs it `afterMs` real milliseconds later. The client sees a 503
+ * for a request that lands after it has re-read PingOne.
+ */
+export interface LateCommitFault extends FaultTarget {
+  /** What the gateway answers. Default 503. */
+  readonly status?: number;
+  /** The gateway's plain-text body. Default `503 Service Unavailable`-style text. */
+  readonly body?: string;
+  /** Real milliseconds until PingOne performs the request. Default 1000. */
+  readonly afterMs?: number;
 }
 
 /** Perform the operation at once, then hold the response back for `ms` real milliseconds. */
@@ -73,6 +93,7 @@ interface FaultSpecs {
   failNext: FailNextFault;
   echo: EchoFault;
   commitThenFail: CommitThenFailFault;
+  lateCommit: LateCommitFault;
   delay: DelayFault;
 }
 
@@ -98,6 +119,7 @@ export interface FaultSubject {
  * When a rule applies during request handling:
  * - `delay` is taken when the request arrives; the operation runs at once and the response waits.
  * - `failNext` and `echo` are taken before the operation, which then does not run.
+ * - `lateCommit` is taken before the operation, which runs later (see {@link LateCommitFault}).
  * - `commitThenFail` is taken only after the operation succeeded (2xx), so a request refused for another
  *   reason (say an expired token) does not use it up.
  */
@@ -140,6 +162,20 @@ export class FaultInjector {
     checkTarget(fault);
     if (fault.status !== undefined) checkStatus(fault.status, 'commitThenFail status');
     this.#add({ kind: 'commitThenFail', fault: { method: 'POST', ...fault }, remaining: fault.count ?? 1 });
+  }
+
+  /**
+   * The next `count` matching requests get a gateway's plain-text error at once (default 503) and are
+   * performed by PingOne `afterMs` (default 1000) real milliseconds later. Method defaults to POST.
+   * @example sim.faults.lateCommit({ route: 'secret', afterMs: 1_000 })
+   */
+  lateCommit(fault: LateCommitFault): void {
+    checkTarget(fault);
+    if (fault.status !== undefined) checkStatus(fault.status, 'lateCommit status');
+    if (fault.afterMs !== undefined && !(Number.isFinite(fault.afterMs) && fault.afterMs >= 0)) {
+      throw new SimulatorUsageError('lateCommit afterMs must be >= 0');
+    }
+    this.#add({ kind: 'lateCommit', fault: { method: 'POST', ...fault }, remaining: fault.count ?? 1 });
   }
 
   /**

@@ -3,8 +3,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 /** What a handler answers; the server turns it into an HTTP response. */
 export interface Reply {
   readonly status: number;
-  /** JSON-serialised; no body when undefined. */
+  /** JSON-serialised; no body when undefined (and no `text`). */
   readonly body?: unknown;
+  /** Sent as it is, `text/plain`: what a gateway in front of PingOne answers, not PingOne's JSON. */
+  readonly text?: string;
   readonly headers?: Readonly<Record<string, string>>;
 }
 
@@ -25,6 +27,15 @@ export async function readBody(req: IncomingMessage): Promise<string> {
 
 export function writeReply(res: ServerResponse, reply: Reply): void {
   if (res.destroyed || res.writableEnded) return; // the client went away (e.g. timed out during a delay)
+  if (reply.text !== undefined) {
+    res.writeHead(reply.status, {
+      'content-type': 'text/plain; charset=utf-8',
+      'content-length': String(Buffer.byteLength(reply.text)),
+      ...reply.headers,
+    });
+    res.end(reply.text);
+    return;
+  }
   if (reply.body === undefined) {
     res.writeHead(reply.status, { ...reply.headers });
     res.end();

@@ -169,6 +169,7 @@ export class PingOneSimulator {
   readonly #api: PingOneApi;
   readonly #requests: RequestRecord[] = [];
   readonly #shutdown = new AbortController();
+  readonly #lateCommits = new Set<Promise<void>>();
   #stopped: Promise<void> | undefined;
   #rateLimit: RateLimit | undefined;
   #rateWindow = { second: 0, count: 0 };
@@ -425,12 +426,18 @@ export class PingOneSimulator {
       }
       const failure = this.faults.take('failNext', subject);
       const echo = failure ? undefined : this.faults.take('echo', subject);
+      const late = failure || echo ? undefined : this.faults.take('lateCommit', subject);
       if (failure) {
         applied.push(`failNext:${failure.status}`);
         outcome = failNextReply(failure, match, correlationId);
       } else if (echo) {
         applied.push(`echo:${echo.status ?? 400}`);
         outcome = echoReply(echo, match, { method, pathname, headers: req.headers, body }, correlationId);
+      } else if (late) {
+        const status = late.status ?? 503;
+        applied.push(`lateCommit:${status}`);
+        outcome = { status, text: late.body ?? gatewayText(status) };
+        this.#performLater(match, { method, pathname, headers: req.headers, body }, late.afterMs ?? 1_000);
       } else {
         outcome = this.#perform(match, { method, headers: req.headers, body }, facts, correlationId);
         const commitFault = outcome.status < 300 ? this.faults.take('commitThenFail', subject) : undefined;
@@ -440,7 +447,7 @@ export class PingOneSimulator {
         } else if (commitFault) {
           const status = commitFault.status ?? 502;
           applied.push(`commitThenFail:${status}`);
-          outcome = toReply(errorForStatus(status, isAuthRoute(match.route)), correlationId);
+          outcome = { status, text: gatewayText(status) };
         }
       }
     }
@@ -481,6 +488,55 @@ export class PingOneSimulator {
     writeReply(res, outcome);
   }
 
+  /**
+   * Performs a request a gateway already answered (a `lateCommit` fault) `afterMs` real ms from now, and
+   * records it as its own request (fault `lateCommit:committed`) with PingOne's status.
+   */
+  #performLater(
+    match: RouteMatch,
+    request: { method: string; pathname: string; headers: IncomingMessage['headers']; body: string },
+    afterMs: number,
+  ): void {
+    const done = sleep(afterMs, undefined, { signal: this.#shutdown.signal }).then(
+      () => {
+        const facts: RequestFacts = {};
+        let reply: Reply;
+        try {
+          reply = this.#perform(match, request, facts, randomUUID());
+        } catch (error) {
+          console.error('pingone-simulator: a late-committed request failed', error);
+          return;
+        }
+        this.#requests.push(
+          Object.freeze({
+            at: this.clock.now(),
+            method: request.method,
+            path: request.pathname,
+            route: match.route,
+            region: match.region,
+            environmentId: match.environmentId,
+            ...((facts.resourceId ?? match.resourceId)
+              ? { resourceId: facts.resourceId ?? match.resourceId }
+              : {}),
+            ...((facts.applicationId ?? match.applicationId)
+              ? { applicationId: facts.applicationId ?? match.applicationId }
+              : {}),
+            status: reply.status,
+            fault: 'lateCommit:committed',
+          }),
+        );
+      },
+      () => {}, // the simulator stopped first
+    );
+    this.#lateCommits.add(done);
+    void done.finally(() => this.#lateCommits.delete(done));
+  }
+
+  /** Resolves once every request a `lateCommit` fault holds back has been performed. */
+  async lateCommitsDone(): Promise<void> {
+    while (this.#lateCommits.size > 0) await Promise.all([...this.#lateCommits]);
+  }
+
   /** Counts the request against the rate limit's current real-time second. */
   #overRateLimit(): boolean {
     if (!this.#rateLimit) return false;
@@ -516,6 +572,17 @@ function toReply(error: PingOneError | OAuthError, correlationId: string): Reply
   };
 }
 
+/** What a gateway in front of PingOne answers on its own: a short plain-text page. */
+function gatewayText(status: number): string {
+  const reason: Record<number, string> = {
+    500: 'Internal Server Error',
+    502: 'Bad Gateway',
+    503: 'Service Unavailable',
+    504: 'Gateway Timeout',
+  };
+  return `${status} ${reason[status] ?? 'Error'}\n`;
+}
+
 function failNextReply(fault: FailNextFault, match: RouteMatch, correlationId: string): Reply {
   if (fault.body === undefined) {
     return toReply(
@@ -526,7 +593,7 @@ function failNextReply(fault: FailNextFault, match: RouteMatch, correlationId: s
   const retryAfter = fault.retryAfterSeconds ?? (fault.status === 429 ? 1 : undefined);
   return {
     status: fault.status,
-    body: fault.body,
+    ...(typeof fault.body === 'string' ? { text: fault.body } : { body: fault.body }),
     headers: retryAfter === undefined ? {} : { 'retry-after': String(retryAfter) },
   };
 }

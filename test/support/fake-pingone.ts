@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { PingOneApiError, PingOneNetworkError } from '../../lib/errors.js';
+import { REGENERATE_OPERATION } from '../../lib/pingone/change-outcome.js';
 import type {
   CallOptions,
   PingOneApplication,
@@ -14,7 +15,8 @@ import type {
 export type RegenerateFault =
   | { kind: 'commit-then-network-error' }
   | { kind: 'network-error' }
-  | { kind: 'status'; status: number; commit?: boolean; retryAfterMs?: number };
+  /** An error answer; PingOne's own error document unless `fromPingOne: false` (a gateway's page). */
+  | { kind: 'status'; status: number; commit?: boolean; retryAfterMs?: number; fromPingOne?: boolean };
 
 /**
  * An in-memory PingOne behind the PingOneClient port, for step-level unit tests: one current secret and one
@@ -82,14 +84,20 @@ export class FakePingOne implements PingOneClient {
     switch (fault.kind) {
       case 'commit-then-network-error':
         commit();
-        throw new PingOneNetworkError('PingOne regenerate secret: request failed (ECONNRESET)');
+        throw new PingOneNetworkError('PingOne regenerate secret: request failed (ECONNRESET)', {
+          operation: REGENERATE_OPERATION,
+        });
       case 'network-error':
-        throw new PingOneNetworkError('PingOne regenerate secret: request failed (ECONNRESET)');
+        throw new PingOneNetworkError('PingOne regenerate secret: request failed (ECONNRESET)', {
+          operation: REGENERATE_OPERATION,
+        });
       case 'status':
         if (fault.commit) commit();
         throw new PingOneApiError(`PingOne regenerate secret failed: HTTP ${fault.status}`, {
           status: fault.status,
           retryAfterMs: fault.retryAfterMs,
+          fromPingOne: fault.fromPingOne ?? true,
+          operation: REGENERATE_OPERATION,
         });
     }
   }

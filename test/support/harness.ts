@@ -120,6 +120,8 @@ export interface HarnessOptions {
   readonly functionTimeoutMs?: number;
   readonly maxAttempts?: number;
   readonly afterStep?: (boundary: StepBoundary, ok: boolean) => Promise<void>;
+  /** Before Secrets Manager's next attempt, instead of moving the clock by `retryAfterMs`. */
+  readonly beforeRetry?: () => Promise<void> | void;
 }
 
 /**
@@ -166,9 +168,11 @@ export function rotationHarness(world: LocalWorld, options: HarnessOptions = {})
       return token;
     },
     ...(options.afterStep ? { afterStep: (b, r) => options.afterStep?.(b, r.ok) } : {}),
-    ...(options.retryAfterMs
-      ? { beforeRetry: () => world.sim.clock.advance(options.retryAfterMs ?? 0) }
-      : {}),
+    ...(options.beforeRetry
+      ? { beforeRetry: options.beforeRetry }
+      : options.retryAfterMs
+        ? { beforeRetry: () => world.sim.clock.advance(options.retryAfterMs ?? 0) }
+        : {}),
   });
   return { boundaries, driver, invoke, rotationTokens, handlersBuilt };
 }

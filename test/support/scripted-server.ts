@@ -10,8 +10,13 @@ export interface RecordedRequest {
 
 export interface ScriptedResponse {
   status: number;
+  /** JSON-serialised (content-type application/json). */
   body?: unknown;
+  /** Sent as it is (content-type text/plain unless `headers` say otherwise): a gateway's page. */
+  text?: string;
   headers?: Record<string, string>;
+  /** Destroy the connection instead of answering (the client sees a reset). */
+  destroy?: boolean;
   /** Wait this long (real ms) before answering. */
   delayMs?: number;
 }
@@ -76,6 +81,15 @@ export class ScriptedServer {
       route?.fallback?.(request) ?? { status: 404, body: { code: 'NOT_FOUND' } };
     if (scripted.delayMs) await new Promise((resolve) => setTimeout(resolve, scripted.delayMs));
     if (res.destroyed) return;
+    if (scripted.destroy) {
+      res.destroy();
+      return;
+    }
+    if (scripted.text !== undefined) {
+      res.writeHead(scripted.status, { 'content-type': 'text/plain', ...scripted.headers });
+      res.end(scripted.text);
+      return;
+    }
     res.writeHead(scripted.status, { 'content-type': 'application/json', ...scripted.headers });
     res.end(scripted.body === undefined ? '' : JSON.stringify(scripted.body));
   }

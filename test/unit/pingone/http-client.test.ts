@@ -5,6 +5,11 @@ import {
   PingOneNetworkError,
   WorkerAuthError,
 } from '../../../lib/errors.js';
+import {
+  changeOutcome,
+  DELETE_PREVIOUS_OPERATION,
+  REGENERATE_OPERATION,
+} from '../../../lib/pingone/change-outcome.js';
 import { PingOneHttpClient, parseRetryAfter } from '../../../lib/pingone/http-client.js';
 import { type PingOneRegion, REGIONS } from '../../../lib/pingone/regions.js';
 import type { Transport } from '../../../lib/pingone/transport.js';
@@ -204,7 +209,7 @@ describe('retries of idempotent calls', () => {
     server.on(
       SECRET_PATH,
       [
-        { status: 401, body: { code: 'ACCESS_FAILED', message: 'expired' } },
+        { status: 401, body: { id: 'req-401', code: 'ACCESS_FAILED', message: 'expired' } },
         { status: 200, body: { secret: 'new', previous: { secret: 'old', expiresAt: 'x' } } },
       ],
       undefined,
@@ -227,19 +232,79 @@ describe('retries of idempotent calls', () => {
     expect(sleeps).toEqual([]);
   });
 
-  it('deletes the previous secret with DELETE, retrying a 503 (the call is idempotent)', async () => {
+  it("does not repeat the regenerate POST after a 401 that is not PingOne's (a proxy's)", async () => {
+    server.on(SECRET_PATH, [{ status: 401, text: 'Unauthorized' }], undefined, 'POST');
+    const error = await client()
+      .regenerateSecret(OWNER, new Date(clock + 60_000), far())
+      .catch((e) => e);
+    expect(error).toMatchObject({ status: 401, fromPingOne: false, operation: 'regenerate secret' });
+    expect(server.count(SECRET_PATH, 'POST')).toBe(1);
+  });
+
+  it.each([
+    ['PingOne', { id: 'r-1', code: 'UNEXPECTED_ERROR', message: 'The service is unavailable.' }, true],
+    ['a proxy (its own JSON)', { message: 'Service Unavailable' }, false],
+    ['a proxy (HTML)', '<html><body>503 Service Temporarily Unavailable</body></html>', false],
+    ['a proxy (plain text)', 'upstream connect error or disconnect/reset before headers', false],
+  ])('says whether a 503 is PingOne’s own answer: %s', async (_who, body, fromPingOne) => {
     server.on(
       SECRET_PATH,
-      [{ status: 503, body: { code: 'UNEXPECTED_ERROR' } }, { status: 204 }],
+      [
+        typeof body === 'string'
+          ? { status: 503, text: body, headers: { 'content-type': 'text/html' } }
+          : { status: 503, body },
+      ],
       undefined,
-      'DELETE',
+      'POST',
     );
+    const error = await client()
+      .regenerateSecret(OWNER, new Date(clock + 60_000), far())
+      .catch((e) => e);
+    expect(error).toBeInstanceOf(PingOneApiError);
+    expect(error).toMatchObject({ status: 503, fromPingOne, operation: 'regenerate secret' });
+    expect(error.message.includes("not PingOne's error document")).toBe(!fromPingOne);
+    expect(changeOutcome(error, REGENERATE_OPERATION)).toBe(fromPingOne ? 'not-applied' : 'unknown');
+    expect(server.count(SECRET_PATH, 'POST')).toBe(1);
+  });
+
+  it.each([
+    [503, { status: 503, body: { id: 'r', code: 'UNEXPECTED_ERROR', message: 'unavailable' } }],
+    [
+      429,
+      {
+        status: 429,
+        headers: { 'retry-after': '1' },
+        body: { id: 'r', code: 'REQUEST_LIMITED', message: 'slow' },
+      },
+    ],
+    [502, { status: 502, text: 'Bad Gateway' }],
+  ] as const)('never repeats the previous-secret DELETE (here after a %i)', async (status, answer) => {
+    server.on(SECRET_PATH, [answer, { status: 204 }], undefined, 'DELETE');
+    const error = await client()
+      .deletePreviousSecret(OWNER, far())
+      .catch((e) => e);
+    expect(error).toMatchObject({ status, operation: 'delete previous secret' });
+    expect(server.requests.filter((r) => r.method === 'DELETE')).toHaveLength(1);
+    expect(sleeps).toEqual([]);
+  });
+
+  it('a reset during the DELETE is reported once, as a network error of that operation', async () => {
+    server.on(SECRET_PATH, [{ status: 204, destroy: true }], undefined, 'DELETE');
+    const error = await client()
+      .deletePreviousSecret(OWNER, far())
+      .catch((e) => e);
+    expect(error).toBeInstanceOf(PingOneNetworkError);
+    expect(changeOutcome(error, DELETE_PREVIOUS_OPERATION)).toBe('unknown');
+    expect(server.requests.filter((r) => r.method === 'DELETE')).toHaveLength(1);
+  });
+
+  it('deletes the previous secret with one DELETE and no body', async () => {
+    server.on(SECRET_PATH, [{ status: 204 }], undefined, 'DELETE');
     await client().deletePreviousSecret(OWNER, far());
     const deletes = server.requests.filter((r) => r.method === 'DELETE' && SECRET_PATH.test(r.path));
-    expect(deletes).toHaveLength(2);
-    expect(deletes[1]?.headers.authorization).toBe('Bearer t');
-    expect(deletes[1]?.body).toBe('');
-    expect(sleeps).toHaveLength(1);
+    expect(deletes).toHaveLength(1);
+    expect(deletes[0]?.headers.authorization).toBe('Bearer t');
+    expect(deletes[0]?.body).toBe('');
   });
 
   it('sends previous.expiresAt in the regenerate body', async () => {

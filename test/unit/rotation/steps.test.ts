@@ -17,7 +17,13 @@ import {
   SecretTestFailedError,
   UnexplainedRegenerateError,
 } from '../../../lib/errors.js';
-import { EMPTY_RECORD, ledgerKey, withRegenerateIntent } from '../../../lib/ledger/record.js';
+import {
+  EMPTY_RECORD,
+  ledgerKey,
+  MAX_POST_WINDOW_MS,
+  SETTLE_MARGIN_MS,
+  withRegenerateIntent,
+} from '../../../lib/ledger/record.js';
 import type { SecretOwner } from '../../../lib/pingone/types.js';
 import type { RotationDeps, RotationMetric } from '../../../lib/rotation/deps.js';
 import type { RotationEvent, RotationStep } from '../../../lib/rotation/event.js';
@@ -253,7 +259,7 @@ describe('createSecret', () => {
     );
     expect(pingone.regenerateRequests).toBe(1);
     // …and once it has settled, with PingOne still unchanged, regenerates once.
-    clockMs = NOW + 60_000 + 15_000;
+    clockMs = NOW + MAX_POST_WINDOW_MS + SETTLE_MARGIN_MS;
     await expect(runRotationStep(makeDeps(), event('createSecret'))).resolves.toBe('regenerated');
     expect(pingone.regenerates).toBe(1);
     expect(pingone.regenerateRequests).toBe(2);
@@ -295,6 +301,53 @@ describe('createSecret', () => {
     await expect(runRotationStep(makeDeps(), event('createSecret'))).rejects.toBeInstanceOf(PingOneApiError);
     expect(pingone.regenerateRequests).toBe(1);
     expect(sm.writes()).toBe(0);
+  });
+
+  it("sends no second POST after a gateway's 503 that is not PingOne's answer (the outcome is unknown)", async () => {
+    pingone.regenerateFaults.push({ kind: 'status', status: 503, fromPingOne: false });
+    const error = await runRotationStep(makeDeps(), event('createSecret')).catch((e) => e);
+    expect(error).toBeInstanceOf(RegenerateOutcomeUnknownError);
+    expect(error.message).toMatch(/nothing will be sent again until/);
+    expect(pingone.regenerateRequests).toBe(1);
+    expect(sleeps).toEqual([]);
+    expect(sm.writes()).toBe(0);
+    expect(metrics).toContain('RegenerateOutcomeUnknown');
+  });
+
+  it('closes the run as failed when PingOne itself refuses the regenerate; a later console regenerate is not adopted', async () => {
+    pingone.regenerateFaults.push({ kind: 'status', status: 403 });
+    const refused = await runRotationStep(makeDeps(), event('createSecret')).catch((e) => e);
+    expect(refused).toBeInstanceOf(PingOneApiError);
+    expect(refused.status).toBe(403);
+    expect(pingone.regenerates).toBe(0);
+    const record = ledger.get(OWNER);
+    expect(record?.history.map((run) => [run.token, run.outcome])).toEqual([[TOKEN, 'failed']]);
+    expect(record?.intent).toBeUndefined();
+
+    // Someone regenerates in the PingOne console; the rotation's retry must not take it for its own.
+    pingone.state = {
+      secret: FakePingOne.newSecret(),
+      previous: { secret: initialSecret, expiresAt: ISO_NOW },
+    };
+    clockMs = NOW + 1_000;
+    await expect(runRotationStep(makeDeps(), event('createSecret'))).rejects.toBeInstanceOf(
+      UnexplainedRegenerateError,
+    );
+    expect(sm.writes()).toBe(0);
+  });
+
+  it('a rotation whose regenerate PingOne refused can try again later, and then adopts what it sent', async () => {
+    pingone.regenerateFaults.push({ kind: 'status', status: 403 });
+    await expect(runRotationStep(makeDeps(), event('createSecret'))).rejects.toBeInstanceOf(PingOneApiError);
+    // The permission is fixed; the retry's POST commits but the answer is lost.
+    pingone.regenerateFaults.push({ kind: 'commit-then-network-error' });
+    clockMs = NOW + 1_000;
+    await expect(runRotationStep(makeDeps(), event('createSecret'))).resolves.toBe('adopted');
+    expect(pingone.regenerates).toBe(1);
+    expect(ledger.get(OWNER)?.history.map((run) => [run.token, run.outcome])).toEqual([
+      [TOKEN, undefined],
+      [TOKEN, 'failed'],
+    ]);
   });
 
   it('is safe to call again after a crash right after PutSecretValue', async () => {
@@ -560,13 +613,13 @@ describe('the rotation ledger', () => {
         postUntil: NOW + 30_000,
       }),
     );
-    clockMs = NOW + 30_000 + 14_000;
+    clockMs = NOW + 30_000 + SETTLE_MARGIN_MS - 1_000;
     const error = await runRotationStep(makeDeps(), event('createSecret')).catch((e) => e);
     expect(error).toBeInstanceOf(RegenerateInFlightError);
     expect(error.message).toContain(`rotation version old-token of secret ${ARN}`);
     expect(pingone.regenerateRequests).toBe(0);
 
-    clockMs = NOW + 30_000 + 15_000;
+    clockMs = NOW + 30_000 + SETTLE_MARGIN_MS;
     await expect(runRotationStep(makeDeps(), event('createSecret'))).resolves.toBe('regenerated');
     expect(ledger.get(OWNER)?.history.map((run) => [run.token, run.outcome])).toEqual([
       [TOKEN, undefined],

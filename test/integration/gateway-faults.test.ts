@@ -1,0 +1,165 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  intentSettlesAt,
+  type LedgerIntent,
+  MAX_POST_WINDOW_MS,
+  SETTLE_MARGIN_MS,
+} from '../../lib/ledger/record.js';
+import type { SecretOwner } from '../../lib/pingone/types.js';
+import { type LocalWorld, type RotatableSecret, startLocalWorld } from '../../local/world.js';
+import { leakedSecrets, OutputCapture } from '../support/capture-output.js';
+import { authenticator, committedRegenerates, rotationHarness } from '../support/harness.js';
+
+/**
+ * A gateway between the function and PingOne, over HTTP against the simulator and moto: its answers are
+ * not PingOne's word, and a request it answered may still land at PingOne after the function re-read.
+ */
+const output = new OutputCapture();
+const sensitive = new Set<string>();
+let world: LocalWorld;
+let authenticates: ReturnType<typeof authenticator>;
+let counter = 0;
+
+async function newSecret(): Promise<RotatableSecret> {
+  const secret = await world.createRotatableSecret({ name: `pingone/gw-${++counter}`, region: 'EU' });
+  sensitive.add(world.sim.readSecret(secret.environmentId, secret.resourceId).secret);
+  return secret;
+}
+
+async function stage(secret: RotatableSecret, name = 'AWSCURRENT'): Promise<string | undefined> {
+  const value = (await world.readSecretJson(secret.arn, { stage: name }).catch(() => undefined))
+    ?.clientSecret as string | undefined;
+  if (value) sensitive.add(value);
+  return value;
+}
+
+function ownerOf(secret: RotatableSecret): SecretOwner {
+  return {
+    kind: 'resource',
+    environmentId: secret.environmentId,
+    id: secret.resourceId,
+    region: secret.region,
+  };
+}
+
+function remember(harness: ReturnType<typeof rotationHarness>): void {
+  for (const token of harness.rotationTokens) sensitive.add(token);
+  for (const token of harness.boundaries.sensitive) sensitive.add(token);
+}
+
+beforeAll(async () => {
+  output.start();
+  world = await startLocalWorld({ previousSecretTtl: '7d' });
+  authenticates = authenticator(world.sim);
+  sensitive.add(world.worker.clientSecret);
+});
+
+afterAll(async () => {
+  await world?.stop();
+  const text = output.stop();
+  expect(leakedSecrets(text, [...sensitive])).toEqual([]);
+});
+
+describe('a gateway in front of PingOne', () => {
+  it('answers the regenerate with a plain-text 503 and PingOne commits it a second later: one regenerate, AWSCURRENT keeps working', async () => {
+    const secret = await newSecret();
+    const initial = (await stage(secret)) as string;
+    world.sim.faults.lateCommit({
+      route: 'secret',
+      method: 'POST',
+      resourceId: secret.resourceId,
+      status: 503,
+      afterMs: 1_000,
+    });
+    const harness = rotationHarness(world, {
+      maxAttempts: 4,
+      // Secrets Manager retries later: the gateway's request has landed by then, and the intent has settled.
+      beforeRetry: async () => {
+        await world.sim.lateCommitsDone();
+        world.sim.clock.advance(MAX_POST_WINDOW_MS + SETTLE_MARGIN_MS);
+      },
+    });
+
+    const report = await harness.driver.rotate(secret.arn);
+    await world.sim.lateCommitsDone();
+
+    expect(committedRegenerates(world.sim, secret.resourceId)).toBe(1);
+    // The replaced secret is still PingOne's previous one: consumers on it were not locked out.
+    const pingone = world.sim.readSecret(secret.environmentId, secret.resourceId);
+    expect(pingone.previous?.secret).toBe(initial);
+    expect(await authenticates(secret, initial)).toBe(true);
+    expect(report, report.error).toMatchObject({ ok: true, attempts: 2 });
+    const failed = report.steps.find((s) => !s.ok);
+    expect(failed?.step).toBe('createSecret');
+    expect(failed?.error).toMatch(/RegenerateOutcomeUnknown|outcome is unknown/);
+    expect(await stage(secret)).toBe(pingone.secret);
+    expect(await stage(secret, 'AWSPREVIOUS')).toBe(initial);
+    // One POST from the function; the second record is PingOne performing the gateway's request.
+    const posts = world.sim.requests.filter(
+      (r) => r.method === 'POST' && r.route === 'secret' && r.resourceId === secret.resourceId,
+    );
+    expect(posts.map((r) => r.fault)).toEqual(['lateCommit:503', 'lateCommit:committed']);
+    remember(harness);
+  });
+
+  it('a retry whose PingOne read began inside the intent window sends nothing, even when the window ends before it decides', async () => {
+    const secret = await newSecret();
+    const initial = (await stage(secret)) as string;
+    // The gateway hands the request on 2 s later, after the retry has read PingOne.
+    world.sim.faults.lateCommit({ route: 'secret', resourceId: secret.resourceId, afterMs: 2_000 });
+    const harness = rotationHarness(world, {
+      maxAttempts: 2,
+      beforeRetry: async () => {
+        // The retry reads PingOne 600 ms before the intent settles (by the clock); the read's answer takes
+        // 1.5 s to come back, so the intent has settled by the time the retry decides.
+        const record = await world.ledger.read(ownerOf(secret), {
+          deadline: Date.now() + 10_000,
+          now: Date.now,
+        });
+        const settles = intentSettlesAt(record?.intent as LedgerIntent).getTime();
+        world.sim.clock.advance(settles - world.sim.clock.now().getTime() - 600);
+        world.sim.faults.delay({ route: 'secret', method: 'GET', resourceId: secret.resourceId, ms: 1_500 });
+      },
+    });
+
+    const report = await harness.driver.rotate(secret.arn);
+    await world.sim.lateCommitsDone();
+
+    expect(report.ok).toBe(false);
+    expect(report.steps.at(-1)?.error).toMatch(/may still be in flight/);
+    expect(committedRegenerates(world.sim, secret.resourceId)).toBe(1);
+    expect(world.sim.readSecret(secret.environmentId, secret.resourceId).previous?.secret).toBe(initial);
+    expect(await authenticates(secret, initial)).toBe(true);
+    remember(harness);
+  });
+
+  it("retries within the invocation after PingOne's own 503, re-reading first: one regenerate", async () => {
+    const secret = await newSecret();
+    const initial = (await stage(secret)) as string;
+    world.sim.faults.failNext({
+      route: 'secret',
+      method: 'POST',
+      resourceId: secret.resourceId,
+      status: 503,
+    });
+    const harness = rotationHarness(world);
+
+    const report = await harness.driver.rotate(secret.arn);
+
+    expect(report, report.error).toMatchObject({ ok: true, attempts: 1 });
+    expect(committedRegenerates(world.sim, secret.resourceId)).toBe(1);
+    const requests = world.sim.requests.filter(
+      (r) => r.route === 'secret' && r.resourceId === secret.resourceId,
+    );
+    // GET (decide), POST → PingOne's 503, GET (re-read), POST → 200.
+    expect(requests.slice(0, 4).map((r) => `${r.method} ${r.status}`)).toEqual([
+      'GET 200',
+      'POST 503',
+      'GET 200',
+      'POST 200',
+    ]);
+    expect(world.sim.readSecret(secret.environmentId, secret.resourceId).previous?.secret).toBe(initial);
+    expect(await stage(secret, 'AWSPREVIOUS')).toBe(initial);
+    remember(harness);
+  });
+});
