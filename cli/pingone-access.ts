@@ -98,6 +98,8 @@ export interface PingOneAccessOptions {
   readonly ssm: SSMClient;
   readonly transport?: Transport;
   readonly now?: () => number;
+  /** The client's waits between retries (the simulation's clock; default real time). */
+  readonly sleep?: (ms: number) => Promise<void>;
 }
 
 /** Builds PingOne access the way the function does: worker credentials from SSM, the same HTTP client. */
@@ -115,6 +117,7 @@ export function createPingOneAccess(options: PingOneAccessOptions): PingOneAcces
     workerCredentials,
     ...(options.transport ? { transport: options.transport } : {}),
     ...(options.now ? { now: options.now } : {}),
+    ...(options.sleep ? { sleep: options.sleep } : {}),
     // An operator is waiting: fewer, shorter retries than the Lambda.
     retry: { maxAttempts: 3, maxDelayMs: 2_000, maxRetryAfterMs: 5_000 },
   });

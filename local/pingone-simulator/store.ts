@@ -66,6 +66,22 @@ const GRANT_TYPES: readonly ApplicationGrantType[] = [
 /** PingOne's generated-secret alphabet: the RFC 3986 unreserved characters (pingone-api.md §8). */
 const SECRET_ALPHABET = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~';
 
+/**
+ * Where the store's random values come from: generated secrets and access tokens. Default: node:crypto.
+ * The deterministic simulation (sim/) passes a seeded source so a run replays exactly.
+ */
+export interface SimulatorRandom {
+  /** An integer in [min, max). */
+  int(min: number, max: number): number;
+  /** An opaque access token. */
+  token(): string;
+}
+
+const CRYPTO_RANDOM: SimulatorRandom = {
+  int: (min, max) => randomInt(min, max),
+  token: () => randomBytes(32).toString('base64url'),
+};
+
 /** A control-API call the simulator cannot honour: unknown environment, duplicate id, bad option. */
 export class SimulatorUsageError extends Error {
   constructor(
@@ -207,9 +223,11 @@ export class SimulatorStore {
   /** Client-assertion ids seen, with when they expire, so an assertion cannot be replayed. */
   readonly #assertionIds = new Map<string, number>();
   readonly #tokens = new Map<string, IssuedToken>();
+  readonly #random: SimulatorRandom;
 
-  constructor(clock: Clock) {
+  constructor(clock: Clock, random: SimulatorRandom = CRYPTO_RANDOM) {
     this.#clock = clock;
+    this.#random = random;
   }
 
   createEnvironment(input: CreateEnvironmentInput): Environment {
@@ -264,7 +282,7 @@ export class SimulatorStore {
     });
     // Only custom resources have a secret (pingone-api.md §3).
     const record: ResourceRecord =
-      type === 'CUSTOM' ? { resource, secret: { current: generateSecret() } } : { resource };
+      type === 'CUSTOM' ? { resource, secret: { current: generateSecret(this.#random) } } : { resource };
     this.#resources.set(key, record);
     return record.secret ? { resource, secret: record.secret.current } : { resource };
   }
@@ -290,7 +308,7 @@ export class SimulatorStore {
     const worker: Worker = Object.freeze({
       environmentId,
       clientId,
-      clientSecret: input.clientSecret ?? generateSecret(),
+      clientSecret: input.clientSecret ?? generateSecret(this.#random),
       tokenEndpointAuthMethod: oneOf(
         input.tokenEndpointAuthMethod ?? 'CLIENT_SECRET_BASIC',
         TOKEN_METHODS,
@@ -364,7 +382,9 @@ export class SimulatorStore {
     });
     // Only OIDC applications have a client secret (pingone-api.md §10).
     const record: ApplicationRecord =
-      oidc && !input.withoutSecret ? { application, secret: { current: generateSecret() } } : { application };
+      oidc && !input.withoutSecret
+        ? { application, secret: { current: generateSecret(this.#random) } }
+        : { application };
     this.#applications.set(key, record);
     return record.secret ? { application, secret: record.secret.current } : { application };
   }
@@ -410,7 +430,7 @@ export class SimulatorStore {
 
   /** Issues an opaque access token for the worker; returns the token string. */
   issueToken(worker: Worker, ttlSeconds: number): string {
-    const token = randomBytes(32).toString('base64url');
+    const token = this.#random.token();
     this.#tokens.set(token, {
       workerEnvironmentId: worker.environmentId,
       clientId: worker.clientId,
@@ -473,7 +493,7 @@ export class SimulatorStore {
     secret.previous = previousExpiresAt
       ? { secret: secret.current, expiresAt: new Date(previousExpiresAt) }
       : undefined;
-    secret.current = generateSecret();
+    secret.current = generateSecret(this.#random);
     return this.secretState(environmentId, ownerId, kind)!;
   }
 
@@ -583,10 +603,10 @@ export class SimulatorStore {
 }
 
 /** 64–72 characters from PingOne's alphabet; PingOne guarantees at least 64 (pingone-api.md §8). */
-export function generateSecret(): string {
-  const length = randomInt(64, 73);
+export function generateSecret(random: SimulatorRandom = CRYPTO_RANDOM): string {
+  const length = random.int(64, 73);
   let secret = '';
-  for (let i = 0; i < length; i++) secret += SECRET_ALPHABET.charAt(randomInt(SECRET_ALPHABET.length));
+  for (let i = 0; i < length; i++) secret += SECRET_ALPHABET.charAt(random.int(0, SECRET_ALPHABET.length));
   return secret;
 }
 

@@ -1,0 +1,119 @@
+/**
+ * DynamoDB in memory, at the SDK client's `send()`: GetItem, PutItem, UpdateItem and DeleteItem with their
+ * condition and update expressions (sim/fakes/expressions.ts), so the real ledger adapter
+ * (lib/ledger/ledger.ts) and the auditor's retirement write run unchanged. Faults: throttling the SDK's retry
+ * absorbs or surfaces, and an answer slower than the caller's AbortSignal (the write may still have landed).
+ */
+import {
+  type AttributeValue,
+  ConditionalCheckFailedException,
+  DynamoDBClient,
+  ProvisionedThroughputExceededException,
+} from '@aws-sdk/client-dynamodb';
+import { awsCall, type Proc, raceAbort, type SimEnv } from '../env.js';
+import { applyUpdate, evaluateCondition, type Item } from './expressions.js';
+
+export class DynamoDbState {
+  /** table → pk → item */
+  readonly tables = new Map<string, Map<string, Item>>();
+  /** Every write that landed, for invariants: which item, and the item after. */
+  onWrite: ((table: string, pk: string, item: Item | undefined, proc: Proc) => void) | undefined;
+
+  constructor(private readonly env: SimEnv) {}
+
+  table(name: string): Map<string, Item> {
+    let table = this.tables.get(name);
+    if (!table) {
+      table = new Map();
+      this.tables.set(name, table);
+    }
+    return table;
+  }
+
+  client(proc: Proc): DynamoDBClient {
+    const send = async (
+      command: { constructor: { name: string }; input: unknown },
+      options?: { abortSignal?: AbortSignal },
+    ) => {
+      const name = command.constructor.name.replace(/Command$/, '');
+      const input = command.input as Record<string, unknown>;
+      const label = `DynamoDB ${name}`;
+      const signal = options?.abortSignal;
+      const { prng, faults } = this.env;
+      for (let attempt = 1; ; attempt++) {
+        if (!proc.reliable && faults.has('dynamodb') && prng.chance(faults.rate / 3)) {
+          // Throttled: nothing happens; the SDK backs off and tries again, three attempts in all.
+          await awsCall(this.env, proc, label, () => undefined, { abortSignal: signal });
+          if (attempt < 3) {
+            if (
+              (await raceAbort(this.env.scheduler.sleep(prng.int(50, 100 * 2 ** attempt)), signal)) === 'ok'
+            ) {
+              continue;
+            }
+            throw Object.assign(new Error('Request aborted'), { name: 'AbortError' });
+          }
+          this.env.trace(proc.name, `${label}: throttled (after 3 attempts)`);
+          throw new ProvisionedThroughputExceededException({
+            message: 'The level of configured provisioned throughput for the table was exceeded.',
+            $metadata: { httpStatusCode: 400, attempts: 3 },
+          });
+        }
+        if (!proc.reliable && faults.has('dynamodb') && prng.chance(faults.rate / 6)) {
+          // Slow: the answer takes seconds; the write lands, the caller may have given up.
+          await raceAbort(this.env.scheduler.sleep(prng.int(1_000, 40_000)), signal);
+        }
+        return awsCall(this.env, proc, label, () => this.#handle(name, input, proc), { abortSignal: signal });
+      }
+    };
+    const client = new DynamoDBClient({ region: 'us-east-1' });
+    client.send = send as unknown as DynamoDBClient['send'];
+    return client;
+  }
+
+  #handle(name: string, input: Record<string, unknown>, proc: Proc): unknown {
+    const tableName = input.TableName as string;
+    const table = this.table(tableName);
+    const key = input.Key as Record<string, AttributeValue> | undefined;
+    const pk = (key?.pk?.S ?? (input.Item as Item | undefined)?.pk?.S) as string;
+    const existing = table.get(pk);
+    const ctx = {
+      names: (input.ExpressionAttributeNames as Record<string, string> | undefined) ?? {},
+      values: (input.ExpressionAttributeValues as Record<string, AttributeValue> | undefined) ?? {},
+    };
+    const checkCondition = () => {
+      const condition = input.ConditionExpression as string | undefined;
+      if (condition && !evaluateCondition(condition, existing ?? {}, ctx)) {
+        throw new ConditionalCheckFailedException({
+          message: 'The conditional request failed',
+          $metadata: { httpStatusCode: 400 },
+        });
+      }
+    };
+    switch (name) {
+      case 'GetItem':
+        return existing ? { Item: structuredClone(existing) } : {};
+      case 'PutItem': {
+        checkCondition();
+        const item = structuredClone(input.Item as Item);
+        table.set(pk, item);
+        this.onWrite?.(tableName, pk, item, proc);
+        return {};
+      }
+      case 'UpdateItem': {
+        checkCondition();
+        const item = applyUpdate(input.UpdateExpression as string, existing ?? { pk: { S: pk } }, ctx);
+        table.set(pk, item);
+        this.onWrite?.(tableName, pk, item, proc);
+        return input.ReturnValues === 'ALL_NEW' ? { Attributes: structuredClone(item) } : {};
+      }
+      case 'DeleteItem': {
+        checkCondition();
+        table.delete(pk);
+        this.onWrite?.(tableName, pk, undefined, proc);
+        return {};
+      }
+      default:
+        throw new Error(`sim: DynamoDB ${name} is not modelled`);
+    }
+  }
+}

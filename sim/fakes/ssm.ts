@@ -1,0 +1,27 @@
+/** SSM Parameter Store in memory, at the SDK client's `send()`: GetParameter for the worker parameter. */
+import { ParameterNotFound, SSMClient } from '@aws-sdk/client-ssm';
+import { awsCall, type Proc, type SimEnv } from '../env.js';
+
+export class SsmState {
+  readonly parameters = new Map<string, string>();
+
+  constructor(private readonly env: SimEnv) {}
+
+  client(proc: Proc): SSMClient {
+    const send = async (command: { constructor: { name: string }; input: unknown }) => {
+      const name = command.constructor.name.replace(/Command$/, '');
+      const input = command.input as { Name?: string };
+      if (name !== 'GetParameter') throw new Error(`sim: SSM ${name} is not modelled`);
+      return awsCall(this.env, proc, 'SSM GetParameter', () => {
+        const value = this.parameters.get(input.Name ?? '');
+        if (value === undefined) {
+          throw new ParameterNotFound({ message: 'Parameter not found', $metadata: { httpStatusCode: 400 } });
+        }
+        return { Parameter: { Name: input.Name, Type: 'SecureString', Value: value, Version: 1 } };
+      });
+    };
+    const client = new SSMClient({ region: 'us-east-1' });
+    client.send = send as unknown as SSMClient['send'];
+    return client;
+  }
+}
