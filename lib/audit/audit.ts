@@ -25,6 +25,7 @@ import {
   type Verdict,
 } from '../status/model.js';
 import { oneLine } from '../status/text.js';
+import { NEEDS_ATTENTION } from '../status/verdicts.js';
 import { keepReason, type RetirementLedger, type RetirementOutcome, retireIfUnused } from './retire.js';
 
 export interface AuditSettings {
@@ -84,9 +85,9 @@ export interface AuditResult {
   readonly durationMs: number;
 }
 
-/** Secrets that need someone: everything but healthy and a rotation still running. */
+/** Secrets that need someone (the verdict table's needsAttention): everything but healthy and a rotation still running. */
 export function isUnhealthy(verdict: Verdict): boolean {
-  return verdict !== 'healthy' && verdict !== 'rotation-in-progress';
+  return NEEDS_ATTENTION.has(verdict);
 }
 
 /** Runs one audit over the fleet. Never changes anything, except early retirement when enabled. */

@@ -13,6 +13,8 @@ export interface VerdictEntry {
   readonly strictExit?: number;
   /** One line: what the state is (the CLI's help prints it). */
   readonly meaning: string;
+  /** More about when it applies (the docs print it after the meaning). */
+  readonly detail?: string;
   /** What the operator does about it (the docs print it; the verdict's reason has the exact command). */
   readonly action: string;
   /** A rotation fixes the state or leaves it fine: `rotate` goes ahead (others are refused unless --force). */
@@ -49,9 +51,10 @@ export const VERDICT_TABLE = [
     verdict: 'drift',
     exit: 3,
     meaning: "AWSCURRENT is not PingOne's current secret and no own rotation explains it",
+    detail:
+      "Either AWSCURRENT is neither PingOne's current nor its previous secret, or it is the previous one but the rotation ledger records no regenerate by the function for this secret (a regenerate in the console or the API), which a rotation refuses to adopt (`UnexplainedRegenerate`).",
     action:
-      "Consumers of a secret PingOne no longer knows cannot authenticate and rotation refuses to run: store PingOne's " +
-      'current secret (`onboard --force`, the reason has the command), then rotate.',
+      "Store PingOne's current secret with `onboard --force` (the reason has the command and says whether forcing is safe: only where the ledger binds the owner to this secret), then rotate.",
     rotationFixes: false,
     needsAttention: true,
     duplicateOwnerReplaces: false,
@@ -60,9 +63,10 @@ export const VERDICT_TABLE = [
     verdict: 'grace',
     exit: 4,
     meaning: "AWSCURRENT is PingOne's previous secret; its own rotation did not finish",
+    detail:
+      "A rotation regenerated PingOne and did not finish, and the ledger records that regenerate as this secret's own; consumers keep working until PingOne's previous secret expires. If the ledger cannot be read, `status` still says `grace` with a note that it cannot tell whose regenerate it was; the auditor does not judge the secret at all.",
     action:
-      "`rotate --wait` before the previous secret expires; the rotation adopts PingOne's current secret. Without " +
-      'the rotation ledger (not read) `status` cannot tell whose regenerate it was and says so in a note.',
+      "`rotate --wait` before the previous secret expires; the rotation adopts PingOne's current secret.",
     rotationFixes: true,
     needsAttention: true,
     duplicateOwnerReplaces: true,
@@ -80,6 +84,8 @@ export const VERDICT_TABLE = [
     verdict: 'stuck-pending',
     exit: 6,
     meaning: 'AWSPENDING older than --stuck-after: rotations are blocked (see unstick)',
+    detail:
+      'The reason says whether AWSPENDING holds an empty placeholder or a value, and whether PingOne uses it.',
     action:
       '`unstick` (the reason says whether it finishes the rotation or only removes the label). In the local world ' +
       'nothing resumes a rotation, so any AWSPENDING there is stuck.',
@@ -91,6 +97,8 @@ export const VERDICT_TABLE = [
     verdict: 'pingone-error',
     exit: 7,
     meaning: 'PingOne cannot be read: owner not found, wrong type, no access, unreachable',
+    detail:
+      'Not found, not a CUSTOM resource or an OIDC application, the worker app has no access, or PingOne cannot be reached.',
     action: "Per the reason: the ids and PingOne region, the worker app's roles, the network.",
     rotationFixes: false,
     needsAttention: true,
@@ -100,6 +108,8 @@ export const VERDICT_TABLE = [
     verdict: 'misconfigured',
     exit: 8,
     meaning: 'AWSCURRENT missing or malformed, a bad tag, or an environment not allowed',
+    detail:
+      'A bad `pingone:previous-secret-ttl` or `pingone:previous-secret-in-use-window` tag, or an environment outside `PINGONE_ALLOWED_ENVIRONMENTS`.',
     action: 'Fix the named value or tag (the reason names it).',
     rotationFixes: false,
     needsAttention: true,
@@ -109,6 +119,8 @@ export const VERDICT_TABLE = [
     verdict: 'previous-in-use-near-expiry',
     exit: 10,
     meaning: "consumers still use PingOne's previous secret, which expires soon",
+    detail:
+      'Used within the in-use window and expiring within `AUDIT_NEAR_EXPIRY` (`audit --near-expiry`, default 24h): whoever uses it is about to fail.',
     action:
       "Find them (caches, long-lived pods, services that read the secret only at start-up; PingOne's audit log " +
       "shows the client's authentications) and move them to AWSCURRENT. The previous secret cannot be extended.",
@@ -120,6 +132,7 @@ export const VERDICT_TABLE = [
     verdict: 'rotation-overdue',
     exit: 11,
     meaning: 'rotation is enabled but overdue by more than its window (default 24h)',
+    detail: "The due date is Secrets Manager's `NextRotationDate`, else the last rotation plus the interval.",
     action:
       "Rotations are failing or not attempted: check `RotationFailed` events and the rotation function's errors " +
       '(e.g. `PreviousSecretInUse`), fix the cause, then `rotate --wait`.',
@@ -131,6 +144,8 @@ export const VERDICT_TABLE = [
     verdict: 'duplicate-owner',
     exit: 12,
     meaning: 'another secret names the same PingOne owner, or the ledger binds it there',
+    detail:
+      'The auditor compares every secret; `status` finds the secrets tagged `pingone:resource-id` / `pingone:application-id` with the same id (as `onboard` tags them). Both read the rotation ledger: a secret whose owner the ledger binds to another secret (a copied or forged one, inside the prefix or not) is `duplicate-owner`, naming the bound secret.',
     action:
       'Keep one secret per owner: point the others at it or delete them. When the ledger binds the owner to another ' +
       'secret, every rotation of this one is refused: turn its rotation off, or `rebind` it (it must hold ' +
@@ -225,7 +240,7 @@ export function verdictReferenceMarkdown(): string {
     '| --- | --- | --- | --- |',
     ...VERDICT_TABLE.map((entry) => {
       const e: VerdictEntry = entry;
-      return `| \`${e.verdict}\` | ${exit(e)} | ${capital(e.meaning)}. | ${e.action} |`;
+      return `| \`${e.verdict}\` | ${exit(e)} | ${capital(e.meaning)}.${e.detail ? ` ${e.detail}` : ''} | ${e.action} |`;
     }),
     '',
     'Configuration warnings do not change the verdict; `status` prints them as `Warning` lines, the auditor counts them:',
