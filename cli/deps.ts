@@ -40,5 +40,7 @@ export interface GlobalOptions {
   readonly pingoneApiUrl?: string | undefined;
   readonly pingoneAuthUrl?: string | undefined;
   readonly ledgerTable?: string | undefined;
+  /** --aws-timeout: how long one attempt of an AWS call may go unanswered. */
+  readonly awsTimeoutMs?: number | undefined;
   readonly debug: boolean;
 }

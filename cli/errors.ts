@@ -6,6 +6,7 @@ import { oneLine } from '../lib/status/text.js';
 export { oneLine };
 
 import { redactText } from '../lib/redact.js';
+import { awsCallFacts } from './aws-clients.js';
 
 export const PROGRAM = 'pingone-rotation';
 
@@ -126,6 +127,20 @@ function describeUnredacted(
       exitCode: EXIT.error,
     };
   }
+  const facts = awsCallFacts(error);
+  if (name === 'TimeoutError' && facts) {
+    const where = facts.endpoint ?? context.endpoint ?? `the ${facts.service} endpoint`;
+    const connecting = /establish a connection/.test(message);
+    const attempts = (error as AwsErrorShape & { $metadata?: { attempts?: number } }).$metadata?.attempts;
+    return {
+      line:
+        `${connecting ? 'could not connect to' : 'no answer from'} ${where} (${facts.service} ${facts.operation}) ` +
+        `within ${seconds(connecting ? facts.connectTimeoutMs : facts.requestTimeoutMs)}` +
+        `${attempts && attempts > 1 ? ` per attempt; gave up after ${attempts} attempts, ${seconds(facts.elapsedMs)} in all` : ''}: ` +
+        'check --endpoint-url / AWS_ENDPOINT_URL, --region and your network or proxy; --aws-timeout allows longer',
+      exitCode: EXIT.error,
+    };
+  }
   const code = e.code ?? (error as { cause?: { code?: string } })?.cause?.code;
   if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'ECONNRESET' || name === 'TimeoutError') {
     const host = unreachableHost(error);
@@ -145,6 +160,10 @@ function describeUnredacted(
     line: `unexpected ${name}: ${message}: re-run with --debug for the stack`,
     exitCode: EXIT.error,
   };
+}
+
+function seconds(ms: number): string {
+  return `${Math.round(ms / 1000)} s`;
 }
 
 /** The host (and port) a network error names: `127.0.0.1:9` (ECONNREFUSED), `name.invalid` (ENOTFOUND). */

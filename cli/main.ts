@@ -6,9 +6,7 @@
  * dist/cli/pingone-rotation.mjs (`node scripts/build-cli.mjs`).
  */
 import { createInterface } from 'node:readline/promises';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { SSMClient } from '@aws-sdk/client-ssm';
+import { createAwsClients } from './aws-clients.js';
 import type { CliDeps, GlobalOptions } from './deps.js';
 import {
   awsEndpoint,
@@ -28,14 +26,13 @@ function buildDeps(globals: GlobalOptions): CliDeps {
   if (globals.region) process.env.AWS_REGION = globals.region;
   if (globals.profile) process.env.AWS_PROFILE = globals.profile;
   if (globals.endpointUrl) process.env.AWS_ENDPOINT_URL = globals.endpointUrl;
-  const clientConfig = {
-    ...(globals.region ? { region: globals.region } : {}),
-    ...(globals.profile ? { profile: globals.profile } : {}),
-    ...(globals.endpointUrl ? { endpoint: globals.endpointUrl } : {}),
-  };
-  const secretsManager = new SecretsManagerClient(clientConfig);
-  const ssm = new SSMClient(clientConfig);
-  const dynamodb = new DynamoDBClient(clientConfig);
+  // Every client gives up on an attempt that does not answer (--aws-timeout): no silent hang.
+  const { secretsManager, ssm, dynamodb } = createAwsClients({
+    region: globals.region,
+    profile: globals.profile,
+    endpoint: globals.endpointUrl,
+    ...(globals.awsTimeoutMs !== undefined ? { requestTimeoutMs: globals.awsTimeoutMs } : {}),
+  });
   let access: PingOneAccess | undefined;
   const pingone = () => {
     access ??= createPingOneAccess({

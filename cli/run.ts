@@ -35,6 +35,7 @@ const GLOBAL_OPTIONS = {
   'pingone-api-url': { type: 'string' },
   'pingone-auth-url': { type: 'string' },
   'ledger-table': { type: 'string' },
+  'aws-timeout': { type: 'string' },
   debug: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean' },
@@ -138,6 +139,7 @@ const GLOBAL_HELP = `Options for every command:
   --pingone-auth-url T    PingOne auth base URL template (PINGONE_AUTH_URL)
   --ledger-table T        the rotation ledger DynamoDB table (ROTATION_LEDGER_TABLE; stack output
                           RotationLedgerTableName)
+  --aws-timeout D         give up on an AWS request unanswered after D, each attempt (default 10s)
   --debug                 print the stack of an error (and, locally, the rotation function's logs)
   -h, --help              this help
   --version               print the version`;
@@ -390,10 +392,23 @@ export function parseCommandLine(argv: readonly string[]): ParsedCommand {
       pingoneApiUrl: str('pingone-api-url'),
       pingoneAuthUrl: str('pingone-auth-url'),
       ledgerTable: str('ledger-table'),
+      awsTimeoutMs: awsTimeout(str('aws-timeout')),
       debug: values.debug === true,
     },
     values,
   };
+}
+
+function awsTimeout(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const ms = parseDuration(text);
+  if (ms === undefined || ms < 1_000) {
+    throw new UsageError(
+      `--aws-timeout '${text}' is not a duration of 1s or more`,
+      'write it as <n>s or <n>m, e.g. 30s',
+    );
+  }
+  return ms;
 }
 
 export function helpText(command: CommandName | undefined): string {
