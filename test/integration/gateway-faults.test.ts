@@ -1,11 +1,15 @@
+import { UpdateSecretVersionStageCommand } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../lib/config.js';
 import {
   intentSettlesAt,
   type LedgerIntent,
   MAX_POST_WINDOW_MS,
   SETTLE_MARGIN_MS,
 } from '../../lib/ledger/record.js';
+import { PingOneHttpClient } from '../../lib/pingone/http-client.js';
 import type { SecretOwner } from '../../lib/pingone/types.js';
+import { functionSettingHint, inspectStatus } from '../../lib/status/index.js';
 import { type LocalWorld, type RotatableSecret, startLocalWorld } from '../../local/world.js';
 import { leakedSecrets, OutputCapture } from '../support/capture-output.js';
 import { authenticator, committedRegenerates, rotationHarness } from '../support/harness.js';
@@ -160,6 +164,71 @@ describe('a gateway in front of PingOne', () => {
     ]);
     expect(world.sim.readSecret(secret.environmentId, secret.resourceId).previous?.secret).toBe(initial);
     expect(await stage(secret, 'AWSPREVIOUS')).toBe(initial);
+    remember(harness);
+  });
+});
+
+describe('a regenerate PingOne itself refused', () => {
+  it('closes the run as failed: a later console regenerate shows as drift and is not adopted', async () => {
+    const secret = await newSecret();
+    const initial = (await stage(secret)) as string;
+    // PingOne's own 403 document (ACCESS_FAILED / INSUFFICIENT_PERMISSIONS): the worker may not regenerate.
+    world.sim.faults.failNext({
+      route: 'secret',
+      method: 'POST',
+      resourceId: secret.resourceId,
+      status: 403,
+    });
+    const harness = rotationHarness(world, { maxAttempts: 1 });
+    const refused = await harness.driver.rotate(secret.arn);
+    expect(refused.ok).toBe(false);
+    expect(refused.error).toMatch(/HTTP 403 ACCESS_FAILED/);
+    const record = await world.ledger.read(ownerOf(secret), { deadline: Date.now() + 10_000, now: Date.now });
+    expect(record?.history.map((run) => run.outcome)).toEqual(['failed']);
+    expect(record?.intent).toBeUndefined();
+    // The operator gives up on that rotation (its AWSPENDING label goes).
+    const token = (await harness.driver.pendingVersion(secret.arn)) as string;
+    await world.secretsManager.send(
+      new UpdateSecretVersionStageCommand({
+        SecretId: secret.arn,
+        VersionStage: 'AWSPENDING',
+        RemoveFromVersionId: token,
+      }),
+    );
+
+    // Someone regenerates in the PingOne console, keeping the old secret valid for a day.
+    const outOfBand = world.sim.regenerateOutOfBand(secret.environmentId, secret.resourceId, {
+      previousExpiresAt: new Date(world.sim.clock.now().getTime() + 86_400_000),
+    });
+    sensitive.add(outOfBand.secret);
+    const config = loadConfig(world.functionEnv);
+    const report = await inspectStatus(
+      {
+        secretsManager: world.secretsManager,
+        pingone: {
+          config,
+          client: new PingOneHttpClient({
+            apiUrlTemplate: config.apiUrlTemplate,
+            authUrlTemplate: config.authUrlTemplate,
+            workerCredentials: async () => ({
+              ...world.worker,
+              tokenEndpointAuthMethod: 'CLIENT_SECRET_BASIC',
+            }),
+          }),
+        },
+        ledger: world.ledger,
+        now: () => world.sim.clock.now().getTime(),
+        hint: functionSettingHint,
+      },
+      { secretId: secret.arn },
+    );
+    expect(report.verdict).toBe('drift');
+
+    // A new rotation refuses to adopt what this function did not send.
+    const retry = await harness.driver.rotate(secret.arn);
+    expect(retry.ok).toBe(false);
+    expect(retry.error).toMatch(/records no regenerate by this function/);
+    expect(await stage(secret)).toBe(initial);
     remember(harness);
   });
 });
