@@ -37,7 +37,7 @@ export function completionScript(shell: Shell, spec: CompletionSpec): string {
   );
   if (shell === 'bash') {
     return `# ${spec.program} completion for bash. Load it with:
-#   source <(${spec.program} completion bash)     (or: npx ${spec.program} completion bash > ~/.${spec.program}-completion.bash)
+#   source <(${spec.program} completion bash)     (or: ${spec.program} completion bash > ~/.${spec.program}-completion.bash)
 ${fn}() {
   local cur="\${COMP_WORDS[COMP_CWORD]}" prev="\${COMP_WORDS[COMP_CWORD-1]}" opts=""
   if [[ \${COMP_CWORD} -eq 1 ]]; then

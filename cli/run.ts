@@ -153,7 +153,7 @@ const EXIT_HELP = `Exit codes:
 ${verdictExitHelp()}
   audit: ${AUDIT_EXIT.unhealthy} when any secret needs attention, 1 when one could not be judged`;
 
-const USAGE = `Usage: ${PROGRAM} <command> [options]   (in a checkout: npx ${PROGRAM} <command> [options])
+const USAGE = `Usage: ${PROGRAM} <command> [options]   (install: npm link in the checkout; never npx elsewhere)
 
 Operate PingOne client secrets (custom resources and OIDC applications) rotated by AWS Secrets Manager.
 

@@ -1,12 +1,12 @@
 #!/usr/bin/env node
 /**
- * Regenerates the CLI examples in README.md from real runs: starts `cli/demo-world.ts` (moto and the PingOne
- * simulator, seeded), runs the built CLI (dist/cli/pingone-rotation.mjs, what `npx pingone-rotation` runs)
- * against it in the order the states need, and rewrites every code block that follows a marker
+ * Regenerates the CLI examples in README.md and docs/ from real runs: starts `cli/demo-world.ts` (moto and the
+ * PingOne simulator, seeded), runs the built CLI (dist/cli/pingone-rotation.mjs, what `pingone-rotation` runs
+ * after `npm link`) against it in the order the states need, and rewrites every code block that follows a marker
  *
  *   <!-- readme-example: NAME [NAME …] -->
  *
- * with those runs' output: `$ npx pingone-rotation …`, stdout and stderr in the order they arrived, and
+ * with those runs' output: `$ pingone-rotation …`, stdout and stderr in the order they arrived, and
  * `[exit N]`. Nothing is edited by hand, and a marker naming an unknown run is an error.
  *
  *   npm run build && npm run readme:examples
@@ -14,8 +14,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { docFiles } from './docs-blocks.js';
 
-const README = 'README.md';
 const CLI = 'dist/cli/pingone-rotation.mjs';
 const FUNCTION_ARN = 'arn:aws:lambda:us-east-1:123456789012:function:pingone-rotation';
 
@@ -43,7 +44,7 @@ async function waitFor(read: () => string, pattern: RegExp, what: string, ms = 1
   }
 }
 
-// 1. The demo world, exactly as `node --import tsx cli/demo-world.ts` prints it.
+// 1. The demo world, exactly as `npm run demo` prints it (after npm's own lines).
 const demo = spawn(process.execPath, ['--import', 'tsx', 'cli/demo-world.ts'], {
   env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' },
   stdio: ['ignore', 'pipe', 'pipe'],
@@ -53,7 +54,9 @@ const runs = new Map<string, string>();
 try {
   await waitFor(demoOut.text, /^Ctrl-C stops moto and the simulator\.$/m, 'demo world');
   const demoText = demoOut.text();
-  runs.set('demo-world', `$ node --import tsx cli/demo-world.ts\n${demoText.trimEnd()}`);
+  // The alias line names this checkout's path: shown as /path/to/checkout.
+  const checkout = fileURLToPath(new URL('..', import.meta.url)).replace(/\/$/, '');
+  runs.set('demo-world', `$ npm run demo\n${demoText.trimEnd().split(checkout).join('/path/to/checkout')}`);
   const env: Record<string, string> = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' };
   for (const m of demoText.matchAll(/^ {2}export ([A-Z_]+)='([^']*)'$/gm)) env[m[1]!] = m[2]!;
   const ids = (label: string) => {
@@ -73,11 +76,11 @@ try {
     return {
       child,
       out: capture(child),
-      shown: `$ npx pingone-rotation ${shown}${options.stdinNull ? ' < /dev/null' : ''}`,
+      shown: `$ pingone-rotation ${shown}${options.stdinNull ? ' < /dev/null' : ''}`,
     };
   };
   const record = (out: string, code: number | null, shown: string, note = '') =>
-    `${shown}${note}\n${out.trimEnd()}${code === 0 && !/^\$ npx pingone-rotation status /.test(shown) ? '' : `\n[exit ${code}]`}`;
+    `${shown}${note}\n${out.trimEnd()}${code === 0 && !/^\$ pingone-rotation status /.test(shown) ? '' : `\n[exit ${code}]`}`;
   const run = async (name: string, args: string[], options: { stdinNull?: boolean } = {}) => {
     const c = cli(args, options);
     const code = await c.out.done;
@@ -175,22 +178,26 @@ try {
   await demoOut.done;
 }
 
-// 3. Rewrite the marked blocks.
-const readme = readFileSync(README, 'utf8');
+// 3. Rewrite the marked blocks, in README.md and every page under docs/.
 const used = new Set<string>();
 const marker = /(<!-- readme-example: ([^>]+?) -->\n)```[^\n]*\n[\s\S]*?\n```/g;
-const rewritten = readme.replace(marker, (_all, head: string, names: string) => {
-  const parts = names.split(/\s+/).map((name) => {
-    const text = runs.get(name);
-    if (text === undefined) throw new Error(`readme-examples: ${README} names an unknown example '${name}'`);
-    used.add(name);
-    return text;
+const files = docFiles('.');
+for (const file of files) {
+  const text = readFileSync(file, 'utf8');
+  const rewritten = text.replace(marker, (_all, head: string, names: string) => {
+    const parts = names.split(/\s+/).map((name) => {
+      const example = runs.get(name);
+      if (example === undefined)
+        throw new Error(`readme-examples: ${file} names an unknown example '${name}'`);
+      used.add(name);
+      return example;
+    });
+    return `${head}\`\`\`\n${parts.join('\n\n')}\n\`\`\``;
   });
-  return `${head}\`\`\`\n${parts.join('\n\n')}\n\`\`\``;
-});
-writeFileSync(README, rewritten);
+  if (rewritten !== text) writeFileSync(file, rewritten);
+}
 const unused = [...runs.keys()].filter((name) => !used.has(name));
 process.stdout.write(
-  `readme-examples: rewrote ${used.size} example(s) in ${README}` +
+  `readme-examples: rewrote ${used.size} example(s) in ${files.join(', ')}` +
     `${unused.length > 0 ? `; not shown: ${unused.join(', ')}` : ''}\n`,
 );

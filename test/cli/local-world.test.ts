@@ -8,7 +8,14 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOCAL_ROTATION_LAMBDA_ARN } from '../../local/driver.js';
 import { type LocalWorld, startLocalWorld } from '../../local/world.js';
+import { docFiles } from '../../scripts/docs-blocks.js';
 import { binary } from './support.js';
+
+/** README.md and every page under docs/, as one text: where a fact lives is the docs' business. */
+const allDocs = () =>
+  docFiles('.')
+    .map((file) => readFileSync(file, 'utf8'))
+    .join('\n');
 
 let world: LocalWorld;
 let counter = 0;
@@ -74,8 +81,8 @@ describe('local rotate and the rotation configuration (item 4)', () => {
     });
   });
 
-  it('the README describes it', () => {
-    const readme = readFileSync('README.md', 'utf8');
+  it('the docs describe it', () => {
+    const readme = allDocs();
     expect(readme).toContain(LOCAL_ROTATION_LAMBDA_ARN);
     expect(readme).toMatch(/turns rotation on/);
   });
@@ -112,7 +119,7 @@ describe('cold start in the local world (item 9)', () => {
     expect(stepMetrics).toHaveLength(4);
     for (const m of stepMetrics)
       expect(m._aws.CloudWatchMetrics[0]!.Dimensions).toEqual([['service', 'step']]);
-    const readme = readFileSync('README.md', 'utf8');
+    const readme = allDocs();
     expect(readme).toContain('dimensions `service` and `step`');
     expect(readme).toContain('`ColdStart` (dimensions `service` and `function_name`)');
   });

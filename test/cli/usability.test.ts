@@ -136,12 +136,6 @@ describe('missing basics (item 7)', () => {
     const out = spawnSync('zsh', ['-n'], { input: script, encoding: 'utf8' });
     expect(out.status).toBe(0);
   });
-
-  it('the README runs the CLI as `npx pingone-rotation`, never as a bare command', () => {
-    const readme = readFileSync('README.md', 'utf8');
-    expect(readme).toMatch(/^\$ npx pingone-rotation /m);
-    expect(readme).not.toMatch(/^\$ pingone-rotation /m);
-  });
 });
 
 describe('messages (item 8)', () => {
