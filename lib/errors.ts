@@ -224,6 +224,18 @@ export class RegenerateInFlightError extends RotationError {
 }
 
 /**
+ * The fleet auditor holds the owner's early-retirement intent: its DELETE of PingOne's previous secret may
+ * be in flight, and a regenerate now could make that DELETE remove the secret AWSCURRENT holds. Nothing was
+ * sent to PingOne; Secrets Manager's retry after the intent settles goes on.
+ */
+export class RetirementInProgressError extends RotationError {
+  readonly code = 'RetirementInProgress';
+  override get retryable(): boolean {
+    return true;
+  }
+}
+
+/**
  * PingOne shows a regenerate (AWSCURRENT is its previous secret) that the ledger does not record as this
  * function's own for this secret: someone regenerated outside the function. Nothing is adopted.
  */

@@ -5,29 +5,57 @@
  *
  * It deletes only when every condition holds; otherwise it leaves the secret alone and says why.
  */
+import { PingOneApiError } from '../errors.js';
+import { MAX_RETIRE_WINDOW_MS, SETTLE_MARGIN_MS } from '../ledger/record.js';
 import type { PingOneRegion } from '../pingone/regions.js';
-import type { SecretOwner } from '../pingone/types.js';
+import type { PingOneSecretState, SecretOwner } from '../pingone/types.js';
 import { redactText } from '../redact.js';
 import type { StatusPingOne, StatusReport } from '../status/model.js';
 import { oneLine } from '../status/text.js';
 
 /**
- * The rotation ledger, as retirement needs it. The ledger is written only by the rotation function, so
- * unlike a secret's contents (which anyone with write access to the secret controls) it proves which
- * secret owns which PingOne owner.
+ * The rotation ledger, as retirement needs it (lib/audit/ledger-retirement.ts). The ledger is written only by
+ * the rotation function, the CLI and, in attributes of its own, the auditor; unlike a secret's contents
+ * (which anyone with write access to the secret controls) it proves which secret owns which PingOne owner.
  */
 export interface RetirementLedger {
-  /** The ARN of the secret the ledger binds to `owner`, or undefined when none is bound. */
-  boundSecret(owner: SecretOwner): Promise<string | undefined>;
-  /** Records that the previous secret of `owner` was retired early. */
-  recordRetirement(
+  /**
+   * Takes the owner's retirement intent for `secretArn`, the secret the ledger must bind to the owner: from
+   * then until `deleteUntil` plus the settle margin (or `end`) no rotation sends a regenerate for the owner.
+   * Refused (with why) when the ledger binds the owner to no or another secret, or a regenerate or another
+   * retirement may be in flight.
+   */
+  begin(
     owner: SecretOwner,
-    entry: { secretArn: string; at: string; previousExpiresAt: string; previousLastUsed?: string },
-  ): Promise<void>;
+    args: { readonly secretArn: string; readonly deleteUntil: number },
+  ): Promise<RetirementHold | { readonly refused: string }>;
+  /** Clears the intent (if still this one) and, with `entry`, records that the previous secret was retired. */
+  end(owner: SecretOwner, hold: RetirementHold, entry?: RetirementEntry): Promise<void>;
+}
+
+export interface RetirementHold {
+  readonly token: string;
+  /** Epoch ms: every PingOne call of the retirement is sent and given up on by then. */
+  readonly deleteUntil: number;
+}
+
+export interface RetirementEntry {
+  readonly secretArn: string;
+  readonly at: string;
+  readonly previousExpiresAt: string;
+  readonly previousLastUsed?: string | undefined;
+  /** Set when the DELETE's own answer was lost and a re-read showed the previous secret gone. */
+  readonly confirmedBy?: 'read' | undefined;
 }
 
 export type RetirementOutcome =
-  | { readonly secret: string; readonly outcome: 'retired'; readonly previousExpiresAt: string }
+  | {
+      readonly secret: string;
+      readonly outcome: 'retired';
+      readonly previousExpiresAt: string;
+      /** The DELETE's answer was lost; PingOne, read again, holds no previous secret. */
+      readonly confirmedBy?: 'read';
+    }
   | { readonly secret: string; readonly outcome: 'kept'; readonly why: string }
   | { readonly secret: string; readonly outcome: 'failed'; readonly error: string };
 
@@ -96,41 +124,110 @@ export async function retireIfUnused(
       why: 'no rotation ledger is configured to prove the secret owns its PingOne owner',
     };
   }
+  const failed = (error: unknown): RetirementOutcome => ({
+    secret,
+    outcome: 'failed',
+    error: redactText(oneLine((error as Error)?.message ?? String(error))),
+  });
+  // Every PingOne call of the retirement is sent and given up on inside the intent's window.
+  const deleteUntil = Math.min(deps.deadline, deps.now() + MAX_RETIRE_WINDOW_MS);
+  let hold: RetirementHold;
   try {
-    const bound = await deps.ledger.boundSecret(owner);
-    if (bound !== report.secret.arn) {
-      return {
-        secret,
-        outcome: 'kept',
-        why: bound
-          ? `the ledger binds this PingOne owner to another secret (${bound})`
-          : 'the ledger binds no secret to this PingOne owner',
-      };
-    }
-    const options = { deadline: Math.min(deps.deadline, deps.now() + 20_000) };
-    // Read again just before deleting: the previous secret must be the same one (same expiry) and unused since.
-    const state = await deps.pingone.client.readSecret(owner, options);
-    if (!state.previous || !sameSecond(state.previous.expiresAt, p.previous.expiresAt)) {
-      return { secret, outcome: 'kept', why: "PingOne's previous secret changed since it was inspected" };
-    }
-    if (state.previous.lastUsed !== undefined && !sameSecond(state.previous.lastUsed, p.previous.lastUsed)) {
-      return { secret, outcome: 'kept', why: 'the previous secret was used since it was inspected' };
-    }
-    await deps.pingone.client.deletePreviousSecret(owner, options);
-    await deps.ledger.recordRetirement(owner, {
-      secretArn: report.secret.arn,
-      at: new Date(deps.now()).toISOString(),
-      previousExpiresAt: state.previous.expiresAt,
-      ...(state.previous.lastUsed ? { previousLastUsed: state.previous.lastUsed } : {}),
-    });
-    return { secret, outcome: 'retired', previousExpiresAt: state.previous.expiresAt };
+    const taken = await deps.ledger.begin(owner, { secretArn: report.secret.arn, deleteUntil });
+    if ('refused' in taken) return { secret, outcome: 'kept', why: taken.refused };
+    hold = taken;
   } catch (error) {
-    return {
-      secret,
-      outcome: 'failed',
-      error: redactText(oneLine((error as Error).message ?? String(error))),
-    };
+    return failed(error);
   }
+  // From here until the intent is cleared (or lapses) no rotation regenerates this owner.
+  const ledger = deps.ledger;
+  const release = async (outcome: RetirementOutcome, entry?: RetirementEntry) => {
+    try {
+      await ledger.end(owner, hold, entry);
+      return outcome;
+    } catch (error) {
+      return outcome.outcome === 'retired' ? failed(error) : outcome;
+    }
+  };
+  const options = { deadline: hold.deleteUntil };
+  let judged: PingOneSecretState;
+  try {
+    // Read again under the intent: the previous secret must be the one judged (same expiry), unused since.
+    judged = await deps.pingone.client.readSecret(owner, options);
+  } catch (error) {
+    return release(failed(error));
+  }
+  if (!judged.previous || !sameSecond(judged.previous.expiresAt, p.previous.expiresAt)) {
+    return release({
+      secret,
+      outcome: 'kept',
+      why: "PingOne's previous secret changed since it was inspected",
+    });
+  }
+  if (judged.previous.lastUsed !== undefined && !sameSecond(judged.previous.lastUsed, p.previous.lastUsed)) {
+    return release({ secret, outcome: 'kept', why: 'the previous secret was used since it was inspected' });
+  }
+  const entry = (confirmedBy?: 'read'): RetirementEntry => ({
+    secretArn: report.secret.arn,
+    at: new Date(deps.now()).toISOString(),
+    previousExpiresAt: judged.previous?.expiresAt ?? '',
+    ...(judged.previous?.lastUsed ? { previousLastUsed: judged.previous.lastUsed } : {}),
+    ...(confirmedBy ? { confirmedBy } : {}),
+  });
+  try {
+    // Sent once: the DELETE is never repeated in this run, whatever the answer.
+    await deps.pingone.client.deletePreviousSecret(owner, options);
+  } catch (error) {
+    if (deleteRefused(error)) {
+      return release(
+        failed(
+          new Error(
+            `PingOne refused to delete the previous secret (nothing deleted): ${(error as Error).message}`,
+          ),
+        ),
+      );
+    }
+    // Outcome unknown: the DELETE may have landed, or may still land. Read and decide; never send it again.
+    let after: PingOneSecretState | undefined;
+    try {
+      after = await deps.pingone.client.readSecret(owner, {
+        deadline: Math.min(deps.deadline, deps.now() + MAX_RETIRE_WINDOW_MS),
+      });
+    } catch {
+      after = undefined;
+    }
+    if (after && after.previous === undefined && after.secret === judged.secret) {
+      return release(
+        { secret, outcome: 'retired', previousExpiresAt: judged.previous.expiresAt, confirmedBy: 'read' },
+        entry('read'),
+      );
+    }
+    // Still there (or unreadable): the intent is left to lapse, so no regenerate is sent while the DELETE
+    // could still land and remove the secret a regenerate would have made previous.
+    return failed(
+      new Error(
+        `the DELETE of the previous secret has an unknown outcome (${(error as Error)?.message ?? error}); ` +
+          `${after ? 'PingOne still shows the previous secret' : 'PingOne could not be read again'}, so it is not ` +
+          `claimed retired. Rotations of the owner wait until ${new Date(hold.deleteUntil + SETTLE_MARGIN_MS).toISOString()}; ` +
+          'the next audit decides again',
+      ),
+    );
+  }
+  return release({ secret, outcome: 'retired', previousExpiresAt: judged.previous.expiresAt }, entry());
+}
+
+/**
+ * Whether a failed DELETE provably changed nothing: PingOne answered it with a client error of its own
+ * (a 4xx other than 408/429, which a proxy or a gateway may send while the request goes on).
+ */
+function deleteRefused(error: unknown): boolean {
+  return (
+    error instanceof PingOneApiError &&
+    error.status >= 400 &&
+    error.status < 500 &&
+    error.status !== 408 &&
+    error.status !== 429
+  );
 }
 
 /** The report gives times to the second; PingOne to the millisecond. */

@@ -14,7 +14,9 @@ import {
   type LedgerRecord,
   type LedgerRun,
   ledgerKey,
+  type RetirementIntent,
   type RunOutcome,
+  SETTLE_MARGIN_MS,
 } from './record.js';
 
 export interface LedgerCallOptions {
@@ -24,6 +26,14 @@ export interface LedgerCallOptions {
   readonly now: () => number;
   /** What a failure leaves behind, for the error message. Default: nothing was changed at PingOne. */
   readonly consequence?: string;
+}
+
+export interface LedgerWriteOptions extends LedgerCallOptions {
+  /**
+   * Written only while no early retirement of the owner is live (`retirementIsLive`): a regenerate intent.
+   * A live one makes the write a `conflict`, like a changed revision.
+   */
+  readonly unlessRetiring?: boolean;
 }
 
 export type LedgerWriteResult = 'written' | 'conflict';
@@ -37,8 +47,11 @@ export interface RotationLedger {
   /** The table, for messages. */
   readonly table: string;
   read(owner: SecretOwner, options: LedgerCallOptions): Promise<LedgerRecord | undefined>;
-  /** Writes `record` as revision `record.rev + 1`, if the item is still at `record.rev` (0: absent). */
-  write(owner: SecretOwner, record: LedgerRecord, options: LedgerCallOptions): Promise<LedgerWriteResult>;
+  /**
+   * Writes `record` as revision `record.rev + 1`, if the item is still at `record.rev` (0: absent). The
+   * auditor's `retirement` attribute is never written here.
+   */
+  write(owner: SecretOwner, record: LedgerRecord, options: LedgerWriteOptions): Promise<LedgerWriteResult>;
 }
 
 /**
@@ -75,7 +88,7 @@ export class DynamoDbLedger implements RotationLedger {
   async write(
     owner: SecretOwner,
     record: LedgerRecord,
-    options: LedgerCallOptions,
+    options: LedgerWriteOptions,
   ): Promise<LedgerWriteResult> {
     const names: Record<string, string> = {
       '#rev': 'rev',
@@ -120,6 +133,14 @@ export class DynamoDbLedger implements RotationLedger {
     else {
       condition = '#rev = :expected';
       values[':expected'] = { N: String(record.rev) };
+      if (options.unlessRetiring) {
+        // Not live: its DELETE was given up on at least SETTLE_MARGIN_MS ago (ISO-8601 strings, both from
+        // toISOString, compare in time order).
+        condition += ' AND (attribute_not_exists(#retirement) OR #retirement.#deleteUntil <= :settled)';
+        names['#retirement'] = 'retirement';
+        names['#deleteUntil'] = 'deleteUntil';
+        values[':settled'] = { S: new Date(options.now() - SETTLE_MARGIN_MS).toISOString() };
+      }
     }
     try {
       await this.#call('write', options, (abortSignal) =>
@@ -265,6 +286,18 @@ export function parseItem(item: Record<string, AttributeValue>, table: string): 
         postUntil: str(intentMap, 'postUntil', 'intent'),
       }
     : undefined;
+  const retirementMap = item.retirement?.M;
+  let retirement: RetirementIntent | undefined;
+  if (retirementMap) {
+    retirement = {
+      token: str(retirementMap, 'token', 'retirement'),
+      secretArn: str(retirementMap, 'secretArn', 'retirement'),
+      startedAt: str(retirementMap, 'startedAt', 'retirement'),
+      deleteUntil: str(retirementMap, 'deleteUntil', 'retirement'),
+    };
+    if (!Number.isFinite(Date.parse(retirement.deleteUntil)))
+      throw bad('retirement.deleteUntil is not a time');
+  }
   const history = (item.history?.L ?? []).map((entry, i): LedgerRun => {
     const map = entry.M;
     if (!map) throw bad(`history[${i}] is not a map`);
@@ -279,5 +312,5 @@ export function parseItem(item: Record<string, AttributeValue>, table: string): 
       outcome,
     };
   });
-  return { rev, binding, intent, history };
+  return { rev, binding, intent, history, ...(retirement ? { retirement } : {}) };
 }

@@ -16,6 +16,26 @@ export interface LedgerRecord {
   readonly intent: LedgerIntent | undefined;
   /** The last few rotations, newest first. */
   readonly history: readonly LedgerRun[];
+  /**
+   * The fleet auditor's early retirement in progress (lib/audit/ledger-retirement.ts), in an attribute of its
+   * own: the auditor's role may write it and never the binding, intent, history or revision. While it is
+   * live no regenerate intent is written (the write is conditional on it), so no regenerate is sent.
+   */
+  readonly retirement?: RetirementIntent | undefined;
+}
+
+/**
+ * An early retirement of PingOne's previous secret about to be (or being) sent: written by the auditor
+ * before it re-reads PingOne and sends the DELETE, cleared when it is done.
+ */
+export interface RetirementIntent {
+  /** A random id of this retirement. */
+  readonly token: string;
+  /** The secret the auditor judged (the one the ledger bound to the owner when it took the intent). */
+  readonly secretArn: string;
+  readonly startedAt: string;
+  /** The DELETE is sent and given up on by this time (ISO-8601); it may settle for SETTLE_MARGIN_MS more. */
+  readonly deleteUntil: string;
 }
 
 export type BindingHow = 'rotation' | 'onboard' | 'rebind';
@@ -91,6 +111,12 @@ export const SETTLE_MARGIN_MS = PINGONE_REQUEST_TIMEOUT_MS + UPSTREAM_HOLD_MS + 
 export const MAX_POST_WINDOW_MS = 60_000;
 
 /**
+ * The longest an early retirement's re-read and DELETE may run under its intent: a rotation of the owner
+ * waits at most this (plus SETTLE_MARGIN_MS) for an auditor that died holding it.
+ */
+export const MAX_RETIRE_WINDOW_MS = 20_000;
+
+/**
  * The item's partition key: `<kind>#<region>#<environmentId>#<ownerId>`, ids lower-cased so that one owner
  * has exactly one key however a secret spells its UUIDs.
  */
@@ -116,6 +142,19 @@ export const EMPTY_RECORD: LedgerRecord = Object.freeze({
 /** Whether the intent's POSTs may still be in flight (or settling) at `now`. */
 export function intentIsLive(intent: LedgerIntent | undefined, now: number): intent is LedgerIntent {
   return intent !== undefined && now < Date.parse(intent.postUntil) + SETTLE_MARGIN_MS;
+}
+
+/** Whether an early retirement's DELETE may still be in flight (or settling) at `now`: no regenerate then. */
+export function retirementIsLive(
+  retirement: RetirementIntent | undefined,
+  now: number,
+): retirement is RetirementIntent {
+  return retirement !== undefined && !(now >= retirementSettlesAt(retirement).getTime());
+}
+
+/** The time after which the retirement no longer holds back a regenerate. */
+export function retirementSettlesAt(retirement: RetirementIntent): Date {
+  return new Date(Date.parse(retirement.deleteUntil) + SETTLE_MARGIN_MS);
 }
 
 /** The time after which the intent no longer holds back another regenerate. */

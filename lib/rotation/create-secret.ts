@@ -5,6 +5,7 @@ import {
   PingOneApiError,
   RegenerateInFlightError,
   RegenerateOutcomeUnknownError,
+  RetirementInProgressError,
   RotationError,
   UnexplainedRegenerateError,
 } from '../errors.js';
@@ -14,6 +15,8 @@ import {
   intentSettlesAt,
   type LedgerRecord,
   MAX_POST_WINDOW_MS,
+  retirementIsLive,
+  retirementSettlesAt,
   SETTLE_MARGIN_MS,
   unfinishedRuns,
   withFailed,
@@ -333,6 +336,7 @@ class LedgerProgress {
               `(version ${this.token}) sent nothing to PingOne. A retry after that time re-reads PingOne`,
       );
     }
+    this.#assertNoRetirement(now);
     const postUntil = Math.min(deps.deadline, now + MAX_POST_WINDOW_MS);
     const next = withRegenerateIntent(this.#record ?? EMPTY_RECORD, {
       secretArn: this.secretArn,
@@ -340,8 +344,14 @@ class LedgerProgress {
       now,
       postUntil,
     });
-    const written = await deps.ledger.write(this.owner, next, ledgerOptions(deps));
+    // Conditional on no live early retirement too: the auditor takes its intent without the revision.
+    const written = await deps.ledger.write(this.owner, next, {
+      ...ledgerOptions(deps),
+      unlessRetiring: true,
+    });
     if (written === 'conflict') {
+      this.#record = await readOwnLedgerRecord(deps, this.owner, this.secretArn);
+      this.#assertNoRetirement(deps.now());
       throw new RegenerateInFlightError(
         `${describeOwner(this.owner)}: its rotation ledger record changed while this rotation (version ` +
           `${this.token}) was deciding (another invocation is rotating it, or an operator moved the binding); ` +
@@ -354,6 +364,18 @@ class LedgerProgress {
       claimed ? 'owner bound to this secret; regenerate intent recorded' : 'regenerate intent recorded',
     );
     return postUntil;
+  }
+
+  /** Refuses while the fleet auditor may be deleting PingOne's previous secret (lib/audit/retire.ts). */
+  #assertNoRetirement(now: number): void {
+    const retirement = this.#record?.retirement;
+    if (!retirementIsLive(retirement, now)) return;
+    throw new RetirementInProgressError(
+      `${describeOwner(this.owner)}: the fleet auditor began retiring PingOne's previous secret early at ` +
+        `${retirement.startedAt} (its DELETE may be in flight until ${retirementSettlesAt(retirement).toISOString()}); ` +
+        `a regenerate now could make that DELETE remove the secret AWSCURRENT holds, so this rotation (version ` +
+        `${this.token}) sent nothing to PingOne. Secrets Manager's retry after that time goes on`,
+    );
   }
 
   /**

@@ -330,11 +330,17 @@ class MemoryLedger implements RetirementLedger {
   bind(secret: RotatableSecret, arn = secret.arn): void {
     this.bindings.set(`${secret.environmentId}/${secret.resourceId}`, arn);
   }
-  async boundSecret(owner: SecretOwner): Promise<string | undefined> {
-    return this.bindings.get(`${owner.environmentId}/${owner.id}`);
+  async begin(owner: SecretOwner, args: { secretArn: string; deleteUntil: number }) {
+    const bound = this.bindings.get(`${owner.environmentId}/${owner.id}`);
+    if (bound === args.secretArn) return { token: 'memory', deleteUntil: args.deleteUntil };
+    return {
+      refused: bound
+        ? `the ledger binds this PingOne owner to another secret (${bound})`
+        : 'the ledger binds no secret to this PingOne owner',
+    };
   }
-  async recordRetirement(owner: SecretOwner, entry: { secretArn: string }): Promise<void> {
-    this.retirements.push({ owner, secretArn: entry.secretArn });
+  async end(owner: SecretOwner, _hold: unknown, entry?: { secretArn: string }): Promise<void> {
+    if (entry) this.retirements.push({ owner, secretArn: entry.secretArn });
   }
 }
 

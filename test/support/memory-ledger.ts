@@ -1,5 +1,10 @@
-import type { LedgerCallOptions, LedgerWriteResult, RotationLedger } from '../../lib/ledger/ledger.js';
-import { type LedgerRecord, ledgerKey } from '../../lib/ledger/record.js';
+import type {
+  LedgerCallOptions,
+  LedgerWriteOptions,
+  LedgerWriteResult,
+  RotationLedger,
+} from '../../lib/ledger/ledger.js';
+import { type LedgerRecord, ledgerKey, retirementIsLive } from '../../lib/ledger/record.js';
 import type { SecretOwner } from '../../lib/pingone/types.js';
 
 /**
@@ -27,7 +32,7 @@ export class MemoryLedger implements RotationLedger {
   async write(
     owner: SecretOwner,
     record: LedgerRecord,
-    _options: LedgerCallOptions,
+    options: LedgerWriteOptions,
   ): Promise<LedgerWriteResult> {
     this.writes++;
     const failure = this.failures.shift();
@@ -36,8 +41,13 @@ export class MemoryLedger implements RotationLedger {
     this.beforeWrite = undefined;
     hook?.();
     const key = ledgerKey(owner);
-    if ((this.items.get(key)?.rev ?? 0) !== record.rev) return 'conflict';
-    this.items.set(key, structuredClone({ ...record, rev: record.rev + 1 }));
+    const stored = this.items.get(key);
+    if ((stored?.rev ?? 0) !== record.rev) return 'conflict';
+    if (options.unlessRetiring && retirementIsLive(stored?.retirement, options.now())) return 'conflict';
+    // The auditor's retirement attribute is its own: a write of the record leaves it as it is.
+    const { retirement: _ignored, ...rest } = record;
+    const kept = stored?.retirement ? { retirement: stored.retirement } : {};
+    this.items.set(key, structuredClone({ ...rest, ...kept, rev: record.rev + 1 }));
     return 'written';
   }
 

@@ -1,0 +1,209 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAuditHandler } from '../../lib/audit/handler.js';
+import { retirementLedger } from '../../lib/audit/ledger-retirement.js';
+import { SETTLE_MARGIN_MS, withRegenerateIntent } from '../../lib/ledger/record.js';
+import { nodeTransport, type Transport, type TransportRequest } from '../../lib/pingone/transport.js';
+import type { SecretOwner } from '../../lib/pingone/types.js';
+import {
+  ALL_STEPS,
+  LOCAL_ROTATION_LAMBDA_ARN,
+  lambdaContext,
+  type RotationReport,
+} from '../../local/driver.js';
+import { type LocalWorld, type RotatableSecret, startLocalWorld } from '../../local/world.js';
+import { OutputCapture } from '../support/capture-output.js';
+import { authenticator, rotationHarness } from '../support/harness.js';
+
+/**
+ * Early retirement racing a rotation (issue 17, finding 1), against moto and the PingOne simulator with the
+ * real auditor and rotation handlers. PingOne's DELETE removes whatever is previous *at that moment*: if a
+ * regenerate lands between the auditor's judgement and its DELETE, the DELETE removes the secret AWSCURRENT
+ * holds and every consumer is locked out. The auditor's retirement intent in the ledger closes that window:
+ * no regenerate is sent while it is live, and an unknown DELETE outcome is never answered with a second DELETE.
+ */
+const HOUR = 3_600_000;
+const output = new OutputCapture();
+let world: LocalWorld;
+let harness: ReturnType<typeof rotationHarness>;
+let authenticates: ReturnType<typeof authenticator>;
+let seq = 0;
+
+beforeAll(async () => {
+  output.start();
+  world = await startLocalWorld({ previousSecretTtl: '7d' });
+  harness = rotationHarness(world, { maxAttempts: 1 });
+  authenticates = authenticator(world.sim);
+}, 60_000);
+
+afterAll(async () => {
+  output.stop();
+  await world?.stop();
+});
+
+/** A rotated secret (AWSCURRENT is PingOne's current secret, AWSPREVIOUS its previous), judged hours later. */
+async function rotatedSecret(): Promise<{ secret: RotatableSecret; prefix: string }> {
+  const prefix = `pingone/retire-race-${++seq}/`;
+  const secret = await world.createRotatableSecret({ name: `${prefix}orders`, region: 'EU' });
+  const report = await harness.driver.rotate(secret.arn);
+  expect(report.ok, report.error).toBe(true);
+  // Two hours on: the previous secret has been unused for longer than RETIRE_UNUSED_PREVIOUS_AFTER (1h).
+  world.sim.clock.advance(2 * HOUR);
+  return { secret, prefix };
+}
+
+/** The auditor with early retirement on, its PingOne calls passing through `hook`. */
+function auditor(
+  prefix: string,
+  hook: (request: TransportRequest, phase: 'before' | { status: number }) => Promise<void>,
+) {
+  const inner = nodeTransport();
+  const transport: Transport = async (request) => {
+    await hook(request, 'before');
+    const response = await inner(request);
+    await hook(request, { status: response.status });
+    return response;
+  };
+  const handler = createAuditHandler({
+    env: {
+      ...world.functionEnv,
+      AUDIT_SECRET_NAME_PREFIX: prefix,
+      AUDIT_ROTATION_FUNCTION_ARN: LOCAL_ROTATION_LAMBDA_ARN,
+      RETIRE_UNUSED_PREVIOUS_AFTER: '1h',
+    },
+    secretsManager: world.secretsManager,
+    ssm: world.ssm,
+    dynamodb: world.dynamodb,
+    transport,
+    now: () => world.sim.clock.now().getTime(),
+  });
+  return async () => {
+    output.clear();
+    const result = await handler({}, lambdaContext(Date.now(), 120_000)).then(
+      (summary) => ({ summary, error: undefined }),
+      (error: unknown) => ({ summary: undefined, error }),
+    );
+    const lines = output.records;
+    return { ...result, lines };
+  };
+}
+
+const isDelete = (request: TransportRequest, secret: RotatableSecret) =>
+  request.method === 'DELETE' && request.url.includes(secret.resourceId);
+
+/** A rotation of the secret starts and runs createSecret (Secrets Manager's first step) once. */
+async function startRotation(secret: RotatableSecret): Promise<{ token: string; report: RotationReport }> {
+  const token = await harness.driver.startRotation(secret.arn);
+  const report = await harness.driver.run(secret.arn, token, ['createSecret'], 1);
+  return { token, report };
+}
+
+async function currentSecret(secret: RotatableSecret): Promise<string> {
+  return (await world.readSecretJson(secret.arn)).clientSecret as string;
+}
+
+function deletesOf(secret: RotatableSecret): number {
+  return world.sim.requests.filter((r) => r.method === 'DELETE' && r.resourceId === secret.resourceId).length;
+}
+
+function claimedRetirement(lines: Record<string, unknown>[], secret: RotatableSecret): boolean {
+  return lines.some(
+    (line) => line.message === 'previous secret retired early' && line.secret === secret.name,
+  );
+}
+
+describe('early retirement and a rotation of the same owner', () => {
+  it('a rotation regenerating between the auditor’s read and its DELETE is held back by the retirement intent', async () => {
+    const { secret, prefix } = await rotatedSecret();
+    const judgedCurrent = await currentSecret(secret);
+    const first = (await world.readSecretJson(secret.arn, { stage: 'AWSPREVIOUS' })).clientSecret as string;
+    let rotation: { token: string; report: RotationReport } | undefined;
+    const audit = auditor(prefix, async (request, phase) => {
+      if (rotation || phase !== 'before' || !isDelete(request, secret)) return;
+      // The auditor has read PingOne and decided; before its DELETE goes out, a rotation begins.
+      rotation = await startRotation(secret);
+    });
+
+    const { summary, error, lines } = await audit();
+
+    // Consumers holding AWSCURRENT still authenticate; the retirement removed the previous secret it judged.
+    expect(await currentSecret(secret)).toBe(judgedCurrent);
+    expect(await authenticates(secret, judgedCurrent)).toBe(true);
+    expect(await authenticates(secret, first)).toBe(false);
+    expect(error).toBeUndefined();
+    expect(rotation?.report.ok).toBe(false);
+    expect(rotation?.report.error).toMatch(/retiring PingOne's previous secret early/);
+    expect(summary?.retired).toBe(1);
+    expect(claimedRetirement(lines, secret)).toBe(true);
+    expect(deletesOf(secret)).toBe(1);
+    // The intent is cleared with the retirement recorded: the retried rotation goes on at once.
+    const item = await world.ledger.read(
+      { kind: 'resource', environmentId: secret.environmentId, id: secret.resourceId, region: secret.region },
+      { now: () => world.sim.clock.now().getTime(), deadline: world.sim.clock.now().getTime() + 10_000 },
+    );
+    expect(item?.retirement).toBeUndefined();
+    const retried = await harness.driver.run(secret.arn, rotation?.token ?? '', ALL_STEPS, 1);
+    expect(retried.ok, retried.error).toBe(true);
+    expect(await authenticates(secret, await currentSecret(secret))).toBe(true);
+    expect(await authenticates(secret, judgedCurrent)).toBe(true);
+  });
+});
+
+describe('the retirement intent in the ledger (DynamoDB conditional writes on moto)', () => {
+  const now = () => world.sim.clock.now().getTime();
+  const call = () => ({ now, deadline: now() + 10_000 });
+  const ownerOf = (secret: RotatableSecret): SecretOwner => ({
+    kind: 'resource',
+    environmentId: secret.environmentId,
+    id: secret.resourceId,
+    region: secret.region,
+  });
+  const retirements = () =>
+    retirementLedger({ ledger: world.ledger, client: world.dynamodb, now, deadline: () => now() + 10_000 });
+
+  it('a regenerate intent computed before the retirement began is refused by its write condition, and allowed once the retirement lapses', async () => {
+    const { secret } = await rotatedSecret();
+    const owner = ownerOf(secret);
+    // A rotation reads the record (no retirement yet)...
+    const seen = await world.ledger.read(owner, call());
+    if (!seen) throw new Error('no ledger record');
+    // ...the auditor takes its intent...
+    const hold = await retirements().begin(owner, { secretArn: secret.arn, deleteUntil: now() + 5_000 });
+    expect(hold).toMatchObject({ deleteUntil: expect.any(Number) });
+    // ...and the rotation's intent write, computed from what it read, does not go through.
+    const intent = withRegenerateIntent(seen, {
+      secretArn: secret.arn,
+      token: randomUUID(),
+      now: now(),
+      postUntil: now() + 60_000,
+    });
+    expect(await world.ledger.write(owner, intent, { ...call(), unlessRetiring: true })).toBe('conflict');
+    expect((await world.ledger.read(owner, call()))?.intent).toBeUndefined();
+    // Past the retirement's window and settle margin, the same write goes through.
+    world.sim.clock.advance(5_000 + SETTLE_MARGIN_MS);
+    expect(await world.ledger.write(owner, intent, { ...call(), unlessRetiring: true })).toBe('written');
+    // The retirement attribute is the auditor's: the rotation's write left it, and a new one is refused now.
+    const record = await world.ledger.read(owner, call());
+    expect(record?.retirement?.secretArn).toBe(secret.arn);
+    expect(await retirements().begin(owner, { secretArn: secret.arn, deleteUntil: now() + 5_000 })).toEqual({
+      refused: expect.stringMatching(/a rotation's regenerate may be in flight/),
+    });
+  });
+
+  it('refuses a retirement for a secret the ledger does not bind, and a second one while the first is live', async () => {
+    const { secret } = await rotatedSecret();
+    const owner = ownerOf(secret);
+    expect(
+      await retirements().begin(owner, { secretArn: `${secret.arn}-copy`, deleteUntil: now() + 5_000 }),
+    ).toEqual({ refused: `the ledger binds this PingOne owner to another secret (${secret.arn})` });
+    const hold = await retirements().begin(owner, { secretArn: secret.arn, deleteUntil: now() + 5_000 });
+    expect(await retirements().begin(owner, { secretArn: secret.arn, deleteUntil: now() + 5_000 })).toEqual({
+      refused: 'another early retirement of this PingOne owner is in progress',
+    });
+    if ('refused' in hold) throw new Error(hold.refused);
+    await retirements().end(owner, hold);
+    const record = await world.ledger.read(owner, call());
+    expect(record?.retirement).toBeUndefined();
+    expect(record?.binding?.secretArn).toBe(secret.arn);
+  });
+});
