@@ -7,6 +7,7 @@
  */
 import { PingOneApiError } from '../errors.js';
 import { MAX_RETIRE_WINDOW_MS, SETTLE_MARGIN_MS } from '../ledger/record.js';
+import { changeOutcome, DELETE_PREVIOUS_OPERATION } from '../pingone/change-outcome.js';
 import type { PingOneRegion } from '../pingone/regions.js';
 import type { PingOneSecretState, SecretOwner } from '../pingone/types.js';
 import { redactText } from '../redact.js';
@@ -178,11 +179,22 @@ export async function retireIfUnused(
     // Sent once: the DELETE is never repeated in this run, whatever the answer.
     await deps.pingone.client.deletePreviousSecret(owner, options);
   } catch (error) {
-    if (deleteRefused(error)) {
+    const outcome = changeOutcome(error, DELETE_PREVIOUS_OPERATION);
+    const message = redactText(oneLine((error as Error)?.message ?? String(error)));
+    if (outcome === 'not-applied') {
+      // PingOne's own 408/429/500/503: it did nothing. Not sent again in this run; the next audit judges anew.
+      return release({
+        secret,
+        outcome: 'kept',
+        why: `PingOne did not delete the previous secret (${message}); the next audit tries again`,
+      });
+    }
+    if (outcome === 'not-sent' || outcome === 'refused') {
       return release(
         failed(
           new Error(
-            `PingOne refused to delete the previous secret (nothing deleted): ${(error as Error).message}`,
+            `${outcome === 'refused' ? 'PingOne refused to delete' : 'The DELETE was not sent for'} the previous ` +
+              `secret (nothing deleted): ${message}${refusalHint(error)}`,
           ),
         ),
       );
@@ -216,18 +228,11 @@ export async function retireIfUnused(
   return release({ secret, outcome: 'retired', previousExpiresAt: judged.previous.expiresAt }, entry());
 }
 
-/**
- * Whether a failed DELETE provably changed nothing: PingOne answered it with a client error of its own
- * (a 4xx other than 408/429, which a proxy or a gateway may send while the request goes on).
- */
-function deleteRefused(error: unknown): boolean {
-  return (
-    error instanceof PingOneApiError &&
-    error.status >= 400 &&
-    error.status < 500 &&
-    error.status !== 408 &&
-    error.status !== 429
-  );
+/** A 403 on the DELETE: the auditor's worker may read but not write (AUDIT_WORKER_PARAMETER). */
+function refusalHint(error: unknown): string {
+  return error instanceof PingOneApiError && error.status === 403
+    ? '. Early retirement needs a worker whose roles allow deleting the previous secret (docs: AUDIT_WORKER_PARAMETER)'
+    : '';
 }
 
 /** The report gives times to the second; PingOne to the millisecond. */

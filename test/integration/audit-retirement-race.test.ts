@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAuditHandler } from '../../lib/audit/handler.js';
 import { retirementLedger } from '../../lib/audit/ledger-retirement.js';
-import { SETTLE_MARGIN_MS, withRegenerateIntent } from '../../lib/ledger/record.js';
+import { MAX_RETIRE_WINDOW_MS, SETTLE_MARGIN_MS, withRegenerateIntent } from '../../lib/ledger/record.js';
 import { nodeTransport, type Transport, type TransportRequest } from '../../lib/pingone/transport.js';
 import type { SecretOwner } from '../../lib/pingone/types.js';
 import {
@@ -102,8 +102,11 @@ async function currentSecret(secret: RotatableSecret): Promise<string> {
   return (await world.readSecretJson(secret.arn)).clientSecret as string;
 }
 
+/** DELETEs the auditor sent (PingOne's later performance of a gateway-answered one is not a second). */
 function deletesOf(secret: RotatableSecret): number {
-  return world.sim.requests.filter((r) => r.method === 'DELETE' && r.resourceId === secret.resourceId).length;
+  return world.sim.requests.filter(
+    (r) => r.method === 'DELETE' && r.resourceId === secret.resourceId && r.fault !== 'lateCommit:committed',
+  ).length;
 }
 
 function claimedRetirement(lines: Record<string, unknown>[], secret: RotatableSecret): boolean {
@@ -113,6 +116,80 @@ function claimedRetirement(lines: Record<string, unknown>[], secret: RotatableSe
 }
 
 describe('early retirement and a rotation of the same owner', () => {
+  it('DELETE answered 429 with Retry-After and a rotation regenerating meanwhile: AWSCURRENT still authenticates, no retirement is claimed, no second DELETE', async () => {
+    const { secret, prefix } = await rotatedSecret();
+    const judgedCurrent = await currentSecret(secret);
+    world.sim.faults.failNext({
+      route: 'secret',
+      method: 'DELETE',
+      resourceId: secret.resourceId,
+      status: 429,
+      retryAfterSeconds: 1,
+    });
+    let rotation: { token: string; report: RotationReport } | undefined;
+    const audit = auditor(prefix, async (request, phase) => {
+      if (rotation || phase === 'before' || phase.status !== 429 || !isDelete(request, secret)) return;
+      // While the auditor would wait out Retry-After, a scheduled rotation of the owner begins.
+      rotation = await startRotation(secret);
+    });
+
+    const { summary, lines } = await audit();
+
+    expect(rotation).toBeDefined();
+    // Consumers holding AWSCURRENT still authenticate: the secret was not removed under them.
+    expect(await currentSecret(secret)).toBe(judgedCurrent);
+    expect(await authenticates(secret, judgedCurrent)).toBe(true);
+    // The DELETE was sent once, and no retirement is claimed in the logs or the summary.
+    expect(deletesOf(secret)).toBe(1);
+    expect(claimedRetirement(lines, secret)).toBe(false);
+    expect(summary?.retired ?? 0).toBe(0);
+    // The rotation sent nothing while the retirement was in progress, and said why.
+    expect(rotation?.report.ok).toBe(false);
+    expect(rotation?.report.error).toMatch(/retiring PingOne's previous secret early/);
+
+    // Once the retirement's window has passed, Secrets Manager's retry rotates the secret normally.
+    world.sim.clock.advance(MAX_RETIRE_WINDOW_MS + SETTLE_MARGIN_MS + 1_000);
+    const retried = await harness.driver.run(secret.arn, rotation?.token ?? '', ALL_STEPS, 1);
+    expect(retried.ok, retried.error).toBe(true);
+    expect(await authenticates(secret, await currentSecret(secret))).toBe(true);
+    expect(await authenticates(secret, judgedCurrent)).toBe(true); // now AWSPREVIOUS, within its grace
+  });
+
+  it('DELETE answered by a gateway (plain-text 503) and performed by PingOne a second later: the intent outlives it, the rotation after it keeps AWSPREVIOUS valid', async () => {
+    const { secret, prefix } = await rotatedSecret();
+    const judgedCurrent = await currentSecret(secret);
+    world.sim.faults.lateCommit({
+      route: 'secret',
+      method: 'DELETE',
+      resourceId: secret.resourceId,
+      afterMs: 1_000,
+    });
+    const audit = auditor(prefix, async () => {});
+
+    const { error, lines } = await audit();
+    // A rotation of the owner right after the audit, then PingOne performs the DELETE.
+    const rotation = await startRotation(secret);
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+
+    // The secret AWSCURRENT held was not removed: the rotation sent nothing while the DELETE could land.
+    expect(await authenticates(secret, judgedCurrent)).toBe(true);
+    expect(rotation.report.ok).toBe(false);
+    expect(rotation.report.error).toMatch(/retiring PingOne's previous secret early/);
+    expect(world.sim.readSecret(secret.environmentId, secret.resourceId).previous).toBeUndefined();
+    // The DELETE's outcome was unknown and PingOne still showed the previous secret: failed, not claimed,
+    // not sent again.
+    expect(error).toBeDefined();
+    expect(claimedRetirement(lines, secret)).toBe(false);
+    expect(JSON.stringify(lines)).toMatch(/unknown outcome/);
+    expect(deletesOf(secret)).toBe(1);
+    // After the intent's window the retried rotation goes on; both AWSCURRENT and AWSPREVIOUS authenticate.
+    world.sim.clock.advance(MAX_RETIRE_WINDOW_MS + SETTLE_MARGIN_MS + 1_000);
+    const retried = await harness.driver.run(secret.arn, rotation.token, ALL_STEPS, 1);
+    expect(retried.ok, retried.error).toBe(true);
+    expect(await authenticates(secret, await currentSecret(secret))).toBe(true);
+    expect(await authenticates(secret, judgedCurrent)).toBe(true);
+  });
+
   it('a rotation regenerating between the auditor’s read and its DELETE is held back by the retirement intent', async () => {
     const { secret, prefix } = await rotatedSecret();
     const judgedCurrent = await currentSecret(secret);
