@@ -8,6 +8,7 @@ import { redactText } from '../lib/redact.js';
 import { verdictExitHelp } from '../lib/status/verdicts.js';
 import pkg from '../package.json' with { type: 'json' };
 import { AUDIT_EXIT, audit, DEFAULT_AUDIT_PREFIX } from './commands/audit.js';
+import { DEFAULT_NAME_TEMPLATE, importTerraform } from './commands/import-terraform.js';
 import { onboard } from './commands/onboard.js';
 import {
   DEFAULT_CONCURRENCY,
@@ -122,6 +123,17 @@ const COMMANDS = {
     options: { manifest: { type: 'string' }, ...FLEET_OPTIONS },
     required: ['manifest'],
   },
+  'import-terraform': {
+    options: {
+      file: { type: 'string' },
+      out: { type: 'string' },
+      emit: { type: 'string' },
+      'name-template': { type: 'string' },
+      ...FLEET_OPTIONS,
+    },
+    required: ['file'],
+    positional: 'file',
+  },
 } as const satisfies Record<
   string,
   { options: Record<string, OptionSpec>; required: readonly string[]; positional?: string }
@@ -165,6 +177,8 @@ Commands:
   rebind    move a PingOne owner's rotation ledger binding to this secret (proof of possession, confirmation)
   audit     every secret under a prefix, judged like status: the fleet auditor's run, read-only
   onboard-fleet   onboard every secret a manifest (CSV or JSON) lists; resumable, paced, with progress
+  import-terraform <file>   onboard the secrets a Terraform state/plan (terraform show -json) manages, and
+                  write the Terraform that makes Terraform forget them without regenerating them
   completion bash|zsh   print a shell completion script (source <(${PROGRAM} completion bash))
 
 Run '${PROGRAM} <command> --help' for a command's options.
@@ -285,6 +299,33 @@ Refused while a rotation of the owner may have a regenerate in flight.
 ${GLOBAL_HELP}
 `,
   audit: AUDIT_HELP,
+  'import-terraform': `Usage: ${PROGRAM} import-terraform <file> [--rotation-function-arn A] [--out F] [options]
+
+Reads \`terraform show -json\` output (of the state, or of a saved plan) and finds every
+pingone_resource_secret and pingone_application_secret, in the root module and in nested child modules,
+with their environment and resource/application ids, and the time_rotating behind each one's
+regenerate_trigger_values (by the plan's configuration references, the state's depends_on, or the trigger's
+value). Each is onboarded as onboard-fleet does (PingOne's CURRENT secret, never regenerated; tags; ledger
+binding; rotation on the schedule carried over from its time_rotating, rotation_days = 30 -> rate(30 days),
+or --schedule). The secret and previous secret the state holds are never read or printed.
+
+Then it writes (and prints) the Terraform to apply so Terraform forgets the imported secrets without
+destroying or regenerating them: removed { from = ...; lifecycle { destroy = false } } blocks for Terraform
+1.7 and later, or the terraform state rm commands for older Terraform, plus the time_rotating that only drove
+them; the comments say which blocks to delete and the interim ignore_changes. Secrets that failed are left
+to Terraform and named in the file; run the command again to complete them.
+
+  <file>, --file F            terraform show -json output (state or plan)
+  --out F                     where to write the Terraform (default pingone-rotation-removed.tf, or
+                              pingone-rotation-state-rm.sh for state-rm)
+  --emit removed|state-rm     default: removed if the file's terraform_version is 1.7 or later
+  --name-template T           secret names (default ${DEFAULT_NAME_TEMPLATE}): {prefix}, {path} (module names and
+                              keys, then the resource name: module.apps["web"].pingone_application_secret.oidc
+                              -> apps/web/oidc), {kind}, {environmentId}, {ownerId}
+${FLEET_HELP}
+
+${GLOBAL_HELP}
+`,
   'onboard-fleet': `Usage: ${PROGRAM} onboard-fleet --manifest FILE [--rotation-function-arn A] [options]
 
 Onboards every secret the manifest lists, as onboard does one: reads the owner's CURRENT secret from PingOne
@@ -605,6 +646,14 @@ async function dispatch(
         ...(stuckAfterMs !== undefined ? { stuckAfterMs } : {}),
       });
     }
+    case 'import-terraform':
+      return importTerraform(deps, {
+        file: str('file')!,
+        out: str('out'),
+        emit: str('emit'),
+        nameTemplate: str('name-template'),
+        ...fleetFlags(str, flag, globals),
+      });
     case 'onboard-fleet':
       return onboardFleet(deps, { manifest: str('manifest')!, ...fleetFlags(str, flag, globals) });
     default: {
