@@ -18,7 +18,7 @@ const STALE_MS = 120_000;
  */
 export async function packageService(
   packageDir: string,
-  options: { timeoutMs?: number } = {},
+  options: { timeoutMs?: number; args?: readonly string[] } = {},
 ): Promise<void> {
   const deadline = Date.now() + WAIT_MS;
   for (;;) {
@@ -46,6 +46,7 @@ export async function packageService(
         'ci',
         '--package',
         packageDir,
+        ...(options.args ?? []),
       ],
       {
         cwd: root,
