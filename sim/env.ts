@@ -148,3 +148,10 @@ function abortError(signal: AbortSignal): Error {
   error.name = reason?.name === 'TimeoutError' ? 'TimeoutError' : 'AbortError';
   return error;
 }
+
+/** A client that is `base` in every respect but `send`, which is the fake's (bound to one process). */
+export function withSend<T extends object>(base: T, send: (...args: never[]) => unknown): T {
+  const client = Object.create(base) as T & { send: unknown };
+  client.send = send;
+  return client;
+}

@@ -76,6 +76,14 @@ for (let seed = first; seed < first + count; seed++) {
   }
 }
 const seconds = (Date.now() - started) / 1000;
+const byInvariant = new Map<string, number[]>();
+for (const f of failures) {
+  const name = f.violation?.invariant ?? '?';
+  byInvariant.set(name, [...(byInvariant.get(name) ?? []), f.seed]);
+}
+for (const [name, seeds] of byInvariant) {
+  console.log(`${name}: ${seeds.length} seed(s), first ${seeds[0]}: ${seeds.slice(0, 12).join(' ')}`);
+}
 console.log(
   `${count} seeds from ${first} (faults: ${faults.join(', ') || 'none'}): ${failures.length} violation(s), ` +
     `${events} events, ${seconds.toFixed(1)} s` +

@@ -10,7 +10,7 @@ import {
   DynamoDBClient,
   ProvisionedThroughputExceededException,
 } from '@aws-sdk/client-dynamodb';
-import { awsCall, type Proc, raceAbort, type SimEnv } from '../env.js';
+import { awsCall, type Proc, raceAbort, type SimEnv, withSend } from '../env.js';
 import { applyUpdate, evaluateCondition, type Item } from './expressions.js';
 
 export class DynamoDbState {
@@ -65,9 +65,8 @@ export class DynamoDbState {
         return awsCall(this.env, proc, label, () => this.#handle(name, input, proc), { abortSignal: signal });
       }
     };
-    const client = new DynamoDBClient({ region: 'us-east-1' });
-    client.send = send as unknown as DynamoDBClient['send'];
-    return client;
+    dynamodbclientBase ??= new DynamoDBClient({ region: 'us-east-1' });
+    return withSend(dynamodbclientBase, send);
   }
 
   #handle(name: string, input: Record<string, unknown>, proc: Proc): unknown {
@@ -117,3 +116,6 @@ export class DynamoDbState {
     }
   }
 }
+
+/** One real client per process of the simulator (building one is costly); each caller gets its own `send`. */
+let dynamodbclientBase: DynamoDBClient | undefined;

@@ -66,6 +66,8 @@ export class PingOneWorld {
   readonly origins = new Map<string, string>();
   onRegenerate: ((commit: RegenerateCommit) => void) | undefined;
   onDelete: ((commit: DeleteCommit) => void) | undefined;
+  /** Bumped by every regenerate and DELETE (the invariants re-check only then). */
+  mutations = 0;
   #correlation = 0;
 
   constructor(private readonly env: SimEnv) {
@@ -92,6 +94,7 @@ export class PingOneWorld {
     if (!before) return;
     const expiresAt = graceMs === undefined ? undefined : new Date(this.env.scheduler.now() + graceMs);
     const after = this.store.regenerate(owner.environmentId, owner.id, expiresAt, owner.kind);
+    this.mutations += 1;
     this.#noteSecret(after.secret, 'console');
     this.onRegenerate?.({
       owner,
@@ -186,7 +189,7 @@ export class PingOneWorld {
           land(started + sendMs, true);
           return;
         case 'pingone-429': {
-          const retryAfter = prng.pick([1, 1, 2, 5, 10, 30]);
+          const retryAfter = prng.pick([1, 2, 5, 10, 20, 30]);
           this.env.trace(proc.name, `PingOne ${what}: 429 Retry-After ${retryAfter}s`);
           scheduler.after(sendMs, () => answer(this.#error(429, match, retryAfter)));
           return;
@@ -325,6 +328,7 @@ export class PingOneWorld {
         response = jsonResponse(error.status, error.toBody(), { ...error.headers });
       } else throw error;
     }
+    if (owner && response.ok && request.method !== 'GET') this.mutations += 1;
     if (owner && before && response.ok && request.method === 'POST') {
       const after = this.secretOf(owner);
       if (after) {

@@ -11,7 +11,7 @@ import {
   ResourceNotFoundException,
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
-import { awsCall, type Proc, type SimEnv } from '../env.js';
+import { awsCall, type Proc, type SimEnv, withSend } from '../env.js';
 
 export const ACCOUNT = '123456789012';
 
@@ -45,6 +45,8 @@ const meta = { $metadata: { httpStatusCode: 400 } };
 export class SecretsManagerState {
   readonly secrets = new Map<string, SmSecret>();
   rotationStarter: RotationStarter | undefined;
+  /** Bumped by every change to a secret's versions or labels (the invariants re-check only then). */
+  mutations = 0;
 
   constructor(private readonly env: SimEnv) {}
 
@@ -99,6 +101,7 @@ export class SecretsManagerState {
 
   /** Moves `stage` onto `target`, as the service does; AWSCURRENT leaves AWSPREVIOUS behind. */
   moveStage(secret: SmSecret, stage: string, target: SmVersion): void {
+    this.mutations += 1;
     const holder = this.version(secret, stage);
     if (holder === target) return;
     if (holder) holder.stages = holder.stages.filter((s) => s !== stage);
@@ -139,9 +142,8 @@ export class SecretsManagerState {
         return awsCall(this.env, proc, label, () => this.#handle(name, input));
       }
     };
-    const client = new SecretsManagerClient({ region: 'us-east-1' });
-    client.send = send as unknown as SecretsManagerClient['send'];
-    return client;
+    secretsmanagerclientBase ??= new SecretsManagerClient({ region: 'us-east-1' });
+    return withSend(secretsmanagerclientBase, send);
   }
 
   #handle(name: string, input: Record<string, unknown>): unknown {
@@ -209,6 +211,7 @@ export class SecretsManagerState {
         const pending = this.pending(s);
         if (pending && pending.id !== token) {
           pending.stages = pending.stages.filter((x) => x !== 'AWSPENDING');
+          this.mutations += 1;
           this.env.trace(
             'secrets-manager',
             `${s.name}: rotation ${short(pending.id)} abandoned by a manual write`,
@@ -219,6 +222,7 @@ export class SecretsManagerState {
           s.versions.push(v);
         } else v.value = value;
         v.writtenAt = now;
+        this.mutations += 1;
         for (const stage of stages) this.moveStage(s, stage, v);
         s.lastChanged = now;
         return { ARN: s.arn, Name: s.name, VersionId: v.id, VersionStages: [...v.stages] };
@@ -248,6 +252,7 @@ export class SecretsManagerState {
             });
           }
           if (from) from.stages = from.stages.filter((x) => x !== stage);
+          this.mutations += 1;
         }
         s.lastChanged = now;
         if (stage === 'AWSCURRENT' && moveTo) s.lastRotated = now;
@@ -368,3 +373,6 @@ export class SecretsManagerState {
 export function short(id: string): string {
   return id.slice(0, 8);
 }
+
+/** One real client per process of the simulator (building one is costly); each caller gets its own `send`. */
+let secretsmanagerclientBase: SecretsManagerClient | undefined;

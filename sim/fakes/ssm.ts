@@ -1,6 +1,6 @@
 /** SSM Parameter Store in memory, at the SDK client's `send()`: GetParameter for the worker parameter. */
 import { ParameterNotFound, SSMClient } from '@aws-sdk/client-ssm';
-import { awsCall, type Proc, type SimEnv } from '../env.js';
+import { awsCall, type Proc, type SimEnv, withSend } from '../env.js';
 
 export class SsmState {
   readonly parameters = new Map<string, string>();
@@ -20,8 +20,10 @@ export class SsmState {
         return { Parameter: { Name: input.Name, Type: 'SecureString', Value: value, Version: 1 } };
       });
     };
-    const client = new SSMClient({ region: 'us-east-1' });
-    client.send = send as unknown as SSMClient['send'];
-    return client;
+    ssmclientBase ??= new SSMClient({ region: 'us-east-1' });
+    return withSend(ssmclientBase, send);
   }
 }
+
+/** One real client per process of the simulator (building one is costly); each caller gets its own `send`. */
+let ssmclientBase: SSMClient | undefined;
