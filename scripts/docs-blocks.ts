@@ -40,7 +40,8 @@ export function regenerate(text: string): { text: string; blocks: number } {
     const end = `<!-- ${name}:end -->`;
     let from = 0;
     for (;;) {
-      const start = out.indexOf(begin, from);
+      // A marker is a line of its own (a mention inside a sentence is not one).
+      const start = lineStart(out, begin, from);
       if (start === -1) break;
       const stop = out.indexOf(end, start);
       if (stop === -1) throw new Error(`${begin} without ${end}`);
@@ -51,4 +52,11 @@ export function regenerate(text: string): { text: string; blocks: number } {
     }
   }
   return { text: out, blocks };
+}
+
+function lineStart(text: string, marker: string, from: number): number {
+  for (let at = text.indexOf(marker, from); at !== -1; at = text.indexOf(marker, at + 1)) {
+    if (at === 0 || text[at - 1] === '\n') return at;
+  }
+  return -1;
 }

@@ -60,5 +60,7 @@ describe('the verdict reference in the docs', () => {
     expect(text.endsWith('\n<!-- verdicts:end -->\nafter\n')).toBe(true);
     expect(regenerate(text).text).toBe(text);
     expect(() => regenerate('<!-- verdicts:begin -->\nno end')).toThrow(/without <!-- verdicts:end -->/);
+    const mention = 'the `<!-- verdicts:begin -->` blocks are generated\n';
+    expect(regenerate(mention)).toEqual({ text: mention, blocks: 0 });
   });
 });
