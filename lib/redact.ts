@@ -10,7 +10,10 @@
  *    an `Authorization: Basic` header. The redactor then removes every form the value takes on the wire:
  *    raw, percent-encoded (`encodeURIComponent`), form-encoded (`application/x-www-form-urlencoded`, RFC 6749
  *    §2.3.1 with `+` for spaces), JSON-escaped, and for Basic the base64 (plain, base64url, and percent- or
- *    form-encoded) of `id:secret` with the parts form-encoded or not. Percent escapes match in either case.
+ *    form-encoded) of `id:secret` with the parts form-encoded or not. Each of those request forms is also
+ *    looked for in every {@link TRANSPORT_ENCODINGS} form (hex, base64 at any alignment, double
+ *    percent-encoding, JSON `\u` escapes, HTML entities, `\x` escapes, quoted-printable): an upstream may
+ *    quote the request back in any of them. Matching ignores case (hex digits, escapes).
  * 2. **Shapes.** Whatever it was not told about: the value after `Basic `/`Bearer `, after a key such as
  *    `client_secret=` or `"clientSecret":"`, and any run of 24+ characters of PingOne's secret alphabet
  *    (RFC 3986 unreserved, plus percent escapes) that mixes upper case, lower case and digits the way random text
@@ -43,7 +46,7 @@ const MIN_WINDOWED_LENGTH = 24;
 const WINDOW_LENGTH = 16;
 const WINDOW_STRIDE = 8;
 /** What a window extends over: anything but whitespace, quotes and the usual separators. */
-const WORD = `[^\\s"'<>&,;]`;
+const WORD_BREAK = /[\s"'<>&,;]/;
 
 const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi;
 const SECRET_RUN = /(?:[A-Za-z0-9._~-]|%[0-9A-Fa-f]{2})+/g;
@@ -56,14 +59,119 @@ const FORM_KEY = new RegExp(`(\\b(?:${KEYS})(?:=|%3D))(${VALUE})`, 'gi');
 /** `"clientSecret": "…"` (JSON, possibly escaped inside another JSON string). */
 const JSON_KEY = new RegExp(`((?:${KEYS})\\\\?["']\\s*:\\s*\\\\?["'])(${VALUE})`, 'gi');
 
+/**
+ * How an upstream (a proxy, a gateway, a WAF's block page, a logging layer) may quote a request, or part of
+ * it, back: each request form of a credential is looked for in every one of these. The leak scanner in the
+ * tests (test/support/leaks.ts) implements each name on its own, so a mistake here is not shared there.
+ *
+ * Not covered, on purpose: UTF-16 or other non-UTF-8 byte dumps (no HTTP intermediary re-encodes a UTF-8
+ * request that way), compression (a compressed echo is not text), and encryption.
+ */
+export const TRANSPORT_ENCODINGS = [
+  {
+    name: 'as-sent',
+    reason: 'the request form itself, as the request carried it',
+    encode: (t: string) => [t],
+  },
+  {
+    name: 'hex',
+    reason: 'a proxy or debug layer dumps the request bytes as hex (issue 17, finding 7); either case',
+    encode: (t: string) => [Buffer.from(t, 'utf8').toString('hex')],
+  },
+  {
+    name: 'base64',
+    reason:
+      'gateways and Lambda proxy events carry bodies base64-encoded; the value may sit at any of the 3 byte ' +
+      'alignments inside a larger encoded body, padded or not',
+    encode: (t: string) => base64Forms(t, 'base64'),
+  },
+  {
+    name: 'base64url',
+    reason: 'the same in the URL-safe alphabet (JWT-style bodies, some gateways)',
+    encode: (t: string) => base64Forms(t, 'base64url'),
+  },
+  {
+    name: 'double-percent',
+    reason: 'a proxy percent-encodes an already percent-encoded URL or body (`%` becomes `%25`)',
+    encode: (t: string) => [encodeURIComponent(encodeURIComponent(t))],
+  },
+  {
+    name: 'json-unicode',
+    reason: 'a JSON serialiser escaping every character as `\\uXXXX` (some WAF and logging layers do)',
+    encode: (t: string) => [
+      escapeEach(
+        t,
+        () => true,
+        (c) => `\\u${hex4(c)}`,
+      ),
+    ],
+  },
+  {
+    name: 'json-html-safe',
+    reason: "HTML-safe JSON (Gson, .NET, Jackson options) escapes `< > & = '` as `\\u003c` and so on",
+    encode: (t: string) => [
+      escapeEach(
+        t,
+        (ch) => /[<>&=']/.test(ch),
+        (c) => `\\u${hex4(c)}`,
+      ),
+    ],
+  },
+  {
+    name: 'html-entities-hex',
+    reason:
+      "an HTML error page (a WAF's block page) quoting the request: `&#xHH;` for every non-alphanumeric",
+    encode: (t: string) => [escapeEach(t, isNotAlnum, (c) => `&#x${c.toString(16)};`)],
+  },
+  {
+    name: 'html-entities-decimal',
+    reason: 'the same with decimal entities `&#DD;`',
+    encode: (t: string) => [escapeEach(t, isNotAlnum, (c) => `&#${c};`)],
+  },
+  {
+    name: 'html-entities-all',
+    reason: 'an HTML page escaping every character (hex entities), as some block pages do',
+    encode: (t: string) => [
+      escapeEach(
+        t,
+        () => true,
+        (c) => `&#x${c.toString(16)};`,
+      ),
+    ],
+  },
+  {
+    name: 'c-hex-escape',
+    reason: 'logs that print byte strings with `\\xHH` escapes',
+    encode: (t: string) => [
+      [...Buffer.from(t, 'utf8')].map((b) => `\\x${b.toString(16).padStart(2, '0')}`).join(''),
+    ],
+  },
+  {
+    name: 'quoted-printable',
+    reason:
+      'MIME bodies (mail or multipart gateways): `=HH` for `=` and non-printables; a soft line break that ' +
+      'splits the value is still caught by the 16-character windows of the raw value',
+    encode: (t: string) => [quotedPrintable(t)],
+  },
+] as const satisfies readonly { name: string; reason: string; encode: (text: string) => string[] }[];
+
+export type TransportEncodingName = (typeof TRANSPORT_ENCODINGS)[number]['name'];
+
 /** Every form of `value` this redactor looks for (exported for tests and for callers that must compare). */
 export function credentialForms(value: string): string[] {
+  return inTransport(requestForms(value));
+}
+
+/** The forms a credential takes in a request: raw, percent-, form- and JSON-escaped. */
+function requestForms(value: string): string[] {
   const json = JSON.stringify(value).slice(1, -1);
   return unique([
     value,
     encodeURIComponent(value),
     formEncode(value),
     rfc6749Encode(value),
+    // Strict RFC 3986 percent-encoding (Python's quote, most non-JavaScript encoders): `!'()*` escaped too.
+    rfc6749Encode(value).replace(/\+/g, '%20'),
     encodeURIComponent(value).replace(/%20/g, '+'),
     json,
     encodeURIComponent(json),
@@ -72,6 +180,15 @@ export function credentialForms(value: string): string[] {
 
 /** The forms of an `Authorization: Basic` credential for `id` and `secret`, besides the secret's own forms. */
 export function basicForms(id: string, secret: string): string[] {
+  return inTransport(basicRequestForms(id, secret));
+}
+
+/** Each request form in every transport encoding. */
+function inTransport(forms: readonly string[]): string[] {
+  return unique(forms.flatMap((form) => TRANSPORT_ENCODINGS.flatMap((encoding) => encoding.encode(form))));
+}
+
+function basicRequestForms(id: string, secret: string): string[] {
   const lenient = (v: string) => encodeURIComponent(v).replace(/%20/g, '+');
   const pairs = unique([
     `${rfc6749Encode(id)}:${rfc6749Encode(secret)}`,
@@ -100,7 +217,7 @@ export class Redactor {
 
   readonly #forms: readonly string[];
   readonly #windows: readonly string[];
-  #pattern: RegExp | null | undefined;
+  #lowered: { forms: readonly string[]; windows: readonly string[] } | undefined;
 
   private constructor(forms: readonly string[], windows: readonly string[] = []) {
     this.#forms = forms;
@@ -138,10 +255,7 @@ export class Redactor {
 
   /** `text` with every known credential form and every credential-shaped run replaced by {@link REDACTED}. */
   text(text: string): string {
-    let out = text;
-    const pattern = this.#compiled();
-    if (pattern) out = out.replace(pattern, REDACTED);
-    return maskShapes(out);
+    return maskShapes(this.#maskKnown(text));
   }
 
   /** `text(value)` for strings, `undefined` stays `undefined`. */
@@ -210,16 +324,51 @@ export class Redactor {
     return fresh.length === 0 ? this : new Redactor([...this.#forms, ...fresh], this.#windows);
   }
 
-  #compiled(): RegExp | null {
-    if (this.#pattern !== undefined) return this.#pattern;
-    const sorted = [...this.#forms].sort((a, b) => b.length - a.length);
-    const sources = [
-      ...sorted.map(formPattern),
-      // A window takes the rest of its word with it, so no more than a few characters stay either side.
-      ...this.#windows.map((w) => `${WORD}*${formPattern(w)}${WORD}*`),
-    ];
-    this.#pattern = sources.length === 0 ? null : new RegExp(sources.join('|'), 'g');
-    return this.#pattern;
+  /**
+   * Replaces every occurrence of a known form (and every window, with the rest of its word) by
+   * {@link REDACTED}, ignoring ASCII case (hex digits, `%XX`, `\\uXXXX` and `&#xHH;` come in either case; a
+   * value differing from a known one only in case is masked too, which costs nothing). Plain substring
+   * search: a few hundred forms over a long error body take well under a millisecond, where one
+   * case-insensitive regular expression of them took hundreds.
+   */
+  #maskKnown(text: string): string {
+    if (this.#forms.length === 0 && this.#windows.length === 0) return text;
+    this.#lowered ??= { forms: this.#forms.map(asciiLower), windows: this.#windows.map(asciiLower) };
+    const haystack = asciiLower(text);
+    const ranges: [number, number][] = [];
+    const find = (needle: string, extend: boolean) => {
+      for (let at = haystack.indexOf(needle); at >= 0; at = haystack.indexOf(needle, at + 1)) {
+        let start = at;
+        let end = at + needle.length;
+        if (extend) {
+          while (start > 0 && !WORD_BREAK.test(text[start - 1] as string)) start--;
+          while (end < text.length && !WORD_BREAK.test(text[end] as string)) end++;
+        }
+        ranges.push([start, end]);
+      }
+    };
+    for (const form of this.#lowered.forms) find(form, false);
+    // A window takes the rest of its word with it, so no more than a few characters stay either side.
+    for (const window of this.#lowered.windows) find(window, true);
+    if (ranges.length === 0) return text;
+    ranges.sort((x, y) => x[0] - y[0] || y[1] - x[1]);
+    let out = '';
+    let last = 0;
+    let open: [number, number] | undefined;
+    for (const range of ranges) {
+      if (open && range[0] <= open[1]) {
+        open[1] = Math.max(open[1], range[1]);
+        continue;
+      }
+      if (open) {
+        out += text.slice(last, open[0]) + REDACTED;
+        last = open[1];
+      }
+      open = [range[0], range[1]];
+    }
+    if (open) out += text.slice(last, open[0]) + REDACTED + text.slice(open[1]);
+    else out += text.slice(last);
+    return out;
   }
 }
 
@@ -272,16 +421,9 @@ function charClass(code: number): number {
   return 3;
 }
 
-/** A literal form as a regex source; percent escapes match upper or lower case hex. */
-function formPattern(form: string): string {
-  return form
-    .split(/(%[0-9A-Fa-f]{2})/)
-    .map((part) =>
-      /^%[0-9A-Fa-f]{2}$/.test(part)
-        ? `%[${part[1]?.toUpperCase()}${part[1]?.toLowerCase()}][${part[2]?.toUpperCase()}${part[2]?.toLowerCase()}]`
-        : part.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&'),
-    )
-    .join('');
+/** Lower-cases ASCII letters only, so every index in the result is the same as in `text`. */
+function asciiLower(text: string): string {
+  return text.replace(/[A-Z]+/g, (letters) => letters.toLowerCase());
 }
 
 /** WHATWG application/x-www-form-urlencoded, as URLSearchParams writes a value. */
@@ -297,6 +439,48 @@ function rfc6749Encode(value: string): string {
   return encodeURIComponent(value)
     .replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
     .replace(/%20/g, '+');
+}
+
+/**
+ * Base64 of `text` on its own (padded and not), and the part of its encoding that is the same wherever it
+ * sits in a larger encoded stream: at each of the 3 byte alignments, the whole 3-byte groups inside it.
+ */
+function base64Forms(text: string, alphabet: 'base64' | 'base64url'): string[] {
+  const bytes = Buffer.from(text, 'utf8');
+  const whole = bytes.toString(alphabet);
+  const forms = [whole, whole.replace(/=+$/, '')];
+  for (let offset = 0; offset < 3; offset++) {
+    const start = (3 - offset) % 3;
+    const groups = Math.floor((bytes.length - start) / 3);
+    if (groups > 0) forms.push(bytes.subarray(start, start + groups * 3).toString(alphabet));
+  }
+  return unique(forms);
+}
+
+function escapeEach(text: string, needs: (char: string) => boolean, as: (code: number) => string): string {
+  let out = '';
+  for (const char of text) out += needs(char) ? as(char.codePointAt(0) ?? 0) : char;
+  return out;
+}
+
+function isNotAlnum(char: string): boolean {
+  return !/^[A-Za-z0-9]$/.test(char);
+}
+
+function hex4(code: number): string {
+  return code.toString(16).padStart(4, '0');
+}
+
+/** Quoted-printable (RFC 2045) without soft line breaks: `=HH` for `=`, controls and non-ASCII bytes. */
+function quotedPrintable(text: string): string {
+  let out = '';
+  for (const byte of Buffer.from(text, 'utf8')) {
+    out +=
+      byte === 0x3d || byte < 0x20 || byte > 0x7e
+        ? `=${byte.toString(16).toUpperCase().padStart(2, '0')}`
+        : String.fromCharCode(byte);
+  }
+  return out;
 }
 
 function windowsOf(value: string): string[] {

@@ -1,5 +1,5 @@
 import type { PingOneRegion } from '../../lib/pingone/regions.js';
-import type { RouteName } from './faults.js';
+import type { EchoEncoding, RouteName } from './faults.js';
 import { isJsonObject, isLoopback, type Reply } from './http.js';
 import type { PingOneSimulator } from './simulator.js';
 import {
@@ -213,7 +213,11 @@ const ROUTES: readonly AdminRoute[] = [
     method: 'POST',
     path: /^\/faults\/echo$/,
     handle: (sim, body) => {
-      sim.faults.echo({ ...faultTarget(body), status: optionalNumber(body, 'status') });
+      sim.faults.echo({
+        ...faultTarget(body),
+        status: optionalNumber(body, 'status'),
+        ...(typeof body.encoding === 'string' ? { encoding: body.encoding as EchoEncoding } : {}),
+      });
       return { status: 204 };
     },
   },

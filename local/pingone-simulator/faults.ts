@@ -87,6 +87,85 @@ export interface DelayFault extends FaultTarget {
 export interface EchoFault extends FaultTarget {
   /** 400–599. Default 400. */
   readonly status?: number;
+  /**
+   * How the upstream encodes what it quotes (the message's quote and every detail value). Default `none`:
+   * as the request carried it. See {@link ECHO_ENCODINGS}.
+   */
+  readonly encoding?: EchoEncoding;
+}
+
+/**
+ * The encodings an echoing upstream may quote a request in. The simulator encodes the whole quoted text
+ * (its own implementation, apart from lib/redact.ts and test/support/leaks.ts), so a credential sits at
+ * whatever position the request put it.
+ */
+export const ECHO_ENCODINGS = [
+  'none',
+  'hex',
+  'hex-upper',
+  'base64',
+  'base64url',
+  'double-percent',
+  'json-unicode',
+  'json-html-safe',
+  'html-entities-hex',
+  'html-entities-decimal',
+  'html-entities-all',
+  'c-hex-escape',
+  'quoted-printable',
+] as const;
+export type EchoEncoding = (typeof ECHO_ENCODINGS)[number];
+
+/** `text` as an upstream quoting it in `encoding` writes it. */
+export function echoEncode(text: string, encoding: EchoEncoding): string {
+  const bytes = new TextEncoder().encode(text);
+  const hexByte = (b: number) => (b < 16 ? '0' : '') + b.toString(16);
+  const each = (needs: (c: string) => boolean, as: (c: string) => string) =>
+    Array.from(text, (c) => (needs(c) ? as(c) : c)).join('');
+  const u4 = (c: string) => `\\u${(c.codePointAt(0) ?? 0).toString(16).padStart(4, '0')}`;
+  const alnum = (c: string) => /[A-Za-z0-9]/.test(c);
+  switch (encoding) {
+    case 'none':
+      return text;
+    case 'hex':
+      return Array.from(bytes, hexByte).join('');
+    case 'hex-upper':
+      return Array.from(bytes, hexByte).join('').toUpperCase();
+    case 'base64':
+      return btoa(String.fromCharCode(...bytes));
+    case 'base64url':
+      return btoa(String.fromCharCode(...bytes))
+        .replaceAll('+', '-')
+        .replaceAll('/', '_')
+        .replace(/=+$/, '');
+    case 'double-percent':
+      return encodeURIComponent(encodeURIComponent(text));
+    case 'json-unicode':
+      return each(() => true, u4);
+    case 'json-html-safe':
+      return each((c) => "<>&='".includes(c), u4);
+    case 'html-entities-hex':
+      return each(
+        (c) => !alnum(c),
+        (c) => `&#x${(c.codePointAt(0) ?? 0).toString(16).toUpperCase()};`,
+      );
+    case 'html-entities-decimal':
+      return each(
+        (c) => !alnum(c),
+        (c) => `&#${c.codePointAt(0) ?? 0};`,
+      );
+    case 'html-entities-all':
+      return each(
+        () => true,
+        (c) => `&#x${(c.codePointAt(0) ?? 0).toString(16)};`,
+      );
+    case 'c-hex-escape':
+      return Array.from(bytes, (b) => `\\x${hexByte(b)}`).join('');
+    case 'quoted-printable':
+      return Array.from(bytes, (b) =>
+        b === 61 || b < 32 || b > 126 ? `=${hexByte(b).toUpperCase()}` : String.fromCharCode(b),
+      ).join('');
+  }
 }
 
 interface FaultSpecs {
@@ -150,6 +229,9 @@ export class FaultInjector {
   echo(fault: EchoFault): void {
     checkTarget(fault);
     if (fault.status !== undefined) checkStatus(fault.status, 'echo status');
+    if (fault.encoding !== undefined && !ECHO_ENCODINGS.includes(fault.encoding)) {
+      throw new SimulatorUsageError(`echo encoding must be one of ${ECHO_ENCODINGS.join(', ')}`);
+    }
     this.#add({ kind: 'echo', fault: { ...fault }, remaining: fault.count ?? 1 });
   }
 

@@ -7,13 +7,16 @@ export type { OAuthError, PingOneError, PingOneErrorBody, PingOneErrorDetail } f
 export type {
   CommitThenFailFault,
   DelayFault,
+  EchoFault,
   FailNextFault,
   FaultInjector,
   FaultKind,
   FaultTarget,
+  LateCommitFault,
   PendingFault,
   RouteName,
 } from './faults.js';
+export { ECHO_ENCODINGS, type EchoEncoding, echoEncode } from './faults.js';
 export type { ClientAuth } from './pingone-api.js';
 export {
   CORRELATION_HEADER,

@@ -15,6 +15,7 @@ import {
 } from './errors.js';
 import {
   type EchoFault,
+  echoEncode,
   type FailNextFault,
   FaultInjector,
   type FaultSubject,
@@ -609,23 +610,28 @@ function echoReply(
   const headerText = Object.entries(request.headers)
     .map(([name, value]) => `${name}: ${Array.isArray(value) ? value.join(', ') : value}`)
     .join('; ');
-  const quoted = `${request.method} ${request.pathname} [${headerText}] body: ${request.body}`;
+  const enc = (text: string) => echoEncode(text, fault.encoding ?? 'none');
+  const quoted = enc(`${request.method} ${request.pathname} [${headerText}] body: ${request.body}`);
   const details: { code: string; target: string; message: string }[] = [];
   const authorization = request.headers.authorization;
   if (authorization) {
     details.push({
       code: 'INVALID_VALUE',
       target: 'Authorization',
-      message: `'${authorization}' was rejected`,
+      message: `'${enc(authorization)}' was rejected`,
     });
     const basic = /^Basic\s+(.+)$/i.exec(authorization);
     if (basic?.[1]) {
       const decoded = Buffer.from(basic[1], 'base64').toString('utf8');
-      details.push({ code: 'INVALID_VALUE', target: 'Authorization', message: `credentials '${decoded}'` });
+      details.push({
+        code: 'INVALID_VALUE',
+        target: 'Authorization',
+        message: `credentials '${enc(decoded)}'`,
+      });
     }
   }
   for (const [name, value] of bodyFields(request.body, request.headers['content-type'])) {
-    details.push({ code: 'INVALID_VALUE', target: name, message: `'${value}' is not a valid ${name}` });
+    details.push({ code: 'INVALID_VALUE', target: name, message: `'${enc(value)}' is not a valid ${name}` });
   }
   const body = isAuthRoute(match.route)
     ? {

@@ -22,6 +22,25 @@ const VECTORS: Record<string, string> = {
   'basic base64, percent-encoded': 'd29ya2VyJTNBaWQ6QWJ%2BYytkJTJCZSUyRmYlM0RnJTIxaCUyQTAxMjM0NTY3ODl4eXo%3D',
   'basic decoded pair': 'worker%3Aid:Ab~c+d%2Be%2Ff%3Dg%21h%2A0123456789xyz',
   'truncated echo': SECRET.slice(4, 24),
+  // The transport encodings (lib/redact.ts TRANSPORT_ENCODINGS), computed with Python's binascii, base64,
+  // urllib and str formatting.
+  hex: '41627e6320642b652f663d6721682a3031323334353637383978797a',
+  'hex, upper case': '41627E6320642B652F663D6721682A3031323334353637383978797A',
+  'base64 of the value': 'QWJ+YyBkK2UvZj1nIWgqMDEyMzQ1Njc4OXh5eg==',
+  'base64 of a body it sits in (offset 1)': 'eEFifmMgZCtlL2Y9ZyFoKjAxMjM0NTY3ODl4eXomeT0x',
+  'base64 of a body it sits in (offset 2)': 'eHlBYn5jIGQrZS9mPWchaCowMTIzNDU2Nzg5eHl6Jnk9MQ==',
+  'base64url of a body it sits in': 'Ym9keTogQWJ-YyBkK2UvZj1nIWgqMDEyMzQ1Njc4OXh5eg',
+  'double percent-encoded': 'Ab~c%2520d%252Be%252Ff%253Dg%2521h%252A0123456789xyz',
+  'json \\u escapes':
+    '\\u0041\\u0062\\u007e\\u0063\\u0020\\u0064\\u002b\\u0065\\u002f\\u0066\\u003d\\u0067\\u0021\\u0068\\u002a\\u0030\\u0031\\u0032\\u0033\\u0034\\u0035\\u0036\\u0037\\u0038\\u0039\\u0078\\u0079\\u007a',
+  'json html-safe': 'Ab~c d+e/f\\u003dg!h*0123456789xyz',
+  'html entities (hex)': 'Ab&#x7E;c&#x20;d&#x2B;e&#x2F;f&#x3D;g&#x21;h&#x2A;0123456789xyz',
+  'html entities (decimal)': 'Ab&#126;c&#32;d&#43;e&#47;f&#61;g&#33;h&#42;0123456789xyz',
+  'html entities (every character)':
+    '&#x41;&#x62;&#x7e;&#x63;&#x20;&#x64;&#x2b;&#x65;&#x2f;&#x66;&#x3d;&#x67;&#x21;&#x68;&#x2a;&#x30;&#x31;&#x32;&#x33;&#x34;&#x35;&#x36;&#x37;&#x38;&#x39;&#x78;&#x79;&#x7a;',
+  '\\x escapes':
+    '\\x41\\x62\\x7e\\x63\\x20\\x64\\x2b\\x65\\x2f\\x66\\x3d\\x67\\x21\\x68\\x2a\\x30\\x31\\x32\\x33\\x34\\x35\\x36\\x37\\x38\\x39\\x78\\x79\\x7a',
+  'quoted-printable': 'Ab~c d+e/f=3Dg!h*0123456789xyz',
 };
 const credential = { id: ID, secret: SECRET };
 const TOKEN = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ3b3JrZXIifQ.c2lnbmF0dXJlLWJ5dGVz';
