@@ -5,8 +5,13 @@ type Env = Readonly<Record<string, string | undefined>>;
 
 /** The fleet auditor's settings, parsed once from its environment (`loadAuditConfig`). */
 export interface AuditConfig {
-  /** PingOne access exactly as the rotation function has it (worker parameter, region, URLs, TTL, window). */
+  /**
+   * PingOne access as the rotation function has it (region, URLs, TTL, window), with the auditor's own worker
+   * parameter (AUDIT_WORKER_PARAMETER) in place of the function's when one is set.
+   */
   readonly rotation: RotationConfig;
+  /** Whether the worker is the auditor's own (AUDIT_WORKER_PARAMETER) rather than the rotation function's. */
+  readonly ownWorker: boolean;
   /** Only secrets whose name starts with this are audited (the stack's SecretNamePrefix). */
   readonly secretNamePrefix: string;
   /** Only secrets rotated by this function are audited; undefined: every secret under the prefix. */
@@ -74,7 +79,15 @@ const OFF = new Set(['0', 'off', 'false', 'none']);
 
 /** Parses and validates the auditor's configuration; every error names the variable and what it accepts. */
 export function loadAuditConfig(env: Env): AuditConfig {
-  const rotation = loadConfig(env);
+  // The auditor's own worker, so that it need not hold the rotation function's (which can regenerate every
+  // secret): read-only roles, plus deleting a previous secret when early retirement is on.
+  const auditWorker = optional(env, 'AUDIT_WORKER_PARAMETER');
+  if (auditWorker !== undefined && !/^\/?[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/.test(auditWorker)) {
+    throw new ConfigurationError(
+      `AUDIT_WORKER_PARAMETER is '${auditWorker}': it must be an SSM parameter name such as /pingone/audit-worker, or empty to use PINGONE_WORKER_PARAMETER`,
+    );
+  }
+  const rotation = loadConfig(auditWorker ? { ...env, PINGONE_WORKER_PARAMETER: auditWorker } : env);
   const prefix = optional(env, 'AUDIT_SECRET_NAME_PREFIX');
   if (!prefix || /[*?]/.test(prefix)) {
     throw new ConfigurationError(
@@ -99,6 +112,7 @@ export function loadAuditConfig(env: Env): AuditConfig {
       });
   return Object.freeze({
     rotation,
+    ownWorker: auditWorker !== undefined,
     secretNamePrefix: prefix,
     rotationFunctionArn: arn,
     concurrency: integer(env, 'AUDIT_CONCURRENCY', 8, 1, 64),

@@ -10,6 +10,7 @@ import {
   type IntrospectEndpointAuthMethod,
   type OwnerKind,
   type ResourceType,
+  type SecretAction,
   SimulatorUsageError,
   type TokenEndpointAuthMethod,
 } from './store.js';
@@ -98,6 +99,9 @@ const ROUTES: readonly AdminRoute[] = [
             | TokenEndpointAuthMethod
             | undefined,
           environments: optionalEnvironments(body),
+          ...(Array.isArray(body.secretActions)
+            ? { secretActions: body.secretActions as SecretAction[] }
+            : {}),
         }),
       ),
   },

@@ -364,6 +364,12 @@ export class PingOneApi {
     kind: OwnerKind,
     current: SecretState,
   ): Reply {
+    // The worker's roles: a read-only one may GET, not regenerate (POST) or delete the previous secret.
+    const action = request.method === 'POST' ? 'update' : request.method === 'DELETE' ? 'delete' : 'read';
+    const bearer = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '')?.[1];
+    if (!(bearer && this.#store.tokenHolder(bearer)?.secretActions.includes(action))) {
+      throw insufficientPermissions();
+    }
     switch (request.method) {
       case 'GET':
         return this.#secretReply(request, environment, ownerId, kind, current);

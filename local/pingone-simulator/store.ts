@@ -143,7 +143,13 @@ export interface Worker {
   readonly tokenEndpointAuthMethod: TokenEndpointAuthMethod;
   /** Environments the worker's role assignments cover. */
   readonly environments: readonly string[] | 'all';
+  /** What its roles allow on client secrets (PingOne's `…:read:secret`, `…:update:secret`, `…:delete:secret`). */
+  readonly secretActions: readonly SecretAction[];
 }
+
+/** read: GET a secret; update: regenerate it (POST); delete: remove the previous secret (DELETE). */
+export type SecretAction = 'read' | 'update' | 'delete';
+export const SECRET_ACTIONS: readonly SecretAction[] = ['read', 'update', 'delete'];
 
 export interface CreateEnvironmentInput {
   readonly id?: string;
@@ -185,6 +191,8 @@ export interface CreateWorkerInput {
   readonly tokenEndpointAuthMethod?: TokenEndpointAuthMethod;
   /** Environments the worker may manage. Default `'all'` (including environments created later). */
   readonly environments?: readonly string[] | 'all';
+  /** What it may do with client secrets. Default all of read, update and delete; `['read']`: read-only. */
+  readonly secretActions?: readonly SecretAction[];
 }
 
 interface MutableSecret {
@@ -315,6 +323,9 @@ export class SimulatorStore {
         'tokenEndpointAuthMethod',
       ),
       environments: environments === 'all' ? 'all' : Object.freeze([...environments]),
+      secretActions: Object.freeze(
+        [...(input.secretActions ?? SECRET_ACTIONS)].map((a) => oneOf(a, SECRET_ACTIONS, 'secretActions')),
+      ),
     });
     this.#workers.set(key, worker);
     // A worker is an OIDC application of type WORKER; its secret is an application secret like any other.

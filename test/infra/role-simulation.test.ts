@@ -808,6 +808,39 @@ describe("the auditor's role, by the same evaluator", () => {
     expect(allowed).toEqual([]);
   });
 
+  it("with its own worker (AuditWorkerParameterName) it may read and decrypt that one, never the rotation function's", async () => {
+    const own: Deployment = {
+      ...deployment,
+      parameters: { ...deployment.parameters, AuditWorkerParameterName: '/pingone/audit-worker' },
+    };
+    const iam = iamWorld(template, own, 'AuditRole');
+    const read = (name: string): AwsRequest[] => [
+      { action: 'ssm:GetParameter', resource: parameterArn(name), context: GLOBAL, origin: name },
+      {
+        action: 'kms:Decrypt',
+        resource: KEY,
+        context: {
+          ...GLOBAL,
+          'kms:ViaService': `ssm.${REGION}.amazonaws.com`,
+          'kms:CallerAccount': ACCOUNT,
+          'kms:EncryptionContext:PARAMETER_ARN': parameterArn(name),
+        },
+        origin: `decrypt ${name}`,
+      },
+    ];
+    const decisions: Record<string, string> = {};
+    for (const request of [...read('/pingone/audit-worker'), ...read('/pingone/rotation-worker')]) {
+      const context = await applicableContext(request.action, request.resource, request.context);
+      decisions[`${request.action} ${request.origin}`] = await evaluate(iam, { ...request, context });
+    }
+    expect(decisions).toEqual({
+      'ssm:GetParameter /pingone/audit-worker': 'Allowed',
+      'kms:Decrypt decrypt /pingone/audit-worker': 'Allowed',
+      'ssm:GetParameter /pingone/rotation-worker': 'ImplicitlyDenied',
+      'kms:Decrypt decrypt /pingone/rotation-worker': 'ImplicitlyDenied',
+    });
+  });
+
   describe('with early retirement on', () => {
     const retiring: Deployment = {
       ...deployment,

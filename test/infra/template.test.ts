@@ -697,6 +697,51 @@ describe('fleet auditor', () => {
     }
   });
 
+  it.each([
+    ['/pingone/audit-worker', 'parameter/pingone/audit-worker'],
+    ['audit-worker', 'parameter/audit-worker'],
+  ])(
+    "with AuditWorkerParameterName %s: reads and decrypts only its own worker, never the rotation function's",
+    (name, suffix) => {
+      const own = { ...everything, parameters: { ...everything.parameters, AuditWorkerParameterName: name } };
+      const statements = auditStatements(own);
+      const ssm = only(
+        statements.filter((s) => s.Action.includes('ssm:GetParameter')),
+        'ssm statements',
+      );
+      expect(ssm.Resource).toEqual([`arn:aws:ssm:${region}:${account}:${suffix}`]);
+      const viaSsm = only(
+        statements.filter((s) =>
+          JSON.stringify(s.Condition ?? {}).includes('kms:EncryptionContext:PARAMETER_ARN'),
+        ),
+        'SSM decrypt statements',
+      );
+      expect(viaSsm.Condition).toMatchObject({
+        StringEquals: { 'kms:EncryptionContext:PARAMETER_ARN': `arn:aws:ssm:${region}:${account}:${suffix}` },
+      });
+      expect(JSON.stringify(statements)).not.toContain('pingone-worker');
+      const variables = (deployment: Deployment) =>
+        asObject(
+          asObject(resourcesOf(deployment).AuditLambdaFunction?.Properties.Environment, 'Environment')
+            .Variables,
+          'Variables',
+        );
+      expect(variables(own)).toMatchObject({
+        AUDIT_WORKER_PARAMETER: name,
+        PINGONE_WORKER_PARAMETER: 'pingone-worker',
+      });
+      // Unset (the default, as existing deployments have it): the auditor uses the rotation function's worker.
+      expect(template.Parameters?.AuditWorkerParameterName?.Default).toBe('');
+      expect(variables(defaults)).toMatchObject({ AUDIT_WORKER_PARAMETER: '' });
+      expect(
+        only(
+          auditStatements(defaults).filter((s) => s.Action.includes('ssm:GetParameter')),
+          'ssm statements',
+        ).Resource,
+      ).toEqual([`arn:aws:ssm:${region}:${account}:parameter/pingone/rotation-worker`]);
+    },
+  );
+
   it('runs on the schedule parameter (default hourly), invoked only by its rule', () => {
     const resources = resourcesOf(defaults);
     expect(template.Parameters?.AuditSchedule?.Default).toBe('rate(1 hour)');

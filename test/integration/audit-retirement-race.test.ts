@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPingOneAccess } from '../../cli/pingone-access.js';
 import { createAuditHandler } from '../../lib/audit/handler.js';
 import { retirementLedger } from '../../lib/audit/ledger-retirement.js';
 import { MAX_RETIRE_WINDOW_MS, SETTLE_MARGIN_MS, withRegenerateIntent } from '../../lib/ledger/record.js';
@@ -11,7 +13,7 @@ import {
   lambdaContext,
   type RotationReport,
 } from '../../local/driver.js';
-import { type LocalWorld, type RotatableSecret, startLocalWorld } from '../../local/world.js';
+import { LOCAL_AWS, type LocalWorld, type RotatableSecret, startLocalWorld } from '../../local/world.js';
 import { OutputCapture } from '../support/capture-output.js';
 import { authenticator, rotationHarness } from '../support/harness.js';
 
@@ -56,6 +58,7 @@ async function rotatedSecret(): Promise<{ secret: RotatableSecret; prefix: strin
 function auditor(
   prefix: string,
   hook: (request: TransportRequest, phase: 'before' | { status: number }) => Promise<void>,
+  extra: { env?: Record<string, string>; ssm?: SSMClient } = {},
 ) {
   const inner = nodeTransport();
   const transport: Transport = async (request) => {
@@ -70,9 +73,10 @@ function auditor(
       AUDIT_SECRET_NAME_PREFIX: prefix,
       AUDIT_ROTATION_FUNCTION_ARN: LOCAL_ROTATION_LAMBDA_ARN,
       RETIRE_UNUSED_PREVIOUS_AFTER: '1h',
+      ...extra.env,
     },
     secretsManager: world.secretsManager,
-    ssm: world.ssm,
+    ssm: extra.ssm ?? world.ssm,
     dynamodb: world.dynamodb,
     transport,
     now: () => world.sim.clock.now().getTime(),
@@ -282,5 +286,95 @@ describe('the retirement intent in the ledger (DynamoDB conditional writes on mo
     const record = await world.ledger.read(owner, call());
     expect(record?.retirement).toBeUndefined();
     expect(record?.binding?.secretArn).toBe(secret.arn);
+  });
+});
+
+describe("the auditor's own worker (AUDIT_WORKER_PARAMETER)", () => {
+  /** A worker whose roles allow only `secretActions` on client secrets, stored as an SSM parameter. */
+  async function auditWorker(name: string, secretActions: ('read' | 'update' | 'delete')[]): Promise<string> {
+    const environment = world.sim.createEnvironment({ name: `Audit ${name}`, region: 'NA' });
+    const worker = world.sim.createWorker(environment.id, { environments: 'all', secretActions });
+    const parameter = `/pingone/audit-worker-${name}`;
+    await world.ssm.send(
+      new PutParameterCommand({
+        Name: parameter,
+        Type: 'SecureString',
+        Overwrite: true,
+        Value: JSON.stringify({
+          environmentId: worker.environmentId,
+          clientId: worker.clientId,
+          clientSecret: worker.clientSecret,
+          region: 'NA',
+        }),
+      }),
+    );
+    return parameter;
+  }
+
+  /** An SSM client recording the parameters the auditor reads. */
+  function recordingSsm(read: string[]): SSMClient {
+    const ssm = new SSMClient({ ...LOCAL_AWS, endpoint: world.moto.url });
+    ssm.middlewareStack.add(
+      (next) => async (args) => {
+        read.push(String((args.input as { Name?: unknown }).Name));
+        return next(args);
+      },
+      { step: 'initialize', name: 'recordParameters' },
+    );
+    return ssm;
+  }
+
+  it('with read-only roles it judges the fleet from its own worker alone; early retirement is refused by PingOne, nothing deleted, and says what the worker lacks', async () => {
+    const { secret, prefix } = await rotatedSecret();
+    const parameter = await auditWorker('read-only', ['read']);
+    const read: string[] = [];
+    const before = world.sim.readSecret(secret.environmentId, secret.resourceId);
+    const audit = auditor(prefix, async () => {}, {
+      env: { AUDIT_WORKER_PARAMETER: parameter },
+      ssm: recordingSsm(read),
+    });
+
+    const { error, lines } = await audit();
+
+    expect([...new Set(read)]).toEqual([parameter]);
+    expect(error).toBeDefined(); // the failed retirement fails the run (auditor-errors alarm)
+    const failure = lines.find((l) => l.message === 'early retirement failed');
+    expect(failure?.error).toMatch(/PingOne refused to delete the previous secret \(nothing deleted\)/);
+    expect(failure?.error).toMatch(/needs a worker whose roles allow deleting the previous secret/);
+    expect(lines.find((l) => l.message === 'audit complete')).toMatchObject({ audited: 1, errors: 0 });
+    expect(world.sim.readSecret(secret.environmentId, secret.resourceId)).toEqual(before);
+    // Its intent is cleared: a rotation goes on at once.
+    expect((await harness.driver.rotate(secret.arn)).ok).toBe(true);
+  });
+
+  it('with read and delete-secret roles it retires; such a worker cannot regenerate', async () => {
+    const { secret, prefix } = await rotatedSecret();
+    const parameter = await auditWorker('read-delete', ['read', 'delete']);
+    const judgedCurrent = await currentSecret(secret);
+    const audit = auditor(prefix, async () => {}, { env: { AUDIT_WORKER_PARAMETER: parameter } });
+
+    const { summary, error } = await audit();
+
+    expect(error).toBeUndefined();
+    expect(summary?.retired).toBe(1);
+    expect(world.sim.readSecret(secret.environmentId, secret.resourceId).previous).toBeUndefined();
+    expect(await authenticates(secret, judgedCurrent)).toBe(true);
+    // The same worker's regenerate is refused by PingOne (403): the auditor cannot evict AWSCURRENT.
+    const { client } = createPingOneAccess({
+      env: { ...world.functionEnv, PINGONE_WORKER_PARAMETER: parameter },
+      flags: {},
+      ssm: world.ssm,
+    });
+    const owner: SecretOwner = {
+      kind: 'resource',
+      environmentId: secret.environmentId,
+      id: secret.resourceId,
+      region: secret.region,
+    };
+    const now = world.sim.clock.now().getTime();
+    await expect(
+      client.regenerateSecret(owner, new Date(now + 3_600_000), { deadline: Date.now() + 10_000 }),
+    ).rejects.toMatchObject({ status: 403 });
+    expect(world.sim.readSecret(secret.environmentId, secret.resourceId).secret).toBe(judgedCurrent);
   });
 });

@@ -24,6 +24,22 @@ describe('loadAuditConfig', () => {
     ).toBeUndefined();
   });
 
+  it("reads the worker from AUDIT_WORKER_PARAMETER when set (the auditor's own), else the function's", () => {
+    const own = loadAuditConfig({ ...BASE, AUDIT_WORKER_PARAMETER: '/pingone/audit-worker' });
+    expect(own.rotation.workerParameter).toBe('/pingone/audit-worker');
+    expect(own.ownWorker).toBe(true);
+    for (const unset of [{}, { AUDIT_WORKER_PARAMETER: '' }, { AUDIT_WORKER_PARAMETER: '  ' }]) {
+      const shared = loadAuditConfig({ ...BASE, ...unset });
+      expect(shared.rotation.workerParameter).toBe('/pingone/worker');
+      expect(shared.ownWorker).toBe(false);
+    }
+    expect(() => loadAuditConfig({ ...BASE, AUDIT_WORKER_PARAMETER: '/pingone//audit worker' })).toThrow(
+      new ConfigurationError(
+        "AUDIT_WORKER_PARAMETER is '/pingone//audit worker': it must be an SSM parameter name such as /pingone/audit-worker, or empty to use PINGONE_WORKER_PARAMETER",
+      ),
+    );
+  });
+
   it('reads early retirement as a duration from 1h to 30d', () => {
     expect(
       loadAuditConfig({ ...BASE, RETIRE_UNUSED_PREVIOUS_AFTER: '36h' }).retireUnusedPreviousAfterMs,
