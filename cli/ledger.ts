@@ -11,8 +11,8 @@ import {
   type LedgerRecord,
   withBinding,
 } from '../lib/ledger/record.js';
+import { describeOwner } from '../lib/owner.js';
 import type { SecretOwner } from '../lib/pingone/types.js';
-import { describeOwner } from '../lib/rotation/common.js';
 import type { CliDeps } from './deps.js';
 import { CliError } from './errors.js';
 

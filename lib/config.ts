@@ -7,6 +7,7 @@ import {
   type PingOneRegion,
   REGIONS,
 } from './pingone/regions.js';
+import { isUuid } from './pingone/types.js';
 
 /** The function's configuration, parsed once from its environment. Only this module reads `process.env`. */
 export interface RotationConfig {
@@ -61,12 +62,6 @@ const TTL_MIN_MS = 60_000;
 const TTL_MAX_MS = 30 * 24 * 3_600_000;
 const TTL_UNITS = { m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
 const TTL_RANGE_TEXT = 'written <n>m, <n>h or <n>d, from 1m to 30d (e.g. 7d)';
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-export function isUuid(value: unknown): value is string {
-  return typeof value === 'string' && UUID.test(value);
-}
-
 /**
  * Parses a previous-secret TTL such as `7d`. `source` names where it came from (the variable or the tag),
  * so the error tells the operator what to fix.

@@ -1,8 +1,8 @@
-import { isUuid } from './config.js';
+import { timingSafeEqual } from 'node:crypto';
 import { SecretFormatError } from './errors.js';
 import { parseJsonObject } from './json-object.js';
 import { isRegion, type PingOneRegion, REGIONS } from './pingone/regions.js';
-import type { SecretOwnerKind } from './pingone/types.js';
+import { isUuid, type SecretOwnerKind } from './pingone/types.js';
 
 /**
  * The secret this function rotates, in one of two shapes:
@@ -92,4 +92,12 @@ export function parseSecretValue(secretString: string | undefined, label: string
 /** The next version's SecretString: the same document with only `clientSecret` replaced. */
 export function withClientSecret(value: SecretValue, clientSecret: string): string {
   return JSON.stringify({ ...value.document, clientSecret });
+}
+
+/** Compares two secrets in constant time (for equal lengths). */
+export function sameSecret(a: string | undefined, b: string | undefined): boolean {
+  if (a === undefined || b === undefined) return false;
+  const left = Buffer.from(a);
+  const right = Buffer.from(b);
+  return left.length === right.length && timingSafeEqual(left, right);
 }

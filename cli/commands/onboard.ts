@@ -11,20 +11,13 @@ import {
   UpdateSecretCommand,
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
-import {
-  APPLICATION_TAG,
-  ENVIRONMENT_TAG,
-  isUuid,
-  parseTtl,
-  RESOURCE_TAG,
-  TTL_TAG,
-} from '../../lib/config.js';
+import { APPLICATION_TAG, ENVIRONMENT_TAG, parseTtl, RESOURCE_TAG, TTL_TAG } from '../../lib/config.js';
 import { ConfigurationError } from '../../lib/errors.js';
+import { applicationRefusal, describeOwner, ownerOf } from '../../lib/owner.js';
 import { isRegion, type PingOneRegion, REGIONS } from '../../lib/pingone/regions.js';
-import type { SecretOwner } from '../../lib/pingone/types.js';
-import { applicationRefusal, describeOwner, ownerOf, sameSecret } from '../../lib/rotation/common.js';
+import { isUuid, type SecretOwner } from '../../lib/pingone/types.js';
 import { proofFor } from '../../lib/rotation/test-secret.js';
-import { OWNER_ID_FIELDS, parseSecretValue } from '../../lib/secret-value.js';
+import { OWNER_ID_FIELDS, parseSecretValue, sameSecret } from '../../lib/secret-value.js';
 import { AWSPENDING, SecretsStore } from '../../lib/secrets/secrets-store.js';
 import { type RotationInfo, readSecretView } from '../../lib/status/inspect.js';
 import { withArticle } from '../../lib/status/text.js';

@@ -1,4 +1,5 @@
-import { describeOwner, sameSecret } from '../../lib/rotation/common.js';
+import { describeOwner } from '../../lib/owner.js';
+import { sameSecret } from '../../lib/secret-value.js';
 import { AWSCURRENT } from '../../lib/secrets/secrets-store.js';
 import { ownerFor, readSecretView, readVersionValue } from '../../lib/status/inspect.js';
 import type { CliDeps } from '../deps.js';

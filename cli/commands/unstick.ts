@@ -1,7 +1,7 @@
 import { UpdateSecretVersionStageCommand } from '@aws-sdk/client-secrets-manager';
 import { intentSettlesAt, type LedgerRecord, withoutIntent } from '../../lib/ledger/record.js';
+import { describeOwner } from '../../lib/owner.js';
 import type { PingOneSecretState, SecretOwner } from '../../lib/pingone/types.js';
-import { describeOwner } from '../../lib/rotation/common.js';
 import { AWSCURRENT, AWSPENDING, SecretsStore } from '../../lib/secrets/secrets-store.js';
 import {
   matchAtPingOne,

@@ -18,11 +18,12 @@ import {
   TagResourceCommand,
 } from '@aws-sdk/client-secrets-manager';
 import { type PacingStats, pacedTransport } from '../../lib/audit/paced-transport.js';
-import { ENVIRONMENT_TAG, isUuid, parseTtl, TTL_TAG } from '../../lib/config.js';
+import { ENVIRONMENT_TAG, parseTtl, TTL_TAG } from '../../lib/config.js';
+import { describeOwner, ownerOf } from '../../lib/owner.js';
 import { isRegion, type PingOneRegion, REGIONS } from '../../lib/pingone/regions.js';
 import type { SecretOwner, SecretOwnerKind } from '../../lib/pingone/types.js';
-import { describeOwner, ownerOf, sameSecret } from '../../lib/rotation/common.js';
-import { OWNER_ID_FIELDS, parseSecretValue } from '../../lib/secret-value.js';
+import { isUuid } from '../../lib/pingone/types.js';
+import { OWNER_ID_FIELDS, parseSecretValue, sameSecret } from '../../lib/secret-value.js';
 import { readSecretView, type SecretView } from '../../lib/status/inspect.js';
 import {
   attachRotation,

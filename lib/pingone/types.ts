@@ -11,6 +11,13 @@ export const OWNER_COLLECTIONS: Readonly<Record<SecretOwnerKind, string>> = {
   application: 'applications',
 };
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** PingOne's ids (environments, resources, applications) are UUIDs. */
+export function isUuid(value: unknown): value is string {
+  return typeof value === 'string' && UUID.test(value);
+}
+
 export interface SecretOwner {
   readonly kind: SecretOwnerKind;
   readonly environmentId: string;

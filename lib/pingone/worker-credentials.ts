@@ -1,8 +1,8 @@
-import { isUuid } from '../config.js';
 import { ConfigurationError } from '../errors.js';
 import { parseJsonObject } from '../json-object.js';
 import { Redactor } from '../redact.js';
 import { isRegion, type PingOneRegion, REGIONS } from './regions.js';
+import { isUuid } from './types.js';
 
 /** The worker app that calls PingOne's Management API. It may live in another environment than the resources. */
 export interface WorkerCredentials {

@@ -23,23 +23,15 @@ import {
   withRegenerated,
   withRegenerateIntent,
 } from '../ledger/record.js';
+import { describeOwner, ownerOf, readOwnerSecret, readRotatableApplication } from '../owner.js';
 import { changeOutcome, REGENERATE_OPERATION } from '../pingone/change-outcome.js';
 import type { PingOneSecretState, SecretOwner } from '../pingone/types.js';
-import { withClientSecret } from '../secret-value.js';
+import { sameSecret, withClientSecret } from '../secret-value.js';
 import { AWSPENDING, type SecretDescription } from '../secrets/secrets-store.js';
-import {
-  describeOwner,
-  ledgerOptions,
-  ownerOf,
-  readCurrent,
-  readOwnerSecret,
-  readOwnLedgerRecord,
-  readRotatableApplication,
-  sameSecret,
-} from './common.js';
 import type { RotationDeps } from './deps.js';
 import type { RotationEvent } from './event.js';
 import { assertPreviousSecretNotInUse } from './in-use-guard.js';
+import { ledgerOptions, readCurrent, readOwnLedgerRecord } from './reads.js';
 
 /**
  * Time kept back from the regenerate POST so that a failed POST can still be reconciled with a re-read:
@@ -144,7 +136,7 @@ async function obtainNewSecret(
   // When the read the first regenerate decision rests on began: an intent that may still land after it
   // makes the read stale (see LedgerProgress.recordIntent).
   const readAt = deps.now();
-  let state = await readOwnerSecret(deps, owner);
+  let state = await readOwnerSecret(deps.pingone, owner, { deadline: deps.deadline });
   let postUntil: number | undefined;
 
   for (let attempt = 1; ; attempt++) {

@@ -1,8 +1,9 @@
 import { withFinished } from '../ledger/record.js';
+import { ownerOf } from '../owner.js';
 import { AWSCURRENT, type SecretDescription, versionWithStage } from '../secrets/secrets-store.js';
-import { ledgerOptions, ownerOf, readCurrent, readOwnLedgerRecord } from './common.js';
 import type { RotationDeps } from './deps.js';
 import type { RotationEvent } from './event.js';
+import { ledgerOptions, readCurrent, readOwnLedgerRecord } from './reads.js';
 
 /**
  * finishSecret: moves AWSCURRENT to the token's version (AWSPREVIOUS follows by itself), then records the

@@ -1,7 +1,7 @@
 import { IN_USE_WINDOW_TAG, type InUseWindow, resolveInUseWindow } from '../config.js';
 import { PreviousSecretInUseError } from '../errors.js';
+import { describeOwner } from '../owner.js';
 import type { PingOneSecretState, SecretOwner } from '../pingone/types.js';
-import { describeOwner } from './common.js';
 import type { RotationDeps } from './deps.js';
 
 /** Why the guard let a regenerate through, for the step's log line. */

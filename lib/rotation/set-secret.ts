@@ -1,16 +1,10 @@
 import { PendingMismatchError } from '../errors.js';
+import { describeOwner, ownerOf, sameOwner } from '../owner.js';
+import { sameSecret } from '../secret-value.js';
 import type { SecretDescription } from '../secrets/secrets-store.js';
-import {
-  describeOwner,
-  ownerOf,
-  readCurrent,
-  readOwnLedgerRecord,
-  readPending,
-  sameOwner,
-  sameSecret,
-} from './common.js';
 import type { RotationDeps } from './deps.js';
 import type { RotationEvent } from './event.js';
+import { readCurrent, readOwnLedgerRecord, readPending } from './reads.js';
 
 /**
  * setSecret: PingOne generated the secret in createSecret, so it already uses the new one. This step only

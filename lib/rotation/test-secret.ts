@@ -1,19 +1,11 @@
 import { SecretTestFailedError } from '../errors.js';
+import { describeOwner, ownerOf, readOwnerSecret, readRotatableApplication } from '../owner.js';
 import type { CallOptions, SecretAuthMethod, SecretOwner } from '../pingone/types.js';
-import type { SecretValue } from '../secret-value.js';
+import { type SecretValue, sameSecret } from '../secret-value.js';
 import type { SecretDescription } from '../secrets/secrets-store.js';
-import {
-  describeOwner,
-  ownerOf,
-  readCurrent,
-  readOwnerSecret,
-  readOwnLedgerRecord,
-  readPending,
-  readRotatableApplication,
-  sameSecret,
-} from './common.js';
 import type { RotationDeps } from './deps.js';
 import type { RotationEvent } from './event.js';
+import { readCurrent, readOwnLedgerRecord, readPending } from './reads.js';
 
 /**
  * How testSecret proves a secret, given the owner's auth method: by introspection with the secret, or —
@@ -126,7 +118,7 @@ async function proveSecret(
     "the owner's auth method does not use the secret, so introspection cannot prove it; comparing with PingOne's current secret instead",
     { method: proof.method, owner: owner.kind },
   );
-  const state = await readOwnerSecret(deps, owner);
+  const state = await readOwnerSecret(deps.pingone, owner, { deadline: deps.deadline });
   if (!sameSecret(state.secret, candidate.clientSecret)) {
     throw new SecretTestFailedError(
       `The ${label} secret is not the current secret of ${describeOwner(owner)}`,

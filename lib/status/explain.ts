@@ -1,6 +1,6 @@
 import { PingOneApiError, PingOneNetworkError, RotationError, WorkerAuthError } from '../errors.js';
+import { describeOwner } from '../owner.js';
 import type { SecretOwner } from '../pingone/types.js';
-import { describeOwner } from '../rotation/common.js';
 import { oneLine } from './text.js';
 
 /**

@@ -13,6 +13,7 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import type { RotationConfig } from '../config.js';
 import { PingOneApiError } from '../errors.js';
+import { applicationRefusal, describeOwner, ownerOf } from '../owner.js';
 import type {
   PingOneApplication,
   PingOneClient,
@@ -20,8 +21,7 @@ import type {
   PingOneSecretState,
   SecretOwner,
 } from '../pingone/types.js';
-import { applicationRefusal, describeOwner, ownerOf, sameSecret } from '../rotation/common.js';
-import { parseSecretValue, type ResourceSecretValue } from '../secret-value.js';
+import { parseSecretValue, type ResourceSecretValue, sameSecret } from '../secret-value.js';
 import { AWSCURRENT, AWSPENDING, AWSPREVIOUS } from '../secrets/secrets-store.js';
 import { explainPingOneError, noHint, type RotationErrorHint } from './explain.js';
 import { withArticle } from './text.js';

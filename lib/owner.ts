@@ -1,26 +1,25 @@
-import { timingSafeEqual } from 'node:crypto';
-import type { RotationConfig } from '../config.js';
+import type { RotationConfig } from './config.js';
 import {
   EnvironmentNotAllowedError,
   OwnerBoundElsewhereError,
   OwnerNotRotatableError,
   PingOneApiError,
-  SecretFormatError,
-} from '../errors.js';
-import type { LedgerBinding, LedgerRecord } from '../ledger/record.js';
-import type { CallOptions, PingOneApplication, PingOneClient, SecretOwner } from '../pingone/types.js';
-import { parseSecretValue, type SecretValue } from '../secret-value.js';
-import { AWSCURRENT, AWSPENDING } from '../secrets/secrets-store.js';
-import type { RotationDeps } from './deps.js';
-import type { RotationEvent } from './event.js';
+} from './errors.js';
+import type { LedgerBinding } from './ledger/record.js';
+import type {
+  CallOptions,
+  PingOneApplication,
+  PingOneClient,
+  PingOneSecretState,
+  SecretOwner,
+} from './pingone/types.js';
+import type { SecretValue } from './secret-value.js';
 
-/** Compares two secrets in constant time (for equal lengths). */
-export function sameSecret(a: string | undefined, b: string | undefined): boolean {
-  if (a === undefined || b === undefined) return false;
-  const left = Buffer.from(a);
-  const right = Buffer.from(b);
-  return left.length === right.length && timingSafeEqual(left, right);
-}
+/*
+ * What the rotation function, `status`, the auditor and the CLI know about a PingOne owner (the resource or
+ * application whose secret a secret rotates): which owner a secret value names, how it is described in
+ * messages, whether it can be rotated, and the refusal when the ledger binds it to another secret.
+ */
 
 /** The PingOne resource or application a secret value names, refused unless its environment is allowed. */
 export function ownerOf(value: SecretValue, config: RotationConfig): SecretOwner {
@@ -41,24 +40,6 @@ export function ownerOf(value: SecretValue, config: RotationConfig): SecretOwner
 /** Same kind, environment, id and region. */
 export function sameOwner(a: SecretOwner, b: SecretOwner): boolean {
   return a.kind === b.kind && a.environmentId === b.environmentId && a.id === b.id && a.region === b.region;
-}
-
-/** AWSCURRENT's value, parsed. */
-export async function readCurrent(deps: RotationDeps, event: RotationEvent): Promise<SecretValue> {
-  const raw = await deps.secrets.getValue(event.secretId, { stage: AWSCURRENT });
-  if (raw === undefined) {
-    throw new SecretFormatError(`Secret ${event.secretId} has no AWSCURRENT value to rotate from`);
-  }
-  return parseSecretValue(raw, 'AWSCURRENT');
-}
-
-/** The token's AWSPENDING value, parsed, or undefined while it is RotateSecret's empty placeholder. */
-export async function readPending(
-  deps: RotationDeps,
-  event: RotationEvent,
-): Promise<SecretValue | undefined> {
-  const raw = await deps.secrets.getValue(event.secretId, { versionId: event.token, stage: AWSPENDING });
-  return raw === undefined ? undefined : parseSecretValue(raw, `AWSPENDING (version ${event.token})`);
 }
 
 export function describeOwner(owner: SecretOwner): string {
@@ -100,9 +81,13 @@ export async function readRotatableApplication(
  * A read of an application's secret that says what a 404 means: PingOne has no secret for it (not an
  * OIDC application with a client secret), rather than an unexplained "not found".
  */
-export async function readOwnerSecret(deps: RotationDeps, owner: SecretOwner) {
+export async function readOwnerSecret(
+  pingone: PingOneClient,
+  owner: SecretOwner,
+  options: CallOptions,
+): Promise<PingOneSecretState> {
   try {
-    return await deps.pingone.readSecret(owner, { deadline: deps.deadline });
+    return await pingone.readSecret(owner, options);
   } catch (error) {
     if (owner.kind === 'application' && error instanceof PingOneApiError && error.status === 404) {
       throw new OwnerNotRotatableError(
@@ -112,28 +97,6 @@ export async function readOwnerSecret(deps: RotationDeps, owner: SecretOwner) {
     }
     throw error;
   }
-}
-
-/** The ledger call options for a step: its deadline and clock. */
-export function ledgerOptions(deps: RotationDeps, consequence?: string) {
-  return { deadline: deps.deadline, now: deps.now, ...(consequence ? { consequence } : {}) };
-}
-
-/**
- * The owner's ledger record, refusing (before any PingOne call) when the owner is bound to another secret.
- * An unbound owner is fine here: a rotation claims it only with proof of possession (createSecret).
- */
-export async function readOwnLedgerRecord(
-  deps: RotationDeps,
-  owner: SecretOwner,
-  secretArn: string,
-): Promise<LedgerRecord | undefined> {
-  const record = await deps.ledger.read(owner, ledgerOptions(deps));
-  if (record?.binding && record.binding.secretArn !== secretArn) {
-    deps.metrics.count('OwnerBoundElsewhere');
-    throw boundElsewhere(owner, record.binding, secretArn);
-  }
-  return record;
 }
 
 export function boundElsewhere(
