@@ -1,3 +1,6 @@
+import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import { ConfigurationError, PingOneNetworkError, RotationError, WorkerAuthError } from '../lib/errors.js';
 import type { SecretOwner } from '../lib/pingone/types.js';
 import { explainPingOneError as explainWith } from '../lib/status/explain.js';
@@ -68,7 +71,7 @@ const AUTH_ERRORS = new Set([
  */
 export function describeError(
   error: unknown,
-  context: { endpoint?: string; secretId?: string } = {},
+  context: ErrorContext = {},
 ): {
   line: string;
   exitCode: number;
@@ -77,9 +80,17 @@ export function describeError(
   return { line: redactText(line), exitCode };
 }
 
+/** What the command line said, to name in an error: --endpoint-url, --secret-id, --profile, --region. */
+export interface ErrorContext {
+  readonly endpoint?: string;
+  readonly secretId?: string;
+  readonly profile?: string;
+  readonly region?: string;
+}
+
 function describeUnredacted(
   error: unknown,
-  context: { endpoint?: string; secretId?: string },
+  context: ErrorContext,
 ): {
   line: string;
   exitCode: number;
@@ -93,6 +104,15 @@ function describeUnredacted(
   // Joined to what to do with ': ', so without its own final period.
   const message = oneLine(e.message ?? String(error)).replace(/\.$/, '');
   if (name === 'CredentialsProviderError' || /Could not load credentials/i.test(message)) {
+    const profile = context.profile ?? process.env.AWS_PROFILE;
+    if (profile && !profileExists(profile)) {
+      return {
+        line:
+          `the AWS profile '${profile}' does not exist in ${awsConfigFiles().join(' or ')}: ` +
+          'check --profile / AWS_PROFILE (`aws configure list-profiles` lists them)',
+        exitCode: EXIT.usage,
+      };
+    }
     return {
       line:
         'no AWS credentials found: pass --profile (or set AWS_PROFILE), run `aws sso login`, or set ' +
@@ -145,8 +165,35 @@ function describeUnredacted(
   if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'ECONNRESET' || name === 'TimeoutError') {
     const host = unreachableHost(error);
     const where = host ? ` ${host}` : context.endpoint ? ` ${context.endpoint}` : '';
+    const regionHint =
+      code === 'ENOTFOUND' && context.region && !context.endpoint
+        ? ` (is '${context.region}' an AWS region?)`
+        : '';
     return {
-      line: `cannot reach the AWS endpoint${where} (${code ?? name}): check --endpoint-url / AWS_ENDPOINT_URL and your network (is moto running?)`,
+      line: `cannot reach the AWS endpoint${where} (${code ?? name})${regionHint}: check --region, --endpoint-url / AWS_ENDPOINT_URL and your network (is moto running?)`,
+      exitCode: EXIT.error,
+    };
+  }
+  // An answer that is not an AWS API's: an HTML page from a proxy, a captive portal, a wrong --endpoint-url.
+  // The SDK reports it as SyntaxError (it parsed HTML as JSON) or UnknownError, which say nothing useful.
+  if (
+    facts &&
+    (name === 'SyntaxError' ||
+      name === 'Unknown' ||
+      name === 'UnknownError' ||
+      /^(UnknownError|Unexpected token|Unexpected end of JSON)/.test(message))
+  ) {
+    const response = (error as { $response?: { statusCode?: number; headers?: Record<string, string> } })
+      .$response;
+    const status = e.$metadata?.httpStatusCode ?? response?.statusCode;
+    const type = response?.headers?.['content-type'];
+    const where = facts.endpoint ?? context.endpoint ?? `the ${facts.service} endpoint`;
+    return {
+      line:
+        `${where} did not answer like AWS ${facts.service} (${facts.operation}` +
+        `${status ? `: HTTP ${status}` : ''}${type ? `, ${type.split(';')[0]}` : ''}): ` +
+        `check that ${context.region ? `--region '${context.region}'` : 'the region'} is an AWS region where ` +
+        'you use Secrets Manager, --endpoint-url / AWS_ENDPOINT_URL, and any proxy (HTTPS_PROXY)',
       exitCode: EXIT.error,
     };
   }
@@ -160,6 +207,27 @@ function describeUnredacted(
     line: `unexpected ${name}: ${message}: re-run with --debug for the stack`,
     exitCode: EXIT.error,
   };
+}
+
+/** The shared AWS config and credentials files, as the SDK finds them. */
+function awsConfigFiles(): string[] {
+  return [
+    process.env.AWS_CONFIG_FILE ?? join(homedir(), '.aws', 'config'),
+    process.env.AWS_SHARED_CREDENTIALS_FILE ?? join(homedir(), '.aws', 'credentials'),
+  ];
+}
+
+/** Whether a `[profile NAME]` (config) or `[NAME]` (credentials; `default` either way) section exists. */
+function profileExists(name: string): boolean {
+  const escaped = name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const section = new RegExp(`^\\s*\\[\\s*(profile\\s+)?${escaped}\\s*\\]\\s*$`, 'm');
+  return awsConfigFiles().some((file) => {
+    try {
+      return section.test(readFileSync(file, 'utf8'));
+    } catch {
+      return false;
+    }
+  });
 }
 
 function seconds(ms: number): string {

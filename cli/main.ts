@@ -5,6 +5,8 @@
  * Run it with `npm run cli -- <command> …`, `node --import tsx cli/main.ts …`, or the built
  * dist/cli/pingone-rotation.mjs (`node scripts/build-cli.mjs`).
  */
+import { spawnSync } from 'node:child_process';
+import { constants } from 'node:os';
 import { createInterface } from 'node:readline/promises';
 import { createAwsClients } from './aws-clients.js';
 import type { CliDeps, GlobalOptions } from './deps.js';
@@ -91,6 +93,20 @@ function buildDeps(globals: GlobalOptions): CliDeps {
       };
     },
   };
+}
+
+// --debug prints stacks: with the source map that ships beside the bundle they name cli/… and lib/… lines
+// instead of minified columns. Source maps only apply to code loaded after they are on, so this process runs
+// itself again with --enable-source-maps (only under --debug: parsing the map costs every other run time).
+if (process.argv.includes('--debug') && !process.sourceMapsEnabled) {
+  // The child takes Ctrl-C itself (same process group); this one only waits for it.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => {});
+  const child = spawnSync(
+    process.execPath,
+    ['--enable-source-maps', ...process.execArgv, ...process.argv.slice(1)],
+    { stdio: 'inherit' },
+  );
+  process.exit(child.status ?? (child.signal ? 128 + (constants.signals[child.signal] ?? 0) : 1));
 }
 
 const code = await runCli(process.argv.slice(2), { out: process.stdout, err: process.stderr }, buildDeps);

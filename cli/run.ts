@@ -474,6 +474,8 @@ export async function runCli(
   // Scripts parse `status --json`: they get a JSON object on stdout even when the check itself fails.
   const statusJson = argv[0] === 'status' && argv.includes('--json');
   let endpoint: string | undefined;
+  let profile: string | undefined;
+  let region: string | undefined;
   let secretId: string | undefined;
   try {
     if (argv[0] === 'completion') return completion(argv.slice(1), io);
@@ -491,6 +493,8 @@ export async function runCli(
       return EXIT.usage;
     }
     endpoint = parsed.globals.endpointUrl;
+    profile = parsed.globals.profile;
+    region = parsed.globals.region;
     const id = parsed.values['secret-id'] ?? parsed.values['secret-name'];
     if (typeof id === 'string' && id !== '') secretId = id;
     const spec = COMMANDS[parsed.command];
@@ -513,6 +517,8 @@ export async function runCli(
     const { line, exitCode } = describeError(error, {
       ...(endpoint ? { endpoint } : {}),
       ...(secretId ? { secretId } : {}),
+      ...(profile ? { profile } : {}),
+      ...(region ? { region } : {}),
     });
     io.err.write(`${PROGRAM}: ${line}\n`);
     if (statusJson) {

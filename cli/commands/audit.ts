@@ -56,14 +56,24 @@ export async function audit(deps: CliDeps, options: AuditOptions): Promise<numbe
       noRotationService: deps.local !== undefined,
     },
   );
+  // Nothing under the prefix is not a healthy fleet: most often the wrong region, profile or prefix.
   const code =
-    result.errors.length > 0
+    result.reports.length === 0 || result.errors.length > 0
       ? AUDIT_EXIT.error
       : result.reports.some((r) => isUnhealthy(r.verdict) && r.verdict !== 'not-rotating')
         ? AUDIT_EXIT.unhealthy
         : AUDIT_EXIT.healthy;
   if (options.json) line(deps.out, JSON.stringify({ ...result, exitCode: code }, null, 2));
   else printAudit(deps, result);
+  if (result.reports.length === 0) {
+    const region = await deps.secretsManager.config.region().catch(() => undefined);
+    line(
+      deps.err,
+      `pingone-rotation: no secret to audit under ${result.prefix}${region ? ` in ${region}` : ''} ` +
+        `(${result.listed} listed): nothing was judged; check --region, --profile and --prefix (the stack's ` +
+        'SecretNamePrefix output)',
+    );
+  }
   return code;
 }
 
