@@ -40,13 +40,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await world?.stop();
-  const text = output.stop();
-  for (const r of world.sim.snapshot().resources) {
-    if (r.secret) sensitive.add(r.secret.secret);
-    if (r.secret?.previous) sensitive.add(r.secret.previous.secret);
-  }
-  expect(text).toContain('secrets not audited before the deadline');
-  expect(leakedSecrets(text, sensitive)).toEqual([]);
+  output.stop();
 });
 
 /** The auditor on a simulated clock that PingOne's answers move on by PINGONE_MS each. */
@@ -175,4 +169,15 @@ describe('an audit that reaches its deadline mid-fleet', () => {
     });
     for (const secret of fleet) expect(snapshot(secret).previous).toBeUndefined();
   });
+});
+
+// Last in the file (tests run in order): scans the logs of every test above.
+it('the captured logs hold the expected lines and no secret, bearer token, worker credential or RotationToken', () => {
+  const text = output.captured;
+  for (const r of world.sim.snapshot().resources) {
+    if (r.secret) sensitive.add(r.secret.secret);
+    if (r.secret?.previous) sensitive.add(r.secret.previous.secret);
+  }
+  expect(text).toContain('secrets not audited before the deadline');
+  expect(leakedSecrets(text, sensitive)).toEqual([]);
 });

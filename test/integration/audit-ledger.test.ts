@@ -90,9 +90,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await world?.stop();
-  const text = output.stop();
-  expect(text).toContain('"message":"secret not audited"');
-  expect(leakedSecrets(text, [...sensitive, ...knownSecrets()])).toEqual([]);
+  output.stop();
 });
 
 async function statusVerdict(secret: RotatableSecret): Promise<Verdict> {
@@ -277,4 +275,11 @@ describe('the ledger unavailable', () => {
     }
     expect(await everything()).toEqual(before);
   });
+});
+
+// Last in the file (tests run in order): scans the logs of every test above.
+it('the captured logs hold the expected lines and no secret, bearer token, worker credential or RotationToken', () => {
+  const text = output.captured;
+  expect(text).toContain('"message":"secret not audited"');
+  expect(leakedSecrets(text, [...sensitive, ...knownSecrets()])).toEqual([]);
 });

@@ -142,12 +142,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await world?.stop();
-  const text = output.stop();
-  const { resources, applications } = world.sim.snapshot();
-  const secrets = [...resources, ...applications].flatMap((r) =>
-    r.secret ? [r.secret.secret, r.secret.previous?.secret ?? ''] : [],
-  );
-  expect(leakedSecrets(text, [...secrets, world.worker.clientSecret])).toEqual([]);
+  output.stop();
 });
 
 describe('fleet audit', () => {
@@ -513,4 +508,14 @@ describe('application secrets in the fleet', () => {
       /is a SAML application \(WEB_APP\); only OPENID_CONNECT applications/,
     );
   });
+});
+
+// Last in the file (tests run in order): scans the logs of every test above.
+it('the captured logs hold no secret, bearer token, worker credential or RotationToken', () => {
+  const text = output.captured;
+  const { resources, applications } = world.sim.snapshot();
+  const secrets = [...resources, ...applications].flatMap((r) =>
+    r.secret ? [r.secret.secret, r.secret.previous?.secret ?? ''] : [],
+  );
+  expect(leakedSecrets(text, [...secrets, world.worker.clientSecret])).toEqual([]);
 });

@@ -39,9 +39,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await world?.stop();
-  const text = output.stop();
-  expect(text).toContain('"errorCode":"PreviousSecretInUse"');
-  expect(leakedSecrets(text, [...sensitive])).toEqual([]);
+  output.stop();
 });
 
 describe('in-use guard', () => {
@@ -160,4 +158,11 @@ describe('in-use guard', () => {
     expect(committedRegenerates(world.sim, secret.resourceId)).toBe(1);
     for (const token of [...harness.rotationTokens, ...harness.boundaries.sensitive]) sensitive.add(token);
   });
+});
+
+// Last in the file (tests run in order): scans the logs of every test above.
+it('the captured logs hold the expected lines and no secret, bearer token, worker credential or RotationToken', () => {
+  const text = output.captured;
+  expect(text).toContain('"errorCode":"PreviousSecretInUse"');
+  expect(leakedSecrets(text, [...sensitive])).toEqual([]);
 });

@@ -39,10 +39,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await world?.stop();
-  const text = output.stop();
-  expect(text).toContain('"message":"rotation step failed"');
-  expect(text).toContain('"errorCode":"OwnerBoundElsewhere"');
-  expect(leakedSecrets(text, [...sensitive])).toEqual([]);
+  output.stop();
 });
 
 async function newSecret(name = `pingone/ledger-${++counter}`): Promise<RotatableSecret> {
@@ -691,4 +688,12 @@ describe('an OIDC application secret goes through the binding and the intent lik
     expect(await everyValue(secret.arn)).not.toContain(outOfBand.secret);
     remember(harness);
   });
+});
+
+// Last in the file (tests run in order): scans the logs of every test above.
+it('the captured logs hold the expected lines and no secret, bearer token, worker credential or RotationToken', () => {
+  const text = output.captured;
+  expect(text).toContain('"message":"rotation step failed"');
+  expect(text).toContain('"errorCode":"OwnerBoundElsewhere"');
+  expect(leakedSecrets(text, [...sensitive])).toEqual([]);
 });

@@ -100,10 +100,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await world?.stop();
-  const text = output.stop();
-  expect(text).toContain('"message":"rotation step succeeded"');
-  expect(text).toContain('"message":"rotation step failed"');
-  expect(leakedSecrets(text, [...sensitive])).toEqual([]);
+  output.stop();
 });
 
 describe('rotations', () => {
@@ -530,4 +527,12 @@ describe('an independent client', () => {
     expect(fromCli.clientSecret).toBe(world.sim.readSecret(secret.environmentId, secret.resourceId).secret);
     expect(JSON.parse(cli.stdout).VersionStages).toEqual(['AWSCURRENT']);
   });
+});
+
+// Last in the file (tests run in order): scans the logs of every test above.
+it('the captured logs hold the expected lines and no secret, bearer token, worker credential or RotationToken', () => {
+  const text = output.captured;
+  expect(text).toContain('"message":"rotation step succeeded"');
+  expect(text).toContain('"message":"rotation step failed"');
+  expect(leakedSecrets(text, [...sensitive])).toEqual([]);
 });

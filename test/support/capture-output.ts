@@ -40,6 +40,11 @@ export class OutputCapture {
     return this.#chunks.join('');
   }
 
+  /** Everything captured since `start()`, still capturing (a test that scans a whole file's logs). */
+  get captured(): string {
+    return this.#chunks.join('');
+  }
+
   /** What was captured since the last `clear()`. */
   get text(): string {
     return this.#chunks.slice(this.#from).join('');

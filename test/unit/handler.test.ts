@@ -69,12 +69,7 @@ const realTransport = nodeTransport();
 
 beforeAll(() => output.start());
 afterAll(() => {
-  const text = output.stop();
-  // The capture saw the function's logs, failing and succeeding runs alike…
-  expect(text).toContain('"message":"rotation step failed"');
-  expect(text).toContain('"message":"rotation step succeeded"');
-  // …and none of them holds a secret value, a bearer token, a worker credential or a RotationToken.
-  expect(leakedSecrets(text, [...sensitive])).toEqual([]);
+  output.stop();
 });
 
 beforeEach(() => {
@@ -267,4 +262,14 @@ describe('rotation handler: a full rotation against a loopback PingOne', () => {
     const emf = output.records.filter((r) => r._aws !== undefined && 'SecretRegenerated' in r);
     expect(emf).toHaveLength(1);
   });
+});
+
+// Last in the file (tests run in order): scans the logs of every test above.
+it('the captured logs hold the expected lines and no secret, bearer token, worker credential or RotationToken', () => {
+  const text = output.captured;
+  // The capture saw the function's logs, failing and succeeding runs alike…
+  expect(text).toContain('"message":"rotation step failed"');
+  expect(text).toContain('"message":"rotation step succeeded"');
+  // …and none of them holds a secret value, a bearer token, a worker credential or a RotationToken.
+  expect(leakedSecrets(text, [...sensitive])).toEqual([]);
 });
