@@ -44,6 +44,13 @@ describe('the verdict reference in the docs', () => {
     expect(strays).toEqual([]);
   });
 
+  it("the auditor's alarms (infra/audit.yml) are on verdicts of the table", () => {
+    const template = readFileSync('infra/audit.yml', 'utf8');
+    const alarmed = [...template.matchAll(/- Name: verdict\n\s+Value: (\S+)/g)].map((m) => m[1]);
+    expect(alarmed.length).toBeGreaterThan(0);
+    for (const verdict of alarmed) expect(VERDICTS).toContain(verdict);
+  });
+
   it('the generated reference names every verdict with its exit code', () => {
     const reference = verdictReferenceMarkdown();
     for (const entry of VERDICT_TABLE)
