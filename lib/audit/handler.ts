@@ -217,6 +217,7 @@ function publish(result: AuditResult, summary: AuditSummary, logger: Logger, met
   for (const retirement of result.retirements) {
     if (retirement.outcome === 'retired') logger.info('previous secret retired early', { ...retirement });
     else if (retirement.outcome === 'failed') logger.error('early retirement failed', { ...retirement });
+    else if (retirement.deleteNotApplied) logger.warn('previous secret not retired', { ...retirement });
   }
   if (result.retirementsSkipped.length > 0) {
     logger.warn('early retirement not checked before the deadline', { secrets: result.retirementsSkipped });

@@ -57,7 +57,13 @@ export type RetirementOutcome =
       /** The DELETE's answer was lost; PingOne, read again, holds no previous secret. */
       readonly confirmedBy?: 'read';
     }
-  | { readonly secret: string; readonly outcome: 'kept'; readonly why: string }
+  | {
+      readonly secret: string;
+      readonly outcome: 'kept';
+      readonly why: string;
+      /** The DELETE was sent and PingOne itself answered that it did nothing (408/429/500/503). */
+      readonly deleteNotApplied?: true;
+    }
   | { readonly secret: string; readonly outcome: 'failed'; readonly error: string };
 
 export interface RetireDeps {
@@ -187,6 +193,7 @@ export async function retireIfUnused(
         secret,
         outcome: 'kept',
         why: `PingOne did not delete the previous secret (${message}); the next audit tries again`,
+        deleteNotApplied: true,
       });
     }
     if (outcome === 'not-sent' || outcome === 'refused') {

@@ -147,6 +147,12 @@ describe('early retirement and a rotation of the same owner', () => {
     expect(deletesOf(secret)).toBe(1);
     expect(claimedRetirement(lines, secret)).toBe(false);
     expect(summary?.retired ?? 0).toBe(0);
+    expect(lines.find((l) => l.message === 'previous secret not retired')).toMatchObject({
+      secret: secret.name,
+      why: expect.stringMatching(
+        /PingOne did not delete the previous secret \(.*429.*\); the next audit tries again/,
+      ),
+    });
     // The rotation sent nothing while the retirement was in progress, and said why.
     expect(rotation?.report.ok).toBe(false);
     expect(rotation?.report.error).toMatch(/retiring PingOne's previous secret early/);
