@@ -26,6 +26,10 @@ export const FAULT_CLASSES = [
   'dynamodb',
   /** Secrets Manager throttles (the SDK retries, then gives up). */
   'secrets-manager',
+  /** Someone who may create secrets plants one naming an owner (a made-up secret, no proof). */
+  'planted',
+  /** With one URL for every region, someone copies a secret's value under another region alias. */
+  'region-alias',
 ] as const;
 export type FaultClass = (typeof FAULT_CLASSES)[number];
 

@@ -9,6 +9,7 @@
  *   RETIRE_UNUSED_PREVIOUS_AFTER (early retirement) is removed;
  * - leak: no credential, in any encoding, in a log line, a returned error or CLI output;
  * - double-binding: no PingOne owner bound to two secrets;
+ * - unbound-received-secret: a secret never bound with proof (planted) never receives a PingOne secret;
  * - pending-not-current: the pending value createSecret stored is PingOne's current secret;
  * - owner-keys: every key the owner keeps beside ours is carried into each version byte for byte;
  * - deadline: no invocation outlives its Lambda timeout.
@@ -111,6 +112,19 @@ export class Invariants {
     const stamp = `${world.sm.mutations}/${world.pingone.mutations}/${this.#tainted.size}`;
     if (stamp === this.#stamp) return;
     this.#stamp = stamp;
+    for (const f of world.foreign) {
+      if (!f.planted) continue;
+      for (const version of f.sm.versions) {
+        const secret = clientSecretOf(version.value);
+        if (secret !== undefined && world.pingone.origins.has(secret)) {
+          this.fail(
+            'unbound-received-secret',
+            `${f.sm.name}, planted and never bound with proof, holds a PingOne secret (version ${version.id.slice(0, 8)})`,
+          );
+          return;
+        }
+      }
+    }
     for (const m of world.managed) {
       if (this.#isTainted(m.owner)) continue;
       const current = world.clientSecretAt(m, 'AWSCURRENT');

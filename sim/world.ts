@@ -88,8 +88,7 @@ const FUNCTION_ENV = {
   AWS_REGION: 'us-east-1',
 };
 
-const AUDIT_ENV = {
-  ...FUNCTION_ENV,
+const AUDIT_SETTINGS = {
   AUDIT_SECRET_NAME_PREFIX: 'pingone/',
   AUDIT_ROTATION_FUNCTION_ARN: ROTATION_ARN,
   AUDIT_CONCURRENCY: '2',
@@ -120,6 +119,12 @@ class World implements SimEnv {
   readonly stats: Record<string, number> = {};
   readonly output: string[] = [];
   readonly sabotage: Sabotage | undefined;
+  /** Secrets under the prefix that nobody bound with proof: planted, or copied under another region. */
+  readonly foreign: { readonly sm: SmSecret; readonly planted: boolean }[] = [];
+  /** One URL for every region (PINGONE_API_URL without {region}): the deployment finding 3 needs. */
+  readonly singleUrl: boolean;
+  readonly functionEnv: Record<string, string>;
+  readonly auditEnv: Record<string, string>;
   #procs = 0;
 
   constructor(readonly options: SimOptions) {
@@ -131,6 +136,17 @@ class World implements SimEnv {
     this.#plan = new FaultPlan(subset.length > 0 ? subset : options.faults, rate);
     this.faults = new FaultPlan([], 0);
     this.#traceLimit = options.fullTrace ? Number.POSITIVE_INFINITY : 400;
+    this.singleUrl = this.prng.chance(0.25);
+    this.functionEnv = {
+      ...FUNCTION_ENV,
+      ...(this.singleUrl
+        ? {
+            PINGONE_API_URL: API_TEMPLATE.replace('{region}', 'na'),
+            PINGONE_AUTH_URL: AUTH_TEMPLATE.replace('{region}', 'na'),
+          }
+        : {}),
+    };
+    this.auditEnv = { ...this.functionEnv, ...AUDIT_SETTINGS };
     this.sm = new SecretsManagerState(this);
     this.ddb = new DynamoDbState(this);
     this.ssm = new SsmState(this);
@@ -205,6 +221,13 @@ class World implements SimEnv {
       void rotationService.schedule(m, end);
       for (let i = 0; i < 2; i++) void new Consumer(this, m, i).run(end);
     }
+    for (const f of this.foreign) void rotationService.schedule({ name: f.sm.name, sm: f.sm }, end);
+    if (this.singleUrl && this.#plan.has('region-alias') && this.prng.chance(0.5)) {
+      void this.#regionAliasCopy(end).then(() => {
+        const copy = this.foreign.at(-1);
+        if (copy && !copy.planted) void rotationService.schedule({ name: copy.sm.name, sm: copy.sm }, end);
+      });
+    }
     void new Auditor(this).run(end);
     void new Operator(this).run(end);
     if (this.prng.chance(0.3)) void this.#consolePerson(end);
@@ -213,7 +236,7 @@ class World implements SimEnv {
   async #setup(): Promise<void> {
     const { prng, pingone } = this;
     const na = pingone.store.createEnvironment({ id: prng.uuid(), region: 'NA' });
-    const eu = pingone.store.createEnvironment({ id: prng.uuid(), region: 'EU' });
+    const eu = pingone.store.createEnvironment({ id: prng.uuid(), region: this.singleUrl ? 'NA' : 'EU' });
     const method = prng.pick(['CLIENT_SECRET_BASIC', 'CLIENT_SECRET_POST'] as const);
     const worker = pingone.store.createWorker(na.id, {
       clientId: prng.uuid(),
@@ -294,6 +317,39 @@ class World implements SimEnv {
       }
       this.trace('world', `${name}: ${kind} ${id.slice(0, 8)} in ${region}, extras ${extras.join(',')}`);
     }
+    if (this.#plan.has('planted') && prng.chance(0.3)) {
+      // Someone who may create secrets under the prefix plants one naming an owner (no proof: a made-up secret).
+      const victim = prng.pick(this.managed);
+      const idField = victim.owner.kind === 'resource' ? 'resourceId' : 'applicationId';
+      const sm = this.sm.create(
+        `pingone/planted-${prng.text(4)}`,
+        JSON.stringify({
+          environmentId: victim.owner.environmentId,
+          [idField]: victim.owner.id,
+          clientSecret: prng.text(64),
+          region: victim.owner.region,
+        }),
+      );
+      sm.rotationEnabled = true;
+      sm.rotationLambdaArn = ROTATION_ARN;
+      this.foreign.push({ sm, planted: true });
+      this.trace('world', `${sm.name}: planted, names ${victim.name}'s owner`);
+    }
+  }
+
+  /** Someone who can read one secret copies it under another region alias (the same owner, another ledger key). */
+  async #regionAliasCopy(end: number): Promise<void> {
+    await this.scheduler.sleep(this.prng.int(5 * 60_000, end - START));
+    const victim = this.prng.pick(this.managed);
+    const value = this.sm.version(victim.sm, 'AWSCURRENT')?.value;
+    if (!value) return;
+    const doc = JSON.parse(value) as Record<string, unknown>;
+    const region = this.prng.pick(['EU', 'CA', 'AU'].filter((r) => r !== victim.owner.region));
+    const sm = this.sm.create(`pingone/copy-${this.prng.text(4)}`, JSON.stringify({ ...doc, region }));
+    sm.rotationEnabled = true;
+    sm.rotationLambdaArn = ROTATION_ARN;
+    this.foreign.push({ sm, planted: false });
+    this.trace('attacker', `copies ${victim.name}'s value into ${sm.name} under region ${region}`);
   }
 
   async #consolePerson(end: number): Promise<void> {
@@ -314,7 +370,7 @@ class World implements SimEnv {
     const out: Output = { write: (text) => void chunks.push(text) };
     const ssm = this.ssm.client(proc);
     const access = createPingOneAccess({
-      env: FUNCTION_ENV,
+      env: this.functionEnv,
       flags: {},
       ssm,
       transport: this.pingone.transport(proc),
@@ -421,11 +477,11 @@ class RotationService {
   constructor(private readonly world: World) {}
 
   /** Scheduled rotations: near the top of some hours, as rotation windows do. */
-  async schedule(m: Managed, end: number): Promise<void> {
+  async schedule(m: { readonly name: string; readonly sm: SmSecret }, end: number): Promise<void> {
     const { scheduler, prng } = this.world;
     for (let hour = 1; START + hour * 3_600_000 < end; hour++) {
       if (!prng.chance(0.6)) continue;
-      const at = START + hour * 3_600_000 + prng.int(0, 120_000);
+      const at = START + hour * 3_600_000 + prng.int(0, 60_000);
       await scheduler.sleep(at - scheduler.now());
       const pending = this.world.sm.pending(m.sm);
       if (pending) {
@@ -567,7 +623,7 @@ class RotationService {
     const proc = world.proc('rotation');
     const serviceName = 'pingone-secret-rotation';
     const handler = createRotationHandler({
-      env: FUNCTION_ENV,
+      env: world.functionEnv,
       secretsManager: world.sm.client(proc),
       ssm: world.ssm.client(proc),
       dynamodb: world.ddb.client(proc),
@@ -599,7 +655,7 @@ class Auditor {
         proc = this.world.proc('auditor');
         const serviceName = 'pingone-secret-rotation-audit';
         handler = createAuditHandler({
-          env: AUDIT_ENV,
+          env: this.world.auditEnv,
           secretsManager: this.world.sm.client(proc),
           ssm: this.world.ssm.client(proc),
           dynamodb: this.world.ddb.client(proc),
@@ -648,28 +704,35 @@ class Operator {
     for (;;) {
       await scheduler.sleep(prng.int(15 * 60_000, 75 * 60_000));
       if (scheduler.now() >= end) return;
-      const m = prng.pick(world.managed);
+      const m = prng.pick([
+        ...world.managed,
+        ...world.foreign.map((f) => ({ name: f.sm.name, sm: f.sm, owner: undefined })),
+      ]);
       const proc = world.proc('operator');
       const deps = world.cliDeps(proc);
       let action = 'status';
       try {
         const report = await statusReport(deps, { secretId: m.name });
         world.trace(proc.name, `status ${m.name}: ${report.verdict}`);
+        const advice = `${report.reason} ${report.notes.join(' ')}`;
+        // An operator forces a secret they know is theirs, or — confused — one status tells them to force.
+        const forceAdvised = advice.includes('onboard --force') && !advice.includes('Verify where');
         if (report.verdict === 'stuck-pending') {
           action = 'unstick';
           await unstick(deps, { secretId: m.name, yes: true });
-        } else if (report.verdict === 'drift') {
+        } else if (report.verdict === 'drift' && (m.owner !== undefined || forceAdvised)) {
           action = 'onboard --force';
-          const kind = m.owner.kind;
+          const owner = m.owner ?? ownerNamedBy(world.sm.version(m.sm, 'AWSCURRENT')?.value);
+          if (!owner) throw new Error('the secret names no owner');
           await onboard(deps, {
             secretName: m.name,
-            environmentId: m.owner.environmentId,
-            ...(kind === 'resource' ? { resourceId: m.owner.id } : { applicationId: m.owner.id }),
-            pingoneRegion: m.owner.region,
+            environmentId: owner.environmentId,
+            ...(owner.kind === 'resource' ? { resourceId: owner.id } : { applicationId: owner.id }),
+            pingoneRegion: owner.region,
             force: true,
             yes: true,
           });
-          world.invariants.untaint(m.owner);
+          if (m.owner) world.invariants.untaint(m.owner);
         } else if (prng.chance(0.4)) {
           action = 'rotate';
           await rotate(deps, { secretId: m.name, wait: prng.chance(0.5), timeoutMs: 10 * 60_000 });
@@ -719,6 +782,16 @@ class Consumer {
       }
     }
   }
+}
+
+/** The owner a secret's value names (for an operator following status's advice about a foreign secret). */
+function ownerNamedBy(value: string | undefined): (OwnerRef & { region: PingOneRegion }) | undefined {
+  if (!value) return undefined;
+  const doc = JSON.parse(value) as Record<string, string>;
+  const kind = doc.applicationId ? 'application' : 'resource';
+  const id = doc.applicationId ?? doc.resourceId;
+  if (!doc.environmentId || !id) return undefined;
+  return { kind, environmentId: doc.environmentId, id, region: (doc.region ?? 'NA') as PingOneRegion };
 }
 
 function oneLine(error: unknown): string {

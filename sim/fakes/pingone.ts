@@ -134,7 +134,11 @@ export class PingOneWorld {
     const match = matchRoute(url.pathname);
     const what = `${request.method} ${describePath(url.pathname)}`;
     const changes = request.method !== 'GET' && match !== undefined && isSecretRoute(match);
-    const fault = !proc.reliable && prng.chance(faults.rate) ? this.#drawFault(changes) : undefined;
+    // Buggify: a call that changes PingOne draws a fault three times as often (that is where faults matter).
+    const fault =
+      !proc.reliable && prng.chance(changes ? Math.min(0.9, faults.rate * 3) : faults.rate)
+        ? this.#drawFault(changes)
+        : undefined;
     const started = scheduler.now();
     const crash =
       !proc.reliable && faults.has('crash') && prng.chance(faults.rate / 4)
@@ -363,7 +367,10 @@ export class PingOneWorld {
   }
 }
 
-type NetworkFault = Exclude<FaultClass, 'crash' | 'dynamodb' | 'secrets-manager'>;
+type NetworkFault = Exclude<
+  FaultClass,
+  'crash' | 'dynamodb' | 'secrets-manager' | 'planted' | 'region-alias'
+>;
 const NETWORK_FAULTS: readonly NetworkFault[] = [
   'pingone-429',
   'pingone-5xx',
