@@ -3,7 +3,7 @@
  * proof of possession (the secret holds PingOne's current secret, read as the worker app) and, when it moves
  * a binding away from another secret, the operator's confirmation.
  */
-import { DynamoDbLedger, type LedgerCallOptions, type RotationLedger } from '../lib/ledger/ledger.js';
+import { type LedgerCallOptions, ledgerFromConfig, type RotationLedger } from '../lib/ledger/ledger.js';
 import {
   type BindingHow,
   intentIsLive,
@@ -25,7 +25,7 @@ export interface CliLedger {
 export function cliLedger(deps: CliDeps): CliLedger {
   const { config } = deps.pingone();
   return {
-    ledger: new DynamoDbLedger(deps.dynamodb, config.ledgerTable),
+    ledger: ledgerFromConfig(deps.dynamodb, config),
     options: () => ({ deadline: deps.now() + 15_000, now: deps.now, consequence: 'Nothing was changed' }),
   };
 }

@@ -3,7 +3,7 @@ import type { Context } from 'aws-lambda';
 import { loadConfig, type RotationConfig } from './config.js';
 import { RotationError } from './errors.js';
 import { type LambdaDependencies, lambdaWiring, withPowertools, workerPingOneClient } from './lambda.js';
-import { DynamoDbLedger, type RotationLedger } from './ledger/ledger.js';
+import { ledgerFromConfig, type RotationLedger } from './ledger/ledger.js';
 import type { PingOneClient } from './pingone/types.js';
 import { Redactor } from './redact.js';
 import type { RotationMetric, StepLogger } from './rotation/deps.js';
@@ -46,7 +46,7 @@ export function createRotationHandler(deps: HandlerDependencies = {}) {
     runtime = {
       config,
       secrets: new SecretsStore(secretsManager),
-      ledger: new DynamoDbLedger(dynamodb, config.ledgerTable),
+      ledger: ledgerFromConfig(dynamodb, config),
       pingone: workerPingOneClient(config, wiring, { transport: deps.transport, logger: stepLogger }),
     };
     return runtime;

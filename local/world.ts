@@ -6,7 +6,7 @@ import {
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
-import { DynamoDbLedger } from '../lib/ledger/ledger.js';
+import { ledgerFromConfig, type RotationLedger } from '../lib/ledger/ledger.js';
 import type { PingOneRegion } from '../lib/pingone/regions.js';
 import type { SecretOwner, SecretOwnerKind } from '../lib/pingone/types.js';
 import { OWNER_ID_FIELDS } from '../lib/secret-value.js';
@@ -102,7 +102,7 @@ export interface LocalWorld {
   /** The rotation ledger table (ROTATION_LEDGER_TABLE). */
   readonly ledgerTable: string;
   /** The ledger, read as the function reads it (tests look at bindings and history). */
-  readonly ledger: DynamoDbLedger;
+  readonly ledger: RotationLedger;
   readonly worker: WorkerCredentials;
   readonly workerParameter: string;
   /** The rotation function's environment variables for this world. */
@@ -230,7 +230,7 @@ export async function startLocalWorld(options: LocalWorldOptions = {}): Promise<
       ssm,
       dynamodb,
       ledgerTable,
-      ledger: new DynamoDbLedger(dynamodb, ledgerTable),
+      ledger: ledgerFromConfig(dynamodb, { ledgerTable }),
       worker,
       workerParameter,
       functionEnv,

@@ -3,7 +3,7 @@ import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
 import { AuditIncompleteError, RotationError } from '../errors.js';
 import { type LambdaDependencies, lambdaWiring, withPowertools, workerPingOneClient } from '../lambda.js';
-import { DynamoDbLedger, type RotationLedger } from '../ledger/ledger.js';
+import { ledgerFromConfig, type RotationLedger } from '../ledger/ledger.js';
 import type { PingOneHttpClient } from '../pingone/http-client.js';
 import { defaultTransport } from '../pingone/transport.js';
 import { Redactor } from '../redact.js';
@@ -64,7 +64,7 @@ export function createAuditHandler(deps: AuditHandlerDependencies = {}) {
       sleep,
     });
     const client = workerPingOneClient(config.rotation, wiring, { transport: paced.transport });
-    const rotationLedger = deps.rotationLedger ?? new DynamoDbLedger(dynamodb, config.rotation.ledgerTable);
+    const rotationLedger = deps.rotationLedger ?? ledgerFromConfig(dynamodb, config.rotation);
     const ledger =
       deps.ledger ??
       retirementLedger({ ledger: rotationLedger, client: dynamodb, now, deadline: () => deadline });

@@ -55,6 +55,17 @@ export interface RotationLedger {
 }
 
 /**
+ * The rotation ledger the configuration names (ROTATION_LEDGER_TABLE, or the CLI's --ledger-table), on a
+ * DynamoDB client: the one place the function, the auditor, the CLI and the local world build it.
+ */
+export function ledgerFromConfig(
+  dynamodb: DynamoDBClient,
+  config: { readonly ledgerTable: string },
+): RotationLedger {
+  return new DynamoDbLedger(dynamodb, config.ledgerTable);
+}
+
+/**
  * The ledger on a DynamoDB table with a string partition key `pk`, on an injected SDK client (whose own
  * retry and endpoint handling apply: AWS_ENDPOINT_URL_DYNAMODB, AWS_MAX_ATTEMPTS, …). Every call is bounded
  * by the caller's deadline.
