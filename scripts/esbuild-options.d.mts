@@ -1,5 +1,5 @@
 // Types for scripts/esbuild-options.mjs (plain JS, so that serverless-esbuild and the build scripts load it
-// without a compiler), for the TypeScript that imports it (test/unit/bundle-builtins.test.ts).
+// without a compiler), for the TypeScript that imports it (test/integration/bundle-builtins.test.ts).
 import type { BuildOptions, Plugin } from 'esbuild';
 
 export const target: string;
