@@ -27,6 +27,7 @@ import { OWNER_ID_FIELDS, parseSecretValue, sameSecret } from '../../lib/secret-
 import { readSecretView, type SecretView } from '../../lib/status/inspect.js';
 import {
   attachRotation,
+  checkSecretNamePrefix,
   isFunctionArn,
   isScheduleExpression,
   ownerTag,
@@ -38,7 +39,6 @@ import { CliError, oneLine } from '../errors.js';
 import type { Output } from '../format.js';
 import { assertNoLiveIntent, cliLedger, writeBinding } from '../ledger.js';
 import type { PingOneAccess } from '../pingone-access.js';
-import { secretNameProblem } from '../secret-prefix.js';
 
 /** One secret to onboard. */
 export interface OnboardingItem {
@@ -100,6 +100,9 @@ export interface OnboardingResult {
 
 export const SUCCESS: readonly ItemOutcome[] = ['onboarded', 'completed', 'unchanged'];
 
+/** Secrets Manager's own rule for a name: 1–512 of letters, digits and /_+=.@- */
+const SECRET_NAME = /^[A-Za-z0-9/_+=.@-]{1,512}$/;
+
 /** Reserved tag prefixes: the function's own tags and AWS's. */
 const RESERVED_TAG = /^(pingone:|aws:)/i;
 
@@ -118,8 +121,18 @@ export function itemProblems(items: readonly OnboardingItem[], options: Onboardi
       say(`owner kind '${String(item.kind)}' is neither resource nor application`);
     }
     if (!isUuid(item.ownerId)) say(`${item.kind} id '${item.ownerId}' is not a UUID`);
-    const nameProblem = secretNameProblem(item.secretName, options.prefix);
-    if (nameProblem) say(nameProblem);
+    if (!SECRET_NAME.test(item.secretName)) {
+      say(
+        `secret name '${item.secretName}' is not a Secrets Manager name (1-512 of letters, digits and /_+=.@-)`,
+      );
+    }
+    try {
+      // onboard's own check: the same rule and the same words for one secret or a fleet.
+      checkSecretNamePrefix(item.secretName, options.prefix);
+    } catch (error) {
+      if (!(error instanceof CliError)) throw error;
+      say(error.what.replace(/^--secret-name /, 'secret name '));
+    }
     if (item.region !== undefined && !isRegion(item.region.toUpperCase())) {
       say(`PingOne region '${item.region}' is not one of ${REGIONS.join(', ')}`);
     }

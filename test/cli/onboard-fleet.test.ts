@@ -171,7 +171,7 @@ describe('onboard-fleet', () => {
     const run = await cli(world, ['onboard-fleet', '--manifest', csv(rows), '--yes', ...GLOBAL]);
     expect(run.code).toBe(2);
     expect(run.err).toMatch(
-      /^pingone-rotation: 1 problem in the items: \S+ row 3: secret name 'other-team\/orders' is outside the stack's prefix 'pingone\/'.*nothing was created; fix them and run again\n$/,
+      /^pingone-rotation: 1 problem in the items: \S+ row 3: secret name 'other-team\/orders' is outside the stack's secret-name prefix 'pingone\/'.*nothing was created; fix them and run again\n$/,
     );
     for (const row of rows) expect(await secretsNaming(row.ownerId)).toEqual([]);
   });
