@@ -17,6 +17,7 @@ import {
   onboardFleet,
 } from './commands/onboard-fleet.js';
 import { rebind } from './commands/rebind.js';
+import { DEFAULT_REPORT_DAYS, report } from './commands/report.js';
 import { DEFAULT_ROTATE_TIMEOUT_MS, rotate } from './commands/rotate.js';
 import { DEFAULT_STUCK_AFTER_MS, NOT_ROTATING_STRICT_EXIT, status } from './commands/status.js';
 import { unstick } from './commands/unstick.js';
@@ -123,6 +124,18 @@ const COMMANDS = {
     options: { manifest: { type: 'string' }, ...FLEET_OPTIONS },
     required: ['manifest'],
   },
+  report: {
+    options: {
+      from: { type: 'string' },
+      to: { type: 'string' },
+      format: { type: 'string' },
+      out: { type: 'string' },
+      prefix: { type: 'string' },
+      policy: { type: 'string' },
+      'rotation-function-arn': { type: 'string' },
+    },
+    required: [],
+  },
   'import-terraform': {
     options: {
       file: { type: 'string' },
@@ -177,6 +190,7 @@ Commands:
   rebind    move a PingOne owner's rotation ledger binding to this secret (proof of possession, confirmation)
   audit     every secret under a prefix, judged like status: the fleet auditor's run, read-only
   onboard-fleet   onboard every secret a manifest (CSV or JSON) lists; resumable, paced, with progress
+  report    the compliance report for a period (CSV, JSON or one HTML page): rotations, gaps, policy, findings
   import-terraform <file>   onboard the secrets a Terraform state/plan (terraform show -json) manages, and
                   write the Terraform that makes Terraform forget them without regenerating them
   completion bash|zsh   print a shell completion script (source <(${PROGRAM} completion bash))
@@ -299,6 +313,29 @@ Refused while a rotation of the owner may have a regenerate in flight.
 ${GLOBAL_HELP}
 `,
   audit: AUDIT_HELP,
+  report: `Usage: ${PROGRAM} report [--from 2026-09-01] [--to 2026-12-01] [--format csv|json|html] [--out F] [--policy 30d]
+
+The evidence a compliance review asks for, for a period: each secret under --prefix, its PingOne owner (the
+rotation ledger's binding), every rotation (when, manual or scheduled — a manual one with who asked —, its
+outcome: rotated, failed, superseded, unfinished), the longest gap between rotations against the policy,
+the secrets out of policy, and the fleet audit's findings (drift, duplicate owners, ...). From the ledger's
+history (the last 100 rotations of each owner) and Secrets Manager; read-only. No secret value appears in
+any format. Rotations count as manual when \`${PROGRAM} rotate\` asked for them (it records the request in the
+ledger table first); any other counts as scheduled.
+
+  --from D, --to D        the period (dates or ISO times; default the last ${DEFAULT_REPORT_DAYS} days to now)
+  --format F              csv (one row per rotation), json, or html (one self-contained page: fleet totals
+                          and a timeline per secret); default from --out's extension, else json
+  --out F                 write to F (default stdout)
+  --policy D              the longest allowed time between rotations, e.g. 30d (default: each secret's
+                          schedule interval + 1 day)
+  --prefix P              secret-name prefix (default pingone/)
+  --rotation-function-arn A   only secrets rotated by this function
+
+Needs dynamodb:Scan on the ledger table, plus what audit needs.
+
+${GLOBAL_HELP}
+`,
   'import-terraform': `Usage: ${PROGRAM} import-terraform <file> [--rotation-function-arn A] [--out F] [options]
 
 Reads \`terraform show -json\` output (of the state, or of a saved plan) and finds every
@@ -652,6 +689,16 @@ async function dispatch(
         ...(stuckAfterMs !== undefined ? { stuckAfterMs } : {}),
       });
     }
+    case 'report':
+      return report(deps, {
+        from: str('from'),
+        to: str('to'),
+        format: str('format'),
+        out: str('out'),
+        prefix: str('prefix'),
+        policy: str('policy'),
+        rotationFunctionArn: str('rotation-function-arn'),
+      });
     case 'import-terraform':
       return importTerraform(deps, {
         file: str('file')!,

@@ -119,10 +119,13 @@ export class LocalRotationDriver {
   }
 
   /** RotateSecret: a new token with an empty AWSPENDING version (refused while another rotation is pending). */
-  async startRotation(secretId: string, options: { rotateImmediately?: boolean } = {}): Promise<string> {
+  async startRotation(
+    secretId: string,
+    options: { rotateImmediately?: boolean; token?: string } = {},
+  ): Promise<string> {
     const stuck = await this.pendingVersion(secretId);
     if (stuck) throw new RotationInProgressError(secretId, stuck);
-    const token = randomUUID();
+    const token = options.token ?? randomUUID();
     try {
       await this.#sm.send(
         new RotateSecretCommand({

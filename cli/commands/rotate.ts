@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto';
+import { hostname, userInfo } from 'node:os';
 import {
   DescribeSecretCommand,
   RotateSecretCommand,
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
 import { APPLICATION_TAG, ENVIRONMENT_TAG, RESOURCE_TAG } from '../../lib/config.js';
+import { recordRotationRequest } from '../../lib/ledger/requests.js';
 import { AWSCURRENT, AWSPENDING, SecretsStore } from '../../lib/secrets/secrets-store.js';
 import { readSecretView } from '../../lib/status/inspect.js';
 import { onboardCommand, ROTATION_FIXES, type StatusReport } from '../../lib/status/model.js';
@@ -159,7 +161,9 @@ async function rotateLocally(deps: CliDeps, options: RotateOptions): Promise<num
 
     let token: string;
     try {
-      token = await driver.startRotation(view.arn);
+      const requested = randomUUID();
+      await recordManualRequest(deps, requested, view.arn);
+      token = await driver.startRotation(view.arn, { token: requested });
     } catch (error) {
       if (error instanceof RotationInProgressError) throw inProgress(view.name, error.pendingVersionId);
       throw error;
@@ -280,6 +284,46 @@ async function printStop(
   }
 }
 
+/**
+ * Records in the ledger table that this rotation (its ClientRequestToken) was asked for by hand, before it
+ * starts: the compliance report tells manual rotations from scheduled ones by it. Best effort: a table that
+ * cannot be written costs only that label (the rotation itself then meets the same table and says so).
+ */
+async function recordManualRequest(deps: CliDeps, token: string, secretArn: string): Promise<void> {
+  let table: string;
+  try {
+    table = deps.pingone().config.ledgerTable;
+  } catch {
+    return; // no function configuration here (no ledger table named): nothing to record it in
+  }
+  try {
+    let who = 'unknown';
+    try {
+      who = `${userInfo().username}@${hostname()}`;
+    } catch {
+      // no user name (a container without one): unknown
+    }
+    await recordRotationRequest(
+      deps.dynamodb,
+      table,
+      {
+        token,
+        secretArn,
+        requestedAt: new Date(deps.now()).toISOString(),
+        requestedBy: who,
+        via: 'pingone-rotation rotate',
+      },
+      { abortSignal: AbortSignal.timeout(10_000) },
+    );
+  } catch (error) {
+    line(
+      deps.err,
+      `${PROGRAM}: note: could not record this rotation as manual in the rotation ledger (${oneLine(describeError(error, {}).line)}); ` +
+        'the compliance report will count it as scheduled',
+    );
+  }
+}
+
 function inProgress(name: string, pendingVersionId: string | undefined): CliError {
   return new CliError(
     `a previous rotation of ${name} is not complete${pendingVersionId ? ` (AWSPENDING is on version ${pendingVersionId})` : ''}`,
@@ -306,6 +350,7 @@ async function rotateWithService(deps: CliDeps, options: RotateOptions): Promise
     );
   }
   const token = randomUUID();
+  await recordManualRequest(deps, token, view.arn);
   try {
     await sm.send(new RotateSecretCommand({ SecretId: view.arn, ClientRequestToken: token }));
   } catch (error) {

@@ -14,7 +14,7 @@ export interface LedgerRecord {
   readonly rev: number;
   readonly binding: LedgerBinding | undefined;
   readonly intent: LedgerIntent | undefined;
-  /** The last few rotations, newest first. */
+  /** The last HISTORY_LIMIT rotations, newest first. */
   readonly history: readonly LedgerRun[];
   /**
    * The fleet auditor's early retirement in progress (lib/audit/ledger-retirement.ts), in an attribute of its
@@ -77,8 +77,12 @@ export interface LedgerRun {
   readonly outcome?: RunOutcome | undefined;
 }
 
-/** How many rotations the item keeps. */
-export const HISTORY_LIMIT = 10;
+/**
+ * How many rotations the item keeps (newest first): the compliance report's history. 100 runs are 8 years at
+ * rate(30 days), 100 days at rate(1 day); with 512-character secret names a full item is under 84 KB (as JSON, an over-count) of
+ * the item's 400 KB (test/unit/ledger-history.test.ts).
+ */
+export const HISTORY_LIMIT = 100;
 
 /**
  * Container clocks differ a little (Lambda hosts keep NTP time; 5 s is a generous bound).

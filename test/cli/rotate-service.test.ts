@@ -1,4 +1,4 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 /**
  * `rotate` against a real rotation service (not the local world): RotateSecret, then DescribeSecret polling.
  * Secrets Manager is scripted with aws-sdk-client-mock, the clock is fake, so each phase is exact. The
@@ -31,6 +31,11 @@ const client = new SecretsManagerClient({
   credentials: { accessKeyId: 'a', secretAccessKey: 'b' },
 });
 const sm = mockClient(client);
+const dynamodb = new DynamoDBClient({
+  region: 'us-east-1',
+  credentials: { accessKeyId: 'a', secretAccessKey: 'b' },
+});
+const ddb = mockClient(dynamodb);
 
 let clock: number;
 let token: string | undefined;
@@ -38,7 +43,7 @@ let token: string | undefined;
 function deps(out: MemoryOutput, err: MemoryOutput): CliDeps {
   return {
     secretsManager: client,
-    dynamodb: new DynamoDBClient({ region: 'us-east-1' }),
+    dynamodb,
     pingone: () => {
       throw new UsageError('PingOne is not needed here', 'n/a');
     },
@@ -247,10 +252,30 @@ describe('rotate with the rotation service', () => {
       expect(sm.commandCalls(RotateSecretCommand)).toHaveLength(0);
     });
 
-    it('healthy: the check passes and the rotation starts', async () => {
+    it('healthy: the check passes and the rotation starts, recorded first as a manual request', async () => {
       describeSequence([]);
+      ddb.reset();
+      ddb.on(PutItemCommand).resolves({});
       const result = await runWith(['rotate', '--secret-id', ARN], 'aws-current');
       expect(result.err).toBe('');
+      expect(result.code).toBe(0);
+      expect(sm.commandCalls(RotateSecretCommand)).toHaveLength(1);
+      // The compliance report's "manual": request#<the RotateSecret's ClientRequestToken>, written before it.
+      const [put] = ddb.commandCalls(PutItemCommand);
+      const token = sm.commandCalls(RotateSecretCommand)[0]?.args[0].input.ClientRequestToken;
+      expect(put?.args[0].input.Item?.pk?.S).toBe(`request#${token}`);
+      expect(put?.args[0].input.Item?.secretArn?.S).toBe(ARN);
+      expect(put?.args[0].input.ConditionExpression).toBe('attribute_not_exists(pk)');
+    });
+
+    it('a ledger table that cannot be written costs only the manual label: a note, and the rotation starts', async () => {
+      describeSequence([]);
+      ddb.reset();
+      ddb.on(PutItemCommand).rejects(Object.assign(new Error('denied'), { name: 'AccessDeniedException' }));
+      const result = await runWith(['rotate', '--secret-id', ARN], 'aws-current');
+      expect(result.err).toMatch(
+        /^pingone-rotation: note: could not record this rotation as manual in the rotation ledger \(.*\); the compliance report will count it as scheduled\n$/,
+      );
       expect(result.code).toBe(0);
       expect(sm.commandCalls(RotateSecretCommand)).toHaveLength(1);
     });
