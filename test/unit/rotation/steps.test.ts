@@ -19,6 +19,7 @@ import {
 } from '../../../lib/errors.js';
 import {
   EMPTY_RECORD,
+  HISTORY_LIMIT,
   ledgerKey,
   MAX_POST_WINDOW_MS,
   SETTLE_MARGIN_MS,
@@ -688,12 +689,12 @@ describe('the rotation ledger', () => {
     expect(ledger.writes).toBe(writes);
   });
 
-  it('keys one owner however the secret spells its UUIDs, and keeps the last ten rotations', () => {
+  it('keys one owner however the secret spells its UUIDs, and keeps the last HISTORY_LIMIT rotations', () => {
     expect(ledgerKey({ ...OWNER, environmentId: ENV_ID.toUpperCase(), id: RES_ID.toUpperCase() })).toBe(
       `resource#EU#${ENV_ID}#${RES_ID}`,
     );
     let record = { ...EMPTY_RECORD };
-    for (let i = 0; i < 12; i++) {
+    for (let i = 0; i < HISTORY_LIMIT + 2; i++) {
       record = withRegenerateIntent(record, {
         secretArn: ARN,
         token: `t${i}`,
@@ -701,18 +702,9 @@ describe('the rotation ledger', () => {
         postUntil: NOW + i,
       });
     }
-    expect(record.history.map((run) => run.token)).toEqual([
-      't11',
-      't10',
-      't9',
-      't8',
-      't7',
-      't6',
-      't5',
-      't4',
-      't3',
-      't2',
-    ]);
+    expect(record.history.map((run) => run.token)).toEqual(
+      Array.from({ length: HISTORY_LIMIT }, (_, i) => `t${HISTORY_LIMIT + 1 - i}`),
+    );
     expect(record.history.slice(1).every((run) => run.outcome === 'superseded')).toBe(true);
   });
 });
