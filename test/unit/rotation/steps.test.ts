@@ -12,6 +12,7 @@ import {
   PingOneApiError,
   RegenerateInFlightError,
   RegenerateOutcomeUnknownError,
+  RetirementInProgressError,
   RotationStateError,
   SecretFormatError,
   SecretTestFailedError,
@@ -639,6 +640,56 @@ describe('the rotation ledger', () => {
     expect(error.message).toMatch(/ledger record changed while this rotation/);
     expect(pingone.regenerateRequests).toBe(0);
     expect(sm.writes()).toBe(0);
+  });
+
+  it("sends nothing while the fleet auditor's retirement intent is live; regenerates once it has settled", async () => {
+    const retirement = {
+      token: 'retire-1',
+      secretArn: ARN,
+      startedAt: ISO_NOW,
+      deleteUntil: new Date(NOW + 20_000).toISOString(),
+    };
+    seed({
+      ...EMPTY_RECORD,
+      binding: { secretArn: ARN, boundAt: ISO_NOW, how: 'rotation' },
+      retirement,
+    });
+    clockMs = NOW + 20_000 + SETTLE_MARGIN_MS - 1;
+    const error = await runRotationStep(makeDeps(), event('createSecret')).catch((e) => e);
+    expect(error).toBeInstanceOf(RetirementInProgressError);
+    expect(error.retryable).toBe(true);
+    expect(error.message).toContain("the fleet auditor began retiring PingOne's previous secret early");
+    expect(error.message).toContain(new Date(NOW + 20_000 + SETTLE_MARGIN_MS).toISOString());
+    expect(pingone.regenerateRequests).toBe(0);
+    expect(ledger.writes).toBe(0);
+    expect(sm.writes()).toBe(0);
+
+    clockMs = NOW + 20_000 + SETTLE_MARGIN_MS;
+    await expect(runRotationStep(makeDeps(), event('createSecret'))).resolves.toBe('regenerated');
+    // The auditor's attribute is its own: the rotation's writes leave it as it was.
+    expect(ledger.get(OWNER)?.retirement).toEqual(retirement);
+  });
+
+  it('sends nothing when the auditor took its retirement intent between the read and the intent write', async () => {
+    seed({ ...EMPTY_RECORD, binding: { secretArn: ARN, boundAt: ISO_NOW, how: 'rotation' } });
+    ledger.beforeWrite = () => {
+      const item = ledger.get(OWNER);
+      if (!item) throw new Error('no item');
+      // The auditor's write names only its own attribute: the revision stays.
+      ledger.items.set(ledgerKey(OWNER), {
+        ...item,
+        retirement: {
+          token: 'retire-2',
+          secretArn: ARN,
+          startedAt: ISO_NOW,
+          deleteUntil: new Date(NOW + 20_000).toISOString(),
+        },
+      });
+    };
+    const error = await runRotationStep(makeDeps(), event('createSecret')).catch((e) => e);
+    expect(error).toBeInstanceOf(RetirementInProgressError);
+    expect(pingone.regenerateRequests).toBe(0);
+    expect(ledger.get(OWNER)?.intent).toBeUndefined();
   });
 
   it('changes nothing when the ledger cannot be read', async () => {
