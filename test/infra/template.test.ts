@@ -1016,3 +1016,67 @@ describe('deployment artifact', () => {
     expect(stdout.trim()).toBe('function');
   });
 });
+
+describe('fleet dashboard', () => {
+  type Widget = { type: string; properties: { metrics?: unknown[][]; alarms?: string[]; region?: string } };
+  const widgets = (): Widget[] => {
+    const dashboard = resourcesOf(defaults).FleetDashboard;
+    if (!dashboard) throw new Error('no FleetDashboard');
+    expect(dashboard.Type).toBe('AWS::CloudWatch::Dashboard');
+    expect(dashboard.Properties.DashboardName).toBe('pingone-secret-rotation-ci-fleet');
+    return (JSON.parse(String(dashboard.Properties.DashboardBody)) as { widgets: Widget[] }).widgets;
+  };
+  const metrics = () => widgets().flatMap((w) => w.properties.metrics ?? []);
+
+  it('shows every alarm of the stack', () => {
+    const alarms = Object.entries(resourcesOf(defaults))
+      .filter(([, r]) => r.Type === 'AWS::CloudWatch::Alarm')
+      .map(([name]) => `<${name}.Arn>`);
+    expect(alarms.length).toBeGreaterThan(5);
+    const shown = widgets().flatMap((w) => w.properties.alarms ?? []);
+    expect([...shown].sort()).toEqual([...alarms].sort());
+  });
+
+  it('counts every verdict the auditor emits (metric Secrets, dimensions service + verdict)', async () => {
+    const { VERDICTS } = await import('../../lib/status/verdicts.js');
+    const shown = metrics()
+      .filter((m) => m[1] === 'Secrets' && m[4] === 'verdict')
+      .map((m) => m[5]);
+    for (const verdict of VERDICTS) expect(shown, verdict).toContain(verdict);
+    for (const m of metrics().filter((x) => x[1] === 'Secrets'))
+      expect(m.slice(0, 4)).toEqual([
+        'PingOneSecretRotation',
+        'Secrets',
+        'service',
+        'pingone-secret-rotation-audit',
+      ]);
+  });
+
+  it("shows completed and failed rotations with the function's dimensions (service and step), and audit coverage", () => {
+    const all = metrics();
+    expect(all).toContainEqual(
+      expect.arrayContaining([
+        'PingOneSecretRotation',
+        'StepSucceeded',
+        'service',
+        'pingone-secret-rotation',
+        'step',
+        'finishSecret',
+      ]),
+    );
+    for (const step of ['createSecret', 'setSecret', 'testSecret', 'finishSecret'])
+      expect(all).toContainEqual(
+        expect.arrayContaining([
+          'PingOneSecretRotation',
+          'StepFailed',
+          'service',
+          'pingone-secret-rotation',
+          'step',
+          step,
+        ]),
+      );
+    for (const name of ['SecretsAudited', 'SecretsNotAudited', 'AuditErrors', 'PreviousSecretInUse'])
+      expect(all.map((m) => m[1])).toContain(name);
+    for (const w of widgets().filter((x) => x.properties.metrics)) expect(w.properties.region).toBe(region);
+  });
+});
