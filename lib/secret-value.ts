@@ -22,6 +22,12 @@ export interface SecretValue {
   readonly region: PingOneRegion | undefined;
   /** The parsed JSON object, all keys included, for carrying into the next version. */
   readonly document: Readonly<Record<string, unknown>>;
+  /**
+   * The SecretString as stored. The next version is this text with only the clientSecret's value replaced,
+   * so the owner's other keys stay byte for byte (JSON.parse would round a number beyond 2^53, turn `1.50`
+   * into `1.5` and unescape `\u00e9`).
+   */
+  readonly text?: string;
 }
 
 /** @deprecated the value may name an application too; use {@link SecretValue}. */
@@ -86,12 +92,90 @@ export function parseSecretValue(secretString: string | undefined, label: string
     clientSecret: fields.clientSecret as string,
     region: fields.region as PingOneRegion | undefined,
     document: fields,
+    text: secretString,
   });
 }
 
-/** The next version's SecretString: the same document with only `clientSecret` replaced. */
+/**
+ * The next version's SecretString: the same document with only `clientSecret`'s value replaced. Every other
+ * byte of the stored text is kept (the owner's keys, their numbers and escapes, the layout).
+ */
 export function withClientSecret(value: SecretValue, clientSecret: string): string {
-  return JSON.stringify({ ...value.document, clientSecret });
+  const replaced =
+    value.text === undefined
+      ? undefined
+      : replaceMemberValue(value.text, 'clientSecret', JSON.stringify(clientSecret));
+  return replaced ?? JSON.stringify({ ...value.document, clientSecret });
+}
+
+/**
+ * `text` (a JSON object) with the value of its top-level member `key` replaced by `json`; the last such member
+ * when the key repeats (the one JSON.parse keeps). Undefined when `text` is not an object with that member.
+ */
+export function replaceMemberValue(text: string, key: string, json: string): string | undefined {
+  let i = 0;
+  const space = () => {
+    while (i < text.length && ' \t\n\r'.includes(text.charAt(i))) i++;
+  };
+  const string = (): string | undefined => {
+    if (text.charAt(i) !== '"') return undefined;
+    const start = i++;
+    while (i < text.length && text.charAt(i) !== '"') i += text.charAt(i) === '\\' ? 2 : 1;
+    if (i >= text.length) return undefined;
+    i++;
+    return text.slice(start, i);
+  };
+  const value = (): boolean => {
+    space();
+    const c = text.charAt(i);
+    if (c === '"') return string() !== undefined;
+    if (c === '{' || c === '[') {
+      const close = c === '{' ? '}' : ']';
+      i++;
+      space();
+      if (text.charAt(i) === close) {
+        i++;
+        return true;
+      }
+      for (;;) {
+        if (c === '{') {
+          space();
+          if (string() === undefined) return false;
+          space();
+          if (text.charAt(i++) !== ':') return false;
+        }
+        if (!value()) return false;
+        space();
+        const next = text.charAt(i++);
+        if (next === close) return true;
+        if (next !== ',') return false;
+      }
+    }
+    const start = i;
+    while (i < text.length && /[-+.0-9a-zA-Z]/.test(text.charAt(i))) i++;
+    return i > start;
+  };
+  space();
+  if (text.charAt(i++) !== '{') return undefined;
+  let span: [number, number] | undefined;
+  space();
+  if (text.charAt(i) === '}') return undefined;
+  for (;;) {
+    space();
+    const name = string();
+    if (name === undefined) return undefined;
+    space();
+    if (text.charAt(i++) !== ':') return undefined;
+    space();
+    const start = i;
+    if (!value()) return undefined;
+    if ((JSON.parse(name) as string) === key) span = [start, i];
+    space();
+    const next = text.charAt(i++);
+    if (next === '}') break;
+    if (next !== ',') return undefined;
+  }
+  return span ? text.slice(0, span[0]) + json + text.slice(span[1]) : undefined;
 }
 
 /** Compares two secrets in constant time (for equal lengths). */

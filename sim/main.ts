@@ -14,7 +14,7 @@ const { values } = parseArgs({
     'first-seed': { type: 'string', default: '1' },
     without: { type: 'string', default: '' },
     only: { type: 'string' },
-    exotic: { type: 'boolean', default: false },
+    'no-exotic': { type: 'boolean', default: false },
     trace: { type: 'boolean', default: false },
     stop: { type: 'boolean', default: false },
     quiet: { type: 'boolean', default: false },
@@ -29,7 +29,7 @@ const unknown = [...without, ...(values.only?.split(',') ?? [])].filter(
 );
 if (!Number.isInteger(first) || !Number.isInteger(count) || count < 1 || unknown.length > 0) {
   console.error(
-    `usage: npm run simulate -- --seeds N --first-seed S [--without ${FAULT_CLASSES.join(',')}] [--only …] [--exotic] [--trace] [--stop]` +
+    `usage: npm run simulate -- --seeds N --first-seed S [--without ${FAULT_CLASSES.join(',')}] [--only …] [--no-exotic] [--trace] [--stop]` +
       (unknown.length > 0 ? `\nunknown fault class: ${unknown.join(', ')}` : ''),
   );
   process.exit(2);
@@ -43,7 +43,7 @@ export function replayCommand(seed: number): string {
     `--seeds 1 --first-seed ${seed}`,
     ...(values.only ? [`--only ${values.only}`] : []),
     ...(without.size > 0 ? [`--without ${[...without].join(',')}`] : []),
-    ...(values.exotic ? ['--exotic'] : []),
+    ...(values['no-exotic'] ? ['--no-exotic'] : []),
     '--trace',
   ];
   return `npm run simulate -- ${flags.join(' ')}`;
@@ -54,7 +54,12 @@ const failures: SimResult[] = [];
 let events = 0;
 const totals: Record<string, number> = {};
 for (let seed = first; seed < first + count; seed++) {
-  const result = await runSimulation({ seed, faults, exoticKeys: values.exotic, fullTrace: values.trace });
+  const result = await runSimulation({
+    seed,
+    faults,
+    exoticKeys: !values['no-exotic'],
+    fullTrace: values.trace,
+  });
   events += result.events;
   for (const [k, v] of Object.entries(result.stats)) totals[k] = (totals[k] ?? 0) + v;
   if (values.trace) console.log(result.trace.join('\n'));

@@ -49,7 +49,7 @@ export interface SimOptions {
   readonly faults: readonly FaultClass[];
   /** Simulated time one run covers. */
   readonly durationMs?: number;
-  /** Owner keys that JSON.parse/stringify cannot carry byte for byte (big numbers, `1.50`, escapes). */
+  /** Owner keys that JSON.parse/stringify cannot carry byte for byte (big numbers, `1.50`, escapes); default on. */
   readonly exoticKeys?: boolean;
   /** Keep the whole trace (default: the last 400 lines). */
   readonly fullTrace?: boolean;
@@ -286,7 +286,7 @@ class World implements SimEnv {
         `"username":${JSON.stringify(`svc-${prng.text(6)}`)}`,
         `"port":${prng.int(1024, 65535)}`,
       ];
-      if (this.options.exoticKeys) {
+      if (this.options.exoticKeys ?? true) {
         extras.push(
           `"accountNumber":${prng.int(1, 9)}${prng.text(24, '0123456789')}`,
           '"ratio":1.50',

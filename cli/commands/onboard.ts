@@ -17,7 +17,7 @@ import { applicationRefusal, describeOwner, ownerOf } from '../../lib/owner.js';
 import { isRegion, type PingOneRegion, REGIONS } from '../../lib/pingone/regions.js';
 import { isUuid, type SecretOwner } from '../../lib/pingone/types.js';
 import { proofFor } from '../../lib/rotation/test-secret.js';
-import { OWNER_ID_FIELDS, parseSecretValue, sameSecret } from '../../lib/secret-value.js';
+import { OWNER_ID_FIELDS, parseSecretValue, replaceMemberValue, sameSecret } from '../../lib/secret-value.js';
 import { AWSPENDING, SecretsStore } from '../../lib/secrets/secrets-store.js';
 import { type RotationInfo, readSecretView } from '../../lib/status/inspect.js';
 import { withArticle } from '../../lib/status/text.js';
@@ -207,11 +207,19 @@ export async function onboard(deps: CliDeps, options: OnboardOptions): Promise<n
     // Keep the owner's other keys; replace the ones this function owns.
     let carried: Record<string, unknown> = {};
     let unchanged = false;
+    // The same owner already: only the clientSecret's value changes in the stored text (the owner's other keys
+    // stay byte for byte, big numbers included).
+    let sameOwner = false;
     if (existing !== undefined) {
       try {
         const old = JSON.parse(existing) as unknown;
         if (typeof old === 'object' && old !== null && !Array.isArray(old)) {
           carried = old as Record<string, unknown>;
+          sameOwner =
+            carried.environmentId === owner.environmentId &&
+            carried[idField] === owner.id &&
+            carried[otherIdField] === undefined &&
+            carried.region === region;
           unchanged =
             carried.environmentId === owner.environmentId &&
             carried[idField] === owner.id &&
@@ -248,7 +256,10 @@ export async function onboard(deps: CliDeps, options: OnboardOptions): Promise<n
         `${options.secretName} already holds PingOne's current secret for this ${owner.kind}: value unchanged.`,
       );
     } else {
-      const secretString = JSON.stringify({ ...carried, ...document });
+      const secretString =
+        (sameOwner && existing !== undefined
+          ? replaceMemberValue(existing, 'clientSecret', JSON.stringify(currentSecret))
+          : undefined) ?? JSON.stringify({ ...carried, ...document });
       let versionId: string | undefined;
       if (deps.local) {
         // moto's PutSecretValue moves AWSCURRENT off the version it last created, not off the labelled one
