@@ -5,7 +5,7 @@
 
 import { parseArgs } from 'node:util';
 import { redactText } from '../lib/redact.js';
-import { verdictExitHelp } from '../lib/status/verdicts.js';
+import { ROTATION_FIXES, verdictExitHelp } from '../lib/status/verdicts.js';
 import pkg from '../package.json' with { type: 'json' };
 import { AUDIT_EXIT, audit, DEFAULT_AUDIT_PREFIX } from './commands/audit.js';
 import { DEFAULT_NAME_TEMPLATE, importTerraform } from './commands/import-terraform.js';
@@ -284,7 +284,7 @@ ${GLOBAL_HELP}
   rotate: `Usage: ${PROGRAM} rotate --secret-id S [--wait] [--timeout 5m] [--force]
 
 Checks the secret as \`status\` does, and refuses (with the verdict's exit code) unless a rotation fixes the state
-or leaves it fine: healthy, not-rotating, grace. Then starts a rotation (RotateSecret). With --wait, follows it with a live progress line until the new version is
+or leaves it fine: ${[...ROTATION_FIXES].join(', ')}. Then starts a rotation (RotateSecret). With --wait, follows it with a live progress line until the new version is
 AWSCURRENT, the rotation is abandoned, or --timeout (default ${duration(DEFAULT_ROTATE_TIMEOUT_MS)}) passes.
 In the local world (a loopback AWS endpoint) there is no rotation service: the steps run in this process
 through the local rotation driver, with the built bundle dist/rotate/index.mjs (or lib/handler.ts without it).

@@ -64,6 +64,12 @@ describe("the CLI's exit-code help", () => {
     expect(text).toContain(verdictExitHelp());
   });
 
+  it("rotate's help names the verdicts it goes ahead on, from the table", () => {
+    expect(helpText('rotate').replace(/\s+/g, ' ')).toContain(
+      `or leaves it fine: ${[...ROTATION_FIXES].join(', ')}.`,
+    );
+  });
+
   it('no help line is wider than 110 characters', () => {
     for (const line of verdictExitHelp().split('\n')) expect(line.length, line).toBeLessThanOrEqual(110);
   });
