@@ -68,7 +68,7 @@ export async function writeBinding(
   now: number,
 ): Promise<void> {
   const base = record ?? { rev: 0, binding: undefined, intent: undefined, history: [] };
-  const next = withBinding(base, { secretArn, now, how });
+  const next = withBinding(base, { secretArn, now, how, region: owner.region });
   if ((await cli.ledger.write(owner, next, cli.options())) === 'conflict') {
     throw new CliError(
       `the rotation ledger record of ${describeOwner(owner)} changed meanwhile (a rotation or another operator)`,

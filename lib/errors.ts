@@ -213,6 +213,22 @@ export class OwnerBoundElsewhereError extends RotationError {
 }
 
 /**
+ * The secret names its PingOne owner under another region than the one the rotation ledger bound it in.
+ * Nothing was sent to PingOne.
+ */
+export class OwnerRegionMismatchError extends RotationError {
+  readonly code = 'OwnerRegionMismatch';
+}
+
+/**
+ * The rotation ledger's items from before issue 17 (keys holding a region) bind one PingOne owner to two
+ * secrets. Nothing is sent to PingOne for the owner until an operator deletes the wrong item.
+ */
+export class LedgerLegacyConflictError extends RotationError {
+  readonly code = 'LedgerLegacyConflict';
+}
+
+/**
  * A regenerate for this owner may still be in flight (this rotation's earlier attempt, or another rotation),
  * or another invocation changed the ledger while this one decided. Nothing was sent to PingOne.
  */

@@ -3,6 +3,7 @@ import {
   EnvironmentNotAllowedError,
   OwnerBoundElsewhereError,
   OwnerNotRotatableError,
+  OwnerRegionMismatchError,
   PingOneApiError,
 } from './errors.js';
 import type { LedgerBinding } from './ledger/record.js';
@@ -97,6 +98,25 @@ export async function readOwnerSecret(
     }
     throw error;
   }
+}
+
+/**
+ * The secret's region field disagrees with the region its binding was proven in. The region is written by
+ * whoever writes the secret; with region-free PingOne URLs (a proxy, one host for every region) every
+ * region reaches the same PingOne, so it must not be allowed to name the owner differently from the proof.
+ */
+export function regionMismatch(
+  owner: SecretOwner,
+  binding: LedgerBinding,
+  secretArn: string,
+): OwnerRegionMismatchError {
+  return new OwnerRegionMismatchError(
+    `Secret ${secretArn} names PingOne ${owner.kind} ${owner.id} in environment ${owner.environmentId} in ` +
+      `region ${owner.region}, but the rotation ledger bound it in region ${binding.region} (since ` +
+      `${binding.boundAt}, by ${binding.how}); nothing was sent to PingOne. Set the secret's region back to ` +
+      `${binding.region}; if the owner really is in ${owner.region}, prove it with \`pingone-rotation rebind ` +
+      `--secret-id ${secretArn}\` (it reads PingOne's current secret in that region and asks first)`,
+  );
 }
 
 export function boundElsewhere(

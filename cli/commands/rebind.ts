@@ -37,7 +37,10 @@ export async function rebind(deps: CliDeps, options: RebindOptions): Promise<num
   const cli = cliLedger(deps);
   const record = await cli.ledger.read(owner, cli.options());
   const binding = record?.binding;
-  if (binding?.secretArn === view.arn) {
+  // Bound here already: nothing to do, unless the secret now names the owner under another region (its
+  // rotations are refused until the binding is proven again in that region).
+  const regionMoved = binding?.region !== undefined && binding.region !== owner.region;
+  if (binding?.secretArn === view.arn && !regionMoved) {
     say(`${describeOwner(owner)} is already bound to ${view.name} (${view.arn}) since ${binding.boundAt}.`);
     return EXIT.ok;
   }
@@ -64,11 +67,14 @@ export async function rebind(deps: CliDeps, options: RebindOptions): Promise<num
 
   say(`${view.name} (${view.arn}) holds PingOne's current secret for ${describeOwner(owner)}.`);
   say(
-    binding
-      ? `Plan: move the rotation ledger binding from ${binding.secretArn} (bound since ${binding.boundAt}, ` +
+    binding?.secretArn === view.arn
+      ? `Plan: bind ${describeOwner(owner)} to ${view.arn} in region ${owner.region} (the rotation ledger bound ` +
+          `it in ${binding.region} since ${binding.boundAt}, by ${binding.how}).`
+      : binding
+        ? `Plan: move the rotation ledger binding from ${binding.secretArn} (bound since ${binding.boundAt}, ` +
           `by ${binding.how}) to ${view.arn}. From then on rotations of ${binding.secretArn} are refused ` +
           '(turn its rotation off, or point it at another owner).'
-      : `Plan: bind ${describeOwner(owner)} to ${view.arn} (it is not bound yet).`,
+        : `Plan: bind ${describeOwner(owner)} to ${view.arn} (it is not bound yet).`,
   );
   await confirm(deps, options.yes, `rebind of ${view.name}`);
   await writeBinding(cli, owner, record, view.arn, 'rebind', deps.now());

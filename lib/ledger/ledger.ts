@@ -1,19 +1,23 @@
 import {
   type AttributeValue,
+  BatchGetItemCommand,
   ConditionalCheckFailedException,
   type DynamoDBClient,
   GetItemCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
-import { DeadlineExceededError, LedgerUnavailableError } from '../errors.js';
+import { DeadlineExceededError, LedgerLegacyConflictError, LedgerUnavailableError } from '../errors.js';
+import type { PingOneRegion } from '../pingone/regions.js';
 import type { SecretOwner } from '../pingone/types.js';
 import {
   type BindingHow,
+  HISTORY_LIMIT,
   type LedgerBinding,
   type LedgerIntent,
   type LedgerRecord,
   type LedgerRun,
   ledgerKey,
+  legacyLedgerKeys,
   type RetirementIntent,
   type RunOutcome,
   SETTLE_MARGIN_MS,
@@ -93,7 +97,54 @@ export class DynamoDbLedger implements RotationLedger {
         { abortSignal },
       ),
     );
-    return out.Item ? parseItem(out.Item, this.table) : undefined;
+    if (out.Item) return parseItem(out.Item, this.table);
+    return this.#readLegacy(owner, options);
+  }
+
+  /**
+   * Tables deployed before issue 17 keyed items by `<kind>#<region>#<environmentId>#<ownerId>`, the region
+   * taken from the secret's JSON. Their items must still count: a binding, a live intent or an unfinished
+   * regenerate recorded there protects the owner as before. Chosen: read them on a miss and migrate on the
+   * next write, rather than migrating the table up front. On a miss at the owner's key (a new owner, or one
+   * not written since the upgrade) the legacy keys of every region are read in one BatchGetItem; what they
+   * hold is returned as the owner's record at revision 0, so the next write (the rotation's intent, an
+   * operator's binding) creates the item under the new key, conditional on its absence, carrying the
+   * legacy binding, intent and history. From then on the new key is read first and the legacy items are
+   * never consulted again (they are left in place: no role here may delete items). Two legacy items binding
+   * the owner to different secrets (the region-alias copy this change closes) are not guessed between: the
+   * read fails (LedgerLegacyConflictError, naming both) until an operator deletes the wrong item.
+   */
+  async #readLegacy(owner: SecretOwner, options: LedgerCallOptions): Promise<LedgerRecord | undefined> {
+    const legacy = legacyLedgerKeys(owner);
+    const regionOf = new Map(legacy.map((l) => [l.key, l.region]));
+    let keys: Record<string, AttributeValue>[] = legacy.map((l) => ({ pk: { S: l.key } }));
+    const items: Record<string, AttributeValue>[] = [];
+    for (let attempt = 0; keys.length > 0; attempt++) {
+      if (attempt > 0)
+        await new Promise((resolve) => setTimeout(resolve, Math.min(1_000, 50 * 2 ** attempt)));
+      const out = await this.#call('read', options, (abortSignal) =>
+        this.#client.send(
+          new BatchGetItemCommand({
+            RequestItems: { [this.table]: { Keys: keys, ConsistentRead: true } },
+          }),
+          { abortSignal },
+        ),
+      );
+      items.push(...(out.Responses?.[this.table] ?? []));
+      keys = out.UnprocessedKeys?.[this.table]?.Keys ?? [];
+    }
+    if (items.length === 0) return undefined;
+    const records = items.map((item) => {
+      const region = regionOf.get(item.pk?.S ?? '') as PingOneRegion;
+      const record = parseItem(item, this.table);
+      return {
+        key: item.pk?.S ?? '',
+        record: record.binding
+          ? { ...record, binding: { ...record.binding, region: record.binding.region ?? region } }
+          : record,
+      };
+    });
+    return mergeLegacy(records, this.table, owner);
   }
 
   async write(
@@ -133,7 +184,7 @@ export class DynamoDbLedger implements RotationLedger {
     const remove: string[] = [];
     if (record.binding) {
       set.push('#binding = :binding');
-      values[':binding'] = { M: bindingItem(record.binding) };
+      values[':binding'] = { M: bindingItem(record.binding, owner.region) };
     } else remove.push('#binding');
     if (record.intent) {
       set.push('#intent = :intent');
@@ -229,12 +280,63 @@ function unavailable(
   );
 }
 
-function bindingItem(binding: LedgerBinding): Record<string, AttributeValue> {
+function bindingItem(binding: LedgerBinding, region: PingOneRegion): Record<string, AttributeValue> {
   return {
     secretArn: { S: binding.secretArn },
     boundAt: { S: binding.boundAt },
     how: { S: binding.how },
+    region: { S: binding.region ?? region },
   };
+}
+
+/**
+ * The legacy items of one owner as one record at revision 0 (see DynamoDbLedger's #readLegacy): the
+ * binding they agree on (the latest, if the same secret was bound under two regions), the intent that
+ * settles last, and their runs, newest first.
+ */
+function mergeLegacy(
+  items: readonly { readonly key: string; readonly record: LedgerRecord }[],
+  table: string,
+  owner: SecretOwner,
+): LedgerRecord {
+  const bound = items.filter((i) => i.record.binding !== undefined);
+  const secrets = new Set(bound.map((i) => i.record.binding?.secretArn));
+  if (secrets.size > 1) {
+    const list = bound.map((i) => `${i.record.binding?.secretArn} (item ${i.key})`).join(' and ');
+    throw new LedgerLegacyConflictError(
+      `The rotation ledger (DynamoDB table ${table}) binds ${owner.kind} ${owner.id} in environment ` +
+        `${owner.environmentId} to two secrets under its old region-bearing keys: ${list}. One of them was ` +
+        'bound through another region alias, which the ledger no longer allows; nothing is sent to PingOne ' +
+        "for this owner until one item is deleted. Find the secret that should own it (it holds PingOne's " +
+        'current secret and its region is right), then delete the other item: aws dynamodb delete-item ' +
+        `--table-name ${table} --key '{"pk":{"S":"<that item's key>"}}'`,
+    );
+  }
+  const latest = <T>(values: readonly T[], at: (value: T) => string): T | undefined =>
+    values.reduce<T | undefined>(
+      (best, value) => (best === undefined || Date.parse(at(value)) > Date.parse(at(best)) ? value : best),
+      undefined,
+    );
+  const binding = latest(
+    bound.map((i) => i.record.binding as LedgerBinding),
+    (b) => b.boundAt,
+  );
+  const intent = latest(
+    items.flatMap((i) => (i.record.intent ? [i.record.intent] : [])),
+    (x) => x.postUntil,
+  );
+  const seen = new Set<string>();
+  const history = items
+    .flatMap((i) => i.record.history)
+    .filter((run) => {
+      const id = `${run.secretArn}#${run.token}`;
+      if (seen.has(id)) return false;
+      seen.add(id);
+      return true;
+    })
+    .sort((a, b) => Date.parse(b.startedAt) - Date.parse(a.startedAt))
+    .slice(0, HISTORY_LIMIT);
+  return { rev: 0, binding, intent, history };
 }
 
 function intentItem(intent: LedgerIntent): Record<string, AttributeValue> {
@@ -289,6 +391,11 @@ export function parseItem(item: Record<string, AttributeValue>, table: string): 
     };
   }
   const intentMap = item.intent?.M;
+  if (binding) {
+    // The region of the proof: the binding's own, else the item's (written with every record).
+    const region = optionalStr(bindingMap as Record<string, AttributeValue>, 'region') ?? item.region?.S;
+    if (region) binding = { ...binding, region: region as PingOneRegion };
+  }
   const intent: LedgerIntent | undefined = intentMap
     ? {
         token: str(intentMap, 'token', 'intent'),

@@ -1,3 +1,4 @@
+import { type PingOneRegion, REGIONS } from '../pingone/regions.js';
 import { PINGONE_REQUEST_TIMEOUT_MS, type SecretOwner, type SecretOwnerKind } from '../pingone/types.js';
 
 /**
@@ -47,6 +48,13 @@ export interface LedgerBinding {
   readonly boundAt: string;
   /** What proved possession: the first rotation, `pingone-rotation onboard`, or `pingone-rotation rebind`. */
   readonly how: BindingHow;
+  /**
+   * The PingOne region the owner was bound in (the region of the proof). A secret naming the owner under
+   * another region is refused (lib/rotation/common.ts readOwnLedgerRecord): the region is a field the
+   * secret's writer chooses, so it must agree with the binding, not decide it. Absent only on records
+   * built in memory without one; items read from DynamoDB always carry it.
+   */
+  readonly region?: PingOneRegion | undefined;
 }
 
 /** A regenerate about to be (or being) sent: written before the POST, cleared when the rotation finishes. */
@@ -121,19 +129,52 @@ export const MAX_POST_WINDOW_MS = 60_000;
 export const MAX_RETIRE_WINDOW_MS = 20_000;
 
 /**
- * The item's partition key: `<kind>#<region>#<environmentId>#<ownerId>`, ids lower-cased so that one owner
- * has exactly one key however a secret spells its UUIDs.
+ * The item's partition key: `<kind>#<environmentId>#<ownerId>`, ids lower-cased so that one owner has
+ * exactly one key however a secret spells its UUIDs. Only the owner's ids, which PingOne assigns (UUIDs):
+ * nothing a secret's writer may choose freely. (Until issue 17 the key also held the region from the
+ * secret's JSON, so a copy naming the same owner under another region alias had a record, and a binding,
+ * of its own: see legacyLedgerKeys.) The key starts with the kind: the rotation role's
+ * dynamodb:LeadingKeys condition allows `resource#*` and `application#*` only.
  */
-export function ledgerKey(owner: SecretOwner): string {
-  return [owner.kind, owner.region, owner.environmentId.toLowerCase(), owner.id.toLowerCase()].join('#');
+export function ledgerKey(owner: Pick<SecretOwner, 'kind' | 'environmentId' | 'id'>): string {
+  return [owner.kind, owner.environmentId.toLowerCase(), owner.id.toLowerCase()].join('#');
 }
 
-/** The owner a key names (for the auditor and the CLI). */
-export function ownerOfKey(pk: string): SecretOwner | undefined {
-  const [kind, region, environmentId, id, ...rest] = pk.split('#');
-  if (rest.length > 0 || !kind || !region || !environmentId || !id) return undefined;
+/**
+ * The keys the ledger used before issue 17 for the same owner, one per PingOne region
+ * (`<kind>#<region>#<environmentId>#<ownerId>`). Deployed tables may still hold items under them; the
+ * ledger reads them when the owner has no item under ledgerKey (lib/ledger/ledger.ts).
+ */
+export function legacyLedgerKeys(
+  owner: Pick<SecretOwner, 'kind' | 'environmentId' | 'id'>,
+): { readonly key: string; readonly region: PingOneRegion }[] {
+  return REGIONS.map((region) => ({
+    key: [owner.kind, region, owner.environmentId.toLowerCase(), owner.id.toLowerCase()].join('#'),
+    region,
+  }));
+}
+
+/** The owner ids a key names (for the auditor and the CLI): the current key, or a legacy one with its region. */
+export function ownerOfKey(
+  pk: string,
+):
+  | (Pick<SecretOwner, 'kind' | 'environmentId' | 'id'> & { readonly legacyRegion?: PingOneRegion })
+  | undefined {
+  const parts = pk.split('#');
+  const [kind] = parts;
   if (kind !== 'resource' && kind !== 'application') return undefined;
-  return { kind: kind as SecretOwnerKind, region: region as SecretOwner['region'], environmentId, id };
+  if (parts.length === 3 && parts[1] && parts[2]) {
+    return { kind: kind as SecretOwnerKind, environmentId: parts[1], id: parts[2] };
+  }
+  if (parts.length === 4 && parts[2] && parts[3] && (REGIONS as string[]).includes(parts[1] ?? '')) {
+    return {
+      kind: kind as SecretOwnerKind,
+      environmentId: parts[2],
+      id: parts[3],
+      legacyRegion: parts[1] as PingOneRegion,
+    };
+  }
+  return undefined;
 }
 
 export const EMPTY_RECORD: LedgerRecord = Object.freeze({
@@ -185,9 +226,9 @@ function trimmed(history: readonly LedgerRun[]): LedgerRun[] {
  */
 export function withRegenerateIntent(
   record: LedgerRecord,
-  args: { secretArn: string; token: string; now: number; postUntil: number },
+  args: { secretArn: string; token: string; now: number; postUntil: number; region?: PingOneRegion },
 ): LedgerRecord {
-  const { secretArn, token, now, postUntil } = args;
+  const { secretArn, token, now, postUntil, region } = args;
   // A run of this token that ended failed (PingOne refused its regenerate) stays in the history as it was;
   // a new attempt of the same rotation opens a new run.
   const existing = record.history.find(
@@ -201,7 +242,12 @@ export function withRegenerateIntent(
   const run: LedgerRun = existing ?? { token, secretArn, startedAt: iso(now) };
   return {
     rev: record.rev,
-    binding: record.binding ?? { secretArn, boundAt: iso(now), how: 'rotation' },
+    binding: record.binding ?? {
+      secretArn,
+      boundAt: iso(now),
+      how: 'rotation',
+      ...(region ? { region } : {}),
+    },
     intent: { token, secretArn, startedAt: iso(now), postUntil: iso(postUntil) },
     history: trimmed([run, ...others]),
   };
@@ -282,12 +328,12 @@ export function withFailed(
  */
 export function withBinding(
   record: LedgerRecord,
-  args: { secretArn: string; now: number; how: BindingHow },
+  args: { secretArn: string; now: number; how: BindingHow; region?: PingOneRegion },
 ): LedgerRecord {
-  const { secretArn, now, how } = args;
+  const { secretArn, now, how, region } = args;
   return {
     rev: record.rev,
-    binding: { secretArn, boundAt: iso(now), how },
+    binding: { secretArn, boundAt: iso(now), how, ...(region ? { region } : {}) },
     intent: undefined,
     history: record.history.map((run) =>
       run.outcome === undefined ? { ...run, outcome: 'superseded' as const, finishedAt: iso(now) } : run,

@@ -335,6 +335,7 @@ class LedgerProgress {
       token: this.token,
       now,
       postUntil,
+      region: this.owner.region,
     });
     // Conditional on no live early retirement too: the auditor takes its intent without the revision.
     const written = await deps.ledger.write(this.owner, next, {

@@ -17,7 +17,8 @@ export type RotationMetric =
   | 'RegenerateOutcomeUnknown'
   | 'PreviousSecretInUse'
   | 'UnexplainedRegenerate'
-  | 'OwnerBoundElsewhere';
+  | 'OwnerBoundElsewhere'
+  | 'OwnerRegionMismatch';
 
 export interface StepMetrics {
   count(metric: RotationMetric): void;

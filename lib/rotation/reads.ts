@@ -1,6 +1,6 @@
 import { SecretFormatError } from '../errors.js';
 import type { LedgerRecord } from '../ledger/record.js';
-import { boundElsewhere } from '../owner.js';
+import { boundElsewhere, regionMismatch } from '../owner.js';
 import type { SecretOwner } from '../pingone/types.js';
 import { parseSecretValue, type SecretValue } from '../secret-value.js';
 import { AWSCURRENT, AWSPENDING } from '../secrets/secrets-store.js';
@@ -45,6 +45,10 @@ export async function readOwnLedgerRecord(
   if (record?.binding && record.binding.secretArn !== secretArn) {
     deps.metrics.count('OwnerBoundElsewhere');
     throw boundElsewhere(owner, record.binding, secretArn);
+  }
+  if (record?.binding?.region !== undefined && record.binding.region !== owner.region) {
+    deps.metrics.count('OwnerRegionMismatch');
+    throw regionMismatch(owner, record.binding, secretArn);
   }
   return record;
 }

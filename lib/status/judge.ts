@@ -72,6 +72,20 @@ const RULES = {
         `in it and run \`pingone-rotation rebind --secret-id ${f.view.name}\`; otherwise turn its rotation off`,
     };
   },
+  /** The secret names the owner under another region than the ledger bound it in: rotations are refused. */
+  regionMismatch: (f) => {
+    const binding = f.ledger?.record?.binding;
+    const owner = f.pingone?.owner;
+    if (!owner || binding?.region === undefined || binding.region === owner.region) return undefined;
+    return {
+      verdict: 'misconfigured',
+      reason:
+        `${f.view.name} names PingOne ${owner.kind} ${owner.id} in region ${owner.region}, but the rotation ledger ` +
+        `bound it in region ${binding.region} (since ${binding.boundAt}, by ${binding.how}): every rotation is ` +
+        `refused before PingOne is called (OwnerRegionMismatch). Set the secret's region back to ${binding.region}, ` +
+        `or, if the owner really is in ${owner.region}, run \`pingone-rotation rebind --secret-id ${f.view.name}\``,
+    };
+  },
   pingOneUnreadable: (f, a) =>
     f.pingone?.problem || !a.state
       ? { verdict: 'pingone-error', reason: f.pingone?.problem ?? 'PingOne could not be read' }

@@ -288,8 +288,23 @@ async function requestsFor(call: RecordedCall): Promise<AwsRequest[]> {
   if (call.service === 'dynamodb') {
     // DynamoDB authorizes item calls on the table ARN (the table's default encryption needs no KMS grant),
     // with the partition key and every top-level attribute the request names as condition keys.
-    const arn = tableArn(String(call.input.TableName));
     const action = `dynamodb:${call.operation}`;
+    if (call.operation === 'BatchGetItem') {
+      // One request per table, authorized on the table with every partition key it asks for.
+      const tables = call.input.RequestItems as Record<string, { Keys: { pk?: { S?: string } }[] }>;
+      return Promise.all(
+        Object.entries(tables).map(async ([table, { Keys }]) => {
+          const arn = tableArn(table);
+          const context = {
+            ...GLOBAL,
+            'dynamodb:LeadingKeys': Keys.map((k) => String(k.pk?.S)),
+            'dynamodb:ReturnValues': 'NONE',
+          };
+          return { action, resource: arn, context: await applicableContext(action, arn, context), origin };
+        }),
+      );
+    }
+    const arn = tableArn(String(call.input.TableName));
     const context = { ...GLOBAL, ...dynamoDbContext(call.input) };
     return [{ action, resource: arn, context: await applicableContext(action, arn, context), origin }];
   }
@@ -597,6 +612,7 @@ describe('the execution role, by an IAM policy evaluator', () => {
     expect(invocations).toBe(4);
     const operations = new Set(recorded.map((c) => `${c.service}:${c.operation}`));
     expect([...operations].sort()).toEqual([
+      'dynamodb:BatchGetItem',
       'dynamodb:GetItem',
       'dynamodb:UpdateItem',
       'secretsmanager:DescribeSecret',

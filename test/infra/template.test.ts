@@ -611,6 +611,7 @@ describe('fleet auditor', () => {
       expect(actions).toEqual(
         [
           ...kms,
+          'dynamodb:BatchGetItem',
           'dynamodb:GetItem',
           'logs:CreateLogStream',
           'logs:PutLogEvents',
@@ -664,7 +665,7 @@ describe('fleet auditor', () => {
       auditStatements(defaults).filter((s) => s.Action.some((a) => a.startsWith('dynamodb:'))),
       'ledger statements',
     );
-    expect(read).toMatchObject({ Action: ['dynamodb:GetItem'], Resource: [table] });
+    expect(read).toMatchObject({ Action: ['dynamodb:GetItem', 'dynamodb:BatchGetItem'], Resource: [table] });
     const retiring = { ...defaults, parameters: { RetireUnusedPreviousAfter: '36h' } };
     const writes = auditStatements(retiring).filter((s) => s.Action.includes('dynamodb:UpdateItem'));
     expect(writes).toEqual([
@@ -910,7 +911,11 @@ describe('rotation ledger', () => {
       'statements granting dynamodb actions',
     );
     // No PutItem (no code calls it; it would replace an item whole), and owner items only.
-    expect([...ledger.Action].sort()).toEqual(['dynamodb:GetItem', 'dynamodb:UpdateItem']);
+    expect([...ledger.Action].sort()).toEqual([
+      'dynamodb:BatchGetItem',
+      'dynamodb:GetItem',
+      'dynamodb:UpdateItem',
+    ]);
     const tableName = resourcesOf(deployment).RotationLedgerTable?.Properties.TableName;
     expect(ledger.Resource).toEqual([`arn:aws:dynamodb:${region}:${account}:table/${tableName}`]);
     expect(ledger.Condition).toEqual({

@@ -8,6 +8,7 @@ import {
   EnvironmentNotAllowedError,
   LedgerUnavailableError,
   OwnerBoundElsewhereError,
+  OwnerRegionMismatchError,
   PendingMismatchError,
   PingOneApiError,
   RegenerateInFlightError,
@@ -577,6 +578,24 @@ describe('the rotation ledger', () => {
     },
   );
 
+  it.each(['createSecret', 'setSecret', 'testSecret'] as const)(
+    '%s refuses a secret naming its owner under another region than the binding, before any PingOne call',
+    async (step) => {
+      seed({ ...EMPTY_RECORD, binding: { secretArn: ARN, boundAt: ISO_NOW, how: 'rotation', region: 'NA' } });
+      if (step !== 'createSecret') sm.versions[TOKEN] = { stages: ['AWSPENDING'], value: secretJson('x') };
+
+      const error = await runRotationStep(makeDeps(), event(step)).catch((e) => e);
+
+      expect(error).toBeInstanceOf(OwnerRegionMismatchError);
+      expect(error.code).toBe('OwnerRegionMismatch');
+      expect(error.message).toContain(`in region EU, but the rotation ledger bound it in region NA`);
+      expect(error.message).toContain(`pingone-rotation rebind --secret-id ${ARN}`);
+      expect(pingone.reads + pingone.regenerateRequests + pingone.introspections.length).toBe(0);
+      expect(sm.writes()).toBe(0);
+      expect(ledger.writes).toBe(0);
+    },
+  );
+
   it('claims an unbound owner and records the intent before the regenerate POST', async () => {
     const atPost: unknown[] = [];
     const regenerate = pingone.regenerateSecret.bind(pingone);
@@ -589,7 +608,7 @@ describe('the rotation ledger', () => {
 
     expect(atPost).toEqual([
       expect.objectContaining({
-        binding: { secretArn: ARN, boundAt: ISO_NOW, how: 'rotation' },
+        binding: { secretArn: ARN, boundAt: ISO_NOW, how: 'rotation', region: 'EU' },
         intent: {
           token: TOKEN,
           secretArn: ARN,
@@ -742,8 +761,11 @@ describe('the rotation ledger', () => {
 
   it('keys one owner however the secret spells its UUIDs, and keeps the last HISTORY_LIMIT rotations', () => {
     expect(ledgerKey({ ...OWNER, environmentId: ENV_ID.toUpperCase(), id: RES_ID.toUpperCase() })).toBe(
-      `resource#EU#${ENV_ID}#${RES_ID}`,
+      `resource#${ENV_ID}#${RES_ID}`,
     );
+    // The region is the secret's writer's choice: it never makes another key.
+    const elsewhere: SecretOwner = { ...OWNER, region: 'NA' };
+    expect(ledgerKey(elsewhere)).toBe(ledgerKey(OWNER));
     let record = { ...EMPTY_RECORD };
     for (let i = 0; i < HISTORY_LIMIT + 2; i++) {
       record = withRegenerateIntent(record, {
