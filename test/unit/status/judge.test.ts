@@ -219,6 +219,21 @@ const CASES: readonly Case[] = [
     reason: [`to another secret, ${OTHER_ARN}`, 'by onboard', `pingone-rotation rebind --secret-id ${NAME}`],
   },
   {
+    name: 'the secret names the owner under another region than the binding: misconfigured, with rebind',
+    change: withRecord({
+      ...boundHere,
+      binding: { secretArn: ARN, boundAt: iso(NOW - DAY), how: 'rotation', region: 'NA' },
+    }),
+    verdict: 'misconfigured',
+    rule: 'regionMismatch',
+    exitCode: 8,
+    reason: [
+      `${NAME} names PingOne resource ${RES} in region EU, but the rotation ledger bound it in region NA`,
+      '(OwnerRegionMismatch)',
+      `pingone-rotation rebind --secret-id ${NAME}`,
+    ],
+  },
+  {
     name: 'PingOne answered with a problem (not CUSTOM, not found, no access)',
     change: (f) => ({
       ...f,
