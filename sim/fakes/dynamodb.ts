@@ -70,6 +70,19 @@ export class DynamoDbState {
   }
 
   #handle(name: string, input: Record<string, unknown>, proc: Proc): unknown {
+    if (name === 'BatchGetItem') {
+      // Consistent reads of whole items, every key answered (no UnprocessedKeys).
+      const requests = input.RequestItems as Record<string, { Keys: Record<string, AttributeValue>[] }>;
+      const Responses: Record<string, Item[]> = {};
+      for (const [tableName, { Keys }] of Object.entries(requests)) {
+        const table = this.table(tableName);
+        Responses[tableName] = Keys.flatMap((k) => {
+          const item = table.get(k.pk?.S as string);
+          return item ? [structuredClone(item)] : [];
+        });
+      }
+      return { Responses, UnprocessedKeys: {} };
+    }
     const tableName = input.TableName as string;
     const table = this.table(tableName);
     const key = input.Key as Record<string, AttributeValue> | undefined;
