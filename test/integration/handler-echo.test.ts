@@ -1,4 +1,9 @@
-import { DynamoDBClient, GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import {
+  BatchGetItemCommand,
+  DynamoDBClient,
+  GetItemCommand,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
 import { PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import type { Context } from 'aws-lambda';
@@ -22,6 +27,7 @@ const ssm = mockClient(SSMClient);
 // The rotation ledger: an unbound owner, every write accepted.
 const ddb = mockClient(DynamoDBClient);
 ddb.on(GetItemCommand).resolves({});
+ddb.on(BatchGetItemCommand).resolves({});
 ddb.on(UpdateItemCommand).resolves({});
 const output = new OutputCapture();
 let sim: PingOneSimulator;

@@ -1,4 +1,9 @@
-import { DynamoDBClient, GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import {
+  BatchGetItemCommand,
+  DynamoDBClient,
+  GetItemCommand,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -81,6 +86,7 @@ beforeEach(() => {
   sm.startRotation(TOKEN);
   ddb.reset();
   ddb.on(GetItemCommand).resolves({});
+  ddb.on(BatchGetItemCommand).resolves({});
   ddb.on(UpdateItemCommand).resolves({});
   ssm.reset();
   ssm.on(GetParameterCommand).resolves({
