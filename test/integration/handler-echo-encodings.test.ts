@@ -1,4 +1,9 @@
-import { DynamoDBClient, GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import {
+  BatchGetItemCommand,
+  DynamoDBClient,
+  GetItemCommand,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -32,6 +37,7 @@ const ENCODED = ECHO_ENCODINGS.filter((e): e is Exclude<EchoEncoding, 'none'> =>
 const ssm = mockClient(SSMClient);
 const ddb = mockClient(DynamoDBClient);
 ddb.on(GetItemCommand).resolves({});
+ddb.on(BatchGetItemCommand).resolves({});
 ddb.on(UpdateItemCommand).resolves({});
 const output = new OutputCapture();
 let sim: PingOneSimulator;
