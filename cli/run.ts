@@ -92,6 +92,7 @@ const COMMANDS = {
       wait: { type: 'boolean' },
       timeout: { type: 'string' },
       force: { type: 'boolean' },
+      'no-settle-wait': { type: 'boolean' },
     },
     required: ['secret-id'],
   },
@@ -281,7 +282,7 @@ ${EXIT_HELP}
 
 ${GLOBAL_HELP}
 `,
-  rotate: `Usage: ${PROGRAM} rotate --secret-id S [--wait] [--timeout 5m] [--force]
+  rotate: `Usage: ${PROGRAM} rotate --secret-id S [--wait] [--timeout 5m] [--force] [--no-settle-wait]
 
 Checks the secret as \`status\` does, and refuses (with the verdict's exit code) unless a rotation fixes the state
 or leaves it fine: ${[...ROTATION_FIXES].join(', ')}. Then starts a rotation (RotateSecret). With --wait, follows it with a live progress line until the new version is
@@ -293,6 +294,9 @@ through the local rotation driver, with the built bundle dist/rotate/index.mjs (
   --wait          follow the rotation until it ends (implied in the local world)
   --timeout D     give up following after D, e.g. 90s, 5m
   --force         skip the status check (a rotation of a drifted or misconfigured secret fails and leaves AWSPENDING)
+  --no-settle-wait  when an earlier regenerate of the owner may still be in flight (the rotation ledger's intent,
+                  e.g. right after unstick), say until when and exit, changing nothing; by default rotate waits
+                  for it to settle, with a countdown on a terminal
 
 Ctrl-C (or SIGTERM) never cuts a step short: in the local world the running step finishes, the rotation stops
 before the next one, and rotate prints the labels, whether PingOne regenerated, and the one command that
@@ -673,6 +677,7 @@ async function dispatch(
         secretId: str('secret-id')!,
         wait: flag('wait'),
         force: flag('force'),
+        settleWait: !flag('no-settle-wait'),
         ...(timeoutMs !== undefined ? { timeoutMs } : {}),
       });
     }

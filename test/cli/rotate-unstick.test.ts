@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type LocalWorld, startLocalWorld } from '../../local/world.js';
+import { SETTLE_MARGIN_MS } from '../../lib/ledger/record.js';
+import type { SecretOwner } from '../../lib/pingone/types.js';
+import { type LocalWorld, type RotatableSecret, startLocalWorld } from '../../local/world.js';
 import { cli, enableRotation, HOUR, versionWith, worldDriver } from './support.js';
 
 let world: LocalWorld;
@@ -265,5 +267,89 @@ describe('unstick', () => {
     const run = await cli(world, ['unstick', '--secret-id', clean.name, '--yes']);
     expect(run.code).toBe(0);
     expect(run.out).toMatch(/^Nothing to unstick: \S+ has no AWSPENDING version outside AWSCURRENT/);
+  });
+});
+
+describe('rotate straight after unstick', () => {
+  /**
+   * A rotation whose regenerate POST got a gateway's plain-text 503 (outcome unknown, PingOne unchanged):
+   * createSecret failed, AWSPENDING is an empty placeholder, the ledger's intent holds regenerates back.
+   * Its window is shortened (as if the function's deadline had come sooner) so it settles `settlesInMs`
+   * from now.
+   */
+  async function unknownOutcome(
+    settlesInMs: number,
+  ): Promise<{ secret: RotatableSecret; owner: SecretOwner }> {
+    const secret = await world.createRotatableSecret({
+      name: uniqueName('rotate/after-unstick'),
+      region: 'EU',
+    });
+    world.sim.faults.failNext({
+      route: 'secret',
+      method: 'POST',
+      resourceId: secret.resourceId,
+      status: 503,
+      body: '503 Service Unavailable',
+    });
+    const report = await (await worldDriver(world, { maxAttempts: 1 })).rotate(secret.arn);
+    expect(report.ok).toBe(false);
+    expect(report.error).toMatch(/outcome is unknown/);
+    const owner: SecretOwner = {
+      kind: 'resource',
+      environmentId: secret.environmentId,
+      id: secret.resourceId,
+      region: secret.region,
+    };
+    const options = { deadline: Date.now() + 10_000, now: Date.now };
+    const record = await world.ledger.read(owner, options);
+    expect(record?.intent).toBeDefined();
+    const postUntil = new Date(Date.now() + settlesInMs - SETTLE_MARGIN_MS).toISOString();
+    const next = { ...record!, intent: { ...record!.intent!, postUntil } };
+    expect(await world.ledger.write(owner, next, options)).toBe('written');
+    return { secret, owner };
+  }
+
+  it('waits out the settle time (plain lines off a terminal), then rotates once', async () => {
+    const { secret } = await unknownOutcome(2_000);
+    const before = await versionWith(world, secret.name, 'AWSCURRENT');
+    const unstick = await cli(world, ['unstick', '--secret-id', secret.name, '--yes']);
+    expect(unstick.code, unstick.err).toBe(0);
+
+    const run = await cli(world, ['rotate', '--secret-id', secret.name]);
+
+    expect(run.err).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.out).toMatch(
+      new RegExp(
+        `Waiting \\d+s before rotating ${secret.name}: a regenerate sent by rotation version \\S+ of this secret`,
+      ),
+    );
+    expect(run.out).toContain(`The earlier regenerate has settled; rotating ${secret.name}.`);
+    expect(run.out).not.toContain('\r');
+    expect(await versionWith(world, secret.name, 'AWSCURRENT')).not.toBe(before);
+    expect(await versionWith(world, secret.name, 'AWSPENDING')).toBeUndefined();
+    const posts = world.sim.requests.filter(
+      (r) => r.method === 'POST' && r.route === 'secret' && r.resourceId === secret.resourceId,
+    );
+    expect(posts.map((r) => r.status)).toEqual([503, 200]);
+  });
+
+  it('--no-settle-wait says until when and changes nothing; on a terminal the wait counts down in place', async () => {
+    const { secret } = await unknownOutcome(2_000);
+    expect((await cli(world, ['unstick', '--secret-id', secret.name, '--yes'])).code).toBe(0);
+    const labels = await world.labels(secret.arn);
+
+    const refused = await cli(world, ['rotate', '--secret-id', secret.name, '--no-settle-wait']);
+    expect(refused.code).toBe(1);
+    expect(refused.err).toMatch(
+      /not rotating .+ yet: a regenerate sent by rotation version .+ may still be in flight/,
+    );
+    expect(refused.err).toMatch(/run this again after \d{4}-\d\d-\d\dT/);
+    expect(await world.labels(secret.arn)).toEqual(labels);
+
+    const run = await cli(world, ['rotate', '--secret-id', secret.name], { tty: true });
+    expect(run.code).toBe(0);
+    expect(run.out).toContain('\r\x1b[2KWaiting for the earlier regenerate to settle: ');
+    expect(run.out).toMatch(/settle: \d+s left/);
   });
 });
