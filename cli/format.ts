@@ -82,3 +82,64 @@ export function parseDuration(text: string): number | undefined {
   const ms = Number(match[1]) * unit;
   return ms > 0 ? ms : undefined;
 }
+
+/**
+ * Wraps a line of prose to `width` columns at spaces, continuing under its text: after a label padded with two
+ * or more spaces (`Verdict    …`, an audit row's name), after `pingone-rotation: ` (two spaces), else at its
+ * own indentation. Data is left whole: JSON lines, lines with escape sequences, and any word (an ARN, a secret
+ * name, a command) longer than the room left.
+ */
+export function wrapLine(text: string, width: number): string {
+  if (
+    width < 40 ||
+    text.length <= width ||
+    text.includes('\r') ||
+    text.includes('\u001b') ||
+    /^\s*[[\]{}"]/.test(text)
+  )
+    return text;
+  const label = /^(\S+(?: \S+)?\s{2,})\S/.exec(text)?.[1];
+  const indent =
+    label && label.length <= width / 2
+      ? label.length
+      : text.startsWith('pingone-rotation: ')
+        ? 2
+        : (/^\s*/.exec(text)?.[0].length ?? 0);
+  const pad = ' '.repeat(indent);
+  const lead = text.slice(0, /^\s*/.exec(text)?.[0].length ?? 0);
+  const words = text.slice(lead.length).split(/ +/);
+  const lines: string[] = [];
+  let current = lead;
+  for (const word of words) {
+    const fresh = current.trim() === '';
+    const candidate = fresh ? `${current}${word}` : `${current} ${word}`;
+    if (candidate.length <= width || fresh) current = candidate;
+    else {
+      lines.push(current);
+      current = `${pad}${word}`;
+    }
+  }
+  lines.push(current);
+  return lines.join('\n');
+}
+
+/**
+ * `out` for a person at a terminal: each complete line longer than the terminal's width is wrapped
+ * (wrapLine). Not a terminal (a pipe, a file, CI): unchanged, one line per line.
+ */
+export function forTerminal(out: Output & { columns?: number }): Output {
+  if (!out.isTTY) return out;
+  return {
+    isTTY: true,
+    write(text: string) {
+      const width = out.columns ?? 0;
+      if (!width) {
+        out.write(text);
+        return;
+      }
+      const lines = text.split('\n');
+      const last = lines.pop() ?? '';
+      out.write([...lines.map((l) => `${wrapLine(l, width)}\n`), last].join(''));
+    },
+  };
+}

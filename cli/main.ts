@@ -10,6 +10,7 @@ import { constants } from 'node:os';
 import { createInterface } from 'node:readline/promises';
 import { createAwsClients } from './aws-clients.js';
 import type { CliDeps, GlobalOptions } from './deps.js';
+import { forTerminal } from './format.js';
 import {
   awsEndpoint,
   bundledHandler,
@@ -22,6 +23,10 @@ import { runCli } from './run.js';
 
 // This machine's Node 20 makes the SDK print a notice about a future Node 22 requirement: noise for a CLI.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+// On a terminal, no line wider than the screen (prose is wrapped; data such as JSON is not).
+const terminalOut = forTerminal(process.stdout);
+const terminalErr = forTerminal(process.stderr);
 
 function buildDeps(globals: GlobalOptions): CliDeps {
   // The flags also go to the environment, so the built rotation bundle (local world) sees the same AWS.
@@ -69,8 +74,8 @@ function buildDeps(globals: GlobalOptions): CliDeps {
     secretsManager,
     dynamodb,
     pingone,
-    out: process.stdout,
-    err: process.stderr,
+    out: terminalOut,
+    err: terminalErr,
     now: Date.now,
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
     prompt: process.stdin.isTTY
@@ -109,7 +114,7 @@ if (process.argv.includes('--debug') && !process.sourceMapsEnabled) {
   process.exit(child.status ?? (child.signal ? 128 + (constants.signals[child.signal] ?? 0) : 1));
 }
 
-const code = await runCli(process.argv.slice(2), { out: process.stdout, err: process.stderr }, buildDeps);
+const code = await runCli(process.argv.slice(2), { out: terminalOut, err: terminalErr }, buildDeps);
 // SDK keep-alive sockets (and the bundle's clients) must not hold the process open; flush, then exit.
 await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));
 await new Promise<void>((resolve) => process.stderr.write('', () => resolve()));
