@@ -123,14 +123,22 @@ export function retirementLedger(options: {
             : 'the ledger binds no secret to this PingOne owner',
         );
       }
+      // Revision 0: the binding comes from an item under a pre-issue-17 key (lib/ledger/ledger.ts), which the
+      // owner's next rotation moves to its key. The intent needs the item under the key rotations write to.
+      if (!record || record.rev === 0) {
+        return refused(
+          "the owner's ledger item is still under its pre-upgrade key; its next rotation moves it, then the " +
+            'previous secret can be retired',
+        );
+      }
       const startedAt = now();
-      if (intentIsLive(record?.intent, startedAt)) {
+      if (intentIsLive(record.intent, startedAt)) {
         return refused(
           `a rotation's regenerate may be in flight (version ${record.intent.token}, until ` +
             `${intentSettlesAt(record.intent).toISOString()})`,
         );
       }
-      if (retirementIsLive(record?.retirement, startedAt)) {
+      if (retirementIsLive(record.retirement, startedAt)) {
         return refused('another early retirement of this PingOne owner is in progress');
       }
       const intent: RetirementIntent = {
@@ -167,7 +175,9 @@ export function retirementLedger(options: {
         );
       } catch (error) {
         if (error instanceof ConditionalCheckFailedException) {
-          return refused('another early retirement of this PingOne owner began meanwhile');
+          return refused(
+            "the owner's ledger item changed meanwhile (another early retirement began, or the item is gone)",
+          );
         }
         throw unavailable('did not take the retirement intent', error, 'Nothing was deleted at PingOne');
       }

@@ -1,10 +1,17 @@
 import { randomUUID } from 'node:crypto';
+import { DeleteItemCommand, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPingOneAccess } from '../../cli/pingone-access.js';
 import { createAuditHandler } from '../../lib/audit/handler.js';
 import { retirementLedger } from '../../lib/audit/ledger-retirement.js';
-import { MAX_RETIRE_WINDOW_MS, SETTLE_MARGIN_MS, withRegenerateIntent } from '../../lib/ledger/record.js';
+import {
+  ledgerKey,
+  legacyLedgerKeys,
+  MAX_RETIRE_WINDOW_MS,
+  SETTLE_MARGIN_MS,
+  withRegenerateIntent,
+} from '../../lib/ledger/record.js';
 import { nodeTransport, type Transport, type TransportRequest } from '../../lib/pingone/transport.js';
 import type { SecretOwner } from '../../lib/pingone/types.js';
 import {
@@ -275,6 +282,40 @@ describe('the retirement intent in the ledger (DynamoDB conditional writes on mo
     expect(await retirements().begin(owner, { secretArn: secret.arn, deleteUntil: now() + 5_000 })).toEqual({
       refused: expect.stringMatching(/a rotation's regenerate may be in flight/),
     });
+  });
+
+  it("refuses a retirement while the owner's binding is still under a pre-upgrade key, writing nothing", async () => {
+    const { secret } = await rotatedSecret();
+    const owner = ownerOf(secret);
+    // Move the owner's item to its pre-issue-17 key, as a table from before the upgrade holds it.
+    const item = await world.dynamodb.send(
+      new GetItemCommand({
+        TableName: world.ledgerTable,
+        Key: { pk: { S: ledgerKey(owner) } },
+        ConsistentRead: true,
+      }),
+    );
+    if (!item.Item) throw new Error('no ledger item');
+    const legacy = legacyLedgerKeys(owner).find((l) => l.region === secret.region)?.key ?? '';
+    await world.dynamodb.send(
+      new PutItemCommand({ TableName: world.ledgerTable, Item: { ...item.Item, pk: { S: legacy } } }),
+    );
+    await world.dynamodb.send(
+      new DeleteItemCommand({ TableName: world.ledgerTable, Key: { pk: { S: ledgerKey(owner) } } }),
+    );
+    expect((await world.ledger.read(owner, call()))?.binding?.secretArn).toBe(secret.arn);
+
+    expect(await retirements().begin(owner, { secretArn: secret.arn, deleteUntil: now() + 5_000 })).toEqual({
+      refused: expect.stringMatching(/still under its pre-upgrade key; its next rotation moves it/),
+    });
+    const after = await world.dynamodb.send(
+      new GetItemCommand({
+        TableName: world.ledgerTable,
+        Key: { pk: { S: ledgerKey(owner) } },
+        ConsistentRead: true,
+      }),
+    );
+    expect(after.Item).toBeUndefined();
   });
 
   it('refuses a retirement for a secret the ledger does not bind, and a second one while the first is live', async () => {
