@@ -109,8 +109,12 @@ describe('rotate with the rotation service', () => {
       (t) => ({ [OLD]: ['AWSPREVIOUS'], [t]: ['AWSCURRENT'] }),
     ]);
     let gets = 0;
-    sm.on(GetSecretValueCommand).callsFake(() => {
-      if (++gets === 1) throw new ResourceNotFoundException({ message: 'no value', $metadata: {} });
+    // The first read of the new version finds no value yet; reads before RotateSecret (rotate --force still
+    // reads the status report, to see whether an earlier regenerate is settling) are of AWSCURRENT.
+    sm.on(GetSecretValueCommand).callsFake((input: { VersionId?: string }) => {
+      if (token !== undefined && input.VersionId === token && ++gets === 1) {
+        throw new ResourceNotFoundException({ message: 'no value', $metadata: {} });
+      }
       return { SecretString: '{"clientSecret":"never printed"}' };
     });
     const result = await run(['rotate', '--force', '--secret-id', 'pingone/orders-api', '--wait']);
