@@ -65,7 +65,8 @@ export async function audit(deps: CliDeps, options: AuditOptions): Promise<numbe
         : AUDIT_EXIT.healthy;
   if (options.json) line(deps.out, JSON.stringify({ ...result, exitCode: code }, null, 2));
   else printAudit(deps, result);
-  if (result.reports.length === 0) {
+  // Secrets listed but not judged (each with its error above) are not the wrong region, profile or prefix.
+  if (result.reports.length === 0 && result.errors.length === 0) {
     const region = await deps.secretsManager.config.region().catch(() => undefined);
     line(
       deps.err,
