@@ -1,5 +1,6 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { GivenSettings, RotationConfig } from '../lib/config.js';
 import type { Output } from './format.js';
 import type { LocalRotation } from './local.js';
 import type { PingOneAccess } from './pingone-access.js';
@@ -12,6 +13,11 @@ export interface CliDeps {
   readonly secretsManager: SecretsManagerClient;
   /** The rotation ledger's DynamoDB client (the table comes from the function's configuration). */
   readonly dynamodb: DynamoDBClient;
+  /**
+   * The rotation function's configuration with the flags applied (cli/pingone-access.ts cliConfig); throws
+   * a UsageError naming the flag or variable of a bad or missing setting.
+   */
+  readonly config: () => RotationConfig;
   /** PingOne as the rotation function sees it; throws a UsageError when PingOne is not configured. */
   readonly pingone: () => PingOneAccess;
   readonly out: Output;
@@ -35,11 +41,8 @@ export interface GlobalOptions {
   readonly region?: string | undefined;
   readonly profile?: string | undefined;
   readonly endpointUrl?: string | undefined;
-  readonly workerParameter?: string | undefined;
-  readonly pingoneRegion?: string | undefined;
-  readonly pingoneApiUrl?: string | undefined;
-  readonly pingoneAuthUrl?: string | undefined;
-  readonly ledgerTable?: string | undefined;
+  /** The rotation function's settings given by flags (--worker-parameter, --pingone-region, …). */
+  readonly settings: GivenSettings;
   /** --aws-timeout: how long one attempt of an AWS call may go unanswered. */
   readonly awsTimeoutMs?: number | undefined;
   readonly debug: boolean;

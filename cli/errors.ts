@@ -255,7 +255,7 @@ export function rotationErrorHint(error: RotationError): string {
   if (error instanceof PingOneNetworkError) {
     return ': check --pingone-api-url / --pingone-auth-url (PINGONE_API_URL / PINGONE_AUTH_URL) and your network';
   }
-  if (error instanceof ConfigurationError && /Worker parameter/.test(error.message)) {
+  if (error instanceof ConfigurationError && error.setting === 'workerParameter') {
     return ': check --worker-parameter / PINGONE_WORKER_PARAMETER, --region and --profile';
   }
   return '';

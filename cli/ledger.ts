@@ -23,9 +23,8 @@ export interface CliLedger {
 
 /** The ledger table from the function's configuration (ROTATION_LEDGER_TABLE / --ledger-table). */
 export function cliLedger(deps: CliDeps): CliLedger {
-  const { config } = deps.pingone();
   return {
-    ledger: ledgerFromConfig(deps.dynamodb, config),
+    ledger: ledgerFromConfig(deps.dynamodb, deps.config()),
     options: () => ({ deadline: deps.now() + 15_000, now: deps.now, consequence: 'Nothing was changed' }),
   };
 }

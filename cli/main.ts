@@ -8,6 +8,7 @@
 import { spawnSync } from 'node:child_process';
 import { constants } from 'node:os';
 import { createInterface } from 'node:readline/promises';
+import type { RotationConfig } from '../lib/config.js';
 import { createAwsClients } from './aws-clients.js';
 import type { CliDeps, GlobalOptions } from './deps.js';
 import { forTerminal } from './format.js';
@@ -18,7 +19,7 @@ import {
   isLoopbackEndpoint,
   libraryHandler,
 } from './local.js';
-import { createPingOneAccess, type PingOneAccess } from './pingone-access.js';
+import { cliConfig, createPingOneAccess, type PingOneAccess } from './pingone-access.js';
 import { runCli } from './run.js';
 
 // This machine's Node 20 makes the SDK print a notice about a future Node 22 requirement: noise for a CLI.
@@ -40,19 +41,14 @@ function buildDeps(globals: GlobalOptions): CliDeps {
     endpoint: globals.endpointUrl,
     ...(globals.awsTimeoutMs !== undefined ? { requestTimeoutMs: globals.awsTimeoutMs } : {}),
   });
+  let config: RotationConfig | undefined;
+  const getConfig = () => {
+    config ??= cliConfig(process.env, globals.settings);
+    return config;
+  };
   let access: PingOneAccess | undefined;
   const pingone = () => {
-    access ??= createPingOneAccess({
-      env: process.env,
-      flags: {
-        workerParameter: globals.workerParameter,
-        region: globals.pingoneRegion,
-        apiUrl: globals.pingoneApiUrl,
-        authUrl: globals.pingoneAuthUrl,
-        ledgerTable: globals.ledgerTable,
-      },
-      ssm,
-    });
+    access ??= createPingOneAccess({ env: process.env, flags: globals.settings, config: getConfig(), ssm });
     return access;
   };
   const endpoint = awsEndpoint(globals.endpointUrl, process.env);
@@ -73,6 +69,7 @@ function buildDeps(globals: GlobalOptions): CliDeps {
   return {
     secretsManager,
     dynamodb,
+    config: getConfig,
     pingone,
     out: terminalOut,
     err: terminalErr,

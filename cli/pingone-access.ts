@@ -1,5 +1,11 @@
 import { GetParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
-import { loadConfig, type RotationConfig } from '../lib/config.js';
+import {
+  type GivenSettings,
+  loadConfig,
+  type RotationConfig,
+  SETTINGS,
+  type Setting,
+} from '../lib/config.js';
 import { ConfigurationError } from '../lib/errors.js';
 import { PingOneHttpClient } from '../lib/pingone/http-client.js';
 import { defaultTransport, type Transport } from '../lib/pingone/transport.js';
@@ -9,25 +15,11 @@ import { UsageError } from './errors.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
-/** The PingOne flags; each overrides the environment variable the rotation function uses. */
-export interface PingOneFlags {
-  /** --worker-parameter → PINGONE_WORKER_PARAMETER */
-  readonly workerParameter?: string | undefined;
-  /** --pingone-region → PINGONE_REGION */
-  readonly region?: string | undefined;
-  /** --pingone-api-url → PINGONE_API_URL */
-  readonly apiUrl?: string | undefined;
-  /** --pingone-auth-url → PINGONE_AUTH_URL */
-  readonly authUrl?: string | undefined;
-  /** --ledger-table → ROTATION_LEDGER_TABLE */
-  readonly ledgerTable?: string | undefined;
-}
-
 /** PingOne as the CLI sees it: the function's configuration and a client acting as its worker app. */
 export interface PingOneAccess {
   readonly config: RotationConfig;
   readonly client: PingOneClient;
-  /** The function's environment (PINGONE_* with the flags applied), for a local rotation handler. */
+  /** The function's environment (its variables with the flags applied), for a local rotation handler. */
   readonly functionEnv: Env;
   /**
    * The same access on another transport, made from the current one (fleet onboarding paces every PingOne
@@ -36,47 +28,48 @@ export interface PingOneAccess {
   readonly withTransport?: (wrap: (inner: Transport) => Transport) => PingOneAccess;
 }
 
-/** The environment with the flags applied: what the rotation function would see. */
-export function functionEnvironment(env: Env, flags: PingOneFlags): Record<string, string | undefined> {
-  return {
-    ...env,
-    ...(flags.workerParameter ? { PINGONE_WORKER_PARAMETER: flags.workerParameter } : {}),
-    ...(flags.region ? { PINGONE_REGION: flags.region } : {}),
-    ...(flags.apiUrl ? { PINGONE_API_URL: flags.apiUrl } : {}),
-    ...(flags.authUrl ? { PINGONE_AUTH_URL: flags.authUrl } : {}),
-    ...(flags.ledgerTable ? { ROTATION_LEDGER_TABLE: flags.ledgerTable } : {}),
-  };
+/**
+ * The environment a rotation function started here would see: this shell's, with each setting given by a
+ * flag in its variable (the local world runs the built handler, which reads only its environment).
+ */
+export function functionEnvironment(env: Env, flags: GivenSettings): Record<string, string | undefined> {
+  const applied: Record<string, string | undefined> = { ...env };
+  for (const [setting, value] of Object.entries(flags) as [Setting, string | undefined][]) {
+    if (value?.trim()) applied[SETTINGS[setting].variable] = value;
+  }
+  return applied;
 }
 
 /**
- * The function's configuration, validated by the function's own loadConfig (https unless loopback, UUIDs,
- * regions); a bad or missing value is a usage error that names both the variable and the flag.
+ * The function's configuration as the CLI runs it: the flags are values of its settings, the rest comes from
+ * the function's variables in this shell, validated by the function's own loadConfig (https unless loopback,
+ * UUIDs, regions). A bad or missing value is a usage error naming the flag or variable it came from.
  */
-export function pingOneConfig(env: Env, flags: PingOneFlags): RotationConfig {
+export function cliConfig(env: Env, flags: GivenSettings): RotationConfig {
   try {
-    return loadConfig(functionEnvironment(env, flags));
+    return loadConfig(env, flags);
   } catch (error) {
     if (!(error instanceof ConfigurationError)) throw error;
-    const flag = /PINGONE_WORKER_PARAMETER/.test(error.message)
-      ? '--worker-parameter'
-      : /PINGONE_REGION/.test(error.message)
-        ? '--pingone-region'
-        : /PINGONE_API_URL/.test(error.message)
-          ? '--pingone-api-url'
-          : /PINGONE_AUTH_URL/.test(error.message)
-            ? '--pingone-auth-url'
-            : /ROTATION_LEDGER_TABLE/.test(error.message)
-              ? '--ledger-table'
-              : undefined;
-    const variable = /^([A-Z][A-Z0-9_]+) /.exec(error.message)?.[1];
-    throw new UsageError(
-      `${variable && !variable.startsWith('PINGONE_') ? 'rotation function configuration' : 'PingOne configuration'}: ${error.message}`,
-      flag
-        ? `pass ${flag} or set the variable the rotation function uses`
-        : `fix ${variable ?? 'the variable'} in this shell's environment (the CLI reads the rotation function's variables)`,
-      { cause: error },
-    );
+    throw configurationUsageError(error, flags);
   }
+}
+
+/** What to fix for a configuration error, from the settings table: the flag, or the variable in this shell. */
+export function configurationUsageError(error: ConfigurationError, flags: GivenSettings): UsageError {
+  const setting = error.setting as Setting | undefined;
+  const entry: { readonly variable: string; readonly flag?: string } | undefined =
+    setting !== undefined && Object.hasOwn(SETTINGS, setting) ? SETTINGS[setting] : undefined;
+  const what =
+    entry && !entry.variable.startsWith('PINGONE_')
+      ? 'rotation function configuration'
+      : 'PingOne configuration';
+  const todo =
+    entry?.flag && setting !== undefined && flags[setting]?.trim()
+      ? `fix ${entry.flag}`
+      : entry?.flag
+        ? `pass ${entry.flag} or set the variable the rotation function uses`
+        : `fix ${entry?.variable ?? 'the variable'} in this shell's environment (the CLI reads the rotation function's variables)`;
+  return new UsageError(`${what}: ${error.message}`, todo, { cause: error });
 }
 
 /** Reads the worker parameter (a SecureString) once per process; again only when PingOne rejected it. */
@@ -94,7 +87,10 @@ export function ssmParameterReader(ssm: SSMClient): ParameterReader {
 
 export interface PingOneAccessOptions {
   readonly env: Env;
-  readonly flags: PingOneFlags;
+  /** The settings given by flags (--worker-parameter, --pingone-region, …). */
+  readonly flags: GivenSettings;
+  /** The configuration, when the caller has already made it from `env` and `flags` (cliConfig). */
+  readonly config?: RotationConfig;
   readonly ssm: SSMClient;
   readonly transport?: Transport;
   readonly now?: () => number;
@@ -104,7 +100,7 @@ export interface PingOneAccessOptions {
 
 /** Builds PingOne access the way the function does: worker credentials from SSM, the same HTTP client. */
 export function createPingOneAccess(options: PingOneAccessOptions): PingOneAccess {
-  const config = pingOneConfig(options.env, options.flags);
+  const config = options.config ?? cliConfig(options.env, options.flags);
   const workerCredentials = ssmWorkerCredentials(
     ssmParameterReader(options.ssm),
     config.workerParameter,
@@ -126,7 +122,7 @@ export function createPingOneAccess(options: PingOneAccessOptions): PingOneAcces
     client,
     functionEnv: functionEnvironment(options.env, options.flags),
     withTransport: (wrap) =>
-      createPingOneAccess({ ...options, transport: wrap(options.transport ?? defaultTransport()) }),
+      createPingOneAccess({ ...options, config, transport: wrap(options.transport ?? defaultTransport()) }),
   };
 }
 

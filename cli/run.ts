@@ -4,6 +4,7 @@
  */
 
 import { parseArgs } from 'node:util';
+import { type GivenSettings, SETTINGS, type Setting } from '../lib/config.js';
 import { redactText } from '../lib/redact.js';
 import { ROTATION_FIXES, verdictExitHelp } from '../lib/status/verdicts.js';
 import pkg from '../package.json' with { type: 'json' };
@@ -468,17 +469,23 @@ export function parseCommandLine(argv: readonly string[]): ParsedCommand {
       region: str('region'),
       profile: str('profile'),
       endpointUrl: str('endpoint-url'),
-      workerParameter: str('worker-parameter'),
-      // PingOne's regions are upper-case (EU); `eu` means the same.
-      pingoneRegion: str('pingone-region')?.toUpperCase(),
-      pingoneApiUrl: str('pingone-api-url'),
-      pingoneAuthUrl: str('pingone-auth-url'),
-      ledgerTable: str('ledger-table'),
+      settings: givenSettings(str),
       awsTimeoutMs: awsTimeout(str('aws-timeout')),
       debug: values.debug === true,
     },
     values,
   };
+}
+
+/** The function's settings given by flags, named in the settings table (lib/config.ts SETTINGS). */
+function givenSettings(str: (key: string) => string | undefined): GivenSettings {
+  const given: { [S in Setting]?: string } = {};
+  for (const [setting, entry] of Object.entries(SETTINGS) as [Setting, { flag?: string }][]) {
+    const value = entry.flag ? str(entry.flag.slice(2)) : undefined;
+    // PingOne's regions are upper-case (EU); `eu` means the same.
+    if (value !== undefined) given[setting] = setting === 'region' ? value.toUpperCase() : value;
+  }
+  return given;
 }
 
 function awsTimeout(text: string | undefined): number | undefined {
@@ -608,7 +615,7 @@ function fleetFlags(
   globals: GlobalOptions,
 ): FleetCommonOptions {
   return {
-    pingoneRegion: globals.pingoneRegion,
+    pingoneRegion: globals.settings.region,
     prefix: str('prefix'),
     rotationFunctionArn: str('rotation-function-arn'),
     schedule: str('schedule'),
@@ -647,7 +654,7 @@ async function dispatch(
         environmentId: str('environment-id')!,
         resourceId: str('resource-id'),
         applicationId: str('application-id'),
-        ...(globals.pingoneRegion ? { pingoneRegion: globals.pingoneRegion } : {}),
+        ...(globals.settings.region ? { pingoneRegion: globals.settings.region } : {}),
         ...optional('previous-secret-ttl', 'previousSecretTtl'),
         ...optional('rotation-function-arn', 'rotationFunctionArn'),
         ...optional('schedule', 'schedule'),

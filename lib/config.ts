@@ -66,14 +66,16 @@ const TTL_RANGE_TEXT = 'written <n>m, <n>h or <n>d, from 1m to 30d (e.g. 7d)';
  * Parses a previous-secret TTL such as `7d`. `source` names where it came from (the variable or the tag),
  * so the error tells the operator what to fix.
  */
-export function parseTtl(text: string, source: string): Ttl {
+export function parseTtl(text: string, source: string, setting?: Setting): Ttl {
   const match = /^\s*(\d{1,6})\s*([mhd])\s*$/.exec(text);
   if (!match) {
-    throw new ConfigurationError(`${source} is '${text}': it must be ${TTL_RANGE_TEXT}`);
+    throw new ConfigurationError(`${source} is '${text}': it must be ${TTL_RANGE_TEXT}`, { setting });
   }
   const ms = Number(match[1]) * TTL_UNITS[match[2] as keyof typeof TTL_UNITS];
   if (ms < TTL_MIN_MS || ms > TTL_MAX_MS) {
-    throw new ConfigurationError(`${source} is '${text}', out of range: it must be ${TTL_RANGE_TEXT}`);
+    throw new ConfigurationError(`${source} is '${text}', out of range: it must be ${TTL_RANGE_TEXT}`, {
+      setting,
+    });
   }
   return Object.freeze({ ms, text: text.trim() });
 }
@@ -86,15 +88,17 @@ const WINDOW_RANGE_TEXT = "written <n>m, <n>h or <n>d up to 30d (e.g. 1h), or '0
  * Parses an in-use window such as `1h`, or `0` (guard off). `source` names the variable or tag, so the error
  * tells the operator what to fix.
  */
-export function parseInUseWindow(text: string, source: string): InUseWindow {
+export function parseInUseWindow(text: string, source: string, setting?: Setting): InUseWindow {
   if (/^\s*0+\s*[mhd]?\s*$/.test(text)) return Object.freeze({ ms: 0, text: '0' });
   const match = DURATION.exec(text);
   if (!match) {
-    throw new ConfigurationError(`${source} is '${text}': it must be ${WINDOW_RANGE_TEXT}`);
+    throw new ConfigurationError(`${source} is '${text}': it must be ${WINDOW_RANGE_TEXT}`, { setting });
   }
   const ms = Number(match[1]) * TTL_UNITS[match[2] as keyof typeof TTL_UNITS];
   if (ms > WINDOW_MAX_MS) {
-    throw new ConfigurationError(`${source} is '${text}', out of range: it must be ${WINDOW_RANGE_TEXT}`);
+    throw new ConfigurationError(`${source} is '${text}', out of range: it must be ${WINDOW_RANGE_TEXT}`, {
+      setting,
+    });
   }
   return Object.freeze({ ms, text: text.trim() });
 }
@@ -123,22 +127,25 @@ function isLoopback(hostname: string): boolean {
 }
 
 /** Validates a base-URL template: https, or http only to a loopback host. */
-function parseUrlTemplate(name: string, value: string): string {
+function parseUrlTemplate(given: SettingValue, fallback: string): string {
+  const { name, setting } = given;
+  const value = given.value ?? fallback;
   const template = value.trim().replace(/\/+$/, '');
   for (const region of REGIONS) {
     let url: URL;
     try {
       url = new URL(expandRegionTemplate(template, region));
     } catch {
-      throw new ConfigurationError(`${name} is not a valid URL: '${value}'`);
+      throw new ConfigurationError(`${name} is not a valid URL: '${value}'`, { setting });
     }
     if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopback(url.hostname))) {
       throw new ConfigurationError(
         `${name} must use https (http is accepted only for a loopback host such as 127.0.0.1): '${value}'`,
+        { setting },
       );
     }
     if (url.username || url.password || url.search || url.hash) {
-      throw new ConfigurationError(`${name} must not carry credentials, a query or a fragment`);
+      throw new ConfigurationError(`${name} must not carry credentials, a query or a fragment`, { setting });
     }
   }
   return template;
@@ -146,71 +153,113 @@ function parseUrlTemplate(name: string, value: string): string {
 
 type Env = Readonly<Record<string, string | undefined>>;
 
-function optional(env: Env, name: string): string | undefined {
-  const value = env[name]?.trim();
-  return value ? value : undefined;
+/**
+ * The rotation function's settings: the environment variable each is read from and, for the operator CLI
+ * (which reads the same variables), the flag that overrides it. The one table of these names: configuration
+ * errors carry the setting they are about, and the CLI names the flag or the variable from here.
+ */
+export const SETTINGS = {
+  workerParameter: { variable: 'PINGONE_WORKER_PARAMETER', flag: '--worker-parameter' },
+  workerCacheSeconds: { variable: 'PINGONE_WORKER_CACHE_SECONDS' },
+  region: { variable: 'PINGONE_REGION', flag: '--pingone-region' },
+  apiUrl: { variable: 'PINGONE_API_URL', flag: '--pingone-api-url' },
+  authUrl: { variable: 'PINGONE_AUTH_URL', flag: '--pingone-auth-url' },
+  previousSecretTtl: { variable: 'PREVIOUS_SECRET_TTL' },
+  previousSecretInUseWindow: { variable: 'PREVIOUS_SECRET_IN_USE_WINDOW' },
+  allowedEnvironments: { variable: 'PINGONE_ALLOWED_ENVIRONMENTS' },
+  ledgerTable: { variable: 'ROTATION_LEDGER_TABLE', flag: '--ledger-table' },
+} as const satisfies Record<string, { readonly variable: string; readonly flag?: string }>;
+
+export type Setting = keyof typeof SETTINGS;
+
+/** Values given for settings directly (the CLI's flags): each wins over its environment variable. */
+export type GivenSettings = { readonly [S in Setting]?: string | undefined };
+
+/** A setting's value and the name it was given under (the flag or the variable), for error messages. */
+interface SettingValue {
+  readonly value: string | undefined;
+  readonly name: string;
+  readonly setting: Setting;
 }
 
-/** Parses and validates the configuration; every error names the variable and what it accepts. */
-export function loadConfig(env: Env = process.env): RotationConfig {
-  const workerParameter = optional(env, 'PINGONE_WORKER_PARAMETER');
-  if (!workerParameter) {
-    throw new ConfigurationError(
+function read(env: Env, given: GivenSettings, setting: Setting): SettingValue {
+  const entry: { readonly variable: string; readonly flag?: string } = SETTINGS[setting];
+  const direct = given[setting]?.trim();
+  if (direct) return { value: direct, name: entry.flag ?? entry.variable, setting };
+  const value = env[entry.variable]?.trim();
+  return { value: value ? value : undefined, name: entry.variable, setting };
+}
+
+/**
+ * Parses and validates the configuration from the environment and any values given directly (the CLI's
+ * flags); every error names the flag or variable the value came from, says what it accepts, and carries
+ * the setting (`ConfigurationError.setting`).
+ */
+export function loadConfig(env: Env = process.env, given: GivenSettings = {}): RotationConfig {
+  const setting = (name: Setting) => read(env, given, name);
+  const fail = (s: SettingValue, message: string) => new ConfigurationError(message, { setting: s.setting });
+
+  const worker = setting('workerParameter');
+  if (!worker.value) {
+    throw fail(
+      worker,
       'PINGONE_WORKER_PARAMETER is not set: it must name the SSM SecureString parameter holding the worker credentials',
     );
   }
+  const workerParameter = worker.value;
 
-  const ledgerTable = parseLedgerTable(optional(env, 'ROTATION_LEDGER_TABLE'));
+  const ledgerTable = parseLedgerTable(setting('ledgerTable'));
 
-  const region = optional(env, 'PINGONE_REGION') ?? 'NA';
+  const regionSetting = setting('region');
+  const region = regionSetting.value ?? 'NA';
   if (!isRegion(region)) {
-    throw new ConfigurationError(`PINGONE_REGION is '${region}': it must be one of ${REGIONS.join(', ')}`);
+    throw fail(
+      regionSetting,
+      `${regionSetting.name} is '${region}': it must be one of ${REGIONS.join(', ')}`,
+    );
   }
 
-  const cacheText = optional(env, 'PINGONE_WORKER_CACHE_SECONDS') ?? '300';
+  const cache = setting('workerCacheSeconds');
+  const cacheText = cache.value ?? '300';
   const workerCacheMaxAgeSeconds = Number(cacheText);
   if (
     !Number.isInteger(workerCacheMaxAgeSeconds) ||
     workerCacheMaxAgeSeconds < 0 ||
     workerCacheMaxAgeSeconds > 3600
   ) {
-    throw new ConfigurationError(
-      `PINGONE_WORKER_CACHE_SECONDS is '${cacheText}': it must be a whole number of seconds from 0 to 3600`,
-    );
+    throw fail(cache, `${cache.name} is '${cacheText}': it must be a whole number of seconds from 0 to 3600`);
   }
 
-  const allowedText = optional(env, 'PINGONE_ALLOWED_ENVIRONMENTS');
+  const allowed = setting('allowedEnvironments');
   let allowedEnvironments: ReadonlySet<string> | undefined;
-  if (allowedText) {
-    const ids = allowedText
+  if (allowed.value) {
+    const ids = allowed.value
       .split(',')
       .map((id) => id.trim())
       .filter(Boolean);
     const bad = ids.filter((id) => !isUuid(id));
     if (ids.length === 0 || bad.length > 0) {
-      throw new ConfigurationError(
-        `PINGONE_ALLOWED_ENVIRONMENTS must be a comma-separated list of environment UUIDs; not a UUID: ${bad.join(', ') || '(empty)'}`,
+      throw fail(
+        allowed,
+        `${allowed.name} must be a comma-separated list of environment UUIDs; not a UUID: ${bad.join(', ') || '(empty)'}`,
       );
     }
     allowedEnvironments = new Set(ids.map((id) => id.toLowerCase()));
   }
 
+  const ttl = setting('previousSecretTtl');
+  const window = setting('previousSecretInUseWindow');
   return Object.freeze({
     workerParameter,
     workerCacheMaxAgeSeconds,
     defaultRegion: region,
-    apiUrlTemplate: parseUrlTemplate(
-      'PINGONE_API_URL',
-      optional(env, 'PINGONE_API_URL') ?? DEFAULT_API_URL_TEMPLATE,
-    ),
-    authUrlTemplate: parseUrlTemplate(
-      'PINGONE_AUTH_URL',
-      optional(env, 'PINGONE_AUTH_URL') ?? DEFAULT_AUTH_URL_TEMPLATE,
-    ),
-    previousSecretTtl: parseTtl(optional(env, 'PREVIOUS_SECRET_TTL') ?? '7d', 'PREVIOUS_SECRET_TTL'),
+    apiUrlTemplate: parseUrlTemplate(setting('apiUrl'), DEFAULT_API_URL_TEMPLATE),
+    authUrlTemplate: parseUrlTemplate(setting('authUrl'), DEFAULT_AUTH_URL_TEMPLATE),
+    previousSecretTtl: parseTtl(ttl.value ?? '7d', ttl.name, ttl.setting),
     previousSecretInUseWindow: parseInUseWindow(
-      optional(env, 'PREVIOUS_SECRET_IN_USE_WINDOW') ?? DEFAULT_IN_USE_WINDOW,
-      'PREVIOUS_SECRET_IN_USE_WINDOW',
+      window.value ?? DEFAULT_IN_USE_WINDOW,
+      window.name,
+      window.setting,
     ),
     allowedEnvironments,
     ledgerTable,
@@ -221,17 +270,20 @@ const TABLE_NAME = /^[A-Za-z0-9_.-]{3,255}$/;
 const TABLE_ARN = /^arn:aws[a-z-]*:dynamodb:[a-z0-9-]+:\d{12}:table\/([A-Za-z0-9_.-]{3,255})$/;
 
 /** ROTATION_LEDGER_TABLE: required, a DynamoDB table name or table ARN. */
-function parseLedgerTable(value: string | undefined): string {
+function parseLedgerTable(given: SettingValue): string {
+  const { value, name, setting } = given;
   if (!value) {
     throw new ConfigurationError(
       'ROTATION_LEDGER_TABLE is not set: it must name the rotation ledger DynamoDB table (the stack output ' +
         'RotationLedgerTableName); the function changes nothing without it',
+      { setting },
     );
   }
   if (!TABLE_NAME.test(value) && !TABLE_ARN.test(value)) {
     throw new ConfigurationError(
-      `ROTATION_LEDGER_TABLE is '${value.slice(0, 300)}': it must be a DynamoDB table name (3-255 letters, digits, ` +
+      `${name} is '${value.slice(0, 300)}': it must be a DynamoDB table name (3-255 letters, digits, ` +
         "'_', '-', '.') or a table ARN",
+      { setting },
     );
   }
   return value;

@@ -380,6 +380,7 @@ class World implements SimEnv {
     return {
       secretsManager: this.sm.client(proc),
       dynamodb: this.ddb.client(proc),
+      config: () => access.config,
       pingone: () => access,
       out,
       err: out,

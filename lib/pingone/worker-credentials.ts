@@ -16,6 +16,9 @@ export interface WorkerCredentials {
 /** Returns the worker credentials, from a cache unless `forceFetch` (e.g. after PingOne rejected them). */
 export type WorkerCredentialsSource = (options?: { forceFetch?: boolean }) => Promise<WorkerCredentials>;
 
+/** What a worker parameter's errors are about (lib/config.ts SETTINGS). */
+const WORKER_SETTING = { setting: 'workerParameter' } as const;
+
 /**
  * Parses the worker parameter's JSON `{ environmentId, clientId, clientSecret, region?, tokenEndpointAuthMethod? }`.
  * Errors name the parameter and the field, never the value.
@@ -26,12 +29,12 @@ export function parseWorkerCredentials(
   defaultRegion: PingOneRegion,
 ): WorkerCredentials {
   const where = `Worker parameter '${parameterName}'`;
-  if (raw === undefined || raw === '') throw new ConfigurationError(`${where} is empty`);
+  if (raw === undefined || raw === '') throw new ConfigurationError(`${where} is empty`, WORKER_SETTING);
   const f = parseJsonObject(
     raw,
     where,
     'environmentId, clientId and clientSecret',
-    (message) => new ConfigurationError(message),
+    (message) => new ConfigurationError(message, WORKER_SETTING),
   );
   const problems: string[] = [];
   if (!isUuid(f.environmentId)) problems.push('environmentId must be a UUID');
@@ -46,7 +49,9 @@ export function parseWorkerCredentials(
   if (method !== 'CLIENT_SECRET_BASIC' && method !== 'CLIENT_SECRET_POST') {
     problems.push('tokenEndpointAuthMethod must be CLIENT_SECRET_BASIC or CLIENT_SECRET_POST');
   }
-  if (problems.length > 0) throw new ConfigurationError(`${where} is malformed: ${problems.join('; ')}`);
+  if (problems.length > 0) {
+    throw new ConfigurationError(`${where} is malformed: ${problems.join('; ')}`, WORKER_SETTING);
+  }
   return Object.freeze({
     environmentId: (f.environmentId as string).toLowerCase(),
     clientId: f.clientId as string,
@@ -91,6 +96,7 @@ export function ssmWorkerCredentials(
           ? 'does not exist'
           : `could not be read (${name}); check ssm:GetParameter and kms:Decrypt permissions`;
       throw new ConfigurationError(`Worker parameter '${parameterName}' ${why}`, {
+        ...WORKER_SETTING,
         cause: Redactor.none.error(cause),
       });
     }

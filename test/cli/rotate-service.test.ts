@@ -44,6 +44,9 @@ function deps(out: MemoryOutput, err: MemoryOutput): CliDeps {
   return {
     secretsManager: client,
     dynamodb,
+    config: () => {
+      throw new UsageError('The configuration is not needed here', 'n/a');
+    },
     pingone: () => {
       throw new UsageError('PingOne is not needed here', 'n/a');
     },
@@ -228,9 +231,11 @@ describe('rotate with the rotation service', () => {
     async function runWith(argv: string[], pingoneCurrent: string) {
       const out = new MemoryOutput();
       const err = new MemoryOutput();
+      const pingone = pingoneWith(pingoneCurrent);
       const code = await runCli(argv, { out, err }, () => ({
         ...deps(out, err),
-        pingone: pingoneWith(pingoneCurrent),
+        config: () => pingone().config,
+        pingone,
       }));
       return { code, out: out.text, err: err.text };
     }

@@ -86,6 +86,7 @@ export function worldDeps(world: LocalWorld, options: RunOptions = {}) {
   const deps: CliDeps = {
     secretsManager: world.secretsManager,
     dynamodb: world.dynamodb,
+    config: () => access.config,
     pingone: () => access,
     out,
     err,

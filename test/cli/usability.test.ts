@@ -190,6 +190,28 @@ describe('messages (item 8)', () => {
     expect(result.stderr).not.toContain('PINGONE_*');
   });
 
+  it('a bad setting given by flag names the flag; the same value from the environment names the variable', async () => {
+    const secret = await world.createRotatableSecret({ name: unique('usability/setting-source') });
+    const [flag, variable, region] = await Promise.all([
+      binary(world, ['status', '--secret-id', secret.name, '--ledger-table', 'a/b']),
+      binary(world, ['status', '--secret-id', secret.name], { env: { ROTATION_LEDGER_TABLE: 'a/b' } }),
+      binary(world, ['status', '--secret-id', secret.name, '--pingone-region', 'xx']),
+    ]);
+    expect(flag.code).toBe(2);
+    expect(flag.stderr).toMatch(
+      /^pingone-rotation: rotation function configuration: --ledger-table is 'a\/b': it must be a DynamoDB table name .*: fix --ledger-table\n$/,
+    );
+    expect(flag.stderr).not.toContain('ROTATION_LEDGER_TABLE');
+    expect(variable.code).toBe(2);
+    expect(variable.stderr).toMatch(
+      /^pingone-rotation: rotation function configuration: ROTATION_LEDGER_TABLE is 'a\/b': .*: pass --ledger-table or set the variable the rotation function uses\n$/,
+    );
+    expect(region.code).toBe(2);
+    expect(region.stderr).toMatch(
+      /^pingone-rotation: PingOne configuration: --pingone-region is 'XX': it must be one of NA, EU, CA, AU, SG, AP: fix --pingone-region\n$/,
+    );
+  });
+
   it('a missing resourceId is "missing", not "must be a UUID"', async () => {
     const secret = await world.createRotatableSecret({ name: unique('usability/no-resource') });
     await world.secretsManager.send(

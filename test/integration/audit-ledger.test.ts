@@ -233,7 +233,7 @@ describe('the ledger unavailable', () => {
     const code = await runCli(
       ['status', '--secret-id', consoleRegenerate.name, '--json'],
       { out, err },
-      () => ({ ...deps, pingone: () => access }),
+      () => ({ ...deps, config: () => access.config, pingone: () => access }),
     );
     expectNoSecrets(out.text + err.text);
 
@@ -260,6 +260,7 @@ describe('the ledger unavailable', () => {
     });
     const code = await runCli(['audit', '--prefix', PREFIX], { out, err }, () => ({
       ...deps,
+      config: () => access.config,
       pingone: () => access,
     }));
     const run = { code, out: out.text, err: err.text };

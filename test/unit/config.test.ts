@@ -28,6 +28,7 @@ describe('loadConfig', () => {
         new ConfigurationError(
           'ROTATION_LEDGER_TABLE is not set: it must name the rotation ledger DynamoDB table (the stack output ' +
             'RotationLedgerTableName); the function changes nothing without it',
+          { setting: 'ledgerTable' },
         ),
       );
     }
@@ -47,6 +48,7 @@ describe('loadConfig', () => {
     expect(() => loadConfig({})).toThrow(
       new ConfigurationError(
         'PINGONE_WORKER_PARAMETER is not set: it must name the SSM SecureString parameter holding the worker credentials',
+        { setting: 'workerParameter' },
       ),
     );
   });
