@@ -370,7 +370,7 @@ async function printStop(
 async function recordManualRequest(deps: CliDeps, token: string, secretArn: string): Promise<void> {
   let table: string;
   try {
-    table = deps.pingone().config.ledgerTable;
+    table = deps.config().ledgerTable;
   } catch {
     return; // no function configuration here (no ledger table named): nothing to record it in
   }
