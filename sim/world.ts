@@ -482,7 +482,7 @@ class RotationService {
     const { scheduler, prng } = this.world;
     for (let hour = 1; START + hour * 3_600_000 < end; hour++) {
       if (!prng.chance(0.6)) continue;
-      const at = START + hour * 3_600_000 + prng.int(0, 60_000);
+      const at = START + hour * 3_600_000 + prng.int(0, 20_000);
       await scheduler.sleep(at - scheduler.now());
       const pending = this.world.sm.pending(m.sm);
       if (pending) {
@@ -650,7 +650,7 @@ class Auditor {
     let handler: ReturnType<typeof createAuditHandler> | undefined;
     let proc: Proc | undefined;
     for (let hour = 1; START + hour * 3_600_000 < end; hour++) {
-      const at = START + hour * 3_600_000 + prng.int(0, 60_000);
+      const at = START + hour * 3_600_000 + prng.int(0, 20_000);
       await scheduler.sleep(at - scheduler.now());
       if (!handler || !proc || proc.dead) {
         proc = this.world.proc('auditor');
