@@ -219,7 +219,7 @@ export async function onboard(deps: CliDeps, options: OnboardOptions): Promise<n
             carried.environmentId === owner.environmentId &&
             carried[idField] === owner.id &&
             carried[otherIdField] === undefined &&
-            carried.region === region;
+            (carried.region === region || carried.region === undefined);
           unchanged =
             carried.environmentId === owner.environmentId &&
             carried[idField] === owner.id &&
@@ -258,7 +258,11 @@ export async function onboard(deps: CliDeps, options: OnboardOptions): Promise<n
     } else {
       const secretString =
         (sameOwner && existing !== undefined
-          ? replaceMemberValue(existing, 'clientSecret', JSON.stringify(currentSecret))
+          ? withRegion(
+              replaceMemberValue(existing, 'clientSecret', JSON.stringify(currentSecret)),
+              carried,
+              region,
+            )
           : undefined) ?? JSON.stringify({ ...carried, ...document });
       let versionId: string | undefined;
       if (deps.local) {
@@ -367,6 +371,19 @@ export async function readOwnerAtPingOne(
     access.client.readSecret(owner, callOptions(deps.now)),
   );
   return { described, secret: state.secret };
+}
+
+/** The stored text with `"region"` added at the end when it had none (onboard always records the region). */
+function withRegion(
+  text: string | undefined,
+  carried: Record<string, unknown>,
+  region: string,
+): string | undefined {
+  if (text === undefined || carried.region !== undefined) return text;
+  const end = text.lastIndexOf('}');
+  return end < 0
+    ? undefined
+    : `${text.slice(0, end).trimEnd()},"region":${JSON.stringify(region)}${text.slice(end)}`;
 }
 
 function alreadyExists(name: string): CliError {
