@@ -103,9 +103,6 @@ export class SecretTestFailedError extends RotationError {
  */
 export class RegenerateOutcomeUnknownError extends RotationError {
   readonly code = 'RegenerateOutcomeUnknown';
-  override get retryable(): boolean {
-    return true;
-  }
 }
 
 /**
@@ -189,9 +186,6 @@ export class WorkerAuthError extends RotationError {
 /** Not enough of the Lambda's time is left to make (or retry) a call safely. */
 export class DeadlineExceededError extends RotationError {
   readonly code = 'DeadlineExceeded';
-  override get retryable(): boolean {
-    return true;
-  }
 }
 
 /** 408, 429 and 5xx are worth retrying (Ping's retry guidance). */
@@ -202,9 +196,6 @@ export function isRetryableStatus(status: number): boolean {
 /** The rotation ledger (DynamoDB) could not be read or written, after the SDK's own retries. */
 export class LedgerUnavailableError extends RotationError {
   readonly code = 'LedgerUnavailable';
-  override get retryable(): boolean {
-    return true;
-  }
 }
 
 /** The PingOne owner is bound in the ledger to another Secrets Manager secret. */
@@ -241,9 +232,6 @@ export class LedgerLegacyConflictError extends RotationError {
  */
 export class RegenerateInFlightError extends RotationError {
   readonly code = 'RegenerateInFlight';
-  override get retryable(): boolean {
-    return true;
-  }
 }
 
 /**

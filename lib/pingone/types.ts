@@ -35,8 +35,6 @@ export interface PingOneSecretState {
   };
 }
 
-export type IntrospectAuthMethod = 'CLIENT_SECRET_BASIC' | 'CLIENT_SECRET_POST' | 'NONE';
-
 /**
  * How a client proves itself at introspection with its secret: Basic, form POST, or an RFC 7523 client
  * assertion signed (HS256) with the secret (`CLIENT_SECRET_JWT`, applications only).

@@ -8,19 +8,15 @@ import { ledgerOptions, readCurrent, readOwnLedgerRecord } from './reads.js';
 /**
  * finishSecret: moves AWSCURRENT to the token's version (AWSPREVIOUS follows by itself), then records the
  * rotation's outcome in the ledger. It does not touch PingOne, which already uses the new secret.
- * Called again once the version is AWSCURRENT it only records the outcome, so a crash between the promotion
- * and the record heals on the retry.
+ * Once the version is AWSCURRENT the preamble (rotate.ts) only records the outcome (recordFinished), so a
+ * crash between the promotion and the record heals on the retry.
  */
 export async function finishSecret(
   deps: RotationDeps,
   event: RotationEvent,
   description: SecretDescription,
-): Promise<'promoted' | 'already-current'> {
+): Promise<'promoted'> {
   const current = versionWithStage(description, AWSCURRENT);
-  if (current === event.token) {
-    await recordFinished(deps, event, description);
-    return 'already-current';
-  }
   if (current === undefined) {
     deps.logger.warn('no version carried AWSCURRENT');
   }
