@@ -1,4 +1,4 @@
-import { ConfigurationError } from './errors.js';
+import { ConfigurationError, TagOutOfBoundsError } from './errors.js';
 import {
   DEFAULT_API_URL_TEMPLATE,
   DEFAULT_AUTH_URL_TEMPLATE,
@@ -26,6 +26,8 @@ export interface RotationConfig {
    * (PREVIOUS_SECRET_IN_USE_WINDOW, default 1h; `0` turns the guard off). A secret's tag overrides it.
    */
   readonly previousSecretInUseWindow: InUseWindow;
+  /** What a secret's tags may do to the TTL and the in-use window (the deployer's bounds). */
+  readonly tagBounds: TagBounds;
   /** Environments this function may touch; undefined means any. */
   readonly allowedEnvironments: ReadonlySet<string> | undefined;
   /** The rotation ledger's DynamoDB table (name or ARN). */
@@ -52,6 +54,25 @@ export interface InUseWindow {
 }
 
 export const DEFAULT_IN_USE_WINDOW = '1h';
+
+/**
+ * The deployer's bounds on what a secret's tags may do (issue 17, finding 6). Whoever may tag a secret is
+ * not necessarily trusted with its consumers' safety: by default a tag may only make things safer — a TTL
+ * at least the function's PREVIOUS_SECRET_TTL, an in-use window at least the function's — never a shorter
+ * grace or the guard off. A tag outside the bounds is refused (TagOutOfBoundsError) before PingOne is called.
+ */
+export interface TagBounds {
+  /** The shortest previous-secret TTL a tag may set (TAG_MIN_PREVIOUS_SECRET_TTL; default PREVIOUS_SECRET_TTL). */
+  readonly minTtl: Ttl;
+  /**
+   * What a tag may do to the in-use window (TAG_IN_USE_WINDOW_MAY): `lengthen` (default: at least the
+   * function's window, never 0), `shorten` (any window but 0), `switch-off` (any, 0 included).
+   */
+  readonly inUseWindowMay: InUseWindowTagPower;
+}
+
+export type InUseWindowTagPower = 'lengthen' | 'shorten' | 'switch-off';
+export const IN_USE_WINDOW_TAG_POWERS: readonly InUseWindowTagPower[] = ['lengthen', 'shorten', 'switch-off'];
 
 /** The tags `onboard` writes: which PingOne owner the secret was onboarded for (informational). */
 export const ENVIRONMENT_TAG = 'pingone:environment-id';
@@ -103,21 +124,63 @@ export function parseInUseWindow(text: string, source: string, setting?: Setting
   return Object.freeze({ ms, text: text.trim() });
 }
 
-/** The in-use window for one secret: its tag when present, else the function's setting. */
+/**
+ * The in-use window for one secret: its tag when present (within the deployer's bounds), else the
+ * function's setting. A tag outside the bounds throws TagOutOfBoundsError.
+ */
 export function resolveInUseWindow(
   config: RotationConfig,
   tags: Readonly<Record<string, string>>,
 ): InUseWindow & { readonly source: 'tag' | 'function-default' } {
   const tagged = tags[IN_USE_WINDOW_TAG];
-  return tagged === undefined
-    ? { ...config.previousSecretInUseWindow, source: 'function-default' }
-    : { ...parseInUseWindow(tagged, `Tag '${IN_USE_WINDOW_TAG}'`), source: 'tag' };
+  if (tagged === undefined) return { ...config.previousSecretInUseWindow, source: 'function-default' };
+  const window = parseInUseWindow(tagged, `Tag '${IN_USE_WINDOW_TAG}'`);
+  assertWindowTagInBounds(window, config);
+  return { ...window, source: 'tag' };
 }
 
-/** The TTL for one secret: its tag when present, else the function's default. */
+/** The TTL for one secret: its tag when present (within the deployer's bounds), else the function's default. */
 export function resolveTtl(config: RotationConfig, tags: Readonly<Record<string, string>>): Ttl {
   const tagged = tags[TTL_TAG];
-  return tagged === undefined ? config.previousSecretTtl : parseTtl(tagged, `Tag '${TTL_TAG}'`);
+  if (tagged === undefined) return config.previousSecretTtl;
+  const ttl = parseTtl(tagged, `Tag '${TTL_TAG}'`);
+  assertTtlTagInBounds(ttl, config);
+  return ttl;
+}
+
+/** Refuses a TTL tag shorter than the deployer allows tags to set. */
+export function assertTtlTagInBounds(ttl: Ttl, config: Pick<RotationConfig, 'tagBounds'>): void {
+  const min = config.tagBounds.minTtl;
+  if (ttl.ms < min.ms) {
+    throw new TagOutOfBoundsError(
+      `Tag '${TTL_TAG}' is '${ttl.text}', shorter than the stack allows a tag to set: at least ${min.text} ` +
+        '(TAG_MIN_PREVIOUS_SECRET_TTL, stack parameter TagMinPreviousSecretTtl). Nothing was changed at PingOne; ' +
+        `remove the tag or set it to ${min.text} or more`,
+    );
+  }
+}
+
+/** Refuses an in-use window tag that lowers or switches off the guard further than the deployer allows. */
+export function assertWindowTagInBounds(
+  window: InUseWindow,
+  config: Pick<RotationConfig, 'tagBounds' | 'previousSecretInUseWindow'>,
+): void {
+  const may = config.tagBounds.inUseWindowMay;
+  const own = config.previousSecretInUseWindow;
+  const where = `(TAG_IN_USE_WINDOW_MAY=${may}, stack parameter TagInUseWindowMay)`;
+  if (window.ms === 0 && may !== 'switch-off') {
+    throw new TagOutOfBoundsError(
+      `Tag '${IN_USE_WINDOW_TAG}' is '${window.text}', which switches the in-use guard off: the stack does not ` +
+        `allow a tag to switch it off ${where}. Nothing was changed at PingOne; remove the tag`,
+    );
+  }
+  if (may === 'lengthen' && own.ms > 0 && window.ms < own.ms) {
+    throw new TagOutOfBoundsError(
+      `Tag '${IN_USE_WINDOW_TAG}' is '${window.text}', shorter than the function's window ${own.text}: the stack ` +
+        `allows a tag only to lengthen it ${where}. Nothing was changed at PingOne; remove the tag or set it to ` +
+        `${own.text} or more`,
+    );
+  }
 }
 
 const LOOPBACK_HOSTS = new Set(['localhost', '[::1]', '::1']);
@@ -249,18 +312,33 @@ export function loadConfig(env: Env = process.env, given: GivenSettings = {}): R
 
   const ttl = setting('previousSecretTtl');
   const window = setting('previousSecretInUseWindow');
+  const previousSecretTtl = parseTtl(ttl.value ?? '7d', ttl.name, ttl.setting);
+  // The deployer's bounds on tags: the stack's parameters, never a CLI flag.
+  const minTagTtlText = env.TAG_MIN_PREVIOUS_SECRET_TTL?.trim() || undefined;
+  const mayText = env.TAG_IN_USE_WINDOW_MAY?.trim() || 'lengthen';
+  if (!(IN_USE_WINDOW_TAG_POWERS as readonly string[]).includes(mayText)) {
+    throw new ConfigurationError(
+      `TAG_IN_USE_WINDOW_MAY is '${mayText}': it must be one of ${IN_USE_WINDOW_TAG_POWERS.join(', ')}`,
+    );
+  }
+  const tagBounds: TagBounds = Object.freeze({
+    minTtl: minTagTtlText ? parseTtl(minTagTtlText, 'TAG_MIN_PREVIOUS_SECRET_TTL') : previousSecretTtl,
+    inUseWindowMay: mayText as InUseWindowTagPower,
+  });
+
   return Object.freeze({
     workerParameter,
     workerCacheMaxAgeSeconds,
     defaultRegion: region,
     apiUrlTemplate: parseUrlTemplate(setting('apiUrl'), DEFAULT_API_URL_TEMPLATE),
     authUrlTemplate: parseUrlTemplate(setting('authUrl'), DEFAULT_AUTH_URL_TEMPLATE),
-    previousSecretTtl: parseTtl(ttl.value ?? '7d', ttl.name, ttl.setting),
+    previousSecretTtl,
     previousSecretInUseWindow: parseInUseWindow(
       window.value ?? DEFAULT_IN_USE_WINDOW,
       window.name,
       window.setting,
     ),
+    tagBounds,
     allowedEnvironments,
     ledgerTable,
   });

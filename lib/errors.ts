@@ -34,6 +34,14 @@ export class ConfigurationError extends RotationError {
   }
 }
 
+/**
+ * A secret's tag (previous-secret TTL, in-use window) asks for less safety than the deployer's bounds allow
+ * tags to (TAG_MIN_PREVIOUS_SECRET_TTL, TAG_IN_USE_WINDOW_MAY). Nothing was changed at PingOne.
+ */
+export class TagOutOfBoundsError extends RotationError {
+  readonly code = 'TagOutOfBounds';
+}
+
 /** A secret version's value is not the JSON this function rotates. */
 export class SecretFormatError extends RotationError {
   readonly code = 'SecretFormat';

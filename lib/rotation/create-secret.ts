@@ -1,4 +1,4 @@
-import { resolveTtl, type Ttl } from '../config.js';
+import { resolveInUseWindow, resolveTtl, type Ttl } from '../config.js';
 import {
   DeadlineExceededError,
   DriftError,
@@ -76,6 +76,8 @@ export async function createSecret(
   const current = await readCurrent(deps, event);
   const owner = ownerOf(current, deps.config);
   const ttl = resolveTtl(deps.config, description.tags);
+  // The in-use window tag too, here: a tag outside the deployer's bounds is refused before any PingOne call.
+  resolveInUseWindow(deps.config, description.tags);
   // The ledger first: a secret naming an owner bound to another secret never reaches PingOne.
   const record = await readOwnLedgerRecord(deps, owner, description.arn);
   const ledger = new LedgerProgress(deps, owner, description, event.token, record);

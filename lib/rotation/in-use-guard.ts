@@ -1,4 +1,9 @@
-import { IN_USE_WINDOW_TAG, type InUseWindow, resolveInUseWindow } from '../config.js';
+import {
+  IN_USE_WINDOW_TAG,
+  type InUseWindow,
+  type InUseWindowTagPower,
+  resolveInUseWindow,
+} from '../config.js';
 import { PreviousSecretInUseError } from '../errors.js';
 import { describeOwner } from '../owner.js';
 import type { PingOneSecretState, SecretOwner } from '../pingone/types.js';
@@ -61,7 +66,7 @@ export function assertPreviousSecretNotInUse(
     inUseWindow: window.text,
     inUseWindowSource: window.source,
   });
-  throw inUseError(owner, state.previous, window, check, now);
+  throw inUseError(owner, state.previous, window, check, now, deps.config.tagBounds.inUseWindowMay);
 }
 
 function inUseError(
@@ -70,6 +75,7 @@ function inUseError(
   window: InUseWindow & { source: 'tag' | 'function-default' },
   check: { lastUsedMs: number | undefined; expiresAtMs: number | undefined },
   now: number,
+  tagMay: InUseWindowTagPower,
 ): PreviousSecretInUseError {
   const setting =
     window.source === 'tag'
@@ -91,8 +97,11 @@ function inUseError(
       'What to do: find the consumers still on the previous secret (caches, long-lived pods) and move them to ' +
       "AWSCURRENT (PingOne's current secret); the rotation proceeds once the previous secret has been unused for " +
       `${window.text}${quietAt ? ` (no earlier than ${quietAt} if no one uses it again)` : ''} or has expired — ` +
-      'Secrets Manager retries it, or run `pingone-rotation rotate` then. To rotate anyway and evict it, tag the ' +
-      `secret ${IN_USE_WINDOW_TAG}=0.`,
+      'Secrets Manager retries it, or run `pingone-rotation rotate` then. ' +
+      (tagMay === 'switch-off'
+        ? `To rotate anyway and evict it, tag the secret ${IN_USE_WINDOW_TAG}=0.`
+        : `To rotate anyway and evict it, a deployer must first let tags switch the guard off (stack parameter ` +
+          `TagInUseWindowMay=switch-off, now ${tagMay}), then tag the secret ${IN_USE_WINDOW_TAG}=0.`),
     { lastUsed: previous.lastUsed ?? '', expiresAt: previous.expiresAt },
   );
 }

@@ -4,6 +4,8 @@
  * says, how old AWSPENDING is. Pure: no I/O, the clock is the facts' `now`.
  */
 import {
+  assertTtlTagInBounds,
+  assertWindowTagInBounds,
   DEFAULT_IN_USE_WINDOW,
   IN_USE_WINDOW_TAG,
   type InUseWindow,
@@ -89,13 +91,24 @@ export function assess(facts: StatusFacts, policy: JudgePolicy): Findings {
 
   // The previous-secret TTL tag: a bad one fails every rotation with a configuration error.
   const ttlTag = view.tags[TTL_TAG];
-  const ttlProblem = ttlTag === undefined ? undefined : problemOf(() => parseTtl(ttlTag, `Tag '${TTL_TAG}'`));
+  // Within the deployer's bounds too (TAG_MIN_PREVIOUS_SECRET_TTL): a rotation refuses a tag outside them.
+  const config = facts.config;
+  const ttlProblem =
+    ttlTag === undefined
+      ? undefined
+      : problemOf(() => {
+          const parsed = parseTtl(ttlTag, `Tag '${TTL_TAG}'`);
+          if (config?.tagBounds) assertTtlTagInBounds(parsed, { tagBounds: config.tagBounds });
+        });
   // The in-use window tag: a bad one fails every regenerate with a configuration error.
   const windowTag = view.tags[IN_USE_WINDOW_TAG];
   const windowProblem =
     windowTag === undefined
       ? undefined
-      : problemOf(() => parseInUseWindow(windowTag, `Tag '${IN_USE_WINDOW_TAG}'`));
+      : problemOf(() => {
+          const parsed = parseInUseWindow(windowTag, `Tag '${IN_USE_WINDOW_TAG}'`);
+          if (config?.tagBounds) assertWindowTagInBounds(parsed, { ...config, tagBounds: config.tagBounds });
+        });
   const window: InUseWindow | undefined =
     windowTag === undefined
       ? facts.config?.previousSecretInUseWindow
@@ -103,7 +116,11 @@ export function assess(facts: StatusFacts, policy: JudgePolicy): Findings {
         ? undefined
         : parseInUseWindow(windowTag, `Tag '${IN_USE_WINDOW_TAG}'`);
   const ttl: Ttl | undefined =
-    ttlTag !== undefined && !ttlProblem ? parseTtl(ttlTag, TTL_TAG) : facts.config?.previousSecretTtl;
+    ttlTag === undefined
+      ? facts.config?.previousSecretTtl
+      : ttlProblem
+        ? undefined
+        : parseTtl(ttlTag, TTL_TAG);
 
   // "In use" as the guard judges it; with the guard off, by the default window.
   const inUseWindow =

@@ -28,7 +28,8 @@ export interface StatusFacts {
   /** PingOne's side; read only once AWSCURRENT names an acceptable owner. */
   readonly pingone?: PingOneView;
   /** The function's defaults for the tags (once PingOne access was built). */
-  readonly config?: Pick<RotationConfig, 'previousSecretTtl' | 'previousSecretInUseWindow'>;
+  readonly config?: Pick<RotationConfig, 'previousSecretTtl' | 'previousSecretInUseWindow'> &
+    Partial<Pick<RotationConfig, 'tagBounds'>>;
   /** Only when the model was given the ledger and an owner is known. */
   readonly ledger?: LedgerFacts;
   /** Nothing resumes an AWSPENDING (the local world): every AWSPENDING is stuck, whatever its age. */

@@ -45,16 +45,18 @@ export function reportText(report: StatusReport, now: number): string[] {
   const ttl = report.previousSecretTtl;
   out(
     '',
-    ttl.tag === undefined
-      ? `previous-secret TTL: the function's PREVIOUS_SECRET_TTL (no ${TTL_TAG} tag)`
-      : `previous-secret TTL ${ttl.tag} (tag ${TTL_TAG})${ttl.problem ? ' INVALID' : ''}`,
+    (ttl.tag === undefined
+      ? `previous-secret TTL: the function's PREVIOUS_SECRET_TTL${ttl.effective ? ` (${ttl.effective})` : ''} (no ${TTL_TAG} tag)`
+      : `previous-secret TTL ${ttl.tag} (tag ${TTL_TAG})${ttl.problem ? ' INVALID' : ''}`) +
+      (ttl.tagMinimum ? `; a tag may set ${ttl.tagMinimum} or more` : ''),
   );
   const w = report.previousSecretInUseWindow;
   out(
     '',
-    w.tag === undefined
+    (w.tag === undefined
       ? `in-use guard window: the function's PREVIOUS_SECRET_IN_USE_WINDOW${w.effective ? ` (${w.effective})` : ''} (no ${IN_USE_WINDOW_TAG} tag)`
-      : `in-use guard window ${w.tag} (tag ${IN_USE_WINDOW_TAG})${w.problem ? ' INVALID' : w.effective === '0' ? ': guard off' : ''}`,
+      : `in-use guard window ${w.tag} (tag ${IN_USE_WINDOW_TAG})${w.problem ? ' INVALID' : w.effective === '0' ? ': guard off' : ''}`) +
+      (w.tagMay ? `; a tag may ${TAG_MAY_TEXT[w.tagMay]}` : ''),
   );
 
   const p = report.pingone;
@@ -162,3 +164,10 @@ function pendingWord(pending: NonNullable<StatusReport['pending']>): string {
         : 'malformed';
   return `${kind}${pending.stuck ? ', stuck' : ', in progress'}`;
 }
+
+/** What TAG_IN_USE_WINDOW_MAY lets a tag do, in words. */
+const TAG_MAY_TEXT = {
+  lengthen: 'only lengthen it',
+  shorten: 'shorten it, not switch it off',
+  'switch-off': 'shorten it or switch it off',
+} as const;

@@ -42,6 +42,8 @@ export interface StatusReport {
     readonly tag?: string;
     /** The TTL in effect (the tag's, else the function's), when known. */
     readonly effective?: string;
+    /** The shortest TTL the stack lets a tag set (TAG_MIN_PREVIOUS_SECRET_TTL), when known. */
+    readonly tagMinimum?: string;
     readonly problem?: string;
   };
   /** The in-use guard's window for this secret (pingone:previous-secret-in-use-window or the function's). */
@@ -49,6 +51,8 @@ export interface StatusReport {
     readonly source: 'tag' | 'function-default';
     readonly tag?: string;
     readonly effective?: string;
+    /** What the stack lets a tag do to the window (TAG_IN_USE_WINDOW_MAY), when known. */
+    readonly tagMay?: 'lengthen' | 'shorten' | 'switch-off';
     readonly problem?: string;
   };
   /** Configuration warnings: the verdict stands, but consumers are at risk. */
@@ -170,12 +174,14 @@ export function toReport(facts: StatusFacts, judged: Judgement, includeSecrets =
       source: a.ttlTag !== undefined ? 'tag' : 'function-default',
       ...(a.ttlTag !== undefined ? { tag: a.ttlTag } : {}),
       ...(a.ttl ? { effective: a.ttl.text } : {}),
+      ...(facts.config?.tagBounds ? { tagMinimum: facts.config.tagBounds.minTtl.text } : {}),
       ...(a.ttlProblem ? { problem: a.ttlProblem } : {}),
     },
     previousSecretInUseWindow: {
       source: a.windowTag !== undefined ? 'tag' : 'function-default',
       ...(a.windowTag !== undefined ? { tag: a.windowTag } : {}),
       ...(a.window ? { effective: a.window.text } : {}),
+      ...(facts.config?.tagBounds ? { tagMay: facts.config.tagBounds.inUseWindowMay } : {}),
       ...(a.windowProblem ? { problem: a.windowProblem } : {}),
     },
     warnings: [...a.warnings],

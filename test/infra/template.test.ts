@@ -351,6 +351,8 @@ describe('function', () => {
       PINGONE_AUTH_URL: '',
       PREVIOUS_SECRET_TTL: '7d',
       PREVIOUS_SECRET_IN_USE_WINDOW: '1h',
+      TAG_MIN_PREVIOUS_SECRET_TTL: '',
+      TAG_IN_USE_WINDOW_MAY: 'lengthen',
       PINGONE_ALLOWED_ENVIRONMENTS: '',
       ROTATION_LEDGER_TABLE: '<ref:RotationLedgerTable>',
       POWERTOOLS_SERVICE_NAME: 'pingone-secret-rotation',
@@ -368,6 +370,30 @@ describe('function', () => {
       PREVIOUS_SECRET_TTL: '12h',
       PINGONE_ALLOWED_ENVIRONMENTS: environmentIds,
     });
+  });
+
+  it('bounds what tags may do with stack parameters, safe by default (issue 17, finding 6)', () => {
+    // Defaults: tags may only lengthen the TTL (empty minimum = PreviousSecretTtl) and the in-use window.
+    const deployed = resourcesOf({
+      ...defaults,
+      parameters: { TagMinPreviousSecretTtl: '1h', TagInUseWindowMay: 'switch-off' },
+    });
+    for (const name of ['RotateLambdaFunction', 'AuditLambdaFunction']) {
+      const variables = asObject(
+        asObject(deployed[name]?.Properties.Environment, 'Environment').Variables,
+        'Variables',
+      );
+      expect(variables, name).toMatchObject({
+        TAG_MIN_PREVIOUS_SECRET_TTL: '1h',
+        TAG_IN_USE_WINDOW_MAY: 'switch-off',
+      });
+    }
+    for (const ok of ['', '1m', '12h', '30d']) expect(accepts('TagMinPreviousSecretTtl', ok), ok).toBe(true);
+    for (const bad of ['0m', '31d', '7w', 'off'])
+      expect(accepts('TagMinPreviousSecretTtl', bad), bad).toBe(false);
+    for (const ok of ['lengthen', 'shorten', 'switch-off'])
+      expect(accepts('TagInUseWindowMay', ok), ok).toBe(true);
+    for (const bad of ['', 'any', 'off']) expect(accepts('TagInUseWindowMay', bad), bad).toBe(false);
   });
 
   it('validates the PingOne region, the previous-secret TTL and the environment list at deploy time', () => {

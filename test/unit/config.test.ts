@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { loadConfig, parseTtl, resolveTtl } from '../../lib/config.js';
-import { ConfigurationError } from '../../lib/errors.js';
+import { loadConfig, parseTtl, resolveInUseWindow, resolveTtl } from '../../lib/config.js';
+import { ConfigurationError, TagOutOfBoundsError } from '../../lib/errors.js';
 import { parseWorkerCredentials } from '../../lib/pingone/worker-credentials.js';
 import { parseRotationEvent } from '../../lib/rotation/event.js';
 
@@ -122,11 +122,62 @@ describe('previous-secret TTL', () => {
   );
 
   it('takes the pingone:previous-secret-ttl tag over the default', () => {
-    const config = loadConfig({ ...BASE, PREVIOUS_SECRET_TTL: '2d' });
+    const config = loadConfig({ ...BASE, PREVIOUS_SECRET_TTL: '2d', TAG_MIN_PREVIOUS_SECRET_TTL: '1m' });
     expect(resolveTtl(config, {}).text).toBe('2d');
     expect(resolveTtl(config, { 'pingone:previous-secret-ttl': '3h' }).ms).toBe(3 * 3_600_000);
     expect(() => resolveTtl(config, { 'pingone:previous-secret-ttl': '40d' })).toThrow(
       "Tag 'pingone:previous-secret-ttl' is '40d', out of range",
+    );
+  });
+});
+
+describe('the bounds on what tags may do (issue 17, finding 6)', () => {
+  it('by default a tag may only make things safer: a TTL at least the function’s, a window at least its own', () => {
+    const config = loadConfig({ ...BASE, PREVIOUS_SECRET_TTL: '2d' });
+    expect(config.tagBounds).toEqual({
+      minTtl: { ms: 2 * 86_400_000, text: '2d' },
+      inUseWindowMay: 'lengthen',
+    });
+    expect(resolveTtl(config, { 'pingone:previous-secret-ttl': '2d' }).text).toBe('2d');
+    expect(resolveTtl(config, { 'pingone:previous-secret-ttl': '30d' }).text).toBe('30d');
+    expect(() => resolveTtl(config, { 'pingone:previous-secret-ttl': '1m' })).toThrow(TagOutOfBoundsError);
+    expect(() => resolveTtl(config, { 'pingone:previous-secret-ttl': '47h' })).toThrow(
+      "Tag 'pingone:previous-secret-ttl' is '47h', shorter than the stack allows a tag to set: at least 2d",
+    );
+    expect(resolveInUseWindow(config, { 'pingone:previous-secret-in-use-window': '6h' })).toMatchObject({
+      ms: 6 * 3_600_000,
+      source: 'tag',
+    });
+    expect(() => resolveInUseWindow(config, { 'pingone:previous-secret-in-use-window': '0' })).toThrow(
+      "Tag 'pingone:previous-secret-in-use-window' is '0', which switches the in-use guard off",
+    );
+    expect(() => resolveInUseWindow(config, { 'pingone:previous-secret-in-use-window': '59m' })).toThrow(
+      "is '59m', shorter than the function's window 1h",
+    );
+  });
+
+  it('the deployer may widen them: TAG_MIN_PREVIOUS_SECRET_TTL, TAG_IN_USE_WINDOW_MAY=shorten|switch-off', () => {
+    const shorten = loadConfig({
+      ...BASE,
+      TAG_MIN_PREVIOUS_SECRET_TTL: '1h',
+      TAG_IN_USE_WINDOW_MAY: 'shorten',
+    });
+    expect(resolveTtl(shorten, { 'pingone:previous-secret-ttl': '1h' }).text).toBe('1h');
+    expect(() => resolveTtl(shorten, { 'pingone:previous-secret-ttl': '59m' })).toThrow(TagOutOfBoundsError);
+    expect(resolveInUseWindow(shorten, { 'pingone:previous-secret-in-use-window': '5m' }).ms).toBe(300_000);
+    expect(() => resolveInUseWindow(shorten, { 'pingone:previous-secret-in-use-window': '0' })).toThrow(
+      TagOutOfBoundsError,
+    );
+    const off = loadConfig({ ...BASE, TAG_IN_USE_WINDOW_MAY: 'switch-off' });
+    expect(resolveInUseWindow(off, { 'pingone:previous-secret-in-use-window': '0' }).ms).toBe(0);
+  });
+
+  it('refuses bad bounds, naming the variable', () => {
+    expect(() => loadConfig({ ...BASE, TAG_IN_USE_WINDOW_MAY: 'always' })).toThrow(
+      "TAG_IN_USE_WINDOW_MAY is 'always': it must be one of lengthen, shorten, switch-off",
+    );
+    expect(() => loadConfig({ ...BASE, TAG_MIN_PREVIOUS_SECRET_TTL: '0m' })).toThrow(
+      "TAG_MIN_PREVIOUS_SECRET_TTL is '0m', out of range",
     );
   });
 });

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig, parseInUseWindow } from '../../../lib/config.js';
-import { ConfigurationError, PreviousSecretInUseError } from '../../../lib/errors.js';
+import { ConfigurationError, PreviousSecretInUseError, TagOutOfBoundsError } from '../../../lib/errors.js';
 import { EMPTY_RECORD, ledgerKey, withRegenerateIntent } from '../../../lib/ledger/record.js';
 import type { RotationDeps, RotationMetric } from '../../../lib/rotation/deps.js';
 import type { RotationEvent } from '../../../lib/rotation/event.js';
@@ -161,10 +161,55 @@ describe('in-use guard (createSecret)', () => {
     expect(error.message).toContain("the secret's tag pingone:previous-secret-in-use-window=6h");
   });
 
-  it('lets the tag turn the guard off for one secret', async () => {
+  it('lets the tag turn the guard off for one secret, where the stack allows tags to (TAG_IN_USE_WINDOW_MAY)', async () => {
     previousUsed(MINUTE);
     sm.tags['pingone:previous-secret-in-use-window'] = '0';
-    await expectRegenerated();
+    await expectRegenerated({ TAG_IN_USE_WINDOW_MAY: 'switch-off' });
+  });
+
+  // Issue 17, finding 6: whoever may tag a secret switched its safety off. By default a tag may only lengthen.
+  it.each([
+    ['0', {}, "is '0', which switches the in-use guard off: the stack does not allow a tag to switch it off"],
+    [
+      '10m',
+      {},
+      "is '10m', shorter than the function's window 1h: the stack allows a tag only to lengthen it",
+    ],
+    ['0', { TAG_IN_USE_WINDOW_MAY: 'shorten' }, "is '0', which switches the in-use guard off"],
+  ] as const)(
+    'refuses the window tag %s outside the stack’s bounds (%j) before any PingOne call',
+    async (value, env, message) => {
+      previousUsed(MINUTE);
+      sm.tags['pingone:previous-secret-in-use-window'] = value;
+      const error = await runRotationStep(deps(env), CREATE).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(TagOutOfBoundsError);
+      expect((error as TagOutOfBoundsError).code).toBe('TagOutOfBounds');
+      expect((error as Error).message).toContain(`Tag 'pingone:previous-secret-in-use-window' ${message}`);
+      expect((error as Error).message).toContain('TagInUseWindowMay');
+      expect(pingone.reads).toBe(0);
+      expect(pingone.regenerateRequests).toBe(0);
+      expect(sm.writes()).toBe(0);
+    },
+  );
+
+  it('lets a tag shorten the window where the stack allows it, not below what it asks', async () => {
+    previousUsed(20 * MINUTE);
+    sm.tags['pingone:previous-secret-in-use-window'] = '10m';
+    await expectRegenerated({ TAG_IN_USE_WINDOW_MAY: 'shorten' });
+  });
+
+  it('the finding: window 0 plus a 1m TTL by tags is refused with the defaults, and nothing changes', async () => {
+    previousUsed(MINUTE);
+    sm.tags['pingone:previous-secret-in-use-window'] = '0';
+    sm.tags['pingone:previous-secret-ttl'] = '1m';
+    const error = await runRotationStep(deps(), CREATE).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TagOutOfBoundsError);
+    expect((error as Error).message).toMatch(
+      /^Tag 'pingone:previous-secret-ttl' is '1m', shorter than the stack allows a tag to set: at least 7d \(TAG_MIN_PREVIOUS_SECRET_TTL, stack parameter TagMinPreviousSecretTtl\)/,
+    );
+    expect(pingone.reads).toBe(0);
+    expect(pingone.regenerateRequests).toBe(0);
+    expect(sm.writes()).toBe(0);
   });
 
   it('refuses a malformed tag before anything changes', async () => {

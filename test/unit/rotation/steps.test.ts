@@ -17,6 +17,7 @@ import {
   RotationStateError,
   SecretFormatError,
   SecretTestFailedError,
+  TagOutOfBoundsError,
   UnexplainedRegenerateError,
 } from '../../../lib/errors.js';
 import {
@@ -379,10 +380,33 @@ describe('createSecret', () => {
       expect(pingone.lastExpiresAt?.getTime()).toBe(NOW + offset);
     });
 
-    it('lets the pingone:previous-secret-ttl tag override it', async () => {
+    it('lets the pingone:previous-secret-ttl tag override it, within the stack’s bound for tags', async () => {
       sm.tags['pingone:previous-secret-ttl'] = '90m';
-      await runRotationStep(makeDeps({ PREVIOUS_SECRET_TTL: '30d' }), event('createSecret'));
+      await runRotationStep(
+        makeDeps({ PREVIOUS_SECRET_TTL: '30d', TAG_MIN_PREVIOUS_SECRET_TTL: '1h' }),
+        event('createSecret'),
+      );
       expect(pingone.lastExpiresAt?.getTime()).toBe(NOW + 90 * 60_000);
+    });
+
+    it('refuses a TTL tag shorter than the stack lets tags set (default: PREVIOUS_SECRET_TTL), before any PingOne call', async () => {
+      sm.tags['pingone:previous-secret-ttl'] = '90m';
+      const error = await runRotationStep(
+        makeDeps({ PREVIOUS_SECRET_TTL: '30d' }),
+        event('createSecret'),
+      ).catch((e) => e);
+      expect(error).toBeInstanceOf(TagOutOfBoundsError);
+      expect(error.message).toBe(
+        "Tag 'pingone:previous-secret-ttl' is '90m', shorter than the stack allows a tag to set: at least 30d " +
+          '(TAG_MIN_PREVIOUS_SECRET_TTL, stack parameter TagMinPreviousSecretTtl). Nothing was changed at ' +
+          'PingOne; remove the tag or set it to 30d or more',
+      );
+      expect(pingone.reads + pingone.regenerateRequests).toBe(0);
+      expect(sm.writes()).toBe(0);
+      // A longer TTL is always allowed.
+      sm.tags['pingone:previous-secret-ttl'] = '30d';
+      await runRotationStep(makeDeps({ PREVIOUS_SECRET_TTL: '7d' }), event('createSecret'));
+      expect(pingone.lastExpiresAt?.getTime()).toBe(NOW + 30 * DAY - 5 * 60_000);
     });
 
     it.each(['0m', '31d', 'soon', '7w'])(
