@@ -3,6 +3,7 @@
  * proof of possession (the secret holds PingOne's current secret, read as the worker app) and, when it moves
  * a binding away from another secret, the operator's confirmation.
  */
+import { DescribeSecretCommand, GetResourcePolicyCommand } from '@aws-sdk/client-secrets-manager';
 import { type LedgerCallOptions, ledgerFromConfig, type RotationLedger } from '../lib/ledger/ledger.js';
 import {
   type BindingHow,
@@ -15,6 +16,7 @@ import { describeOwner } from '../lib/owner.js';
 import type { SecretOwner } from '../lib/pingone/types.js';
 import type { CliDeps } from './deps.js';
 import { CliError } from './errors.js';
+import { line } from './format.js';
 
 export interface CliLedger {
   readonly ledger: RotationLedger;
@@ -74,4 +76,97 @@ export async function writeBinding(
       'the binding was not written; run the command again',
     );
   }
+}
+
+/** Who besides IAM principals of the account can read a secret: its resource policy and its KMS key. */
+export interface SecretReaders {
+  /** Principals the secret's resource policy allows (Allow statements), sorted; empty without a policy. */
+  readonly principals: readonly string[];
+  /** `aws/secretsmanager` (the AWS managed key) or the customer key's id/ARN. */
+  readonly kmsKey: string;
+  /** One line naming both, which `--accept-readers` must repeat to confirm without a terminal. */
+  readonly spec: string;
+}
+
+/** Reads the secret's resource policy (GetResourcePolicy) and KMS key (DescribeSecret). */
+export async function secretReaders(deps: CliDeps, secretId: string): Promise<SecretReaders> {
+  const sm = deps.secretsManager;
+  const [policy, described] = await Promise.all([
+    sm.send(new GetResourcePolicyCommand({ SecretId: secretId })),
+    sm.send(new DescribeSecretCommand({ SecretId: secretId })),
+  ]);
+  const principals = new Set<string>();
+  if (policy.ResourcePolicy) {
+    let document: unknown;
+    try {
+      document = JSON.parse(policy.ResourcePolicy);
+    } catch {
+      principals.add('(a resource policy that is not JSON)');
+    }
+    const statements = (document as { Statement?: unknown })?.Statement;
+    for (const statement of Array.isArray(statements) ? statements : statements ? [statements] : []) {
+      const st = statement as { Effect?: string; Principal?: unknown; NotPrincipal?: unknown };
+      if (st.Effect !== 'Allow') continue;
+      if (st.NotPrincipal !== undefined) principals.add('* (NotPrincipal: everyone but the listed)');
+      const principal = st.Principal;
+      if (typeof principal === 'string') principals.add(principal);
+      else if (principal && typeof principal === 'object') {
+        for (const value of Object.values(principal as Record<string, unknown>)) {
+          for (const p of Array.isArray(value) ? value : [value]) principals.add(String(p));
+        }
+      }
+    }
+  }
+  const key = described.KmsKeyId;
+  const kmsKey =
+    key === undefined || key === '' || /alias\/aws\/secretsmanager$/.test(key) ? 'aws/secretsmanager' : key;
+  const sorted = [...principals].sort();
+  return {
+    principals: sorted,
+    kmsKey,
+    spec: `policy=${sorted.length ? sorted.join(',') : 'none'};kms=${kmsKey}`,
+  };
+}
+
+/**
+ * Before a PingOne secret goes into `secretName` (onboard --force, rebind): says who else can read it and
+ * asks. Without a terminal, `--accept-readers` must name exactly what was found (SecretReaders.spec), so a
+ * script accepts a known set of readers, never whatever the secret has by then.
+ */
+export async function confirmReaders(
+  deps: CliDeps,
+  secretName: string,
+  arn: string,
+  acceptReaders: string | undefined,
+  what: string,
+): Promise<void> {
+  const readers = await secretReaders(deps, arn);
+  const policy =
+    readers.principals.length === 0
+      ? 'no resource policy (only IAM principals of this account whose own policies allow it)'
+      : `a resource policy allowing ${readers.principals.join(', ')}`;
+  const kms =
+    readers.kmsKey === 'aws/secretsmanager'
+      ? 'the AWS managed key aws/secretsmanager (this account only)'
+      : `the customer key ${readers.kmsKey} (whoever its key policy lets decrypt, other accounts included if it says so)`;
+  line(
+    deps.out,
+    `Who can read ${secretName}: ${policy}; encrypted with ${kms}. PingOne's current secret goes into it: ` +
+      "make sure this secret is the owner's, not one planted for it.",
+  );
+  if (acceptReaders !== undefined) {
+    if (acceptReaders === readers.spec) return;
+    throw new CliError(
+      `${what}: --accept-readers '${acceptReaders}' does not match who can read ${secretName} ('${readers.spec}')`,
+      'nothing was changed; check the readers above, then pass exactly what was found',
+    );
+  }
+  if (!deps.prompt) {
+    throw new CliError(
+      `${what} writes PingOne's current secret into ${secretName}, which needs confirmation of who can read it, but stdin is not a terminal`,
+      `nothing was changed; if these readers are right, re-run with --accept-readers '${readers.spec}'`,
+    );
+  }
+  const answer = (await deps.prompt(`Write PingOne's current secret into ${secretName}? [y/N] `)).trim();
+  if (!/^y(es)?$/i.test(answer)) throw new CliError(`${what} cancelled`, 'nothing was changed');
 }

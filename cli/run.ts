@@ -73,6 +73,7 @@ const COMMANDS = {
       force: { type: 'boolean' },
       rebind: { type: 'boolean' },
       yes: { type: 'boolean', short: 'y' },
+      'accept-readers': { type: 'string' },
     },
     // Exactly one of --resource-id and --application-id: checked by onboard itself.
     required: ['secret-name', 'environment-id'],
@@ -109,6 +110,7 @@ const COMMANDS = {
     options: {
       'secret-id': { type: 'string' },
       yes: { type: 'boolean', short: 'y' },
+      'accept-readers': { type: 'string' },
     },
     required: ['secret-id'],
   },
@@ -261,6 +263,9 @@ scheduled rotation starts from a secret PingOne knows.
                               its pingone:resource-id / pingone:application-id tag): take it over, after
                               confirmation (the other secret's rotations are refused)
   --yes, -y                   confirm --rebind without asking (required when stdin is not a terminal)
+  --accept-readers R          --force into an existing secret shows who can read it (resource policy, KMS key)
+                              and asks; without a terminal, R must repeat what it found, e.g.
+                              'policy=none;kms=aws/secretsmanager'
 
 The secret is bound to its owner in the rotation ledger (ROTATION_LEDGER_TABLE / --ledger-table): onboard read
 PingOne's current secret, which proves possession. An owner another secret holds is refused, naming it.
@@ -305,7 +310,7 @@ continues; against the service it stops following (the rotation goes on). Exit 1
 
 ${GLOBAL_HELP}
 `,
-  rebind: `Usage: ${PROGRAM} rebind --secret-id S [--yes]
+  rebind: `Usage: ${PROGRAM} rebind --secret-id S [--yes] [--accept-readers R]
 
 Moves the rotation ledger binding of the PingOne owner the secret names to this secret, so that its rotations
 are accepted and those of the secret bound before are refused. The secret's AWSCURRENT must be PingOne's
@@ -314,6 +319,8 @@ Refused while a rotation of the owner may have a regenerate in flight.
 
   --secret-id S  name or ARN of the secret that should own the PingOne secret
   --yes, -y      do not ask (required when stdin is not a terminal)
+  --accept-readers R  who may read the secret (resource policy, KMS key), as rebind shows it: required with
+                 --yes when stdin is not a terminal, e.g. 'policy=none;kms=aws/secretsmanager'
 
 ${GLOBAL_HELP}
 `,
@@ -664,10 +671,15 @@ async function dispatch(
         force: flag('force'),
         rebind: flag('rebind'),
         yes: flag('yes'),
+        ...optional('accept-readers', 'acceptReaders'),
       });
     }
     case 'rebind':
-      return rebind(deps, { secretId: str('secret-id')!, yes: flag('yes') });
+      return rebind(deps, {
+        secretId: str('secret-id')!,
+        yes: flag('yes'),
+        ...(str('accept-readers') !== undefined ? { acceptReaders: str('accept-readers') } : {}),
+      });
     case 'status': {
       const stuckAfterMs = durationOption(values, 'stuck-after');
       return status(deps, {

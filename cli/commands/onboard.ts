@@ -24,7 +24,7 @@ import { withArticle } from '../../lib/status/text.js';
 import type { CliDeps } from '../deps.js';
 import { CliError, EXIT, explainPingOneError, UsageError } from '../errors.js';
 import { labelsLine, line } from '../format.js';
-import { assertNoLiveIntent, cliLedger, confirm, writeBinding } from '../ledger.js';
+import { assertNoLiveIntent, cliLedger, confirm, confirmReaders, writeBinding } from '../ledger.js';
 import { callOptions, type PingOneAccess } from '../pingone-access.js';
 
 export { APPLICATION_TAG, ENVIRONMENT_TAG, RESOURCE_TAG };
@@ -48,6 +48,8 @@ export interface OnboardOptions {
   readonly rebind?: boolean;
   /** Confirm --rebind without asking. */
   readonly yes?: boolean;
+  /** --force without a terminal: who may read the existing secret, exactly as onboard reports it. */
+  readonly acceptReaders?: string;
   /** The stack's secretNamePrefix (default pingone/, the stack's default): names outside it are refused. */
   readonly secretNamePrefix?: string;
 }
@@ -163,6 +165,16 @@ export async function onboard(deps: CliDeps, options: OnboardOptions): Promise<n
         'value, but its rotations are refused from then on.',
     );
     await confirm(deps, options.yes, `onboard --rebind of ${options.secretName}`);
+  }
+  // An existing secret may have been planted for this owner: who else can read it, before PingOne's secret goes in.
+  if (targetArn !== undefined) {
+    await confirmReaders(
+      deps,
+      options.secretName,
+      targetArn,
+      options.acceptReaders,
+      `onboard --force of ${options.secretName}`,
+    );
   }
 
   const tags: Record<string, string> = {

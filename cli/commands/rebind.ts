@@ -5,13 +5,15 @@ import { ownerFor, readSecretView, readVersionValue } from '../../lib/status/ins
 import type { CliDeps } from '../deps.js';
 import { CliError, EXIT, explainPingOneError } from '../errors.js';
 import { line } from '../format.js';
-import { assertNoLiveIntent, cliLedger, confirm, writeBinding } from '../ledger.js';
+import { assertNoLiveIntent, cliLedger, confirm, confirmReaders, writeBinding } from '../ledger.js';
 import { callOptions } from '../pingone-access.js';
 
 export interface RebindOptions {
   readonly secretId: string;
   /** Do it without asking. */
   readonly yes?: boolean;
+  /** Without a terminal: who may read the secret, exactly as rebind reports it. */
+  readonly acceptReaders?: string;
 }
 
 /**
@@ -77,6 +79,8 @@ export async function rebind(deps: CliDeps, options: RebindOptions): Promise<num
         : `Plan: bind ${describeOwner(owner)} to ${view.arn} (it is not bound yet).`,
   );
   await confirm(deps, options.yes, `rebind of ${view.name}`);
+  // From now on every rotation writes PingOne's new secrets into it: who else can read it, first.
+  await confirmReaders(deps, view.name, view.arn, options.acceptReaders, `rebind of ${view.name}`);
   await writeBinding(cli, owner, record, view.arn, 'rebind', deps.now());
   say(
     `Done: ${describeOwner(owner)} is bound to ${view.name}. Next: pingone-rotation status --secret-id ${view.name}`,

@@ -213,6 +213,8 @@ describe('onboard --application-id', () => {
     const run = await cli(world, [
       ...onboardArgs(resourceSecret.name, resourceSecret.environmentId, applicationId),
       '--force',
+      '--accept-readers',
+      'policy=none;kms=aws/secretsmanager',
     ]);
 
     expect(run.code).toBe(0);

@@ -189,7 +189,19 @@ describe('rebind', () => {
     expect(asked.out).toContain(`Plan: move the rotation ledger binding from ${holder.arn}`);
     expect(asked.err).toContain('needs confirmation');
 
-    const run = await cli(world, ['rebind', '--secret-id', arn, '--yes']);
+    // --yes alone is not enough without a terminal: who can read the secret must be accepted by name.
+    const unnamed = await cli(world, ['rebind', '--secret-id', arn, '--yes']);
+    expect(unnamed.code).toBe(1);
+    expect(unnamed.err).toContain("re-run with --accept-readers 'policy=none;kms=aws/secretsmanager'");
+    expect((await record(holder))?.binding?.secretArn).not.toBe(arn);
+    const run = await cli(world, [
+      'rebind',
+      '--secret-id',
+      arn,
+      '--yes',
+      '--accept-readers',
+      'policy=none;kms=aws/secretsmanager',
+    ]);
 
     expect(run.code, run.err).toBe(0);
     expect((await record(holder))?.binding).toMatchObject({ secretArn: arn, how: 'rebind' });
@@ -245,7 +257,10 @@ describe('status', () => {
     const rotate = await cli(world, ['rotate', '--secret-id', secret.name, '--wait']);
     expect(rotate.code).toBe(3);
 
-    const fixed = await cli(world, onboardArgs(secret.name, secret, '--force'));
+    const fixed = await cli(
+      world,
+      onboardArgs(secret.name, secret, '--force', '--accept-readers', 'policy=none;kms=aws/secretsmanager'),
+    );
     expect(fixed.code, fixed.err).toBe(0);
     expect((await statusJson(secret.name)).report.verdict).toBe('healthy');
     const rotated = await cli(world, ['rotate', '--secret-id', secret.name, '--wait']);

@@ -1,4 +1,9 @@
-import { DescribeSecretCommand, PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import {
+  CreateSecretCommand,
+  DescribeSecretCommand,
+  PutResourcePolicyCommand,
+  PutSecretValueCommand,
+} from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalWorld, startLocalWorld } from '../../local/world.js';
 import { cli, worldDriver } from './support.js';
@@ -183,7 +188,14 @@ describe('onboard', () => {
         '(a new AWSCURRENT version), or choose another --secret-name\n',
     );
 
-    const forced = await cli(world, [...args, '--force', '--previous-secret-ttl', '1d']);
+    const forced = await cli(world, [
+      ...args,
+      '--force',
+      '--previous-secret-ttl',
+      '1d',
+      '--accept-readers',
+      'policy=none;kms=aws/secretsmanager',
+    ]);
     expect(forced.code).toBe(0);
     expect(forced.out).toMatch(
       new RegExp(`Stored PingOne's current secret in ${name} \\(\\S+\\) as version \\S+ AWSCURRENT`),
@@ -199,7 +211,12 @@ describe('onboard', () => {
     expect(tags['pingone:previous-secret-ttl']).toBe('1d');
 
     // Again: the value is already right, nothing new is stored.
-    const again = await cli(world, [...args, '--force']);
+    const again = await cli(world, [
+      ...args,
+      '--force',
+      '--accept-readers',
+      'policy=none;kms=aws/secretsmanager',
+    ]);
     expect(again.code).toBe(0);
     expect(again.out).toContain(
       `${name} already holds PingOne's current secret for this resource: value unchanged.`,
@@ -218,7 +235,11 @@ describe('onboard', () => {
     expect(drift.code).toBe(3);
     const advice = /`pingone-rotation (onboard [^`]+)`/.exec(drift.out)?.[1];
     expect(advice).toBeDefined();
-    const fix = await cli(world, advice!.split(' '));
+    const fix = await cli(world, [
+      ...advice!.split(' '),
+      '--accept-readers',
+      'policy=none;kms=aws/secretsmanager',
+    ]);
     expect(fix.code).toBe(0);
     const labels = Object.values(await world.labels(secret.arn)).filter((stages) => stages.length > 0);
     expect(labels.filter((stages) => stages.includes('AWSCURRENT'))).toHaveLength(1);
@@ -231,6 +252,78 @@ describe('onboard', () => {
     expect(healthy.out).toMatch(/Verdict {4}healthy/);
     // …and the next rotation works from it.
     expect((await cli(world, ['rotate', '--secret-id', secret.name, '--wait'])).code).toBe(0);
+  });
+
+  it('--force into a planted secret shows who else can read it and writes nothing without a matching --accept-readers or a yes (issue 17, finding 4)', async () => {
+    const { environmentId, resourceId } = customResource();
+    const name = uniqueName('onboard/planted');
+    // Planted by someone outside: readable by another account through its resource policy.
+    await world.secretsManager.send(
+      new CreateSecretCommand({
+        Name: name,
+        SecretString: JSON.stringify({ environmentId, resourceId, clientSecret: 'guessed', region: 'EU' }),
+      }),
+    );
+    const outsider = 'arn:aws:iam::999999999999:root';
+    await world.secretsManager.send(
+      new PutResourcePolicyCommand({
+        SecretId: name,
+        ResourcePolicy: JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [
+            {
+              Effect: 'Allow',
+              Principal: { AWS: outsider },
+              Action: 'secretsmanager:GetSecretValue',
+              Resource: '*',
+            },
+          ],
+        }),
+      }),
+    );
+    const args = [
+      'onboard',
+      '--secret-name',
+      name,
+      '--environment-id',
+      environmentId,
+      '--resource-id',
+      resourceId,
+    ];
+    args.push('--pingone-region', 'EU', '--force');
+    const spec = `policy=${outsider};kms=aws/secretsmanager`;
+    const untouched = async () => {
+      expect((await world.readSecretJson(name)).clientSecret).toBe('guessed');
+      expect(
+        await world.ledger.read(
+          { kind: 'resource', environmentId, id: resourceId, region: 'EU' },
+          { deadline: Date.now() + 10_000, now: Date.now },
+        ),
+      ).toBeUndefined();
+    };
+
+    const refused = await cli(world, args);
+    expect(refused.code).toBe(1);
+    expect(refused.out).toContain(`Who can read ${name}: a resource policy allowing ${outsider}`);
+    expect(refused.err).toContain('stdin is not a terminal');
+    expect(refused.err).toContain(`re-run with --accept-readers '${spec}'`);
+    await untouched();
+
+    const cancelled = await cli(world, args, { answer: 'n' });
+    expect(cancelled.code).toBe(1);
+    expect(cancelled.prompts).toEqual([`Write PingOne's current secret into ${name}? [y/N] `]);
+    await untouched();
+
+    const wrong = await cli(world, [...args, '--accept-readers', 'policy=none;kms=aws/secretsmanager']);
+    expect(wrong.code).toBe(1);
+    expect(wrong.err).toContain(`does not match who can read ${name} ('${spec}')`);
+    await untouched();
+
+    const accepted = await cli(world, [...args, '--accept-readers', spec]);
+    expect(accepted.code, accepted.err).toBe(0);
+    expect((await world.readSecretJson(name)).clientSecret).toBe(
+      world.sim.readSecret(environmentId, resourceId).secret,
+    );
   });
 
   it('usage errors: bad TTL, bad ids, rotation without a schedule; exit 2', async () => {

@@ -273,7 +273,13 @@ describe('messages (item 8)', () => {
         '--force',
       ]),
     );
-    const fix = await binary(world, [...argv, '--pingone-region', 'EU']);
+    const fix = await binary(world, [
+      ...argv,
+      '--pingone-region',
+      'EU',
+      '--accept-readers',
+      'policy=none;kms=aws/secretsmanager',
+    ]);
     expect(fix.stderr).toBe('');
     expect(fix.code).toBe(0);
     const after = await binary(world, ['status', '--secret-id', secret.name, '--json']);
@@ -303,7 +309,7 @@ describe('messages (item 8)', () => {
         '--schedule',
       ]),
     );
-    const fix = await binary(world, argv);
+    const fix = await binary(world, [...argv, '--accept-readers', 'policy=none;kms=aws/secretsmanager']);
     expect(fix.stderr).toBe('');
     expect(fix.code).toBe(0);
     const after = await binary(world, ['status', '--secret-id', secret.name, '--json']);
