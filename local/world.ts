@@ -183,6 +183,9 @@ export async function startLocalWorld(options: LocalWorldOptions = {}): Promise<
       PINGONE_API_URL: sim.apiUrlTemplate,
       PINGONE_AUTH_URL: sim.authUrlTemplate,
       PREVIOUS_SECRET_TTL: options.previousSecretTtl ?? '7d',
+      // The local world lets a tag shorten the TTL (its demo shows short-TTL warnings); a deployed stack's
+      // default lets tags only lengthen it (TagMinPreviousSecretTtl, docs/configuration.md).
+      TAG_MIN_PREVIOUS_SECRET_TTL: '1m',
       ROTATION_LEDGER_TABLE: ledgerTable,
     };
 

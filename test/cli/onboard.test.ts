@@ -47,7 +47,7 @@ describe('onboard', () => {
       '--pingone-region',
       'EU',
       '--previous-secret-ttl',
-      '3d',
+      '14d',
     ]);
     expect(run.err).toBe('');
     expect(run.code).toBe(0);
@@ -68,7 +68,7 @@ describe('onboard', () => {
     expect(Object.fromEntries((out.Tags ?? []).map((t) => [t.Key, t.Value]))).toEqual({
       'pingone:environment-id': environmentId,
       'pingone:resource-id': resourceId,
-      'pingone:previous-secret-ttl': '3d',
+      'pingone:previous-secret-ttl': '14d',
     });
     expect(out.RotationEnabled).toBeFalsy();
     const status = await cli(world, ['status', '--secret-id', name]);
