@@ -4,13 +4,14 @@
  * (exit codes, meanings) are declared in verdicts.ts.
  */
 import { APPLICATION_TAG, ENVIRONMENT_TAG, RESOURCE_TAG } from '../config.js';
+import { retirementIsLive, retirementSettlesAt } from '../ledger/record.js';
 import type { PingOneSecretState } from '../pingone/types.js';
 import { capitalize, forceAdvice, onboardCommand, rotateCommand, verifyOrigin } from './advice.js';
 import { assess, type Findings } from './assess.js';
 import type { JudgePolicy, StatusFacts } from './facts.js';
 import { matchAtPingOne } from './inspect.js';
 import type { StatusReport } from './report.js';
-import { duration, when } from './text.js';
+import { duration, isoTime, when } from './text.js';
 import { DUPLICATE_OWNER_OUTRANKS, exitCodeOf, STATUS_EXIT, type Verdict } from './verdicts.js';
 
 export interface Judgement {
@@ -233,6 +234,14 @@ function notesFor(facts: StatusFacts, a: Findings, verdict: Verdict): string[] {
   }
   const ledger = facts.ledger;
   if (ledger?.problem) notes.push(`rotation ledger not read: ${ledger.problem}`);
+  const retirement = ledger?.record?.retirement;
+  if (retirementIsLive(retirement, facts.now)) {
+    notes.push(
+      `the fleet auditor is retiring PingOne's previous secret early (since ${isoTime(retirement.startedAt)}): ` +
+        `a rotation of this owner waits until ${isoTime(retirementSettlesAt(retirement))} ` +
+        '(RetirementInProgress, which Secrets Manager retries)',
+    );
+  }
   if (ledger && !ledger.problem && !ledger.record?.binding && a.awsCurrentIs === 'current') {
     notes.push(
       "not bound in the rotation ledger yet: the first rotation claims it (AWSCURRENT is PingOne's current secret)",

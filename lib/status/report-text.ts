@@ -131,6 +131,15 @@ export function reportText(report: StatusReport, now: number): string[] {
             : ' (settled; stale)'),
       );
     }
+    if (l.retirement) {
+      out(
+        '',
+        `retirement: the fleet auditor began retiring PingOne's previous secret ${when(l.retirement.startedAt, now)}` +
+          (l.retirement.live
+            ? `; no regenerate until ${when(l.retirement.settlesAt, now)} (rotations wait: RetirementInProgress)`
+            : ' (settled; stale)'),
+      );
+    }
     if (l.lastRotated) out('', `last rotation finished ${when(l.lastRotated, now)} (ledger)`);
     for (const run of l.history) {
       const steps = [

@@ -2,7 +2,13 @@
  * Report: a judgement as `status --json` prints it (and the auditor logs it): the facts and findings in plain
  * JSON, the verdict with its reason and notes. Pure. Holds no secret value unless `includeSecrets`.
  */
-import { intentIsLive, intentSettlesAt, type LedgerRun } from '../ledger/record.js';
+import {
+  intentIsLive,
+  intentSettlesAt,
+  type LedgerRun,
+  retirementIsLive,
+  retirementSettlesAt,
+} from '../ledger/record.js';
 import type { PingOneSecretState, SecretOwnerKind } from '../pingone/types.js';
 import { OWNER_ID_FIELDS } from '../secret-value.js';
 import type { LedgerFacts, StatusFacts } from './facts.js';
@@ -74,6 +80,14 @@ export interface StatusReport {
       readonly secretArn: string;
       readonly startedAt: string;
       /** Until then a regenerate may be in flight and no other is sent. */
+      readonly settlesAt: string;
+      readonly live: boolean;
+    };
+    /** The fleet auditor's early retirement of PingOne's previous secret; while live, rotations wait. */
+    readonly retirement?: {
+      readonly secretArn: string;
+      readonly startedAt: string;
+      /** Until then the DELETE may be in flight and no regenerate is sent (RetirementInProgress). */
       readonly settlesAt: string;
       readonly live: boolean;
     };
@@ -297,6 +311,16 @@ function ledgerReport(ledger: LedgerFacts, arn: string, now: number): NonNullabl
             startedAt: intent.startedAt,
             settlesAt: isoTime(intentSettlesAt(intent)),
             live: intentIsLive(intent, now),
+          },
+        }
+      : {}),
+    ...(record?.retirement
+      ? {
+          retirement: {
+            secretArn: record.retirement.secretArn,
+            startedAt: record.retirement.startedAt,
+            settlesAt: isoTime(retirementSettlesAt(record.retirement)),
+            live: retirementIsLive(record.retirement, now),
           },
         }
       : {}),

@@ -10,6 +10,7 @@ import type { JudgePolicy, StatusFacts } from '../../../lib/status/facts.js';
 import type { VersionValue } from '../../../lib/status/inspect.js';
 import { judge, markDuplicates, RULE_ORDER, type RuleName } from '../../../lib/status/judge.js';
 import { toReport } from '../../../lib/status/report.js';
+import { reportText } from '../../../lib/status/report-text.js';
 import { STATUS_EXIT, VERDICTS, type Verdict } from '../../../lib/status/verdicts.js';
 
 const NOW = Date.parse('2026-06-01T12:00:00Z');
@@ -639,5 +640,48 @@ describe('markDuplicates: duplicate-owner found across secrets', () => {
     expect(markDuplicates(report, [])).toBe(report);
     const noOwner = reportOf((f) => ({ ...f, current: { kind: 'placeholder' }, pingone: undefined }));
     expect(markDuplicates(noOwner, ['pingone/x'])).toBe(noOwner);
+  });
+});
+
+describe("the auditor's early retirement in the ledger: shown while it holds rotations back", () => {
+  const retiring = (startedAt: number): Change =>
+    withRecord({
+      ...boundHere,
+      retirement: {
+        token: 'r-1',
+        secretArn: ARN,
+        startedAt: iso(startedAt),
+        deleteUntil: iso(startedAt + 20_000),
+      },
+    });
+
+  it('a live retirement: a note naming RetirementInProgress and when rotations may run, and the report shows it', () => {
+    const facts = retiring(NOW - 5_000)(healthyFacts());
+    const judged = judge(facts, POLICY);
+    expect(judged.verdict).toBe('healthy');
+    const settles = new Date(NOW + 15_000 + 75_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    expect(judged.notes).toContain(
+      "the fleet auditor is retiring PingOne's previous secret early (since 2026-06-01T11:59:55Z): a rotation of " +
+        `this owner waits until ${settles} (RetirementInProgress, which Secrets Manager retries)`,
+    );
+    const report = toReport(facts, judged);
+    expect(report.ledger?.retirement).toEqual({
+      secretArn: ARN,
+      startedAt: iso(NOW - 5_000),
+      settlesAt: settles,
+      live: true,
+    });
+    expect(reportText(report, NOW).join('\n')).toMatch(
+      /retirement: the fleet auditor began retiring PingOne's previous secret .*; no regenerate until .*RetirementInProgress/,
+    );
+  });
+
+  it('a settled retirement left behind: no note, shown as stale', () => {
+    const facts = retiring(NOW - HOUR)(healthyFacts());
+    const judged = judge(facts, POLICY);
+    expect(judged.notes.join('\n')).not.toMatch(/retiring/);
+    const report = toReport(facts, judged);
+    expect(report.ledger?.retirement?.live).toBe(false);
+    expect(reportText(report, NOW).join('\n')).toMatch(/retirement: .* \(settled; stale\)/);
   });
 });
