@@ -4,7 +4,7 @@ import { UsageError } from '../errors.js';
 import type { OnboardingItem } from '../onboarding/engine.js';
 import { parseManifest } from '../onboarding/manifest.js';
 import { runFleet } from '../onboarding/run-fleet.js';
-import { DEFAULT_SECRET_NAME_PREFIX } from './onboard.js';
+import { DEFAULT_SECRET_NAME_PREFIX } from './onboard-input.js';
 
 export const DEFAULT_REQUESTS_PER_SECOND = 10;
 export const DEFAULT_CONCURRENCY = 4;

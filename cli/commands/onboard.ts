@@ -1,84 +1,35 @@
 import {
   CreateSecretCommand,
   GetSecretValueCommand,
-  ListSecretsCommand,
   PutSecretValueCommand,
   ResourceExistsException,
   ResourceNotFoundException,
-  RotateSecretCommand,
   TagResourceCommand,
   UntagResourceCommand,
   UpdateSecretCommand,
-  UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
-import { APPLICATION_TAG, ENVIRONMENT_TAG, parseTtl, RESOURCE_TAG, TTL_TAG } from '../../lib/config.js';
-import { ConfigurationError } from '../../lib/errors.js';
-import { applicationRefusal, describeOwner, ownerOf } from '../../lib/owner.js';
-import { isRegion, type PingOneRegion, REGIONS } from '../../lib/pingone/regions.js';
-import { isUuid, type SecretOwner } from '../../lib/pingone/types.js';
-import { proofFor } from '../../lib/rotation/test-secret.js';
+import { APPLICATION_TAG, ENVIRONMENT_TAG, RESOURCE_TAG, TTL_TAG } from '../../lib/config.js';
+import { describeOwner, ownerOf } from '../../lib/owner.js';
+import type { PingOneRegion } from '../../lib/pingone/regions.js';
+import type { SecretOwner } from '../../lib/pingone/types.js';
 import { OWNER_ID_FIELDS, parseSecretValue, replaceMemberValue, sameSecret } from '../../lib/secret-value.js';
-import { AWSPENDING, SecretsStore } from '../../lib/secrets/secrets-store.js';
+import { SecretsStore } from '../../lib/secrets/secrets-store.js';
 import { type RotationInfo, readSecretView } from '../../lib/status/inspect.js';
-import { withArticle } from '../../lib/status/text.js';
 import type { CliDeps } from '../deps.js';
-import { CliError, EXIT, explainPingOneError, UsageError } from '../errors.js';
-import { labelsLine, line } from '../format.js';
+import { CliError, EXIT } from '../errors.js';
+import { line } from '../format.js';
 import { assertNoLiveIntent, cliLedger, confirm, confirmReaders, writeBinding } from '../ledger.js';
-import { callOptions, type PingOneAccess } from '../pingone-access.js';
 
-export { APPLICATION_TAG, ENVIRONMENT_TAG, RESOURCE_TAG };
+import {
+  checkSecretNamePrefix,
+  DEFAULT_SECRET_NAME_PREFIX,
+  type OnboardOptions,
+  validate,
+} from './onboard-input.js';
+import { ownerTag, readOwnerAtPingOne, taggedHolders } from './onboard-owner.js';
+import { attachRotation } from './onboard-rotation.js';
 
-export interface OnboardOptions {
-  readonly secretName: string;
-  readonly environmentId: string;
-  /** Exactly one of resourceId (a CUSTOM resource) and applicationId (an OIDC application). */
-  readonly resourceId?: string | undefined;
-  readonly applicationId?: string | undefined;
-  /** The resource's PingOne region; default the function's PINGONE_REGION. */
-  readonly pingoneRegion?: string;
-  readonly previousSecretTtl?: string;
-  readonly rotationFunctionArn?: string;
-  readonly schedule?: string;
-  readonly window?: string;
-  readonly kmsKeyId?: string;
-  /** Store PingOne's current secret in an existing secret. */
-  readonly force?: boolean;
-  /** Take the owner over from the secret that holds it (the ledger binding, the tags), after confirmation. */
-  readonly rebind?: boolean;
-  /** Confirm --rebind without asking. */
-  readonly yes?: boolean;
-  /** --force without a terminal: who may read the existing secret, exactly as onboard reports it. */
-  readonly acceptReaders?: string;
-  /** The stack's secretNamePrefix (default pingone/, the stack's default): names outside it are refused. */
-  readonly secretNamePrefix?: string;
-}
-
-/** The stack's default secretNamePrefix (serverless.yml). */
-export const DEFAULT_SECRET_NAME_PREFIX = 'pingone/';
-
-/**
- * Refuses a secret name outside the stack's prefix, before anything is created: the rotation function's role
- * may only rotate secrets under it and the auditor only lists those, so such a secret would be created, every
- * rotation of it denied, and nothing would report it; a secret's name cannot be changed afterwards.
- */
-export function checkSecretNamePrefix(secretName: string, prefix: string): void {
-  if (!/^[^*?]+\/$/.test(prefix)) {
-    throw new UsageError(
-      `--prefix '${prefix}' is not a secret-name prefix`,
-      "pass the stack's secretNamePrefix (stack output SecretNamePrefix): it ends with '/' and has no wildcards, e.g. pingone/",
-    );
-  }
-  // A name, or (with --force) an existing secret's ARN: arn:…:secret:NAME-XXXXXX.
-  const name = /^arn:[^:]+:secretsmanager:[^:]*:\d*:secret:(.+)$/.exec(secretName)?.[1] ?? secretName;
-  if (name.startsWith(prefix)) return;
-  throw new UsageError(
-    `--secret-name '${secretName}' is outside the stack's secret-name prefix '${prefix}'`,
-    `the rotation function may only rotate secrets under it and the auditor only sees those, and a secret's name ` +
-      `cannot be changed later: name it ${prefix}…, or pass --prefix with the stack's secretNamePrefix (stack ` +
-      'output SecretNamePrefix); nothing was created',
-  );
-}
+export type { OnboardOptions } from './onboard-input.js';
 
 /**
  * `onboard`: reads the CUSTOM resource (or, with --application-id, the OIDC application: SAML apps and the
@@ -327,64 +278,6 @@ export async function onboard(deps: CliDeps, options: OnboardOptions): Promise<n
   return EXIT.ok;
 }
 
-/**
- * Reads the owner and its current secret from PingOne as the worker app (never regenerates): a resource must
- * be CUSTOM, an application OIDC and not the worker itself. `described` names it for messages ("CUSTOM
- * resource "Orders API""). PingOne's refusals become a CliError saying nothing was created or changed.
- */
-export async function readOwnerAtPingOne(
-  deps: CliDeps,
-  owner: SecretOwner,
-  say: (text: string) => void,
-  access: PingOneAccess = deps.pingone(),
-): Promise<{ described: string; secret: string }> {
-  const pingoneCall = async <T>(_what: string, call: () => Promise<T>): Promise<T> => {
-    try {
-      return await call();
-    } catch (error) {
-      const explained = explainPingOneError(error, owner);
-      if (explained === undefined) throw error;
-      // The explanation already says what failed (and carries PingOne's own message once).
-      throw new CliError(explained, 'nothing was created or changed', EXIT.error, {
-        cause: error,
-      });
-    }
-  };
-  let described: string;
-  if (owner.kind === 'application') {
-    const application = await pingoneCall('read application', () =>
-      access.client.readApplication(owner, callOptions(deps.now)),
-    );
-    const refusal = applicationRefusal(owner, application);
-    if (refusal) throw new CliError(refusal, 'nothing was created or changed; check --application-id');
-    described =
-      `OIDC application${application.name ? ` "${application.name}"` : ''} (${application.type}, ` +
-      `${application.tokenEndpointAuthMethod ?? 'no tokenEndpointAuthMethod'})`;
-    const proof = proofFor('application', application.tokenEndpointAuthMethod);
-    if (proof.kind === 'comparison') {
-      say(
-        `Note: its tokenEndpointAuthMethod is ${proof.method}, which does not use the client secret: testSecret ` +
-          "can only compare a new secret with PingOne's current one, not prove it (pingone-rotation status says so).",
-      );
-    }
-  } else {
-    const resource = await pingoneCall('read resource', () =>
-      access.client.readResource(owner, callOptions(deps.now)),
-    );
-    if (resource.type !== 'CUSTOM') {
-      throw new CliError(
-        `${describeOwner(owner)}${resource.name ? ` ("${resource.name}")` : ''} is ${withArticle(resource.type)} resource, not CUSTOM`,
-        'only CUSTOM resources have a client secret to rotate; check --resource-id',
-      );
-    }
-    described = `CUSTOM resource${resource.name ? ` "${resource.name}"` : ''}`;
-  }
-  const state = await pingoneCall(`read ${owner.kind} secret`, () =>
-    access.client.readSecret(owner, callOptions(deps.now)),
-  );
-  return { described, secret: state.secret };
-}
-
 /** The stored text with `"region"` added at the end when it had none (onboard always records the region). */
 function withRegion(
   text: string | undefined,
@@ -405,36 +298,6 @@ function alreadyExists(name: string): CliError {
   );
 }
 
-/** The tag onboard gives a secret naming `owner`: pingone:resource-id or pingone:application-id. */
-export function ownerTag(owner: SecretOwner): string {
-  return owner.kind === 'application' ? APPLICATION_TAG : RESOURCE_TAG;
-}
-
-/** Secrets carrying the owner's tag with its id (pingone:resource-id=<id> / pingone:application-id=<id>), as ARNs. */
-export async function taggedHolders(deps: CliDeps, owner: SecretOwner): Promise<string[]> {
-  const key = ownerTag(owner);
-  const id = owner.id.toLowerCase();
-  const arns: string[] = [];
-  let nextToken: string | undefined;
-  do {
-    const page = await deps.secretsManager.send(
-      new ListSecretsCommand({
-        Filters: [
-          { Key: 'tag-key', Values: [key] },
-          { Key: 'tag-value', Values: [owner.id] },
-        ],
-        ...(nextToken ? { NextToken: nextToken } : {}),
-      }),
-    );
-    for (const secret of page.SecretList ?? []) {
-      const tagged = (secret.Tags ?? []).some((tag) => tag.Key === key && tag.Value?.toLowerCase() === id);
-      if (tagged && secret.ARN) arns.push(secret.ARN);
-    }
-    nextToken = page.NextToken;
-  } while (nextToken);
-  return arns;
-}
-
 async function secretExists(deps: CliDeps, name: string): Promise<boolean> {
   try {
     await readSecretView(deps.secretsManager, name);
@@ -443,217 +306,4 @@ async function secretExists(deps: CliDeps, name: string): Promise<boolean> {
     if (error instanceof ResourceNotFoundException) return false;
     throw error;
   }
-}
-
-export interface RotationInput {
-  readonly functionArn: string;
-  readonly schedule: string;
-  readonly window?: string;
-}
-
-interface ValidInput {
-  readonly environmentId: string;
-  readonly kind: SecretOwner['kind'];
-  readonly ownerId: string;
-  readonly region?: PingOneRegion;
-  readonly ttl?: string;
-  readonly rotation?: RotationInput;
-}
-
-function validate(options: OnboardOptions): ValidInput {
-  if (!isUuid(options.environmentId)) {
-    throw new UsageError(
-      `--environment-id '${options.environmentId}' is not a UUID`,
-      "pass the PingOne environment's id",
-    );
-  }
-  if ((options.resourceId === undefined) === (options.applicationId === undefined)) {
-    throw new UsageError(
-      options.resourceId === undefined
-        ? 'onboard needs --resource-id or --application-id'
-        : 'pass either --resource-id or --application-id, not both',
-      'a secret belongs to exactly one PingOne owner: --resource-id for a CUSTOM resource, --application-id for an OIDC application',
-    );
-  }
-  const kind: SecretOwner['kind'] = options.applicationId === undefined ? 'resource' : 'application';
-  const ownerId = (options.applicationId ?? options.resourceId) as string;
-  if (!isUuid(ownerId)) {
-    throw new UsageError(
-      `--${kind}-id '${ownerId}' is not a UUID`,
-      kind === 'application' ? "pass the OIDC application's id" : "pass the CUSTOM resource's id",
-    );
-  }
-  if (options.pingoneRegion !== undefined && !isRegion(options.pingoneRegion)) {
-    throw new UsageError(
-      `--pingone-region '${options.pingoneRegion}' is not a PingOne region`,
-      `use one of ${REGIONS.join(', ')}`,
-    );
-  }
-  let ttl: string | undefined;
-  if (options.previousSecretTtl !== undefined) {
-    try {
-      ttl = parseTtl(options.previousSecretTtl, '--previous-secret-ttl').text;
-    } catch (error) {
-      if (!(error instanceof ConfigurationError)) throw error;
-      // parseTtl says "--previous-secret-ttl is '7': it must be …": split it into what and what to do.
-      const [what, ...todo] = error.message.split(': it must be ');
-      throw new UsageError(
-        what ?? error.message,
-        todo.length > 0 ? `it must be ${todo.join(': it must be ')}` : 'see --help',
-      );
-    }
-  }
-  const wantsRotation =
-    options.rotationFunctionArn !== undefined ||
-    options.schedule !== undefined ||
-    options.window !== undefined;
-  let rotation: RotationInput | undefined;
-  if (wantsRotation) {
-    if (!options.rotationFunctionArn || !options.schedule) {
-      throw new UsageError(
-        'attaching rotation needs both --rotation-function-arn and --schedule',
-        'pass e.g. --rotation-function-arn arn:aws:lambda:REGION:ACCOUNT:function:NAME --schedule "rate(30 days)"',
-      );
-    }
-    if (!isFunctionArn(options.rotationFunctionArn)) {
-      throw new UsageError(
-        `--rotation-function-arn '${options.rotationFunctionArn}' is not a Lambda function ARN`,
-        'pass arn:aws:lambda:REGION:ACCOUNT:function:NAME',
-      );
-    }
-    if (!isScheduleExpression(options.schedule)) {
-      throw new UsageError(
-        `--schedule '${options.schedule}' is not a Secrets Manager schedule`,
-        'use rate(N days), rate(N hours) or cron(...), e.g. "rate(30 days)"',
-      );
-    }
-    if (options.window !== undefined) {
-      const hours = /^(\d{1,2})h$/.exec(options.window);
-      if (!hours || Number(hours[1]) < 1 || Number(hours[1]) > 24) {
-        throw new UsageError(
-          `--window '${options.window}' is not a rotation window`,
-          'use whole hours from 1h to 24h, e.g. 4h',
-        );
-      }
-    }
-    rotation = {
-      functionArn: options.rotationFunctionArn,
-      schedule: options.schedule.trim(),
-      ...(options.window ? { window: options.window } : {}),
-    };
-  }
-  return {
-    environmentId: options.environmentId.toLowerCase(),
-    kind,
-    ownerId: ownerId.toLowerCase(),
-    ...(options.pingoneRegion ? { region: options.pingoneRegion as PingOneRegion } : {}),
-    ...(ttl ? { ttl } : {}),
-    ...(rotation ? { rotation } : {}),
-  };
-}
-
-/** A Lambda function ARN (optionally with a version or alias). */
-export function isFunctionArn(text: string): boolean {
-  return /^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9-_]+(:[A-Za-z0-9-_$]+)?$/.test(text);
-}
-
-/** A Secrets Manager schedule onboard accepts: rate(N days), rate(N hours), cron(...). */
-export function isScheduleExpression(text: string): boolean {
-  return /^(rate\(\s*\d+\s+(hours?|days?)\s*\)|cron\(.+\))$/.test(text.trim());
-}
-
-/**
- * RotateSecret with RotateImmediately=false: Secrets Manager records the schedule and runs only testSecret
- * (against AWSCURRENT, as the pending version is empty), so PingOne is not touched until the first
- * scheduled rotation. In the local world moto cannot invoke the function, so the driver runs testSecret here.
- */
-export async function attachRotation(
-  deps: CliDeps,
-  arn: string,
-  name: string,
-  rotation: RotationInput,
-): Promise<void> {
-  const say = (text: string) => line(deps.out, text);
-  const rules = {
-    ScheduleExpression: rotation.schedule,
-    ...(rotation.window ? { Duration: rotation.window } : {}),
-  };
-  const describe = `${rotation.schedule}${rotation.window ? `, window ${rotation.window}` : ''}`;
-  if (!deps.local) {
-    await deps.secretsManager.send(
-      new RotateSecretCommand({
-        SecretId: arn,
-        RotationLambdaARN: rotation.functionArn,
-        RotationRules: rules,
-        RotateImmediately: false,
-      }),
-    );
-    say(
-      `Rotation attached: ${rotation.functionArn}, ${describe}, without rotating now; Secrets Manager runs ` +
-        'testSecret only, which proves AWSCURRENT at PingOne.',
-    );
-    say(`Next: pingone-rotation status --secret-id ${name}`);
-    return;
-  }
-
-  // The local world: moto enables rotation only for AutomaticallyAfterDays rules and has no Lambda.
-  const days = localDays(rotation.schedule);
-  const { driver, source } = await deps.local.driver({ rotationLambdaArn: rotation.functionArn });
-  const stuck = await driver.pendingVersion(arn);
-  if (stuck) {
-    throw new CliError(
-      `rotation not attached: AWSPENDING is on version ${stuck} of ${name}`,
-      `recover it first with \`pingone-rotation unstick --secret-id ${name}\`, then run onboard --force again`,
-    );
-  }
-  try {
-    await deps.secretsManager.send(
-      new RotateSecretCommand({
-        SecretId: arn,
-        RotationLambdaARN: rotation.functionArn,
-        RotationRules: { AutomaticallyAfterDays: days },
-        RotateImmediately: false,
-      }),
-    );
-  } catch (error) {
-    // moto records the configuration and the placeholder version, then cannot find the Lambda.
-    if (!(error instanceof ResourceNotFoundException)) throw error;
-  }
-  say(
-    `Local world: moto has no Lambda runtime; it recorded ${rotation.functionArn} with ` +
-      `AutomaticallyAfterDays=${days} (it enables rotation only for such rules; asked: ${describe}).`,
-  );
-  const token = await driver.pendingVersion(arn);
-  if (!token) {
-    say('moto created no AWSPENDING version, so testSecret was not run.');
-    return;
-  }
-  const report = await driver.run(arn, token, ['testSecret'], 1);
-  await deps.secretsManager.send(
-    new UpdateSecretVersionStageCommand({
-      SecretId: arn,
-      VersionStage: AWSPENDING,
-      RemoveFromVersionId: token,
-    }),
-  );
-  const view = await readSecretView(deps.secretsManager, arn);
-  if (!report.ok) {
-    throw new CliError(
-      `rotation attached, but testSecret failed (${report.error})`,
-      `see \`pingone-rotation status --secret-id ${name}\``,
-    );
-  }
-  say(
-    `Ran testSecret as Secrets Manager would (in ${source}): PingOne accepts AWSCURRENT. ` +
-      `${labelsLine(Object.fromEntries(view.versions.map((v) => [v.id, v.stages])))}`,
-  );
-  say(`Next: pingone-rotation status --secret-id ${name}`);
-}
-
-/** moto's stand-in for a schedule: rate(N days) → N, rate(N hours) → whole days, cron → 30. */
-function localDays(schedule: string): number {
-  const match = /^rate\(\s*(\d+)\s+(hours?|days?)\s*\)$/.exec(schedule);
-  if (!match) return 30;
-  const n = Number(match[1]);
-  return match[2]?.startsWith('hour') ? Math.max(1, Math.ceil(n / 24)) : Math.max(1, n);
 }

@@ -12,7 +12,7 @@ import { line } from '../format.js';
 import { cliLedger } from '../ledger.js';
 import { buildReport, type OwnerRecord, type SecretFacts } from '../report/model.js';
 import { type ReportFormat, renderReport } from '../report/render.js';
-import { DEFAULT_SECRET_NAME_PREFIX } from './onboard.js';
+import { DEFAULT_SECRET_NAME_PREFIX } from './onboard-input.js';
 
 export interface ReportOptions {
   readonly from?: string | undefined;

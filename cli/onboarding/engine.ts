@@ -25,15 +25,9 @@ import type { SecretOwner, SecretOwnerKind } from '../../lib/pingone/types.js';
 import { isUuid } from '../../lib/pingone/types.js';
 import { OWNER_ID_FIELDS, parseSecretValue, sameSecret } from '../../lib/secret-value.js';
 import { readSecretView, type SecretView } from '../../lib/status/inspect.js';
-import {
-  attachRotation,
-  checkSecretNamePrefix,
-  isFunctionArn,
-  isScheduleExpression,
-  ownerTag,
-  readOwnerAtPingOne,
-  taggedHolders,
-} from '../commands/onboard.js';
+import { checkSecretNamePrefix, isFunctionArn, isScheduleExpression } from '../commands/onboard-input.js';
+import { ownerTag, readOwnerAtPingOne, taggedHolders } from '../commands/onboard-owner.js';
+import { attachRotation } from '../commands/onboard-rotation.js';
 import type { CliDeps } from '../deps.js';
 import { CliError, oneLine } from '../errors.js';
 import type { Output } from '../format.js';
