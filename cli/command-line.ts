@@ -53,6 +53,7 @@ export const COMMANDS = {
       rebind: { type: 'boolean' },
       yes: { type: 'boolean', short: 'y' },
       'accept-readers': { type: 'string' },
+      json: { type: 'boolean' },
     },
     // Exactly one of --resource-id and --application-id: checked by onboard itself.
     required: ['secret-name', 'environment-id'],
@@ -74,6 +75,7 @@ export const COMMANDS = {
       timeout: { type: 'string' },
       force: { type: 'boolean' },
       'no-settle-wait': { type: 'boolean' },
+      json: { type: 'boolean' },
     },
     required: ['secret-id'],
   },
@@ -82,6 +84,7 @@ export const COMMANDS = {
       'secret-id': { type: 'string' },
       yes: { type: 'boolean', short: 'y' },
       'dry-run': { type: 'boolean' },
+      json: { type: 'boolean' },
     },
     required: ['secret-id'],
   },
@@ -90,6 +93,7 @@ export const COMMANDS = {
       'secret-id': { type: 'string' },
       yes: { type: 'boolean', short: 'y' },
       'accept-readers': { type: 'string' },
+      json: { type: 'boolean' },
     },
     required: ['secret-id'],
   },
@@ -182,10 +186,14 @@ export function parseCommandLine(argv: readonly string[]): ParsedCommand {
     const quoted = /'([^']+)'/.exec((error as Error).message)?.[1];
     const where = name ? `${PROGRAM} ${name} --help` : `${PROGRAM} --help`;
     if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
-      throw new UsageError(`unknown option '${quoted ?? '?'}'${name ? ` for ${name}` : ''}`, `see ${where}`);
+      throw new UsageError(`unknown option '${quoted ?? '?'}'${name ? ` for ${name}` : ''}`, `see ${where}`, {
+        ...(quoted ? { setting: quoted } : {}),
+      });
     }
     if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
-      throw new UsageError(`option ${quoted ?? ''} needs a value`.replace(/\s+/g, ' '), `see ${where}`);
+      throw new UsageError(`option ${quoted ?? ''} needs a value`.replace(/\s+/g, ' '), `see ${where}`, {
+        ...(quoted ? { setting: quoted.split(/[ ,]/)[0] ?? quoted } : {}),
+      });
     }
     if (code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') {
       throw new UsageError(
@@ -229,6 +237,7 @@ function awsTimeout(text: string | undefined): number | undefined {
     throw new UsageError(
       `--aws-timeout '${text}' is not a duration of 1s or more`,
       'write it as <n>s or <n>m, e.g. 30s',
+      { setting: '--aws-timeout' },
     );
   }
   return ms;

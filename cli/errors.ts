@@ -40,9 +40,12 @@ export class CliError extends Error {
 
 /** Bad arguments or a missing setting: exit 2. */
 export class UsageError extends CliError {
-  constructor(what: string, todo: string, options?: { cause?: unknown }) {
+  /** The flag (or, for a setting without one, the environment variable) to fix, when one is to blame. */
+  readonly setting: string | undefined;
+  constructor(what: string, todo: string, options?: { cause?: unknown; setting?: string }) {
     super(what, todo, EXIT.usage, options);
     this.name = 'UsageError';
+    this.setting = options?.setting;
   }
 }
 

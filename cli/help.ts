@@ -60,6 +60,16 @@ ${GLOBAL_HELP}
 ${EXIT_HELP}
 `;
 
+/** --json of the commands that change one secret (cli/json-result.ts; docs/cli.md, JSON output). */
+function jsonHelp(column: number): string {
+  const pad = ' '.repeat(column);
+  return (
+    `  ${'--json'.padEnd(column - 2)}one JSON document on stdout: what was done, the secret, its owner, the\n` +
+    `${pad}versions and verdict before and after, or the error ({code, message, setting}); every\n` +
+    `${pad}other line goes to stderr, and a question needs --yes / --accept-readers instead`
+  );
+}
+
 const FLEET_HELP = `  --prefix P                  the stack's secret-name prefix (default pingone/): other names are refused
   --rotation-function-arn A   the rotation function to attach on each item's schedule (RotateFunctionArn)
   --schedule S                the schedule of items that name none, e.g. "rate(30 days)"
@@ -119,6 +129,7 @@ scheduled rotation starts from a secret PingOne knows.
   --accept-readers R          --force into an existing secret shows who can read it (resource policy, KMS key)
                               and asks; without a terminal, R must repeat what it found, e.g.
                               'policy=none;kms=aws/secretsmanager'
+${jsonHelp(30)}
 
 The secret is bound to its owner in the rotation ledger (ROTATION_LEDGER_TABLE / --ledger-table): onboard read
 PingOne's current secret, which proves possession. An owner another secret holds is refused, naming it.
@@ -156,6 +167,7 @@ through the local rotation driver, with the built bundle dist/rotate/index.mjs (
   --no-settle-wait  when an earlier regenerate of the owner may still be in flight (the rotation ledger's intent,
                   e.g. right after unstick), say until when and exit, changing nothing; by default rotate waits
                   for it to settle, with a countdown on a terminal
+${jsonHelp(18)}
 
 Ctrl-C (or SIGTERM) never cuts a step short: in the local world the running step finishes, the rotation stops
 before the next one, and rotate prints the labels, whether PingOne regenerated, and the one command that
@@ -174,6 +186,7 @@ Refused while a rotation of the owner may have a regenerate in flight.
   --yes, -y      do not ask (required when stdin is not a terminal)
   --accept-readers R  who may read the secret (resource policy, KMS key), as rebind shows it: required with
                  --yes when stdin is not a terminal, e.g. 'policy=none;kms=aws/secretsmanager'
+${jsonHelp(17)}
 
 ${GLOBAL_HELP}
 `,
@@ -258,6 +271,7 @@ or a value PingOne does not use) the AWSPENDING label is removed. Prints the exa
 
   --yes, -y     do not ask (required when stdin is not a terminal)
   --dry-run     print the plan only
+${jsonHelp(16)}
 
 ${GLOBAL_HELP}
 `,

@@ -15,7 +15,7 @@ import {
 import { describeOwner } from '../lib/owner.js';
 import type { SecretOwner } from '../lib/pingone/types.js';
 import type { CliDeps } from './deps.js';
-import { CliError } from './errors.js';
+import { CliError, UsageError } from './errors.js';
 import { line } from './format.js';
 
 export interface CliLedger {
@@ -47,9 +47,11 @@ export function assertNoLiveIntent(record: LedgerRecord | undefined, owner: Secr
 export async function confirm(deps: CliDeps, yes: boolean | undefined, what: string): Promise<void> {
   if (yes) return;
   if (!deps.prompt) {
-    throw new CliError(
+    // No one to ask: a missing flag, so a usage error (exit 2) naming it.
+    throw new UsageError(
       `${what} needs confirmation, but stdin is not a terminal`,
       'nothing was changed; re-run with --yes to carry out the plan above',
+      { setting: '--yes' },
     );
   }
   const answer = (await deps.prompt('Proceed? [y/N] ')).trim();
@@ -162,9 +164,10 @@ export async function confirmReaders(
     );
   }
   if (!deps.prompt) {
-    throw new CliError(
+    throw new UsageError(
       `${what} writes PingOne's current secret into ${secretName}, which needs confirmation of who can read it, but stdin is not a terminal`,
       `nothing was changed; if these readers are right, re-run with --accept-readers '${readers.spec}'`,
+      { setting: '--accept-readers' },
     );
   }
   const answer = (await deps.prompt(`Write PingOne's current secret into ${secretName}? [y/N] `)).trim();

@@ -69,7 +69,10 @@ export function configurationUsageError(error: ConfigurationError, flags: GivenS
       : entry?.flag
         ? `pass ${entry.flag} or set the variable the rotation function uses`
         : `fix ${entry?.variable ?? 'the variable'} in this shell's environment (the CLI reads the rotation function's variables)`;
-  return new UsageError(`${what}: ${error.message}`, todo, { cause: error });
+  return new UsageError(`${what}: ${error.message}`, todo, {
+    cause: error,
+    setting: entry?.flag ?? entry?.variable,
+  });
 }
 
 /** Reads the worker parameter (a SecureString) once per process; again only when PingOne rejected it. */

@@ -24,9 +24,17 @@ import { status } from './commands/status.js';
 import { unstick } from './commands/unstick.js';
 import { completionScript, SHELLS, type Shell } from './completion.js';
 import type { CliDeps, GlobalOptions } from './deps.js';
-import { describeError, EXIT, PROGRAM, UsageError } from './errors.js';
+import { describeError, type ErrorContext, EXIT, PROGRAM, UsageError } from './errors.js';
 import { type Output, parseDuration } from './format.js';
 import { helpText, USAGE } from './help.js';
+import {
+  failureDocument,
+  JsonAlreadyPrinted,
+  runWithJson,
+  SECRET_COMMANDS,
+  type SecretCommand,
+  wantsJson,
+} from './json-result.js';
 
 export { type CommandName, type ParsedCommand, parseCommandLine } from './command-line.js';
 export { helpText } from './help.js';
@@ -48,6 +56,8 @@ export async function runCli(
   const debug = argv.includes('--debug');
   // Scripts parse `status --json`: they get a JSON object on stdout even when the check itself fails.
   const statusJson = argv[0] === 'status' && argv.includes('--json');
+  // The commands that change something print one JSON document with --json, a failure's too.
+  const json = wantsJson(argv);
   let endpoint: string | undefined;
   let profile: string | undefined;
   let region: string | undefined;
@@ -83,19 +93,29 @@ export async function runCli(
       throw new UsageError(
         `${parsed.command} needs ${missing.map((key) => `--${key}`).join(', ')}`,
         `see ${PROGRAM} ${parsed.command} --help`,
+        { setting: `--${missing[0]}` },
       );
     }
     const deps = await makeDeps(parsed.globals);
-    return await dispatch(parsed.command, parsed.values, parsed.globals, deps);
-  } catch (error) {
+    const command = parsed.command;
+    if (parsed.values.json === true && isSecretCommand(command)) {
+      const context = errorContext(endpoint, secretId, profile, region);
+      return await runWithJson(command, secretId ?? '', deps, context, (quiet) =>
+        dispatch(command, parsed.values, parsed.globals, quiet),
+      );
+    }
+    return await dispatch(command, parsed.values, parsed.globals, deps);
+  } catch (thrown) {
+    // With --json the document (with the error) is on stdout already.
+    const printed = thrown instanceof JsonAlreadyPrinted;
+    const error = printed ? thrown.error : thrown;
+    const context = errorContext(endpoint, secretId, profile, region);
     // describeError redacts the line; the stack of an AWS SDK or transport error is redacted here.
-    const { line, exitCode } = describeError(error, {
-      ...(endpoint ? { endpoint } : {}),
-      ...(secretId ? { secretId } : {}),
-      ...(profile ? { profile } : {}),
-      ...(region ? { region } : {}),
-    });
+    const { line, exitCode } = describeError(error, context);
     io.err.write(`${PROGRAM}: ${line}\n`);
+    if (json && !printed) {
+      io.out.write(`${JSON.stringify(failureDocument(argv[0] ?? '', error, context), null, 2)}\n`);
+    }
     if (statusJson) {
       const failure = { secretId: secretId ?? null, verdict: null, exitCode, error: line };
       io.out.write(`${JSON.stringify(failure, null, 2)}\n`);
@@ -103,6 +123,24 @@ export async function runCli(
     if (debug) io.err.write(`${redactText(stackOf(error))}\n`);
     return exitCode;
   }
+}
+
+function errorContext(
+  endpoint: string | undefined,
+  secretId: string | undefined,
+  profile: string | undefined,
+  region: string | undefined,
+): ErrorContext {
+  return {
+    ...(endpoint ? { endpoint } : {}),
+    ...(secretId ? { secretId } : {}),
+    ...(profile ? { profile } : {}),
+    ...(region ? { region } : {}),
+  };
+}
+
+function isSecretCommand(command: CommandName): command is SecretCommand {
+  return (SECRET_COMMANDS as readonly string[]).includes(command);
 }
 
 function completion(args: readonly string[], io: CliIo): number {
@@ -160,7 +198,9 @@ function durationOption(values: ParsedCommand['values'], key: string): number | 
   if (typeof text !== 'string') return undefined;
   const ms = parseDuration(text);
   if (ms === undefined) {
-    throw new UsageError(`--${key} '${text}' is not a duration`, 'write it as <n>s, <n>m or <n>h, e.g. 5m');
+    throw new UsageError(`--${key} '${text}' is not a duration`, 'write it as <n>s, <n>m or <n>h, e.g. 5m', {
+      setting: `--${key}`,
+    });
   }
   return ms;
 }

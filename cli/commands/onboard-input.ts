@@ -44,6 +44,7 @@ export function checkSecretNamePrefix(secretName: string, prefix: string): void 
     throw new UsageError(
       `--prefix '${prefix}' is not a secret-name prefix`,
       "pass the stack's secretNamePrefix (stack output SecretNamePrefix): it ends with '/' and has no wildcards, e.g. pingone/",
+      { setting: '--prefix' },
     );
   }
   // A name, or (with --force) an existing secret's ARN: arn:…:secret:NAME-XXXXXX.
@@ -54,6 +55,7 @@ export function checkSecretNamePrefix(secretName: string, prefix: string): void 
     `the rotation function may only rotate secrets under it and the auditor only sees those, and a secret's name ` +
       `cannot be changed later: name it ${prefix}…, or pass --prefix with the stack's secretNamePrefix (stack ` +
       'output SecretNamePrefix); nothing was created',
+    { setting: '--secret-name' },
   );
 }
 

@@ -15,7 +15,7 @@ import {
 } from '../../lib/status/inspect.js';
 import { DEFAULT_STUCK_AFTER_MS } from '../../lib/status/model.js';
 import type { CliDeps } from '../deps.js';
-import { CliError, EXIT, rotationErrorHint } from '../errors.js';
+import { CliError, EXIT, rotationErrorHint, UsageError } from '../errors.js';
 import { duration, labelsLine, line, when } from '../format.js';
 import { cliLedger } from '../ledger.js';
 import { callOptions } from '../pingone-access.js';
@@ -166,9 +166,11 @@ export async function unstick(deps: CliDeps, options: UnstickOptions): Promise<n
   }
   if (!options.yes) {
     if (!deps.prompt) {
-      throw new CliError(
+      // No one to ask: a missing flag, so a usage error (exit 2) naming it.
+      throw new UsageError(
         `unstick of ${view.name} needs confirmation, but stdin is not a terminal`,
         'nothing was changed; re-run with --yes to carry out the plan above',
+        { setting: '--yes' },
       );
     }
     const answer = (await deps.prompt('Proceed? [y/N] ')).trim();

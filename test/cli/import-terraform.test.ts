@@ -243,7 +243,7 @@ describe('import-terraform', () => {
       '--pingone-region',
       'EU',
     ]);
-    expect(run.code).toBe(1);
+    expect(run.code).toBe(2);
     expect(run.err).toBe(
       'pingone-rotation: onboarding of 5 secrets needs confirmation, but stdin is not a terminal: nothing was ' +
         'changed; re-run with --yes to carry out the plan above\n',

@@ -152,7 +152,7 @@ describe('onboard and the binding', () => {
     const holder = await rotatedSecret();
     const taker = unique('ledger/taker');
     const refused = await cli(world, onboardArgs(taker, holder, '--rebind'));
-    expect(refused.code).toBe(1);
+    expect(refused.code).toBe(2);
     expect(refused.out).toContain(`Plan: take PingOne resource ${holder.resourceId}`);
     expect(refused.err).toContain('needs confirmation, but stdin is not a terminal');
     expect((await record(holder))?.binding?.secretArn).toBe(holder.arn);
@@ -185,13 +185,13 @@ describe('rebind', () => {
     );
     const arn = copy.ARN as string;
     const asked = await cli(world, ['rebind', '--secret-id', arn]);
-    expect(asked.code).toBe(1);
+    expect(asked.code).toBe(2);
     expect(asked.out).toContain(`Plan: move the rotation ledger binding from ${holder.arn}`);
     expect(asked.err).toContain('needs confirmation');
 
     // --yes alone is not enough without a terminal: who can read the secret must be accepted by name.
     const unnamed = await cli(world, ['rebind', '--secret-id', arn, '--yes']);
-    expect(unnamed.code).toBe(1);
+    expect(unnamed.code).toBe(2);
     expect(unnamed.err).toContain("re-run with --accept-readers 'policy=none;kms=aws/secretsmanager'");
     expect((await record(holder))?.binding?.secretArn).not.toBe(arn);
     const run = await cli(world, [

@@ -303,7 +303,7 @@ describe('onboard', () => {
     };
 
     const refused = await cli(world, args);
-    expect(refused.code).toBe(1);
+    expect(refused.code).toBe(2);
     expect(refused.out).toContain(`Who can read ${name}: a resource policy allowing ${outsider}`);
     expect(refused.err).toContain('stdin is not a terminal');
     expect(refused.err).toContain(`re-run with --accept-readers '${spec}'`);

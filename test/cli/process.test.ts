@@ -141,11 +141,11 @@ describe('pingone-rotation as a process', () => {
     expect(status.stdout).toContain('Usage: pingone-rotation status --secret-id S');
   });
 
-  it('unstick with stdin not a terminal and no --yes: prints the plan, refuses, exit 1', async () => {
+  it('unstick with stdin not a terminal and no --yes: prints the plan, refuses, exit 2 (usage)', async () => {
     const secret = await world.createRotatableSecret({ name: 'process/stuck' });
     const token = await (await worldDriver(world)).startRotation(secret.arn);
     const result = await pingoneRotation(['unstick', '--secret-id', secret.name]);
-    expect(result.code).toBe(1);
+    expect(result.code).toBe(2);
     expect(result.stdout).toContain(`Plan: remove the AWSPENDING label.`);
     expect(result.stderr).toMatch(
       /needs confirmation, but stdin is not a terminal: nothing was changed; re-run with --yes/,

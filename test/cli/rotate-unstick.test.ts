@@ -228,7 +228,8 @@ describe('unstick', () => {
     const { secret, token } = await halfDone();
     const before = await world.labels(secret.arn);
     const run = await cli(world, ['unstick', '--secret-id', secret.name]);
-    expect(run.code).toBe(1);
+    // A missing --yes is a usage error.
+    expect(run.code).toBe(2);
     expect(run.out).toContain('Plan: finish the rotation.');
     expect(run.err).toBe(
       `pingone-rotation: unstick of ${secret.name} needs confirmation, but stdin is not a terminal: nothing was ` +
