@@ -2,7 +2,7 @@
  * What every fake and actor shares in one run: the scheduler, the seeded PRNG, the fault plan, the trace,
  * and the processes (a Lambda container's invocation, a CLI run, an audit) whose calls go out.
  */
-import { NEVER, type Prng, type Scheduler } from './kernel.js';
+import { never, type Prng, type Scheduler } from './kernel.js';
 
 /** Fault classes; each can be switched off (`--without`), so a class whose fix is not on main yet stays out. */
 export const FAULT_CLASSES = [
@@ -93,7 +93,7 @@ export async function awsCall<T>(
   act: () => T,
   options: { abortSignal?: AbortSignal | undefined } = {},
 ): Promise<T> {
-  if (proc.dead) return NEVER;
+  if (proc.dead) return never();
   const { prng, scheduler, faults } = env;
   const crash =
     !proc.reliable && faults.has('crash') && prng.chance(faults.rate / 4)
@@ -102,11 +102,11 @@ export async function awsCall<T>(
         : 'after'
       : undefined;
   await scheduler.sleep(prng.int(2, 25));
-  if (proc.dead) return NEVER;
+  if (proc.dead) return never();
   if (crash === 'before') {
     env.trace(proc.name, `crash before ${label}`);
     proc.crash();
-    return NEVER;
+    return never();
   }
   if (options.abortSignal?.aborted) throw abortError(options.abortSignal);
   let outcome: { ok: true; value: T } | { ok: false; error: unknown };
@@ -117,11 +117,11 @@ export async function awsCall<T>(
   }
   const back = await raceAbort(scheduler.sleep(prng.int(2, 25)), options.abortSignal);
   if (back === 'aborted') throw abortError(options.abortSignal as AbortSignal);
-  if (proc.dead) return NEVER;
+  if (proc.dead) return never();
   if (crash === 'after') {
     env.trace(proc.name, `crash after ${label}`);
     proc.crash();
-    return NEVER;
+    return never();
   }
   if (!outcome.ok) throw outcome.error;
   return outcome.value;

@@ -15,7 +15,6 @@
  * - deadline: no invocation outlives its Lambda timeout.
  */
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
-import { basicFormsOf, formsOf } from '../test/support/leaks.js';
 import type { DeleteCommit, OwnerRef, RegenerateCommit } from './fakes/pingone.js';
 import { IN_USE_WINDOW_MS, type Managed, RETIRE_AFTER_MS, type World } from './world.js';
 
@@ -326,67 +325,22 @@ export class Invariants {
     if (this.#scanned >= output.length) return;
     const text = output.slice(this.#scanned).join('\n');
     this.#scanned = output.length;
+    // Text already scanned is dropped: a long run would otherwise keep every log line it ever wrote.
+    if (this.#scanned > 1_000) {
+      output.splice(0, this.#scanned);
+      this.#scanned = 0;
+    }
     const texts = [text, ...decodedRuns(text)];
     for (const candidate of texts) {
-      const leak = this.#findLeak(candidate);
+      const leak = world.leaks.find(candidate);
       if (leak) {
         const where = candidate === text ? '' : ' (inside an encoded run)';
-        const line = text.split('\n').find((l) => this.#findLeak(l) !== undefined) ?? '';
-        this.fail(
-          'leak',
-          `${leak}${where} in: ${mask(line, [...world.secrets, ...world.pairs]).slice(0, 300)}`,
-        );
+        const line = text.split('\n').find((l) => world.leaks.find(l) !== undefined) ?? '';
+        this.fail('leak', `${leak}${where} in: ${mask(line, world.leaks.values).slice(0, 300)}`);
         return;
       }
     }
   }
-
-  /** Every form of every sensitive value (test/support/leaks.ts's list), computed once per value. */
-  readonly #forms = new Map<string, { masked: string; forms: [string, string][]; windows: string[] }>();
-
-  #formsOf(value: string | { id: string; secret: string }) {
-    const k = typeof value === 'string' ? value : `${value.id}\u0000${value.secret}`;
-    let entry = this.#forms.get(k);
-    if (!entry) {
-      const secret = typeof value === 'string' ? value : value.secret;
-      const forms = (
-        typeof value === 'string' ? formsOf(secret) : [...formsOf(secret), ...basicFormsOf(value.id, secret)]
-      ).filter(([, form]) => form.length >= 8);
-      const windows: string[] = [];
-      for (let start = 0; start + 16 <= secret.length; start += 8)
-        windows.push(secret.slice(start, start + 16));
-      entry = { masked: `${secret.slice(0, 4)}… (${secret.length} chars)`, forms, windows };
-      this.#forms.set(k, entry);
-    }
-    return entry;
-  }
-
-  /** One pattern for every form of every sensitive value, rebuilt when a value is added. */
-  #pattern: { size: number; regex: RegExp; names: Map<string, string> } | undefined;
-
-  #findLeak(text: string): string | undefined {
-    const values = [...this.world.secrets, ...this.world.pairs].filter(
-      (v) => (typeof v === 'string' ? v : v.secret).length >= 8,
-    );
-    if (this.#pattern?.size !== values.length) {
-      const names = new Map<string, string>();
-      for (const value of values) {
-        const { masked, forms, windows } = this.#formsOf(value);
-        for (const [form, f] of forms) if (!names.has(f)) names.set(f, `${masked} as ${form}`);
-        windows.forEach((w, i) => {
-          if (!names.has(w)) names.set(w, `${masked} as the 16-character window at ${i * 8}`);
-        });
-      }
-      const sources = [...names.keys()].sort((a, b) => b.length - a.length).map(escapeRegExp);
-      this.#pattern = { size: values.length, regex: new RegExp(sources.join('|')), names };
-    }
-    const match = this.#pattern.regex.exec(text);
-    return match ? (this.#pattern.names.get(match[0]) ?? 'a credential') : undefined;
-  }
-}
-
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 }
 
 /** Base64 and hex runs in `text`, decoded: an upstream may quote a whole request encoded. */

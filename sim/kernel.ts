@@ -139,8 +139,13 @@ function before(a: Timer, b: Timer): boolean {
   return a.at < b.at || (a.at === b.at && a.seq < b.seq);
 }
 
-/** A promise that never settles: where a crashed process stops. */
-export const NEVER: Promise<never> = new Promise<never>(() => {});
+/**
+ * A promise that never settles: where a crashed process stops. A new one each time: a single shared one would
+ * collect a reaction for every crashed call of every run (each holding its run's world) and never free them.
+ */
+export function never(): Promise<never> {
+  return new Promise<never>(() => {});
+}
 
 /** The simulated clock and its timers. */
 export class Scheduler {

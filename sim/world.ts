@@ -8,6 +8,7 @@
  */
 import crypto from 'node:crypto';
 import { syncBuiltinESMExports } from 'node:module';
+import timers from 'node:timers';
 import { inspect } from 'node:util';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
@@ -32,6 +33,7 @@ import { SecretsManagerState, type SmSecret, short } from './fakes/secrets-manag
 import { SsmState } from './fakes/ssm.js';
 import { Invariants, type Violation } from './invariants.js';
 import { Prng, Scheduler, withSimulatedTimeouts } from './kernel.js';
+import { LeakIndex } from './leak-index.js';
 
 export const START = Date.UTC(2026, 0, 5, 8, 0, 0);
 export const ROTATION_ARN = 'arn:aws:lambda:us-east-1:123456789012:function:pingone-secret-rotation';
@@ -108,8 +110,8 @@ class World implements SimEnv {
   readonly #plan: FaultPlan;
   readonly #trace: string[] = [];
   readonly #traceLimit: number;
-  readonly secrets: Set<string> = new Set();
-  readonly pairs: { id: string; secret: string }[] = [];
+  /** Every value that must never leave a process, with its forms indexed for the leak scan. */
+  readonly leaks = new LeakIndex();
   readonly sm: SecretsManagerState;
   readonly ddb: DynamoDbState;
   readonly ssm: SsmState;
@@ -165,8 +167,7 @@ class World implements SimEnv {
   }
 
   sensitive(value: string | { id: string; secret: string }): void {
-    if (typeof value === 'string') this.secrets.add(value);
-    else this.pairs.push(value);
+    this.leaks.add(value);
   }
 
   count(stat: string): void {
@@ -433,15 +434,35 @@ class World implements SimEnv {
 
 export type { World };
 
-/** Math.random and crypto.randomUUID from the seed while a run lasts; stdout/stderr captured. */
+/**
+ * While a run lasts: Math.random and crypto.randomUUID from the seed; stdout/stderr captured; and the timers
+ * of `node:timers` (which @middy/core imports for its early timeout, armed at every invocation for the
+ * context's remaining time) on the simulated clock. A real timer of 90 s or 15 min would never fire within a
+ * run, but would keep the run's whole world in memory until it did: across thousands of seeds, gigabytes.
+ */
 function patchGlobals(world: World): () => void {
   const random = Math.random;
   const uuid = crypto.randomUUID;
   const out = process.stdout.write;
   const err = process.stderr.write;
+  const { setTimeout: realSetTimeout, clearTimeout: realClearTimeout } = timers;
   const prng = world.prng.fork();
   Math.random = () => prng.next();
   crypto.randomUUID = () => prng.uuid() as ReturnType<typeof crypto.randomUUID>;
+  const simulated = new WeakMap<object, () => void>();
+  timers.setTimeout = ((fire: (...args: unknown[]) => void, ms?: number, ...args: unknown[]) => {
+    const handle = { simulated: true };
+    simulated.set(
+      handle,
+      world.scheduler.after(ms ?? 0, () => fire(...args)),
+    );
+    return handle;
+  }) as unknown as typeof timers.setTimeout;
+  timers.clearTimeout = ((handle: unknown) => {
+    const cancel = typeof handle === 'object' && handle !== null ? simulated.get(handle) : undefined;
+    if (cancel) cancel();
+    else realClearTimeout(handle as Parameters<typeof realClearTimeout>[0]);
+  }) as typeof timers.clearTimeout;
   syncBuiltinESMExports();
   const capture = (chunk: unknown, ...rest: unknown[]) => {
     world.emitted(typeof chunk === 'string' ? chunk : Buffer.from(chunk as Uint8Array).toString('utf8'));
@@ -454,6 +475,8 @@ function patchGlobals(world: World): () => void {
   return () => {
     Math.random = random;
     crypto.randomUUID = uuid;
+    timers.setTimeout = realSetTimeout;
+    timers.clearTimeout = realClearTimeout;
     syncBuiltinESMExports();
     process.stdout.write = out;
     process.stderr.write = err;
@@ -595,6 +618,17 @@ class RotationService {
       container.handler(event, context).then(
         () => finish({ ok: true }),
         (error: unknown) => {
+          if (isEarlyTimeout(error)) {
+            // The Lambda timeout, as the function sees it (middy answers 5 ms before it): the invocation did
+            // not end on its own. Lambda then stops the process.
+            if (!container.proc.dead && !done) {
+              world.invariants.fail(
+                'deadline',
+                `${container.proc.name} ran ${label} until the Lambda timeout (${ROTATION_TIMEOUT_MS} ms) without ending`,
+              );
+            }
+            container.proc.crash();
+          }
           const text = inspect(error, { depth: 8 });
           world.emitted(text);
           finish({ ok: false, error: oneLine(error) });
@@ -675,6 +709,11 @@ class Auditor {
         handler(undefined, this.world.context('pingone-secret-rotation-audit', AUDIT_TIMEOUT_MS)).then(
           (summary) => `done: ${JSON.stringify({ audited: summary.audited, retired: summary.retired })}`,
           (error: unknown) => {
+            if (isEarlyTimeout(error)) {
+              if (!current.dead && !finished)
+                this.world.invariants.fail('deadline', `${current.name} ran until the audit Lambda timeout`);
+              current.crash();
+            }
             this.world.emitted(inspect(error, { depth: 8 }));
             return `failed: ${oneLine(error)}`;
           },
@@ -793,6 +832,11 @@ function ownerNamedBy(value: string | undefined): (OwnerRef & { region: PingOneR
   const id = doc.applicationId ?? doc.resourceId;
   if (!doc.environmentId || !id) return undefined;
   return { kind, environmentId: doc.environmentId, id, region: (doc.region ?? 'NA') as PingOneRegion };
+}
+
+/** @middy/core's early timeout (5 ms before the context's remaining time runs out). */
+function isEarlyTimeout(error: unknown): boolean {
+  return (error as { cause?: { package?: unknown } } | undefined)?.cause?.package === '@middy/core';
 }
 
 function oneLine(error: unknown): string {

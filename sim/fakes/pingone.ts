@@ -21,7 +21,7 @@ import { errorForStatus, OAuthError, PingOneError } from '../../local/pingone-si
 import { matchRoute, PingOneApi, type RouteMatch } from '../../local/pingone-simulator/pingone-api.js';
 import { type OwnerKind, SimulatorStore } from '../../local/pingone-simulator/store.js';
 import type { FaultClass, Proc, SimEnv } from '../env.js';
-import { NEVER as NEVER_RESOLVED } from '../kernel.js';
+import { never } from '../kernel.js';
 
 export const API_TEMPLATE = 'https://pingone.sim/{region}/api/v1';
 export const AUTH_TEMPLATE = 'https://pingone.sim/{region}/auth';
@@ -128,7 +128,7 @@ export class PingOneWorld {
   }
 
   async #exchange(proc: Proc, request: TransportRequest): Promise<TransportResponse> {
-    if (proc.dead) return NEVER_RESOLVED;
+    if (proc.dead) return never();
     const { prng, scheduler, faults } = this.env;
     const url = new URL(request.url);
     const match = matchRoute(url.pathname);
@@ -148,7 +148,7 @@ export class PingOneWorld {
       await scheduler.sleep(prng.int(0, 5));
       this.env.trace(proc.name, `crash before PingOne ${what}`);
       proc.crash();
-      return NEVER_RESOLVED;
+      return never();
     }
 
     return new Promise<TransportResponse>((resolve, reject) => {

@@ -3,6 +3,8 @@
  * fault class whose finding is fixed on main, and proof that it replays exactly and that its invariants fail
  * when the system breaks the promise (deliberate defects). Any other range: `npm run simulate`.
  */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { FAULT_CLASSES, type FaultClass } from '../../sim/env.js';
 import { runSimulation, type SimResult } from '../../sim/world.js';
@@ -59,6 +61,33 @@ describe('the deterministic simulation', () => {
     expect(first.trace.length).toBeGreaterThan(10);
   }, 60_000);
 
+  it('runs a seed the same alone, third in a chunk, and after other seeds in a long-lived process', async () => {
+    const [alone, chunk] = await Promise.all([
+      simulate(['--seeds', '1', '--first-seed', '10', '--trace', '--quiet']),
+      simulate(['--seeds', '3', '--first-seed', '8', '--trace', '--quiet']),
+    ]);
+    expect(alone.code, alone.stdout).toBe(0);
+    expect(chunk.code, chunk.stdout).toBe(0);
+    const here = await runSimulation({ seed: 10, faults: FAULT_CLASSES, fullTrace: true });
+    const fromAlone = tracesIn(alone.stdout).get(10);
+    expect(fromAlone?.length).toBeGreaterThan(100);
+    expect(tracesIn(chunk.stdout).get(10)).toEqual(fromAlone);
+    expect([...here.trace]).toEqual(fromAlone);
+  }, 120_000);
+
+  it('runs a range in worker processes and reports each failing seed with its replay command', async () => {
+    const run = await simulate([
+      ...['--workers', '2', '--chunk', '1', '--seeds', '2', '--first-seed', '1'],
+      ...['--sabotage', 'leak', '--quiet'],
+    ]);
+    expect(run.code, run.stdout).toBe(1);
+    expect(run.stdout).toContain('seed 1: VIOLATION leak');
+    expect(run.stdout).toContain('  npm run simulate -- --seeds 1 --first-seed 1 --sabotage leak --trace');
+    expect(run.stdout).toMatch(
+      /2 of 2 seeds from 1 .*2 workers\): [1-9] violation\(s\), \d+ events, [\d.]+ s, [\d.]+ seeds\/s/,
+    );
+  }, 120_000);
+
   it('finds a client that sends the regenerate POST twice (evicted-current)', async () => {
     const found = await firstViolation({ sabotage: 'double-post', faults: [] });
     expect(found?.violation?.invariant, found && report(found)).toMatch(/evicted-current|double-regenerate/);
@@ -79,4 +108,36 @@ async function firstViolation(options: {
     if (result.violation) return result;
   }
   return undefined;
+}
+
+/** `npm run simulate` in a process of its own. */
+async function simulate(args: string[]): Promise<{ code: number; stdout: string }> {
+  try {
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ['--import', 'tsx', 'sim/main.ts', ...args],
+      {
+        maxBuffer: 64 * 1024 * 1024,
+      },
+    );
+    return { code: 0, stdout };
+  } catch (error) {
+    const e = error as { code?: number; stdout?: string };
+    return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? String(error) };
+  }
+}
+
+/** The traces `--trace` prints, by seed. */
+function tracesIn(stdout: string): Map<number, string[]> {
+  const traces = new Map<number, string[]>();
+  let current: string[] | undefined;
+  for (const line of stdout.split('\n')) {
+    const header = /^--- seed (\d+)$/.exec(line);
+    if (header) {
+      current = [];
+      traces.set(Number(header[1]), current);
+    } else if (current && /^\d+:\d\d:\d\d\.\d{3} /.test(line)) current.push(line);
+    else current = undefined;
+  }
+  return traces;
 }
