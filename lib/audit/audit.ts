@@ -26,6 +26,7 @@ import {
 } from '../status/model.js';
 import { oneLine } from '../status/text.js';
 import { NEEDS_ATTENTION } from '../status/verdicts.js';
+import type { RunProgress } from './cursor.js';
 import { keepReason, type RetirementLedger, type RetirementOutcome, retireIfUnused } from './retire.js';
 
 export interface AuditSettings {
@@ -39,6 +40,11 @@ export interface AuditSettings {
   readonly retireUnusedPreviousAfterMs?: number | undefined;
   /** The local world: nothing resumes an AWSPENDING, so any is stuck. */
   readonly noRotationService?: boolean;
+  /**
+   * Where the last run stopped (the name of the last secret it started, lib/audit/cursor.ts): this run starts
+   * at the next name in order and wraps round to the first. Undefined: from the first name.
+   */
+  readonly startAfter?: string | undefined;
 }
 
 export interface AuditDeps {
@@ -82,6 +88,8 @@ export interface AuditResult {
   readonly retirements: readonly RetirementOutcome[];
   /** Judged secrets whose previous secret could have been retired early, not checked before the deadline. */
   readonly retirementsSkipped: readonly string[];
+  /** Where the run went in the fleet's name order (for the cursor). */
+  readonly progress: RunProgress;
   readonly durationMs: number;
 }
 
@@ -104,6 +112,23 @@ export async function runAudit(deps: AuditDeps, settings: AuditSettings): Promis
     ...(settings.noRotationService ? { noRotationService: true } : {}),
   };
 
+  // The fleet in name order, from the first name after the cursor round to the one before it.
+  const after = settings.startAfter;
+  const first =
+    after === undefined
+      ? 0
+      : Math.max(
+          0,
+          mine.findIndex((e) => byName(e.Name ?? '', after) > 0),
+        );
+  const order = [...mine.slice(first), ...mine.slice(0, first)];
+  const progress = {
+    lastStarted: undefined as string | undefined,
+    sweepBeganAt: undefined as number | undefined,
+  };
+  let sweepEndedAt: string | undefined;
+  let beganBeforeEnd = false;
+
   const reports: StatusReport[] = [];
   const errors: { secret: string; error: string }[] = [];
   const notAudited: string[] = [];
@@ -111,12 +136,20 @@ export async function runAudit(deps: AuditDeps, settings: AuditSettings): Promis
   const worker = async () => {
     for (;;) {
       const index = next++;
-      const entry = mine[index];
+      const entry = order[index];
       if (!entry) return;
       const name = entry.Name ?? entry.ARN ?? '?';
       if (deps.now() + PER_SECRET_RESERVE_MS > deps.deadline) {
         notAudited.push(name);
         continue;
+      }
+      // Started in order (indexes are handed out in order and each is started or the rest are not).
+      progress.lastStarted = name;
+      const position = (first + index) % order.length;
+      if (position === 0) progress.sweepBeganAt = deps.now();
+      if (position === order.length - 1) {
+        sweepEndedAt = name;
+        beganBeforeEnd = progress.sweepBeganAt !== undefined;
       }
       try {
         const report = await inspectStatus(statusDeps, {
@@ -180,6 +213,11 @@ export async function runAudit(deps: AuditDeps, settings: AuditSettings): Promis
     notAudited,
     retirements,
     retirementsSkipped,
+    progress:
+      order.length === 0
+        ? // Nothing to judge: an empty sweep, begun and ended now.
+          { lastStarted: undefined, sweepBeganAt: started, sweepEndedAt: '', beganBeforeEnd: true }
+        : { ...progress, sweepEndedAt, beganBeforeEnd },
     durationMs: deps.now() - started,
   };
 }
@@ -216,8 +254,13 @@ async function listFleet(
     }
     nextToken = page.NextToken;
   } while (nextToken);
-  mine.sort((a, b) => (a.Name ?? '').localeCompare(b.Name ?? ''));
+  mine.sort((a, b) => byName(a.Name ?? '', b.Name ?? ''));
   return { mine, listed };
+}
+
+/** The fleet's order: by name, code unit by code unit (the same on every runtime, unlike localeCompare). */
+function byName(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /** The same function, with or without a version/alias qualifier. */

@@ -10,7 +10,15 @@ import { Redactor } from '../redact.js';
 import { functionSettingHint } from '../status/explain.js';
 import { CONFIG_WARNINGS, VERDICTS } from '../status/model.js';
 import { type AuditResult, isUnhealthy, runAudit } from './audit.js';
+import { LOG_LIST_MAX_BYTES, logInChunks } from './chunks.js';
 import { type AuditConfig, loadAuditConfig } from './config.js';
+import {
+  advanceCursor,
+  type CursorState,
+  type CursorStore,
+  dynamoDbCursorStore,
+  oldestAuditAgeMs,
+} from './cursor.js';
 import { retirementLedger } from './ledger-retirement.js';
 import { type PacingStats, pacedTransport } from './paced-transport.js';
 import type { RetirementLedger } from './retire.js';
@@ -31,6 +39,13 @@ export interface AuditHandlerDependencies extends LambdaDependencies {
   readonly ledger?: RetirementLedger;
   /** Time kept back from the Lambda's deadline for the summary, metrics and logs (default 10 s). */
   readonly deadlineMarginMs?: number;
+  /**
+   * Where each run continues from (lib/audit/cursor.ts); default: the `audit#cursor#<prefix>` item of the
+   * rotation ledger's table.
+   */
+  readonly cursor?: CursorStore;
+  /** The bound of one log line's list of secret names (default LOG_LIST_MAX_BYTES). */
+  readonly logListMaxBytes?: number;
 }
 
 /**
@@ -51,6 +66,7 @@ export function createAuditHandler(deps: AuditHandlerDependencies = {}) {
         pacing: PacingStats;
         rotationLedger: RotationLedger;
         ledger: RetirementLedger;
+        cursor: CursorStore;
       }
     | undefined;
   // The invocation's deadline, for the ledger calls early retirement makes.
@@ -68,15 +84,32 @@ export function createAuditHandler(deps: AuditHandlerDependencies = {}) {
     const ledger =
       deps.ledger ??
       retirementLedger({ ledger: rotationLedger, client: dynamodb, now, deadline: () => deadline });
-    runtime = { config, client, pacing: paced.stats, rotationLedger, ledger };
+    const cursor =
+      deps.cursor ??
+      dynamoDbCursorStore({
+        client: dynamodb,
+        table: config.rotation.ledgerTable,
+        prefix: config.secretNamePrefix,
+        now,
+      });
+    runtime = { config, client, pacing: paced.stats, rotationLedger, ledger, cursor };
     return runtime;
   };
 
   const audit = async (_event: unknown, context: Context): Promise<AuditSummary> => {
     try {
-      const { config, client, pacing, rotationLedger, ledger } = getRuntime();
+      const { config, client, pacing, rotationLedger, ledger, cursor } = getRuntime();
       const throttledBefore = pacing.throttled;
-      deadline = now() + context.getRemainingTimeInMillis() - margin;
+      const runStartedAt = now();
+      deadline = runStartedAt + context.getRemainingTimeInMillis() - margin;
+      // Where the last run stopped. Unreadable: this run starts from the first secret, and fails at the end.
+      let cursorProblem: unknown;
+      let previous: CursorState | undefined;
+      try {
+        previous = await cursor.read();
+      } catch (error) {
+        cursorProblem = error;
+      }
       const result = await runAudit(
         {
           secretsManager,
@@ -94,17 +127,39 @@ export function createAuditHandler(deps: AuditHandlerDependencies = {}) {
           nearExpiryMs: config.nearExpiryMs,
           stuckAfterMs: config.stuckAfterMs,
           retireUnusedPreviousAfterMs: config.retireUnusedPreviousAfterMs,
+          startAfter: previous?.position,
         },
       );
-      const summary = summarize(result, pacing.throttled - throttledBefore);
-      publish(result, summary, logger, metrics);
+      // The cursor moves past every secret started, judged or not (one unreadable secret must not hold the
+      // fleet back; it is reported below and fails the run).
+      let coverage: CursorState | undefined;
+      if (cursorProblem === undefined) {
+        const next = advanceCursor(previous, result.progress, runStartedAt);
+        try {
+          const written = await cursor.write(next, previous?.rev ?? 0);
+          if (written === 'conflict') {
+            logger.warn('audit cursor moved by another run; not overwritten', { cursor: cursor.where });
+          }
+          coverage = next;
+        } catch (error) {
+          cursorProblem = error;
+        }
+      }
+      const summary = summarize(result, pacing.throttled - throttledBefore, coverage, now());
+      publish(result, summary, logger, metrics, deps.logListMaxBytes ?? LOG_LIST_MAX_BYTES);
       const failedRetirements = result.retirements.filter((r) => r.outcome === 'failed').length;
-      if (result.errors.length > 0 || result.notAudited.length > 0 || failedRetirements > 0) {
+      // A run cut by its deadline is not a failure: the next run continues after it (the coverage alarm says
+      // when the fleet outgrows the schedule). Unreadable secrets, failed retirements and a cursor that could
+      // not be kept are.
+      if (result.errors.length > 0 || failedRetirements > 0 || cursorProblem !== undefined) {
         throw new AuditIncompleteError(
           `The audit judged ${result.reports.length} of ${result.reports.length + result.errors.length + result.notAudited.length} secrets: ` +
             `${result.errors.length} could not be read (see the 'secret not audited' log lines), ` +
-            `${result.notAudited.length} were not started before the deadline (raise the function's timeout, ` +
-            `AUDIT_CONCURRENCY or AUDIT_PINGONE_REQUESTS_PER_SECOND); ${failedRetirements} early retirements failed`,
+            `${result.notAudited.length} were not started before the deadline (the next run continues after them); ` +
+            `${failedRetirements} early retirements failed` +
+            (cursorProblem === undefined
+              ? ''
+              : `; ${cursorProblem instanceof Error ? cursorProblem.message : String(cursorProblem)}`),
         );
       }
       return summary;
@@ -137,10 +192,21 @@ export interface AuditSummary {
   /** Previous secrets that could have been retired early, not checked before the deadline. */
   readonly retirementsSkipped: number;
   readonly pingOneThrottled: number;
+  /** The name of the last secret this run started (the next run starts after it). */
+  readonly cursor: string | undefined;
+  /** Whether this run started the last secret in name order (a sweep through the fleet ended). */
+  readonly sweepEnded: boolean;
+  /** An upper bound on the age of the oldest audit (lib/audit/cursor.ts); undefined: the cursor was lost. */
+  readonly oldestAuditAgeSeconds: number | undefined;
   readonly durationMs: number;
 }
 
-function summarize(result: AuditResult, throttled: number): AuditSummary {
+function summarize(
+  result: AuditResult,
+  throttled: number,
+  coverage: CursorState | undefined,
+  now: number,
+): AuditSummary {
   return {
     checkedAt: result.checkedAt,
     listed: result.listed,
@@ -153,12 +219,21 @@ function summarize(result: AuditResult, throttled: number): AuditSummary {
     retired: result.retirements.filter((r) => r.outcome === 'retired').length,
     retirementsSkipped: result.retirementsSkipped.length,
     pingOneThrottled: throttled,
+    cursor: coverage?.position,
+    sweepEnded: result.progress.sweepEndedAt !== undefined,
+    oldestAuditAgeSeconds: coverage ? Math.round(oldestAuditAgeMs(coverage, now) / 1000) : undefined,
     durationMs: result.durationMs,
   };
 }
 
 /** Metrics and log lines for one run. Nothing here holds a secret value: the reports carry none. */
-function publish(result: AuditResult, summary: AuditSummary, logger: Logger, metrics: Metrics): void {
+function publish(
+  result: AuditResult,
+  summary: AuditSummary,
+  logger: Logger,
+  metrics: Metrics,
+  listMaxBytes: number,
+): void {
   // One metric per verdict and per warning, zeros included, so every alarm sees a value each run.
   for (const verdict of VERDICTS) {
     const single = metrics.singleMetric();
@@ -175,6 +250,9 @@ function publish(result: AuditResult, summary: AuditSummary, logger: Logger, met
   metrics.addMetric('SecretsNotAudited', MetricUnit.Count, summary.notAudited);
   metrics.addMetric('PreviousSecretRetired', MetricUnit.Count, summary.retired);
   metrics.addMetric('PingOneThrottled', MetricUnit.Count, summary.pingOneThrottled);
+  // Coverage: AuditCoverageAlarm fires when this exceeds AuditCoverageMaxAge (infra/audit.yml).
+  if (summary.oldestAuditAgeSeconds !== undefined)
+    metrics.addMetric('OldestAuditAge', MetricUnit.Seconds, summary.oldestAuditAgeSeconds);
   if (summary.errors === 0 && summary.notAudited === 0)
     metrics.addMetric('AuditCompleted', MetricUnit.Count, 1);
 
@@ -211,8 +289,19 @@ function publish(result: AuditResult, summary: AuditSummary, logger: Logger, met
     else if (report.warnings.length > 0) logger.info('secret configuration warning', fields);
   }
   for (const failure of result.errors) logger.error('secret not audited', failure);
+  // Lists of names in bounded lines (lib/audit/chunks.ts): a large fleet's would exceed CloudWatch's 256 KB.
+  const warn = (message: string, fields: Record<string, unknown>) => logger.warn(message, fields);
   if (result.notAudited.length > 0) {
-    logger.error('secrets not audited before the deadline', { secrets: result.notAudited });
+    logInChunks(
+      warn,
+      'secrets not audited before the deadline',
+      'secrets',
+      result.notAudited,
+      {
+        nextRunStartsAfter: summary.cursor,
+      },
+      listMaxBytes,
+    );
   }
   for (const retirement of result.retirements) {
     if (retirement.outcome === 'retired') logger.info('previous secret retired early', { ...retirement });
@@ -220,7 +309,14 @@ function publish(result: AuditResult, summary: AuditSummary, logger: Logger, met
     else if (retirement.deleteNotApplied) logger.warn('previous secret not retired', { ...retirement });
   }
   if (result.retirementsSkipped.length > 0) {
-    logger.warn('early retirement not checked before the deadline', { secrets: result.retirementsSkipped });
+    logInChunks(
+      warn,
+      'early retirement not checked before the deadline',
+      'secrets',
+      result.retirementsSkipped,
+      {},
+      listMaxBytes,
+    );
   }
   logger.info('audit complete', { ...summary });
 }

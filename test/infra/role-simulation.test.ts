@@ -336,9 +336,11 @@ async function requestsFor(call: RecordedCall): Promise<AwsRequest[]> {
  * condition and projection expressions, whether it is written or only read) and `dynamodb:ReturnValues`.
  */
 function dynamoDbContext(input: Record<string, unknown>): Record<string, string | string[]> {
-  const key = (input.Key ?? {}) as Record<string, { S?: string }>;
+  // PutItem names its key in the item, and every attribute of the item is one it writes.
+  const item = input.Item as Record<string, { S?: string }> | undefined;
+  const key = (input.Key ?? (item ? { pk: item.pk } : {})) as Record<string, { S?: string }>;
   const names = (input.ExpressionAttributeNames ?? {}) as Record<string, string>;
-  const attributes = new Set(Object.keys(key));
+  const attributes = new Set([...Object.keys(key), ...Object.keys(item ?? {})]);
   for (const field of ['UpdateExpression', 'ConditionExpression', 'ProjectionExpression']) {
     const text = input[field];
     if (typeof text === 'string') for (const name of topLevelAttributes(text, names)) attributes.add(name);
@@ -347,7 +349,7 @@ function dynamoDbContext(input: Record<string, unknown>): Record<string, string 
     'dynamodb:LeadingKeys': [String(key.pk?.S)],
   };
   // GetItem without a projection reads the whole item: AWS sets no attribute list for it.
-  if (input.UpdateExpression !== undefined || input.ProjectionExpression !== undefined) {
+  if (input.UpdateExpression !== undefined || input.ProjectionExpression !== undefined || item) {
     context['dynamodb:Attributes'] = [...attributes].sort();
   }
   context['dynamodb:ReturnValues'] = typeof input.ReturnValues === 'string' ? input.ReturnValues : 'NONE';
@@ -767,18 +769,27 @@ describe('the execution role, by an IAM policy evaluator', () => {
 describe("the auditor's role, by the same evaluator", () => {
   const auditWorld = (tpl: Template = template) => iamWorld(tpl, deployment, 'AuditRole');
 
-  it('an audit run reads the rotation ledger for each secret (the verdict needs it), and writes nothing', () => {
+  it('an audit run reads the rotation ledger for each secret (the verdict needs it), and writes only its cursor', () => {
     const operations = new Set(auditRecorded.map((c) => `${c.service}:${c.operation}`));
     expect([...operations].sort()).toEqual([
       'dynamodb:GetItem',
+      'dynamodb:PutItem',
       'secretsmanager:DescribeSecret',
       'secretsmanager:GetSecretValue',
       'secretsmanager:ListSecretVersionIds',
       'secretsmanager:ListSecrets',
       'ssm:GetParameter',
     ]);
+    // The cursor's item, then the secret's owner item.
     const reads = auditRecorded.filter((c) => c.operation === 'GetItem');
-    expect(reads.map((c) => c.input.TableName)).toEqual([ledgerTable]);
+    expect(reads.map((c) => [c.input.TableName, (c.input.Key as { pk: { S: string } }).pk.S])).toEqual([
+      [ledgerTable, 'audit#cursor#pingone/'],
+      [ledgerTable, expect.stringMatching(/^resource#/)],
+    ]);
+    const writes = auditRecorded.filter((c) => c.operation === 'PutItem');
+    expect(writes.map((c) => dynamoDbContext(c.input)['dynamodb:LeadingKeys'])).toEqual([
+      ['audit#cursor#pingone/'],
+    ]);
   });
 
   it('allows every call of the audit run, and those made on its behalf', async () => {
@@ -805,6 +816,17 @@ describe("the auditor's role, by the same evaluator", () => {
         action: `dynamodb:${action}`,
         resource: table,
         context: GLOBAL,
+        origin: 'must never',
+      })),
+      // Its cursor write, aimed at an owner's item or naming an owner item's attribute, or reading back.
+      ...[
+        ledgerItem(OWNER_KEY, ['pk', 'rev', 'position']),
+        ledgerItem('audit#cursor#pingone/', ['pk', 'rev', 'binding']),
+        { ...ledgerItem('audit#cursor#pingone/', ['pk', 'rev']), 'dynamodb:ReturnValues': 'ALL_OLD' },
+      ].map((context) => ({
+        action: 'dynamodb:PutItem',
+        resource: table,
+        context: { ...GLOBAL, ...context },
         origin: 'must never',
       })),
       {
@@ -924,18 +946,17 @@ describe("the auditor's role, by the same evaluator", () => {
     });
   });
 
-  it('fails without its ledger grant: the ledger read every verdict needs is denied', async () => {
+  it.each([
+    ['ReadLedger', 'the ledger read every verdict needs', 'dynamodb:GetItem (dynamodb:GetItem)'],
+    ['KeepAuditCursor', 'the cursor write', 'dynamodb:PutItem (dynamodb:PutItem)'],
+  ])('fails without its %s grant: %s is denied', async (sid, _what, expected) => {
     const copy = JSON.parse(JSON.stringify(template)) as Template;
     const role = copy.Resources.AuditRole as unknown as {
       Properties: { Policies: { PolicyDocument: { Statement: Record<string, unknown>[] } }[] };
     };
     for (const policy of role.Properties.Policies) {
-      policy.PolicyDocument.Statement = policy.PolicyDocument.Statement.filter(
-        (st) => st.Sid !== 'ReadLedger',
-      );
+      policy.PolicyDocument.Statement = policy.PolicyDocument.Statement.filter((st) => st.Sid !== sid);
     }
-    expect(await denied(auditWorld(copy), await auditRequests())).toEqual([
-      'dynamodb:GetItem (dynamodb:GetItem)',
-    ]);
+    expect(await denied(auditWorld(copy), await auditRequests())).toEqual([expected]);
   });
 });

@@ -526,6 +526,7 @@ describe('alarms', () => {
               '<AuditStuckPendingAlarm.Arn>',
               '<AuditPreviousInUseNearExpiryAlarm.Arn>',
               '<AuditRotationOverdueAlarm.Arn>',
+              '<AuditCoverageAlarm.Arn>',
               '<AuditErrorsAlarm.Arn>',
               '<AuditNotRunningAlarm.Arn>',
               '<AlarmDeadLetterAlarm.Arn>',
@@ -639,6 +640,7 @@ describe('fleet auditor', () => {
           ...kms,
           'dynamodb:BatchGetItem',
           'dynamodb:GetItem',
+          'dynamodb:PutItem',
           'logs:CreateLogStream',
           'logs:PutLogEvents',
           'secretsmanager:DescribeSecret',
@@ -688,7 +690,7 @@ describe('fleet auditor', () => {
   it('reads the ledger; with early retirement on, may record a retirement in its own attributes only', () => {
     const table = `arn:aws:dynamodb:${region}:${account}:table/pingone-secret-rotation-ci-rotation-ledger`;
     const read = only(
-      auditStatements(defaults).filter((s) => s.Action.some((a) => a.startsWith('dynamodb:'))),
+      auditStatements(defaults).filter((s) => s.Action.includes('dynamodb:GetItem')),
       'ledger statements',
     );
     expect(read).toMatchObject({ Action: ['dynamodb:GetItem', 'dynamodb:BatchGetItem'], Resource: [table] });
@@ -718,9 +720,14 @@ describe('fleet auditor', () => {
       ROTATION_LEDGER_TABLE: '<ref:RotationLedgerTable>',
       RETIRE_UNUSED_PREVIOUS_AFTER: '36h',
     });
+    // Retirement off, its only write is the cursor's item (the next test).
     for (const s of auditStatements(defaults)) {
       const writes = s.Action.filter((a) => !a.startsWith('logs:') && /Put|Update|Delete|Write/.test(a));
-      expect(writes, JSON.stringify(s)).toEqual([]);
+      if (writes.length === 0) continue;
+      expect(writes).toEqual(['dynamodb:PutItem']);
+      expect(s.Condition?.['ForAllValues:StringLike']).toEqual({
+        'dynamodb:LeadingKeys': ['audit#cursor#*'],
+      });
     }
   });
 
@@ -851,6 +858,70 @@ describe('fleet auditor', () => {
     for (const bad of ['', '0', '60', '3599', '604801', 'three hours']) {
       expect(accepts('AuditNotRunningPeriod', bad), bad).toBe(false);
     }
+  });
+
+  it('alarms when a secret has gone unjudged longer than AuditCoverageMaxAge (the OldestAuditAge metric)', () => {
+    expect(resourcesOf(defaults).AuditCoverageAlarm?.Properties).toEqual({
+      AlarmDescription: expect.stringContaining('has not been judged by the fleet auditor'),
+      Namespace: 'PingOneSecretRotation',
+      MetricName: 'OldestAuditAge',
+      Dimensions: [{ Name: 'service', Value: 'pingone-secret-rotation-audit' }],
+      Statistic: 'Maximum',
+      Period: 3600,
+      EvaluationPeriods: 1,
+      Threshold: '86400',
+      ComparisonOperator: 'GreaterThanThreshold',
+      TreatMissingData: 'ignore',
+      AlarmActions: ['<ref:AlarmTopic>'],
+      OKActions: ['<ref:AlarmTopic>'],
+    });
+    expect(
+      resourcesOf({ ...defaults, parameters: { AuditCoverageMaxAge: '604800' } }).AuditCoverageAlarm
+        ?.Properties.Threshold,
+    ).toBe('604800');
+    for (const bad of ['', '0', '3599', 'a day'])
+      expect(accepts('AuditCoverageMaxAge', bad), bad).toBe(false);
+  });
+
+  it('is not retried when invoked asynchronously (a retry repeats the whole run against PingOne)', () => {
+    const resources = resourcesOf(defaults);
+    const configs = Object.values(resources).filter((r) => r.Type === 'AWS::Lambda::EventInvokeConfig');
+    expect(configs.map((c) => c.Properties)).toContainEqual(
+      expect.objectContaining({ FunctionName: '<ref:AuditLambdaFunction>', MaximumRetryAttempts: 0 }),
+    );
+    // The rotation function is invoked synchronously by Secrets Manager: an async retry setting would not
+    // apply, and none is set.
+    expect(configs.filter((c) => c.Properties.FunctionName === '<ref:RotateLambdaFunction>')).toEqual([]);
+  });
+
+  it('may keep its cursor: PutItem on audit#cursor# keys of the ledger, the cursor attributes only', () => {
+    const role = resourcesOf(defaults).AuditRole;
+    const statements = toList(role?.Properties.Policies).flatMap((p) =>
+      statementsOf(asObject(p, 'Policy').PolicyDocument),
+    );
+    const writes = statements.filter((s) => s.Action.some((a) => /Put|Update|Delete|Write/.test(a)));
+    expect(writes.map((s) => [s.Action, s.Condition])).toEqual([
+      [
+        ['dynamodb:PutItem'],
+        {
+          'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['audit#cursor#*'] },
+          'ForAllValues:StringEquals': {
+            'dynamodb:Attributes': [
+              'pk',
+              'rev',
+              'position',
+              'firstRunAt',
+              'sweepRuns',
+              'lastSweepRuns',
+              'updatedAt',
+            ],
+          },
+          StringEqualsIfExists: { 'dynamodb:ReturnValues': 'NONE' },
+          Null: { 'dynamodb:LeadingKeys': 'false' },
+        },
+      ],
+      [['logs:CreateLogStream', 'logs:PutLogEvents'], undefined],
+    ]);
   });
 
   it('alarms on any error of the auditor', () => {

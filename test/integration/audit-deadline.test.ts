@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type CursorStore, memoryCursorStore } from '../../lib/audit/cursor.js';
 import { createAuditHandler } from '../../lib/audit/handler.js';
 import { nodeTransport, type Transport } from '../../lib/pingone/transport.js';
 import { LOCAL_ROTATION_LAMBDA_ARN, lambdaContext } from '../../local/driver.js';
@@ -44,7 +45,7 @@ afterAll(async () => {
 });
 
 /** The auditor on a simulated clock that PingOne's answers move on by PINGONE_MS each. */
-function slowAuditor(options: { startAt: number; env?: Record<string, string> }) {
+function slowAuditor(options: { startAt: number; env?: Record<string, string>; cursor?: CursorStore }) {
   let clock = options.startAt;
   const inner = nodeTransport();
   const transport: Transport = async (request) => {
@@ -71,6 +72,7 @@ function slowAuditor(options: { startAt: number; env?: Record<string, string> })
     ssm: world.ssm,
     dynamodb: world.dynamodb,
     transport,
+    ...(options.cursor ? { cursor: options.cursor } : {}),
     now: () => clock,
     sleep: async (ms) => {
       clock += ms;
@@ -84,7 +86,7 @@ function snapshot(secret: RotatableSecret) {
 }
 
 describe('an audit that reaches its deadline mid-fleet', () => {
-  it('judges what it started, names the rest, emits SecretsNotAudited, fails, and retires nothing it did not judge', async () => {
+  it('judges what it started, names the rest, emits SecretsNotAudited, and retires nothing it did not judge', async () => {
     const before = fleet.map((secret) => snapshot(secret));
     const labels = await Promise.all(fleet.map((secret) => world.labels(secret.arn)));
     output.clear();
@@ -92,50 +94,48 @@ describe('an audit that reaches its deadline mid-fleet', () => {
     const { handler, elapsed } = slowAuditor({ startAt: Date.now() + 4 * HOUR });
 
     // 40 s left, 10 s of it kept back for the summary (the handler's margin): a secret is started only with
-    // 10 s of the remaining 30 s to spare, and each takes two PingOne reads (5 s).
-    const error = await handler({}, lambdaContext(Date.now(), 40_000)).catch((e: Error) => e);
+    // 10 s of the remaining 30 s to spare, and each takes two PingOne reads (5 s). A run cut by its deadline
+    // does not fail: the next run continues after it (the cursor), and the coverage metric says how far behind.
+    const result = await handler({}, lambdaContext(Date.now(), 40_000));
 
-    expect(error).toMatchObject({ name: 'AuditIncompleteError' });
     const summary = output.records.find((r) => r.message === 'audit complete') as {
       audited: number;
       notAudited: number;
       errors: number;
       retired: number;
       retirementsSkipped: number;
+      cursor: string;
     };
+    expect(summary).toMatchObject(result);
     expect(summary.audited).toBeGreaterThan(0);
     expect(summary.notAudited).toBeGreaterThan(0);
     expect(summary.audited + summary.notAudited).toBe(FLEET);
     expect(summary.errors).toBe(0);
-    expect((error as Error).message).toContain(
-      `The audit judged ${summary.audited} of ${FLEET} secrets: 0 could not be read`,
-    );
-    expect((error as Error).message).toContain(
-      `${summary.notAudited} were not started before the deadline (raise the function's timeout`,
-    );
 
-    // Which: one log line names every secret not started, and they are exactly the ones without a verdict.
+    // Which: a log line names every secret not started, and they are exactly the ones without a verdict; the
+    // cursor is the last one started.
     const notAudited = output.records.find((r) => r.message === 'secrets not audited before the deadline')
       ?.secrets as string[];
     expect(notAudited).toHaveLength(summary.notAudited);
     const names = fleet.map((s) => s.name);
     expect([...notAudited].sort()).toEqual(names.slice(FLEET - summary.notAudited));
+    expect(summary.cursor).toBe(names[summary.audited - 1]);
     // The run stopped starting secrets once fewer than 10 s were left before its own deadline (30 s), and the
     // secrets it had started still finished.
     expect(elapsed()).toBeGreaterThan(20_000);
     expect(elapsed()).toBeLessThanOrEqual(30_000 + 2 * 2 * PINGONE_MS);
 
-    // Its metrics: SecretsNotAudited and AuditFailed, no AuditCompleted; verdict counts for the judged only.
+    // Its metrics: SecretsNotAudited, no AuditCompleted; verdict counts for the judged only; the oldest audit's
+    // age (the first run: the secrets not reached have waited since it started).
     const emf = output.records.filter((r) => r._aws !== undefined);
     expect(emf.find((r) => r.SecretsNotAudited !== undefined)?.SecretsNotAudited).toBe(summary.notAudited);
     expect(emf.find((r) => r.SecretsAudited !== undefined)?.SecretsAudited).toBe(summary.audited);
-    expect(emf.find((r) => r.AuditFailed !== undefined)?.AuditFailed).toBe(1);
     expect(emf.some((r) => r.AuditCompleted !== undefined)).toBe(false);
+    expect(emf.some((r) => r.AuditFailed !== undefined)).toBe(false);
     expect(emf.find((r) => r.verdict === 'healthy')?.Secrets).toBe(summary.audited);
-    expect(output.records.find((r) => r.message === 'audit failed')).toMatchObject({
-      level: 'ERROR',
-      errorCode: 'AuditIncomplete',
-    });
+    expect(emf.find((r) => r.OldestAuditAge !== undefined)?.OldestAuditAge).toBe(
+      Math.round(elapsed() / 1000),
+    );
 
     // Nothing retired, judged or not: early retirement is not started that close to the deadline either, and the
     // judged secrets it would have retired are named (the secrets not judged are not even considered).
@@ -152,6 +152,38 @@ describe('an audit that reaches its deadline mid-fleet', () => {
     ).toEqual([]);
     expect(fleet.map((secret) => snapshot(secret))).toEqual(before);
     expect(await Promise.all(fleet.map((secret) => world.labels(secret.arn)))).toEqual(labels);
+  });
+
+  it('two deadline-cut runs over the same fleet together judge every secret: the second continues after the first (issue 18)', async () => {
+    // Its own cursor (the other tests' runs keep theirs in the ledger table).
+    const cursor = memoryCursorStore();
+    const judged: string[][] = [];
+    const startAt = Date.now() + 4 * HOUR;
+    for (const run of [0, 1]) {
+      output.clear();
+      const { handler } = slowAuditor({ startAt: startAt + run * HOUR, cursor });
+      // Time for about 7 of the 12 (the clock moves 2.5 s per PingOne call, which the two workers' calls
+      // share); whatever the run throws, the test judges only what it covered.
+      await handler({}, lambdaContext(Date.now(), 55_000)).catch(() => undefined);
+      const notAudited = output.records
+        .filter((r) => r.message === 'secrets not audited before the deadline')
+        .flatMap((r) => r.secrets as string[]);
+      expect(notAudited.length).toBeGreaterThan(0);
+      judged.push(fleet.map((s) => s.name).filter((name) => !notAudited.includes(name)));
+    }
+    // Each run judged more than half; the second none of the first run's again before every secret had its turn.
+    expect(judged[0]?.length).toBeGreaterThan(FLEET / 2);
+    expect(new Set([...(judged[0] ?? []), ...(judged[1] ?? [])]).size).toBe(FLEET);
+    // The second run wrapped round: its cursor is now among the secrets the first run judged, and the sweep
+    // it completed is the two runs (the oldest audit: the first secret after the cursor, judged in the first).
+    expect(cursor.state).toMatchObject({
+      firstRunAt: startAt,
+      lastSweepRuns: [
+        { to: judged[0]?.at(-1), at: startAt },
+        { to: fleet.at(-1)?.name, at: startAt + HOUR },
+      ],
+    });
+    expect(judged[0]).toContain(cursor.state?.position);
   });
 
   it('with time enough the same fleet is judged whole and its unused previous secrets retired (the control)', async () => {
