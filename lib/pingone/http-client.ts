@@ -10,6 +10,7 @@ import {
 } from '../errors.js';
 import { parseJsonObject } from '../json-object.js';
 import { basicAuthorization, Redactor } from '../redact.js';
+import { fitDelay, retryDelayMs } from './backoff.js';
 import { DELETE_PREVIOUS_OPERATION, REGENERATE_OPERATION } from './change-outcome.js';
 import { clientSecretJwt, JWT_BEARER_ASSERTION_TYPE } from './client-assertion.js';
 import { expandRegionTemplate, type PingOneRegion } from './regions.js';
@@ -95,7 +96,8 @@ interface CachedToken {
  *
  * - Worker token by client_credentials, cached until shortly before `expires_in`, refreshed once on a 401.
  * - Calls that change nothing at PingOne (GET, token, introspection) retry 408/429/5xx and network errors
- *   with exponential backoff and full jitter, honour `Retry-After`, and never run past the caller's deadline.
+ *   with exponential backoff and full jitter, honour `Retry-After` (waiting at least that long, plus jitter, so
+ *   containers refused together do not return together), and never run past the caller's deadline.
  * - Calls that change PingOne (the regenerate POST, the previous-secret DELETE) are sent once and never
  *   repeated on any answer but PingOne's own 401 (refused before processing; repeated once with a fresh
  *   token). A repeated DELETE removes whatever is previous *then*, a repeated POST evicts AWSCURRENT. The
@@ -370,8 +372,17 @@ export class PingOneHttpClient implements PingOneClient {
         if (attempt >= this.#retry.maxAttempts) throw error;
         const retryAfter = error instanceof PingOneApiError ? error.retryAfterMs : undefined;
         if (retryAfter !== undefined && retryAfter > this.#retry.maxRetryAfterMs) throw error;
-        const delay = retryAfter ?? this.#backoff(attempt);
-        if (this.#now() + delay + MIN_ATTEMPT_MS > options.deadline) {
+        // Jittered, Retry-After included (never shorter than it): containers that were refused together
+        // come back spread out, not in one wave (lib/pingone/backoff.ts). The jitter is cut to fit the
+        // deadline; the Retry-After is not.
+        const jittered = retryDelayMs(attempt, retryAfter, this.#retry, this.#random);
+        const delay = fitDelay(
+          jittered,
+          retryAfter ?? jittered,
+          this.#now(),
+          options.deadline - MIN_ATTEMPT_MS,
+        );
+        if (delay === undefined) {
           throw new DeadlineExceededError(
             `PingOne ${request.operation}: no time left to retry before the Lambda deadline (last error: ${error.message})`,
             { cause: error },
@@ -424,12 +435,6 @@ export class PingOneHttpClient implements PingOneClient {
     }
     if (response.ok) return response;
     throw toApiError(request, response, response.body, this.#now());
-  }
-
-  #backoff(attempt: number): number {
-    const ceiling = Math.min(this.#retry.maxDelayMs, this.#retry.baseDelayMs * 2 ** (attempt - 1));
-    // Full jitter, with a floor so a retry never fires at once.
-    return Math.round(ceiling / 2 + (this.#random() * ceiling) / 2);
   }
 
   #apiBase(region: PingOneRegion): string {

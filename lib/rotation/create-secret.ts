@@ -24,6 +24,7 @@ import {
   withRegenerateIntent,
 } from '../ledger/record.js';
 import { describeOwner, ownerOf, readOwnerSecret, readRotatableApplication } from '../owner.js';
+import { fitDelay, retryDelayMs } from '../pingone/backoff.js';
 import { changeOutcome, REGENERATE_OPERATION } from '../pingone/change-outcome.js';
 import type { PingOneSecretState, SecretOwner } from '../pingone/types.js';
 import { sameSecret, withClientSecret } from '../secret-value.js';
@@ -40,6 +41,8 @@ import { ledgerOptions, readCurrent, readOwnLedgerRecord } from './reads.js';
 const MAX_RECONCILE_RESERVE_MS = 3_000;
 /** Regenerates sent in one invocation, at most; only after a re-read proved the earlier one did nothing. */
 const MAX_REGENERATE_ATTEMPTS = 3;
+/** The pause before asking again after PingOne's own 408/429/500/503 to a regenerate (jittered). */
+const REGENERATE_BACKOFF = { baseDelayMs: 500, maxDelayMs: 4_000 } as const;
 
 export type CreateOutcome = 'already-stored' | 'regenerated' | 'adopted';
 
@@ -197,6 +200,26 @@ async function obtainNewSecret(
         fromPingOne: error instanceof PingOneApiError ? error.fromPingOne : undefined,
         outcome,
       });
+      if (outcome === 'not-applied') {
+        // PingOne's own answer said it did nothing: asking again is safe, after a pause and a fresh read. The
+        // pause comes first (jittered, never shorter than Retry-After: containers refused together do not
+        // return together), so the decision to send again rests on what PingOne shows after it.
+        const retryAfter = (error as PingOneApiError).retryAfterMs;
+        const wait = fitDelay(
+          retryDelayMs(attempt, retryAfter, REGENERATE_BACKOFF, deps.random ?? Math.random),
+          retryAfter ?? 0,
+          deps.now(),
+          Math.min(deps.deadline - MAX_RECONCILE_RESERVE_MS, postUntil) - 1_000,
+        );
+        if (wait === undefined) {
+          throw new DeadlineExceededError(
+            `${describeOwner(owner)}: PingOne did not regenerate (${(error as Error).message}) and there is no time ` +
+              'left to ask again; nothing changed, the next attempt starts over',
+            { cause: error },
+          );
+        }
+        await deps.sleep(wait);
+      }
       state = await pingone.readSecret(owner, { deadline: deps.deadline });
       if (decide(state, currentSecret) === 'regenerate' && outcome === 'unknown') {
         // Not PingOne's word (a reset, a timeout, a gateway's 503): the POST may still be on its way to
@@ -211,21 +234,6 @@ async function obtainNewSecret(
             'that re-reads PingOne and adopts the new secret if the request landed, or regenerates once if not',
           { cause: error },
         );
-      }
-      if (decide(state, currentSecret) === 'regenerate') {
-        // PingOne's own answer said it did nothing, and the re-read agrees: asking again is safe, after a pause.
-        const wait = (error as PingOneApiError).retryAfterMs ?? 500 * 2 ** (attempt - 1);
-        if (
-          deps.now() + wait + MAX_RECONCILE_RESERVE_MS + 1_000 > deps.deadline ||
-          deps.now() + wait + 1_000 > postUntil
-        ) {
-          throw new DeadlineExceededError(
-            `${describeOwner(owner)}: PingOne did not regenerate (${(error as Error).message}) and there is no time ` +
-              'left to ask again; nothing changed, the next attempt starts over',
-            { cause: error },
-          );
-        }
-        await deps.sleep(wait);
       }
     }
   }

@@ -36,6 +36,8 @@ export interface RotationDeps {
   /** Epoch milliseconds. */
   readonly now: () => number;
   readonly sleep: (ms: number) => Promise<void>;
+  /** [0, 1), for the jitter of every wait (lib/pingone/backoff.ts); Math.random when omitted. */
+  readonly random?: () => number;
   /** Absolute time (epoch ms) by which every call must be done: the Lambda's deadline minus a margin. */
   readonly deadline: number;
 }

@@ -161,7 +161,57 @@ describe('retries of idempotent calls', () => {
       { status: 200, body: { secret: 's' } },
     ]);
     await expect(client().readSecret(OWNER, far())).resolves.toEqual({ secret: 's' });
-    expect(sleeps).toEqual([2_000]);
+    // Never earlier than Retry-After, plus jitter over a window as long as it: random() = 0.5 → 2 s + 1 s.
+    expect(sleeps).toEqual([3_000]);
+  });
+
+  it('two containers told the same Retry-After do not come back at the same instant', async () => {
+    const limited = {
+      status: 429,
+      headers: { 'retry-after': '1' },
+      body: { id: 'r', code: 'REQUEST_LIMITED', message: 'slow down' },
+    };
+    server.on(SECRET_PATH, [limited, limited, { status: 200, body: { secret: 's' } }], () => ({
+      status: 200,
+      body: { secret: 's' },
+    }));
+    // Two containers, refused at the same moment, each with its own random source.
+    const retriesAt: number[] = [];
+    const container = (random: () => number) => {
+      let now = clock;
+      return client({
+        now: () => now,
+        random,
+        sleep: async (ms) => {
+          now += ms;
+          retriesAt.push(now);
+        },
+      });
+    };
+    await Promise.all([
+      container(() => 0.1).readSecret(OWNER, far()),
+      container(() => 0.8).readSecret(OWNER, far()),
+    ]);
+    expect(retriesAt).toHaveLength(2);
+    const [a, b] = retriesAt as [number, number];
+    expect(a).not.toBe(b);
+    expect(Math.abs(a - b)).toBeGreaterThanOrEqual(500);
+    for (const at of retriesAt) expect(at - clock).toBeGreaterThanOrEqual(1_000);
+  });
+
+  it("cuts the jitter to fit the deadline, never the server's Retry-After", async () => {
+    server.on(SECRET_PATH, [
+      {
+        status: 429,
+        headers: { 'retry-after': '2' },
+        body: { id: 'r', code: 'REQUEST_LIMITED', message: 'x' },
+      },
+      { status: 200, body: { secret: 's' } },
+    ]);
+    // 2 s + 0.9 · 2 s = 3.8 s would end past the deadline (3 s, less 250 ms for the attempt itself).
+    const c = client({ random: () => 0.9 });
+    await expect(c.readSecret(OWNER, { deadline: clock + 3_000 })).resolves.toEqual({ secret: 's' });
+    expect(sleeps).toEqual([2_750]);
   });
 
   it('retries 5xx with growing, jittered backoff, then succeeds', async () => {
@@ -178,8 +228,8 @@ describe('retries of idempotent calls', () => {
       secret: 's',
       previous: { secret: 'p', expiresAt: '2030-01-01T00:00:00.000Z' },
     });
-    // random() = 0.5 → 3/4 of the ceiling: 250, 500, 1000 ms ceilings.
-    expect(sleeps).toEqual([188, 375, 750]);
+    // Full jitter over [125 ms, ceiling], ceilings 250, 500, 1000 ms; random() = 0.5 → the middle.
+    expect(sleeps).toEqual([188, 313, 563]);
   });
 
   it('does not retry a 4xx, and surfaces PingOne’s code, message, details and request id', async () => {

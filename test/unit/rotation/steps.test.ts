@@ -72,6 +72,7 @@ function makeDeps(env: Record<string, string> = {}, deadline = NOW + 60_000): Ro
     sleep: async (ms) => {
       sleeps.push(ms);
     },
+    random: () => 0.5,
     deadline,
   };
 }
@@ -281,14 +282,55 @@ describe('createSecret', () => {
     await expect(runRotationStep(makeDeps(), event('createSecret'))).resolves.toBe('regenerated');
     expect(pingone.regenerateRequests).toBe(2);
     expect(pingone.regenerates).toBe(1);
-    expect(sleeps).toEqual([500]);
+    // Jittered backoff over [250, 500] ms; random() = 0.5 → the middle.
+    expect(sleeps).toEqual([375]);
   });
 
   it('honours Retry-After on a 429 from the regenerate', async () => {
     pingone.regenerateFaults.push({ kind: 'status', status: 429, retryAfterMs: 2_000 });
     await expect(runRotationStep(makeDeps(), event('createSecret'))).resolves.toBe('regenerated');
-    expect(sleeps).toEqual([2_000]);
+    // Never earlier than Retry-After, plus jitter over a window as long as it: random() = 0.5 → 2 s + 1 s.
+    expect(sleeps).toEqual([3_000]);
     expect(pingone.regenerates).toBe(1);
+  });
+
+  it('two containers refused the regenerate with the same Retry-After do not ask again at the same instant', async () => {
+    pingone.regenerateFaults.push({ kind: 'status', status: 429, retryAfterMs: 1_000 });
+    await expect(runRotationStep({ ...makeDeps(), random: () => 0.1 }, event('createSecret'))).resolves.toBe(
+      'regenerated',
+    );
+    // The second container: another secret's rotation against the same PingOne, refused the same way.
+    pingone.regenerateFaults.push({ kind: 'status', status: 429, retryAfterMs: 1_000 });
+    const other = new FakePingOne(initialSecret);
+    other.regenerateFaults.push({ kind: 'status', status: 429, retryAfterMs: 1_000 });
+    sm.restore();
+    sm = new SecretsManagerModel();
+    sm.versions.v1 = { stages: ['AWSCURRENT'], value: secretJson(initialSecret) };
+    sm.startRotation(TOKEN);
+    ledger = new MemoryLedger();
+    await expect(
+      runRotationStep({ ...makeDeps(), pingone: other, random: () => 0.8 }, event('createSecret')),
+    ).resolves.toBe('regenerated');
+    expect(sleeps).toHaveLength(2);
+    const [a, b] = sleeps as [number, number];
+    expect(Math.min(a, b)).toBeGreaterThanOrEqual(1_000);
+    expect(Math.abs(a - b)).toBeGreaterThanOrEqual(500);
+  });
+
+  it('reads PingOne again after the pause, before asking again', async () => {
+    pingone.regenerateFaults.push({ kind: 'status', status: 503 });
+    let readsBeforePause = -1;
+    const deps = {
+      ...makeDeps(),
+      sleep: async (ms: number) => {
+        sleeps.push(ms);
+        readsBeforePause = pingone.reads;
+      },
+    };
+    await expect(runRotationStep(deps, event('createSecret'))).resolves.toBe('regenerated');
+    // One read before the first POST, then the pause, then the fresh read the second POST rests on.
+    expect(readsBeforePause).toBe(1);
+    expect(pingone.reads).toBe(2);
   });
 
   it('gives up cleanly when there is no time left to ask again', async () => {
