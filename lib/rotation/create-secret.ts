@@ -70,13 +70,19 @@ export async function createSecret(
   description: SecretDescription,
 ): Promise<CreateOutcome> {
   const { secrets, logger } = deps;
-  const existing = await secrets.getValue(event.secretId, { versionId: event.token, stage: AWSPENDING });
+  // Two Secrets Manager reads at once (reads change nothing): the token's AWSPENDING value and AWSCURRENT's.
+  // AWSPENDING decides first, as before: when it holds a value the step is done and AWSCURRENT's read (or its
+  // failure) is dropped.
+  const pendingRead = secrets.getValue(event.secretId, { versionId: event.token, stage: AWSPENDING });
+  const currentRead = readCurrent(deps, event);
+  currentRead.catch(() => {}); // awaited below unless AWSPENDING already holds a value
+  const existing = await pendingRead;
   if (existing !== undefined) {
     logger.info('pending version already holds a value');
     return 'already-stored';
   }
 
-  const current = await readCurrent(deps, event);
+  const current = await currentRead;
   const owner = ownerOf(current, deps.config);
   const ttl = resolveTtl(deps.config, description.tags);
   // The in-use window tag too, here: a tag outside the deployer's bounds is refused before any PingOne call.
@@ -84,10 +90,6 @@ export async function createSecret(
   // The ledger first: a secret naming an owner bound to another secret never reaches PingOne.
   const record = await readOwnLedgerRecord(deps, owner, description.arn);
   const ledger = new LedgerProgress(deps, owner, description, event.token, record);
-  // Applications: only OIDC ones have a secret; a SAML app is refused here, before anything changes.
-  if (owner.kind === 'application') {
-    await readRotatableApplication(deps.pingone, owner, { deadline: deps.deadline });
-  }
 
   const { secret, outcome } = await obtainNewSecret(
     deps,
@@ -98,12 +100,16 @@ export async function createSecret(
     ledger,
   );
 
+  // The new secret goes into Secrets Manager first, then the ledger's informational note: PingOne holds a
+  // secret no AWS version has for as short a time as possible. The intent written before the regenerate is
+  // what makes the regenerate crash-safe (a retry adopts by it); the note only marks the run regenerated.
   const stored = await secrets.putPending(
     event.secretId,
     event.token,
     withClientSecret(current, secret),
     event.rotationToken,
   );
+  await ledger.recordRegenerated();
   if (stored === 'already-exists') {
     // Another invocation stored this token's version first. Read it back; never regenerate again.
     const readBack = await secrets.getValue(event.secretId, { versionId: event.token, stage: AWSPENDING });
@@ -138,10 +144,14 @@ async function obtainNewSecret(
   ledger: LedgerProgress,
 ): Promise<{ secret: string; outcome: 'regenerated' | 'adopted' }> {
   const { pingone, logger, metrics } = deps;
+  const options = { deadline: deps.deadline };
   // When the read the first regenerate decision rests on began: an intent that may still land after it
   // makes the read stale (see LedgerProgress.recordIntent).
   const readAt = deps.now();
-  let state = await readOwnerSecret(deps.pingone, owner, { deadline: deps.deadline });
+  // Applications: only OIDC ones have a secret; a SAML app is refused here, before anything changes. Not
+  // read at the same time as the secret: a refused application's secret is never asked for.
+  if (owner.kind === 'application') await readRotatableApplication(pingone, owner, options);
+  let state = await readOwnerSecret(pingone, owner, options);
   let postUntil: number | undefined;
 
   for (let attempt = 1; ; attempt++) {
@@ -152,7 +162,6 @@ async function obtainNewSecret(
       logger.info('PingOne already regenerated; adopting its current secret', {
         previousExpiresAt: state.previous?.expiresAt,
       });
-      await ledger.recordRegenerated();
       return { secret: state.secret, outcome: 'adopted' };
     }
     if (decision === 'drift') {
@@ -183,7 +192,6 @@ async function obtainNewSecret(
         });
       }
       logger.info('PingOne regenerated the secret', { previousExpiresAt: previousExpiresAt.toISOString() });
-      await ledger.recordRegenerated();
       return { secret: after.secret, outcome: 'regenerated' };
     } catch (error) {
       const outcome = changeOutcome(error, REGENERATE_OPERATION);
@@ -410,8 +418,9 @@ class LedgerProgress {
   }
 
   /**
-   * Notes that PingOne holds this rotation's new secret. Informational (adopting relies on the intent written
-   * before the POST), so a failure here is logged and the rotation goes on to store the secret.
+   * Notes that PingOne holds this rotation's new secret, once AWSPENDING holds it. Informational (adopting
+   * relies on the intent written before the POST; finishSecret closes the run either way), so a failure here
+   * is logged and the step still succeeds.
    */
   async recordRegenerated(): Promise<void> {
     const { deps } = this;

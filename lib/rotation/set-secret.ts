@@ -17,8 +17,13 @@ export async function setSecret(
   event: RotationEvent,
   description: SecretDescription,
 ): Promise<void> {
-  const current = await readCurrent(deps, event);
-  const pending = await readPending(deps, event);
+  // Both values at once: two Secrets Manager reads, which change nothing. AWSCURRENT's outcome is taken first,
+  // so a failure reads as it did when they ran one after the other.
+  const currentRead = readCurrent(deps, event);
+  const pendingRead = readPending(deps, event);
+  pendingRead.catch(() => {}); // awaited just below, once AWSCURRENT's read has settled
+  const current = await currentRead;
+  const pending = await pendingRead;
   if (pending === undefined) {
     throw new PendingMismatchError(
       `AWSPENDING version ${event.token} holds no value: createSecret has not completed for this rotation`,

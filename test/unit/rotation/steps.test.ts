@@ -286,6 +286,58 @@ describe('createSecret', () => {
     expect(sleeps).toEqual([375]);
   });
 
+  it('stores the pending value before the ledger notes the regenerate (the intent stays before the POST)', async () => {
+    // What Secrets Manager and PingOne held at each ledger write.
+    const atWrites: Array<{ smWrites: number; regenerates: number; regenerated: boolean }> = [];
+    const deps = makeDeps();
+    const observed: RotationDeps = {
+      ...deps,
+      ledger: {
+        table: ledger.table,
+        read: (owner, options) => ledger.read(owner, options),
+        write: (owner, record, options) => {
+          atWrites.push({
+            smWrites: sm.writes(),
+            regenerates: pingone.regenerates,
+            regenerated: record.history.some((run) => run.regeneratedAt !== undefined),
+          });
+          return ledger.write(owner, record, options);
+        },
+      },
+    };
+    await expect(runRotationStep(observed, event('createSecret'))).resolves.toBe('regenerated');
+    expect(atWrites).toEqual([
+      // The intent: before PingOne regenerates, nothing stored yet.
+      { smWrites: 0, regenerates: 0, regenerated: false },
+      // The note: AWSPENDING already holds the new secret.
+      { smWrites: 1, regenerates: 1, regenerated: true },
+    ]);
+  });
+
+  it('reads AWSPENDING and AWSCURRENT at once in createSecret and setSecret (one round trip, not two)', async () => {
+    const deps = makeDeps();
+    let inFlight = 0;
+    const peaks: number[] = [];
+    class ObservedStore extends SecretsStore {
+      override async getValue(...args: Parameters<SecretsStore['getValue']>) {
+        inFlight++;
+        peaks.push(inFlight);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        try {
+          return await super.getValue(...args);
+        } finally {
+          inFlight--;
+        }
+      }
+    }
+    const secrets = new ObservedStore(sm.client);
+    await expect(runRotationStep({ ...deps, secrets }, event('createSecret'))).resolves.toBe('regenerated');
+    expect(peaks).toEqual([1, 2]);
+    peaks.length = 0;
+    await runRotationStep({ ...deps, secrets }, event('setSecret'));
+    expect(peaks).toEqual([1, 2]);
+  });
+
   it('honours Retry-After on a 429 from the regenerate', async () => {
     pingone.regenerateFaults.push({ kind: 'status', status: 429, retryAfterMs: 2_000 });
     await expect(runRotationStep(makeDeps(), event('createSecret'))).resolves.toBe('regenerated');
