@@ -80,8 +80,9 @@ it('lists the external calls of every step, for a resource and for an applicatio
     'pingone:GET /resource/secret',
     'ddb:UpdateItem',
     'pingone:POST /resource/secret',
-    'ddb:UpdateItem',
+    // AWSPENDING first, then the ledger's informational note (the intent above makes the POST crash-safe).
     'sm:PutSecretValue',
+    'ddb:UpdateItem',
   ]);
   // An application is read first: only an OIDC application with a secret gets further.
   expect(callsByKind.application.createSecret).toEqual([
@@ -90,8 +91,8 @@ it('lists the external calls of every step, for a resource and for an applicatio
     'pingone:GET /application/secret',
     'ddb:UpdateItem',
     'pingone:POST /application/secret',
-    'ddb:UpdateItem',
     'sm:PutSecretValue',
+    'ddb:UpdateItem',
   ]);
   expect(callsByKind.application.testSecret).toContain('pingone:POST /as/introspect');
   for (const kind of KINDS) {
@@ -184,7 +185,10 @@ describe.each(KINDS)('a %s secret', (kind) => {
 });
 
 // Last in the file (tests run in order): scans the logs of every test above.
-it('the captured logs hold the expected lines and no secret, bearer token, worker credential or RotationToken', () => {
+// Every encoding of every secret seen, over every test's logs: generous on a loaded machine.
+it('the captured logs hold the expected lines and no secret, bearer token, worker credential or RotationToken', {
+  timeout: 120_000,
+}, () => {
   const text = output.captured;
   // The capture did see the function's logs (the crashes were logged as failed steps)…
   expect(text).toContain('"message":"rotation step failed"');

@@ -155,7 +155,11 @@ export function rotationHarness(world: LocalWorld, options: HarnessOptions = {})
       handlersBuilt.count++;
     }
     boundaries.beginInvocation(event.Step);
-    return handler(event as never, context);
+    const result = await handler(event as never, context);
+    // A process that died at a call reports nothing, even when the code went on past that call's error (an
+    // informational write whose failure is only logged).
+    if (boundaries.crashed) throw new SimulatedCrash('(the process died during the invocation)');
+    return result;
   };
   const driver = new LocalRotationDriver({
     secretsManager: world.secretsManager,
