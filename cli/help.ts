@@ -1,6 +1,6 @@
 /** The CLI's help: the usage, each command's help, the global options and the exit codes. */
 
-import { ROTATION_FIXES, verdictExitHelp } from '../lib/status/verdicts.js';
+import { ROTATION_FIXES } from '../lib/status/verdicts.js';
 import type { CommandName } from './command-line.js';
 import { AUDIT_EXIT, DEFAULT_AUDIT_PREFIX } from './commands/audit.js';
 import { DEFAULT_NAME_TEMPLATE } from './commands/import-terraform.js';
@@ -9,6 +9,7 @@ import { DEFAULT_REPORT_DAYS } from './commands/report.js';
 import { DEFAULT_ROTATE_TIMEOUT_MS } from './commands/rotate-request.js';
 import { DEFAULT_STUCK_AFTER_MS, NOT_ROTATING_STRICT_EXIT } from './commands/status.js';
 import { PROGRAM } from './errors.js';
+import { exitCodesHelp } from './exit-codes.js';
 import { duration } from './format.js';
 
 const GLOBAL_HELP = `Options for every command:
@@ -26,14 +27,8 @@ const GLOBAL_HELP = `Options for every command:
   -h, --help              this help
   --version               print the version`;
 
-const EXIT_HELP = `Exit codes:
-  0  success; status: healthy, or not-rotating (a note)
-  1  error: an AWS or PingOne call failed, a rotation failed or timed out, unstick refused or cancelled
-  2  usage: a bad or missing option or setting
-  130 interrupted (Ctrl-C / SIGTERM): rotate stopped at a step boundary and printed how to continue
-  status verdicts (rotate exits with the same code when it refuses the state; --force skips that check):
-${verdictExitHelp()}
-  audit: ${AUDIT_EXIT.unhealthy} when any secret needs attention, 1 when one could not be judged`;
+/** From the one exit-code table (cli/exit-codes.ts), as docs/cli.md's is. */
+const EXIT_HELP = exitCodesHelp();
 
 export const USAGE = `Usage: ${PROGRAM} <command> [options]   (install: npm link in the checkout; never npx elsewhere)
 
@@ -88,7 +83,8 @@ The fleet auditor's run from here: lists the secrets under --prefix (default ${D
 --rotation-function-arn (default: every one), judges each exactly as status does (verdicts, warnings), looks
 for secrets naming the same PingOne owner, and prints a verdict count and one line per secret that needs
 attention. Read-only: it never retires a previous secret. Exits ${AUDIT_EXIT.healthy} when nothing needs attention, ${AUDIT_EXIT.unhealthy} when
-something does, 1 when a secret could not be judged.
+something does, 1 when a secret could not be judged or none was found under --prefix (the wrong region,
+profile or prefix: an empty audit is never green).
 
   --prefix P                 secret-name prefix (the stack's secretNamePrefix)
   --rotation-function-arn A  only secrets rotated by this function (the stack's RotateFunctionArn)

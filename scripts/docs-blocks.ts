@@ -4,11 +4,13 @@
  */
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { exitCodesMarkdown } from '../cli/exit-codes.js';
 import { verdictReferenceMarkdown } from '../lib/status/verdicts.js';
 
 /** Each generated block: its markers' name and what goes between them. */
 export const GENERATED: Readonly<Record<string, () => string>> = {
   verdicts: verdictReferenceMarkdown,
+  'exit-codes': exitCodesMarkdown,
 };
 
 /** README.md and every Markdown file under docs/, relative to `root`. */

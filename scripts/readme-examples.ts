@@ -21,13 +21,16 @@ const CLI = 'dist/cli/pingone-rotation.mjs';
 const FUNCTION_ARN = 'arn:aws:lambda:us-east-1:123456789012:function:pingone-rotation';
 
 /** Collects stdout and stderr in arrival order, as a terminal shows them. */
-function capture(child: ChildProcess): { text: () => string; done: Promise<number | null> } {
+function capture(
+  child: ChildProcess,
+  stdoutOnly = false,
+): { text: () => string; done: Promise<number | null> } {
   let text = '';
   child.stdout?.on('data', (chunk: Buffer) => {
     text += chunk.toString();
   });
   child.stderr?.on('data', (chunk: Buffer) => {
-    text += chunk.toString();
+    if (!stdoutOnly) text += chunk.toString();
   });
   const done = new Promise<number | null>((resolve, reject) => {
     child.once('error', reject);
@@ -69,19 +72,23 @@ try {
   const simulator = /PingOne simulator (\S+)$/m.exec(demoText)?.[1];
   if (!simulator) throw new Error('readme-examples: no simulator URL in the demo world output');
 
-  const cli = (args: string[], options: { stdinNull?: boolean } = {}) => {
+  // stdoutOnly: what a script reading --json gets (`2>/dev/null`).
+  type CliOptions = { stdinNull?: boolean; stdoutOnly?: boolean };
+  const cli = (args: string[], options: CliOptions = {}) => {
     const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
     child.stdin.end();
-    const shown = args.map((a) => (/[\s()]/.test(a) ? `"${a}"` : a)).join(' ');
+    const shown = args.map((a) => (/[\s();]/.test(a) ? `"${a}"` : a)).join(' ');
     return {
       child,
-      out: capture(child),
-      shown: `$ pingone-rotation ${shown}${options.stdinNull ? ' < /dev/null' : ''}`,
+      out: capture(child, options.stdoutOnly),
+      shown:
+        `$ pingone-rotation ${shown}${options.stdinNull ? ' < /dev/null' : ''}` +
+        `${options.stdoutOnly ? ' 2>/dev/null' : ''}`,
     };
   };
   const record = (out: string, code: number | null, shown: string, note = '') =>
     `${shown}${note}\n${out.trimEnd()}${code === 0 && !/^\$ pingone-rotation status /.test(shown) ? '' : `\n[exit ${code}]`}`;
-  const run = async (name: string, args: string[], options: { stdinNull?: boolean } = {}) => {
+  const run = async (name: string, args: string[], options: CliOptions = {}) => {
     const c = cli(args, options);
     const code = await c.out.done;
     runs.set(name, record(c.out.text(), code, c.shown));
@@ -166,12 +173,31 @@ try {
 
   await run('rotate-refused-pending', ['rotate', '--secret-id', 'pingone/billing-api', '--wait']);
   await run('unstick-billing-no-tty', ['unstick', '--secret-id', 'pingone/billing-api'], { stdinNull: true });
+  await run('unstick-billing-json-no-tty', ['unstick', '--secret-id', 'pingone/billing-api', '--json'], {
+    stdinNull: true,
+    stdoutOnly: true,
+  });
   await run('unstick-billing-yes', ['unstick', '--secret-id', 'pingone/billing-api', '--yes']);
   await run('unstick-search-yes', ['unstick', '--secret-id', 'pingone/search-api', '--yes']);
   await run('status-search-json', ['status', '--secret-id', 'pingone/search-api', '--json']);
   await run('status-missing-json', ['status', '--secret-id', 'pingone/does-not-exist', '--json']);
   await run('error-missing', ['status', '--secret-id', 'pingone/does-not-exist']);
   await run('error-option', ['status', '--secret', 'pingone/orders-api']);
+  // --json of a command that changes something: the document alone on stdout.
+  await run('rotate-cache-json', ['rotate', '--secret-id', 'pingone/cache-api', '--json'], {
+    stdoutOnly: true,
+  });
+  // rebind: the copy holds PingOne's current secret (proof of possession); without a terminal --yes is not
+  // enough, who can read it must be accepted by name.
+  await run('rebind-copy-no-readers', ['rebind', '--secret-id', 'pingone/orders-api-copy', '--yes']);
+  await run('rebind-copy', [
+    'rebind',
+    '--secret-id',
+    'pingone/orders-api-copy',
+    '--yes',
+    '--accept-readers',
+    'policy=none;kms=aws/secretsmanager',
+  ]);
   await run('version', ['--version']);
 } finally {
   demo.kill('SIGINT');
@@ -180,7 +206,8 @@ try {
 
 // 3. Rewrite the marked blocks, in README.md and every page under docs/.
 const used = new Set<string>();
-const marker = /(<!-- readme-example: ([^>]+?) -->\n)```[^\n]*\n[\s\S]*?\n```/g;
+// An empty block (a new marker) is "```\n```": its content is optional, lazily, so it never runs into the next.
+const marker = /(<!-- readme-example: ([^>]+?) -->\n)```[^\n]*\n(?:[\s\S]*?\n)??```/g;
 const files = docFiles('.');
 for (const file of files) {
   const text = readFileSync(file, 'utf8');

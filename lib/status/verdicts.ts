@@ -216,20 +216,6 @@ export type ConfigWarning = (typeof CONFIG_WARNING_TABLE)[number]['code'];
 
 export const CONFIG_WARNINGS: readonly ConfigWarning[] = CONFIG_WARNING_TABLE.map((entry) => entry.code);
 
-/** The verdict lines of the CLI's exit-code help, ordered by exit code (`  3  drift  …`). */
-export function verdictExitHelp(indent = '  '): string {
-  const rows = VERDICT_TABLE.flatMap((entry): [number, string, string][] => {
-    const e: VerdictEntry = entry;
-    const rows: [number, string, string][] = [[e.exit, e.verdict, e.meaning]];
-    if (e.strictExit !== undefined) rows.push([e.strictExit, e.verdict, 'the same, with status --strict']);
-    return rows;
-  }).sort((a, b) => a[0] - b[0]);
-  const width = Math.max(...VERDICT_TABLE.map((e) => e.verdict.length)) + 1;
-  return rows
-    .map(([code, name, meaning]) => `${indent}${String(code).padEnd(3)}${name.padEnd(width)}${meaning}`)
-    .join('\n');
-}
-
 /** The docs' verdict reference: a Markdown table of every verdict, then the configuration warnings. */
 export function verdictReferenceMarkdown(): string {
   const exit = (e: VerdictEntry) =>

@@ -71,6 +71,19 @@ describe('README examples', () => {
     expect(pages.map((p) => p.file)).toContain('docs/cli.md');
   });
 
+  it("the drift example of a console regenerate is captioned as drift, not as the function's unfinished rotation", () => {
+    // Its output says drift (the ledger records no regenerate by the function); a caption describing an
+    // unfinished rotation of the function's own (that is `grace`) would contradict it.
+    const at = readme.indexOf('<!-- readme-example: status-payments -->');
+    expect(at).toBeGreaterThan(0);
+    const before = readme.slice(0, at).trimEnd();
+    const caption = before.slice(before.lastIndexOf('\n\n'));
+    const block = /<!-- readme-example: status-payments -->\n```\n([\s\S]*?)\n```/.exec(readme)?.[1];
+    expect(block).toMatch(/^Verdict {4}drift: /m);
+    expect(caption).toMatch(/\bdrift\b/);
+    expect(caption).not.toMatch(/rotation that regenerated PingOne but did not finish/);
+  });
+
   it('the status example right after onboard shows the onboarded state, not a rotated one', () => {
     const block = /<!-- readme-example: status-orders-onboarded -->\n```\n([\s\S]*?)\n```/.exec(readme)?.[1];
     expect(block).toBeDefined();

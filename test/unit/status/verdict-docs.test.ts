@@ -18,7 +18,10 @@ const files = docFiles('.').flatMap((file) => {
 
 describe('the verdict reference in the docs', () => {
   it('is there, once', () => {
-    const blocks = files.reduce((n, { text }) => n + regenerate(text).blocks, 0);
+    const blocks = files.reduce(
+      (n, { text }) => n + text.split('\n').filter((line) => line === '<!-- verdicts:begin -->').length,
+      0,
+    );
     expect(blocks).toBe(1);
   });
 

@@ -3,6 +3,7 @@
  * CLI and the auditor use and the CLI's exit-code help all come from it.
  */
 import { describe, expect, it } from 'vitest';
+import { exitCodesHelp } from '../../../cli/exit-codes.js';
 import { helpText } from '../../../cli/run.js';
 import {
   DUPLICATE_OWNER_OUTRANKS,
@@ -13,7 +14,6 @@ import {
   STATUS_EXIT,
   VERDICT_TABLE,
   VERDICTS,
-  verdictExitHelp,
 } from '../../../lib/status/verdicts.js';
 
 describe('the verdict table', () => {
@@ -61,7 +61,7 @@ describe("the CLI's exit-code help", () => {
     expect(text).toMatch(
       new RegExp(`^ {2}${NOT_ROTATING_STRICT_EXIT} +not-rotating +the same, with status --strict$`, 'm'),
     );
-    expect(text).toContain(verdictExitHelp());
+    expect(text).toContain(exitCodesHelp());
   });
 
   it("rotate's help names the verdicts it goes ahead on, from the table", () => {
@@ -71,7 +71,7 @@ describe("the CLI's exit-code help", () => {
   });
 
   it('no help line is wider than 110 characters', () => {
-    for (const line of verdictExitHelp().split('\n')) expect(line.length, line).toBeLessThanOrEqual(110);
+    for (const line of exitCodesHelp().split('\n')) expect(line.length, line).toBeLessThanOrEqual(110);
   });
 });
 
