@@ -14,7 +14,6 @@
  */
 
 import { fileURLToPath } from 'node:url';
-import { CreateSecretCommand, TagResourceCommand } from '@aws-sdk/client-secrets-manager';
 import { RESOURCE_TAG } from '../lib/config.js';
 import { PingOneHttpClient } from '../lib/pingone/http-client.js';
 import type { PingOneRegion } from '../lib/pingone/regions.js';
@@ -176,17 +175,13 @@ async function seed(): Promise<void> {
   // pingone/orders-api-legacy and pingone/orders-api-copy: two secrets naming one PingOne resource.
   const legacy = await secret('pingone/orders-api-legacy');
   await must(legacy.name, rotate(driver, legacy.arn));
-  await w.secretsManager.send(
-    new TagResourceCommand({ SecretId: legacy.arn, Tags: [{ Key: RESOURCE_TAG, Value: legacy.resourceId }] }),
-  );
+  await w.secrets.tag(legacy.arn, { [RESOURCE_TAG]: legacy.resourceId });
   checkpoint('creating pingone/orders-api-copy');
-  await w.secretsManager.send(
-    new CreateSecretCommand({
-      Name: 'pingone/orders-api-copy',
-      SecretString: JSON.stringify(await w.readSecretJson(legacy.arn)),
-      Tags: [{ Key: RESOURCE_TAG, Value: legacy.resourceId }],
-    }),
-  );
+  await w.secrets.create({
+    name: 'pingone/orders-api-copy',
+    secretString: JSON.stringify(await w.readSecretJson(legacy.arn)),
+    tags: { [RESOURCE_TAG]: legacy.resourceId },
+  });
   await driver.testOnly('pingone/orders-api-copy');
 
   // pingone/cache-api: a 30-minute previous-secret TTL, shorter than consumers cache the secret (a warning).

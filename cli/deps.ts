@@ -1,6 +1,7 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { GivenSettings, RotationConfig } from '../lib/config.js';
+import { SecretsStore } from '../lib/secrets/secrets-store.js';
 import type { Output } from './format.js';
 import type { LocalRotation } from './local.js';
 import type { PingOneAccess } from './pingone-access.js';
@@ -34,6 +35,11 @@ export interface CliDeps {
    * Absent in tests that run commands in-process.
    */
   readonly onInterrupt?: (handler: (signal: NodeJS.Signals) => void) => () => void;
+}
+
+/** The Secrets Manager adapter a command uses: moto's in the local world, else on `deps.secretsManager`. */
+export function secretsOf(deps: Pick<CliDeps, 'secretsManager' | 'local'>): SecretsStore {
+  return deps.local?.secrets ?? new SecretsStore(deps.secretsManager);
 }
 
 /** The options every command accepts. */

@@ -3,7 +3,6 @@
  * proof of possession (the secret holds PingOne's current secret, read as the worker app) and, when it moves
  * a binding away from another secret, the operator's confirmation.
  */
-import { DescribeSecretCommand, GetResourcePolicyCommand } from '@aws-sdk/client-secrets-manager';
 import { type LedgerCallOptions, ledgerFromConfig, type RotationLedger } from '../lib/ledger/ledger.js';
 import {
   type BindingHow,
@@ -14,7 +13,7 @@ import {
 } from '../lib/ledger/record.js';
 import { describeOwner } from '../lib/owner.js';
 import type { SecretOwner } from '../lib/pingone/types.js';
-import type { CliDeps } from './deps.js';
+import { type CliDeps, secretsOf } from './deps.js';
 import { CliError, UsageError } from './errors.js';
 import { line } from './format.js';
 
@@ -92,16 +91,13 @@ export interface SecretReaders {
 
 /** Reads the secret's resource policy (GetResourcePolicy) and KMS key (DescribeSecret). */
 export async function secretReaders(deps: CliDeps, secretId: string): Promise<SecretReaders> {
-  const sm = deps.secretsManager;
-  const [policy, described] = await Promise.all([
-    sm.send(new GetResourcePolicyCommand({ SecretId: secretId })),
-    sm.send(new DescribeSecretCommand({ SecretId: secretId })),
-  ]);
+  const sm = secretsOf(deps);
+  const [policy, described] = await Promise.all([sm.resourcePolicy(secretId), sm.describe(secretId)]);
   const principals = new Set<string>();
-  if (policy.ResourcePolicy) {
+  if (policy) {
     let document: unknown;
     try {
-      document = JSON.parse(policy.ResourcePolicy);
+      document = JSON.parse(policy);
     } catch {
       principals.add('(a resource policy that is not JSON)');
     }
@@ -119,7 +115,7 @@ export async function secretReaders(deps: CliDeps, secretId: string): Promise<Se
       }
     }
   }
-  const key = described.KmsKeyId;
+  const key = described.kmsKeyId;
   const kmsKey =
     key === undefined || key === '' || /alias\/aws\/secretsmanager$/.test(key) ? 'aws/secretsmanager' : key;
   const sorted = [...principals].sort();

@@ -11,6 +11,7 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { SSMClient } from '@aws-sdk/client-ssm';
+import type { SecretsStore } from '../lib/secrets/secrets-store.js';
 import {
   type InvokeFn,
   LocalRotationDriver,
@@ -18,6 +19,7 @@ import {
   type StepBoundary,
   type StepReport,
 } from '../local/driver.js';
+import { MotoSecretsStore } from '../local/moto-secrets.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -57,6 +59,8 @@ export interface DriverHooks {
 export interface LocalRotation {
   /** The loopback AWS endpoint (moto). */
   readonly endpoint: string;
+  /** The Secrets Manager adapter for moto (local/moto-secrets.ts). */
+  readonly secrets: SecretsStore;
   /** Loads the handler once and returns a driver around it. */
   driver(hooks?: DriverHooks): Promise<{ driver: LocalRotationDriver; source: string }>;
 }
@@ -69,6 +73,7 @@ export function createLocalRotation(options: {
   let loaded: Promise<LoadedHandler> | undefined;
   return {
     endpoint: options.endpoint,
+    secrets: new MotoSecretsStore(options.secretsManager),
     async driver(hooks = {}) {
       loaded ??= options.loadHandler();
       const handler = await loaded;

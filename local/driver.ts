@@ -1,12 +1,12 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import {
-  DescribeSecretCommand,
-  ResourceNotFoundException,
-  RotateSecretCommand,
-  type SecretsManagerClient,
-  UpdateSecretVersionStageCommand,
-} from '@aws-sdk/client-secrets-manager';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Context } from 'aws-lambda';
+import {
+  AWSCURRENT,
+  AWSPENDING,
+  ResourceNotFoundException,
+  SecretsStore,
+} from '../lib/secrets/secrets-store.js';
 
 export type Step = 'createSecret' | 'setSecret' | 'testSecret' | 'finishSecret';
 export const ALL_STEPS: readonly Step[] = ['createSecret', 'setSecret', 'testSecret', 'finishSecret'];
@@ -109,11 +109,11 @@ export class RotationInProgressError extends Error {
  * Secrets Manager does (again from createSecret, same token), and reports each step's outcome.
  */
 export class LocalRotationDriver {
-  readonly #sm: SecretsManagerClient;
+  readonly #sm: SecretsStore;
   readonly #options: DriverOptions;
 
   constructor(options: DriverOptions) {
-    this.#sm = options.secretsManager;
+    this.#sm = new SecretsStore(options.secretsManager);
     this.#options = options;
     prepareLambdaEnvironment();
   }
@@ -127,16 +127,13 @@ export class LocalRotationDriver {
     if (stuck) throw new RotationInProgressError(secretId, stuck);
     const token = options.token ?? randomUUID();
     try {
-      await this.#sm.send(
-        new RotateSecretCommand({
-          SecretId: secretId,
-          ClientRequestToken: token,
-          RotationLambdaARN: this.#options.rotationLambdaArn ?? LOCAL_ROTATION_LAMBDA_ARN,
-          // moto enables rotation only for AutomaticallyAfterDays rules.
-          RotationRules: { AutomaticallyAfterDays: this.#options.rotationDays ?? 30 },
-          RotateImmediately: options.rotateImmediately ?? true,
-        }),
-      );
+      await this.#sm.rotate(secretId, {
+        token,
+        lambdaArn: this.#options.rotationLambdaArn ?? LOCAL_ROTATION_LAMBDA_ARN,
+        // moto enables rotation only for AutomaticallyAfterDays rules.
+        automaticallyAfterDays: this.#options.rotationDays ?? 30,
+        rotateImmediately: options.rotateImmediately ?? true,
+      });
     } catch (error) {
       // moto registers the version and then fails to find the Lambda: the state we want.
       if (!(error instanceof ResourceNotFoundException)) throw error;
@@ -228,9 +225,9 @@ export class LocalRotationDriver {
 
   /** The version carrying AWSPENDING but not AWSCURRENT, if any: an outstanding rotation. */
   async pendingVersion(secretId: string): Promise<string | undefined> {
-    const out = await this.#sm.send(new DescribeSecretCommand({ SecretId: secretId }));
-    return Object.entries(out.VersionIdsToStages ?? {}).find(
-      ([, stages]) => stages.includes('AWSPENDING') && !stages.includes('AWSCURRENT'),
+    const { versions } = await this.#sm.describe(secretId);
+    return Object.entries(versions).find(
+      ([, stages]) => stages.includes(AWSPENDING) && !stages.includes(AWSCURRENT),
     )?.[0];
   }
 
@@ -265,18 +262,12 @@ export class LocalRotationDriver {
 
   /** What Secrets Manager's backend does after a successful rotation: AWSPENDING leaves the new AWSCURRENT. */
   async #cleanUpPending(secretId: string, token: string): Promise<void> {
-    const out = await this.#sm.send(new DescribeSecretCommand({ SecretId: secretId }));
-    if (out.VersionIdsToStages?.[token]?.includes('AWSPENDING')) await this.#removePending(secretId, token);
+    const { versions } = await this.#sm.describe(secretId);
+    if (versions[token]?.includes(AWSPENDING)) await this.#removePending(secretId, token);
   }
 
   async #removePending(secretId: string, token: string): Promise<void> {
-    await this.#sm.send(
-      new UpdateSecretVersionStageCommand({
-        SecretId: secretId,
-        VersionStage: 'AWSPENDING',
-        RemoveFromVersionId: token,
-      }),
-    );
+    await this.#sm.removeStage(secretId, AWSPENDING, token);
   }
 }
 
@@ -296,4 +287,15 @@ export function lambdaContext(started: number, timeoutMs: number): Context {
     fail: () => {},
     succeed: () => {},
   };
+}
+
+/**
+ * moto's stand-in for a schedule (it enables rotation only for AutomaticallyAfterDays rules): rate(N days) → N,
+ * rate(N hours) → whole days, cron → 30.
+ */
+export function motoRotationDays(schedule: string): number {
+  const match = /^rate\(\s*(\d+)\s+(hours?|days?)\s*\)$/.exec(schedule);
+  if (!match) return 30;
+  const n = Number(match[1]);
+  return match[2]?.startsWith('hour') ? Math.max(1, Math.ceil(n / 24)) : Math.max(1, n);
 }

@@ -7,7 +7,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { ownerAuthenticator } from './authenticator.js';
 import { type InvokeFn, LocalRotationDriver, prepareLambdaEnvironment } from './driver.js';
 import { type LocalWorld, type OwnedSecret, ownerOfSecret, startLocalWorld } from './world.js';
@@ -136,18 +135,16 @@ async function main(): Promise<void> {
     }
 
     // A second secret naming the same resource (a copy, or an attacker's) is refused before PingOne is called.
-    const copy = await world.secretsManager.send(
-      new CreateSecretCommand({
-        Name: 'pingone/orders-api-copy',
-        SecretString: JSON.stringify(await world.readSecretJson(resource.arn, { stage: 'AWSPREVIOUS' })),
-      }),
-    );
+    const copy = await world.secrets.create({
+      name: 'pingone/orders-api-copy',
+      secretString: JSON.stringify(await world.readSecretJson(resource.arn, { stage: 'AWSPREVIOUS' })),
+    });
     const callsBefore = world.sim.requests.length;
     const refused = await new LocalRotationDriver({
       secretsManager: world.secretsManager,
       invoke: handler,
       maxAttempts: 1,
-    }).rotate(copy.ARN ?? 'pingone/orders-api-copy');
+    }).rotate(copy.arn);
     const boundElsewhere = !refused.ok && /belongs to secret/.test(refused.error ?? '');
     const untouched = world.sim.requests.length === callsBefore;
     say(

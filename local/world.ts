@@ -1,17 +1,14 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import {
-  CreateSecretCommand,
-  DescribeSecretCommand,
-  GetSecretValueCommand,
-  SecretsManagerClient,
-} from '@aws-sdk/client-secrets-manager';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { ledgerFromConfig, type RotationLedger } from '../lib/ledger/ledger.js';
 import type { PingOneRegion } from '../lib/pingone/regions.js';
 import type { SecretOwner, SecretOwnerKind } from '../lib/pingone/types.js';
 import { OWNER_ID_FIELDS } from '../lib/secret-value.js';
+import { AWSCURRENT } from '../lib/secrets/secrets-store.js';
 import { createLedgerTable, LOCAL_LEDGER_TABLE } from './ledger-table.js';
 import { type MotoServer, startMoto } from './moto.js';
+import { MotoSecretsStore } from './moto-secrets.js';
 import {
   type ApplicationAuthMethod,
   type ApplicationType,
@@ -97,6 +94,8 @@ export interface LocalWorld {
   readonly moto: MotoServer;
   readonly sim: PingOneSimulator;
   readonly secretsManager: SecretsManagerClient;
+  /** The Secrets Manager adapter on `secretsManager`, for moto (local/moto-secrets.ts). */
+  readonly secrets: MotoSecretsStore;
   readonly ssm: SSMClient;
   readonly dynamodb: DynamoDBClient;
   /** The rotation ledger table (ROTATION_LEDGER_TABLE). */
@@ -148,6 +147,7 @@ export async function startLocalWorld(options: LocalWorldOptions = {}): Promise<
   try {
     const clientConfig = { ...LOCAL_AWS, endpoint: moto.url, maxAttempts: 2 };
     const secretsManager = new SecretsManagerClient(clientConfig);
+    const secrets = new MotoSecretsStore(secretsManager);
     const ssm = new SSMClient(clientConfig);
     const dynamodb = new DynamoDBClient(clientConfig);
     const ledgerTable = await createLedgerTable(dynamodb, options.ledgerTable ?? LOCAL_LEDGER_TABLE);
@@ -204,21 +204,19 @@ export async function startLocalWorld(options: LocalWorldOptions = {}): Promise<
         readonly region: PingOneRegion;
       },
     ) => {
-      const out = await secretsManager.send(
-        new CreateSecretCommand({
-          Name: spec.name,
-          SecretString: JSON.stringify({
-            environmentId: owner.environmentId,
-            [OWNER_ID_FIELDS[owner.kind]]: owner.id,
-            clientSecret: owner.clientSecret,
-            region: owner.region,
-            ...spec.extra,
-          }),
-          Tags: Object.entries(spec.tags ?? {}).map(([Key, Value]) => ({ Key, Value })),
+      const out = await secrets.create({
+        name: spec.name,
+        secretString: JSON.stringify({
+          environmentId: owner.environmentId,
+          [OWNER_ID_FIELDS[owner.kind]]: owner.id,
+          clientSecret: owner.clientSecret,
+          region: owner.region,
+          ...spec.extra,
         }),
-      );
+        tags: spec.tags ?? {},
+      });
       return {
-        arn: out.ARN ?? spec.name,
+        arn: out.arn,
         name: spec.name,
         environmentId: owner.environmentId,
         ownerId: owner.id,
@@ -230,6 +228,7 @@ export async function startLocalWorld(options: LocalWorldOptions = {}): Promise<
       moto,
       sim,
       secretsManager,
+      secrets,
       ssm,
       dynamodb,
       ledgerTable,
@@ -277,22 +276,15 @@ export async function startLocalWorld(options: LocalWorldOptions = {}): Promise<
       },
       pingOneSecret: (secret) => sim.readSecret(secret.environmentId, secret.ownerId, secret.kind),
       async readSecretJson(secretId, selector = {}) {
-        const out = await secretsManager.send(
-          new GetSecretValueCommand({
-            SecretId: secretId,
-            ...(selector.versionId ? { VersionId: selector.versionId } : {}),
-            ...(selector.stage || !selector.versionId
-              ? { VersionStage: selector.stage ?? 'AWSCURRENT' }
-              : {}),
-          }),
-        );
-        return JSON.parse(out.SecretString ?? '{}') as Record<string, unknown>;
+        const out = await secrets.getVersion(secretId, {
+          versionId: selector.versionId,
+          stage: selector.stage || !selector.versionId ? (selector.stage ?? AWSCURRENT) : undefined,
+        });
+        return JSON.parse(out.secretString ?? '{}') as Record<string, unknown>;
       },
       async labels(secretId) {
-        const out = await secretsManager.send(new DescribeSecretCommand({ SecretId: secretId }));
-        return Object.fromEntries(
-          Object.entries(out.VersionIdsToStages ?? {}).map(([id, stages]) => [id, [...stages].sort()]),
-        );
+        const { versions } = await secrets.describe(secretId);
+        return Object.fromEntries(Object.entries(versions).map(([id, stages]) => [id, [...stages].sort()]));
       },
       async stop() {
         secretsManager.destroy();

@@ -1,12 +1,11 @@
 /** Who the owner is at PingOne, and which secrets already carry its tag: shared by onboard and the fleet engine. */
 
-import { ListSecretsCommand } from '@aws-sdk/client-secrets-manager';
 import { APPLICATION_TAG, RESOURCE_TAG } from '../../lib/config.js';
 import { applicationRefusal, describeOwner } from '../../lib/owner.js';
 import type { SecretOwner } from '../../lib/pingone/types.js';
 import { proofFor } from '../../lib/rotation/test-secret.js';
 import { withArticle } from '../../lib/status/text.js';
-import type { CliDeps } from '../deps.js';
+import { type CliDeps, secretsOf } from '../deps.js';
 import { CliError, EXIT, explainPingOneError } from '../errors.js';
 import { callOptions, type PingOneAccess } from '../pingone-access.js';
 
@@ -78,22 +77,15 @@ export async function taggedHolders(deps: CliDeps, owner: SecretOwner): Promise<
   const key = ownerTag(owner);
   const id = owner.id.toLowerCase();
   const arns: string[] = [];
-  let nextToken: string | undefined;
-  do {
-    const page = await deps.secretsManager.send(
-      new ListSecretsCommand({
-        Filters: [
-          { Key: 'tag-key', Values: [key] },
-          { Key: 'tag-value', Values: [owner.id] },
-        ],
-        ...(nextToken ? { NextToken: nextToken } : {}),
-      }),
-    );
-    for (const secret of page.SecretList ?? []) {
+  const pages = secretsOf(deps).listSecrets([
+    { Key: 'tag-key', Values: [key] },
+    { Key: 'tag-value', Values: [owner.id] },
+  ]);
+  for await (const page of pages) {
+    for (const secret of page) {
       const tagged = (secret.Tags ?? []).some((tag) => tag.Key === key && tag.Value?.toLowerCase() === id);
       if (tagged && secret.ARN) arns.push(secret.ARN);
     }
-    nextToken = page.NextToken;
-  } while (nextToken);
+  }
   return arns;
 }

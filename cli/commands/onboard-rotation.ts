@@ -1,13 +1,8 @@
 /** Attaching rotation to an onboarded secret without rotating now (and, in the local world, running testSecret). */
 
-import {
-  ResourceNotFoundException,
-  RotateSecretCommand,
-  UpdateSecretVersionStageCommand,
-} from '@aws-sdk/client-secrets-manager';
 import { AWSPENDING } from '../../lib/secrets/secrets-store.js';
-import { readSecretView } from '../../lib/status/inspect.js';
-import type { CliDeps } from '../deps.js';
+import { motoRotationDays } from '../../local/driver.js';
+import { type CliDeps, secretsOf } from '../deps.js';
 import { CliError } from '../errors.js';
 import { labelsLine, line } from '../format.js';
 import type { RotationInput } from './onboard-input.js';
@@ -24,20 +19,15 @@ export async function attachRotation(
   rotation: RotationInput,
 ): Promise<void> {
   const say = (text: string) => line(deps.out, text);
-  const rules = {
-    ScheduleExpression: rotation.schedule,
-    ...(rotation.window ? { Duration: rotation.window } : {}),
-  };
   const describe = `${rotation.schedule}${rotation.window ? `, window ${rotation.window}` : ''}`;
+  const secrets = secretsOf(deps);
   if (!deps.local) {
-    await deps.secretsManager.send(
-      new RotateSecretCommand({
-        SecretId: arn,
-        RotationLambdaARN: rotation.functionArn,
-        RotationRules: rules,
-        RotateImmediately: false,
-      }),
-    );
+    await secrets.rotate(arn, {
+      lambdaArn: rotation.functionArn,
+      scheduleExpression: rotation.schedule,
+      ...(rotation.window ? { duration: rotation.window } : {}),
+      rotateImmediately: false,
+    });
     say(
       `Rotation attached: ${rotation.functionArn}, ${describe}, without rotating now; Secrets Manager runs ` +
         'testSecret only, which proves AWSCURRENT at PingOne.',
@@ -47,8 +37,11 @@ export async function attachRotation(
   }
 
   // The local world: moto enables rotation only for AutomaticallyAfterDays rules and has no Lambda.
-  const days = localDays(rotation.schedule);
-  const { driver, source } = await deps.local.driver({ rotationLambdaArn: rotation.functionArn });
+  const days = motoRotationDays(rotation.schedule);
+  const { driver, source } = await deps.local.driver({
+    rotationLambdaArn: rotation.functionArn,
+    rotationDays: days,
+  });
   const stuck = await driver.pendingVersion(arn);
   if (stuck) {
     throw new CliError(
@@ -56,19 +49,7 @@ export async function attachRotation(
       `recover it first with \`pingone-rotation unstick --secret-id ${name}\`, then run onboard --force again`,
     );
   }
-  try {
-    await deps.secretsManager.send(
-      new RotateSecretCommand({
-        SecretId: arn,
-        RotationLambdaARN: rotation.functionArn,
-        RotationRules: { AutomaticallyAfterDays: days },
-        RotateImmediately: false,
-      }),
-    );
-  } catch (error) {
-    // moto records the configuration and the placeholder version, then cannot find the Lambda.
-    if (!(error instanceof ResourceNotFoundException)) throw error;
-  }
+  await driver.startRotation(arn, { rotateImmediately: false });
   say(
     `Local world: moto has no Lambda runtime; it recorded ${rotation.functionArn} with ` +
       `AutomaticallyAfterDays=${days} (it enables rotation only for such rules; asked: ${describe}).`,
@@ -79,14 +60,8 @@ export async function attachRotation(
     return;
   }
   const report = await driver.run(arn, token, ['testSecret'], 1);
-  await deps.secretsManager.send(
-    new UpdateSecretVersionStageCommand({
-      SecretId: arn,
-      VersionStage: AWSPENDING,
-      RemoveFromVersionId: token,
-    }),
-  );
-  const view = await readSecretView(deps.secretsManager, arn);
+  await secrets.removeStage(arn, AWSPENDING, token);
+  const view = await secrets.view(arn);
   if (!report.ok) {
     throw new CliError(
       `rotation attached, but testSecret failed (${report.error})`,
@@ -98,12 +73,4 @@ export async function attachRotation(
       `${labelsLine(Object.fromEntries(view.versions.map((v) => [v.id, v.stages])))}`,
   );
   say(`Next: pingone-rotation status --secret-id ${name}`);
-}
-
-/** moto's stand-in for a schedule: rate(N days) → N, rate(N hours) → whole days, cron → 30. */
-function localDays(schedule: string): number {
-  const match = /^rate\(\s*(\d+)\s+(hours?|days?)\s*\)$/.exec(schedule);
-  if (!match) return 30;
-  const n = Number(match[1]);
-  return match[2]?.startsWith('hour') ? Math.max(1, Math.ceil(n / 24)) : Math.max(1, n);
 }

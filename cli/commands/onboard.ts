@@ -1,21 +1,15 @@
-import {
-  CreateSecretCommand,
-  GetSecretValueCommand,
-  PutSecretValueCommand,
-  ResourceExistsException,
-  ResourceNotFoundException,
-  TagResourceCommand,
-  UntagResourceCommand,
-  UpdateSecretCommand,
-} from '@aws-sdk/client-secrets-manager';
 import { APPLICATION_TAG, ENVIRONMENT_TAG, RESOURCE_TAG, TTL_TAG } from '../../lib/config.js';
 import { describeOwner, ownerOf } from '../../lib/owner.js';
 import type { PingOneRegion } from '../../lib/pingone/regions.js';
 import type { SecretOwner } from '../../lib/pingone/types.js';
 import { OWNER_ID_FIELDS, parseSecretValue, replaceMemberValue, sameSecret } from '../../lib/secret-value.js';
-import { SecretsStore } from '../../lib/secrets/secrets-store.js';
-import { type RotationInfo, readSecretView } from '../../lib/status/inspect.js';
-import type { CliDeps } from '../deps.js';
+import {
+  AWSCURRENT,
+  ResourceExistsException,
+  ResourceNotFoundException,
+  type RotationInfo,
+} from '../../lib/secrets/secrets-store.js';
+import { type CliDeps, secretsOf } from '../deps.js';
 import { CliError, EXIT } from '../errors.js';
 import { line } from '../format.js';
 import { assertNoLiveIntent, cliLedger, confirm, confirmReaders, writeBinding } from '../ledger.js';
@@ -41,13 +35,11 @@ export async function onboard(deps: CliDeps, options: OnboardOptions): Promise<n
   const say = (text: string) => line(deps.out, text);
   const input = validate(options);
   checkSecretNamePrefix(options.secretName, options.secretNamePrefix ?? DEFAULT_SECRET_NAME_PREFIX);
-  const sm = deps.secretsManager;
+  const sm = secretsOf(deps);
   // An existing secret is refused before anything else is read, unless --force.
   let existing: string | undefined;
   try {
-    existing = (
-      await sm.send(new GetSecretValueCommand({ SecretId: options.secretName, VersionStage: 'AWSCURRENT' }))
-    ).SecretString;
+    existing = await sm.getValue(options.secretName, { stage: AWSCURRENT });
   } catch (error) {
     if (!(error instanceof ResourceNotFoundException)) throw error;
   }
@@ -90,7 +82,7 @@ export async function onboard(deps: CliDeps, options: OnboardOptions): Promise<n
   // that holds it; another is refused unless --rebind.
   const ledger = cliLedger(deps);
   const record = await ledger.ledger.read(owner, ledger.options());
-  const targetArn = exists ? (await readSecretView(sm, options.secretName)).arn : undefined;
+  const targetArn = exists ? (await sm.view(options.secretName)).arn : undefined;
   const bound = record?.binding;
   const holders = [
     ...(bound && bound.secretArn !== targetArn
@@ -133,7 +125,6 @@ export async function onboard(deps: CliDeps, options: OnboardOptions): Promise<n
     [ownerTag(owner)]: owner.id,
     ...(input.ttl ? { [TTL_TAG]: input.ttl } : {}),
   };
-  const tagList = Object.entries(tags).map(([Key, Value]) => ({ Key, Value }));
   const tagText = Object.entries(tags)
     .map(([k, v]) => `${k}=${v}`)
     .join(', ');
@@ -148,23 +139,21 @@ export async function onboard(deps: CliDeps, options: OnboardOptions): Promise<n
   let rotationBefore: RotationInfo | undefined;
   if (!exists) {
     try {
-      const out = await sm.send(
-        new CreateSecretCommand({
-          Name: options.secretName,
-          Description: `PingOne ${owner.kind === 'application' ? 'OIDC application' : 'CUSTOM resource'} ${owner.id} in environment ${owner.environmentId} (${region}), rotated by pingone-secret-rotation`,
-          SecretString: JSON.stringify(document),
-          Tags: tagList,
-          ...(options.kmsKeyId ? { KmsKeyId: options.kmsKeyId } : {}),
-        }),
-      );
-      arn = out.ARN ?? options.secretName;
-      say(`Created secret ${options.secretName} (${arn}), version ${out.VersionId} AWSCURRENT.`);
+      const out = await sm.create({
+        name: options.secretName,
+        description: `PingOne ${owner.kind === 'application' ? 'OIDC application' : 'CUSTOM resource'} ${owner.id} in environment ${owner.environmentId} (${region}), rotated by pingone-secret-rotation`,
+        secretString: JSON.stringify(document),
+        tags,
+        kmsKeyId: options.kmsKeyId,
+      });
+      arn = out.arn;
+      say(`Created secret ${options.secretName} (${arn}), version ${out.versionId} AWSCURRENT.`);
     } catch (error) {
       if (!(error instanceof ResourceExistsException)) throw error;
       throw alreadyExists(options.secretName);
     }
   } else {
-    const view = await readSecretView(sm, options.secretName);
+    const view = await sm.view(options.secretName);
     arn = view.arn;
     rotationBefore = view.rotation;
     // Keep the owner's other keys; replace the ones this function owns.
@@ -212,7 +201,7 @@ export async function onboard(deps: CliDeps, options: OnboardOptions): Promise<n
       }
     }
     if (options.kmsKeyId) {
-      await sm.send(new UpdateSecretCommand({ SecretId: arn, KmsKeyId: options.kmsKeyId }));
+      await sm.setKmsKey(arn, options.kmsKeyId);
     }
     if (unchanged) {
       say(
@@ -227,28 +216,15 @@ export async function onboard(deps: CliDeps, options: OnboardOptions): Promise<n
               region,
             )
           : undefined) ?? JSON.stringify({ ...carried, ...document });
-      let versionId: string | undefined;
-      if (deps.local) {
-        // moto's PutSecretValue moves AWSCURRENT off the version it last created, not off the labelled one
-        // (UpdateSecretVersionStage, as used by every rotation, does not tell it): after a rotation it would
-        // leave two AWSCURRENT versions. So here: store the version unlabelled, then move AWSCURRENT to it.
-        const out = await sm.send(
-          new PutSecretValueCommand({ SecretId: arn, SecretString: secretString, VersionStages: [] }),
-        );
-        versionId = out.VersionId;
-        if (versionId) await new SecretsStore(sm).promote(arn, versionId, view.currentVersionId);
-      } else {
-        versionId = (await sm.send(new PutSecretValueCommand({ SecretId: arn, SecretString: secretString })))
-          .VersionId;
-      }
+      const versionId = await sm.putCurrent(arn, secretString);
       say(
         `Stored PingOne's current secret in ${options.secretName} (${arn}) as version ${versionId} AWSCURRENT.`,
       );
     }
-    await sm.send(new TagResourceCommand({ SecretId: arn, Tags: tagList }));
+    await sm.tag(arn, tags);
     const staleTag = owner.kind === 'application' ? RESOURCE_TAG : APPLICATION_TAG;
     if (view.tags[staleTag] !== undefined) {
-      await sm.send(new UntagResourceCommand({ SecretId: arn, TagKeys: [staleTag] }));
+      await sm.untag(arn, [staleTag]);
     }
     if (view.pendingVersionId) {
       say(
@@ -300,7 +276,7 @@ function alreadyExists(name: string): CliError {
 
 async function secretExists(deps: CliDeps, name: string): Promise<boolean> {
   try {
-    await readSecretView(deps.secretsManager, name);
+    await secretsOf(deps).view(name);
     return true;
   } catch (error) {
     if (error instanceof ResourceNotFoundException) return false;

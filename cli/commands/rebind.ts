@@ -1,8 +1,8 @@
 import { describeOwner } from '../../lib/owner.js';
 import { sameSecret } from '../../lib/secret-value.js';
 import { AWSCURRENT } from '../../lib/secrets/secrets-store.js';
-import { ownerFor, readSecretView, readVersionValue } from '../../lib/status/inspect.js';
-import type { CliDeps } from '../deps.js';
+import { ownerFor, readVersionValue } from '../../lib/status/inspect.js';
+import { type CliDeps, secretsOf } from '../deps.js';
 import { CliError, EXIT, explainPingOneError } from '../errors.js';
 import { line } from '../format.js';
 import { assertNoLiveIntent, cliLedger, confirm, confirmReaders, writeBinding } from '../ledger.js';
@@ -23,8 +23,8 @@ export interface RebindOptions {
  */
 export async function rebind(deps: CliDeps, options: RebindOptions): Promise<number> {
   const say = (text: string) => line(deps.out, text);
-  const sm = deps.secretsManager;
-  const view = await readSecretView(sm, options.secretId);
+  const sm = secretsOf(deps);
+  const view = await sm.view(options.secretId);
   const current = await readVersionValue(sm, view.arn, { stage: AWSCURRENT }, 'AWSCURRENT');
   if (current.kind !== 'value') {
     throw new CliError(

@@ -1,10 +1,8 @@
 /** rotate in the local world: this process plays the rotation service and runs the steps. */
 
 import { randomUUID } from 'node:crypto';
-import { DescribeSecretCommand, UpdateSecretVersionStageCommand } from '@aws-sdk/client-secrets-manager';
 import { ENVIRONMENT_TAG, RESOURCE_TAG } from '../../lib/config.js';
 import { AWSPENDING } from '../../lib/secrets/secrets-store.js';
-import { readSecretView } from '../../lib/status/inspect.js';
 import { onboardCommand, type StatusReport } from '../../lib/status/model.js';
 import {
   ALL_STEPS,
@@ -12,7 +10,7 @@ import {
   RotationInProgressError,
   type RotationReport,
 } from '../../local/driver.js';
-import type { CliDeps } from '../deps.js';
+import { type CliDeps, secretsOf } from '../deps.js';
 import { CliError, describeError, EXIT, oneLine, PROGRAM } from '../errors.js';
 import { duration, labelsLine, line, ProgressLine, shortId, when } from '../format.js';
 import {
@@ -26,8 +24,8 @@ import { statusReport } from './status.js';
 
 export async function rotateLocally(deps: CliDeps, options: RotateOptions): Promise<number> {
   const local = deps.local!;
-  const sm = deps.secretsManager;
-  const view = await readSecretView(sm, options.secretId);
+  const sm = secretsOf(deps);
+  const view = await sm.view(options.secretId);
   const progress = new ProgressLine(deps.out);
   const started = deps.now();
   const timeout = options.timeoutMs ?? DEFAULT_ROTATE_TIMEOUT_MS;
@@ -55,11 +53,11 @@ export async function rotateLocally(deps: CliDeps, options: RotateOptions): Prom
     afterStep: async (boundary, report) => {
       clearInterval(ticker);
       running = undefined;
-      const out = await sm.send(new DescribeSecretCommand({ SecretId: view.arn }));
+      const out = await sm.describe(view.arn);
       const index = ALL_STEPS.indexOf(boundary.step) + 1;
       const attempt = boundary.attempt > 1 ? ` (attempt ${boundary.attempt})` : '';
       const outcome = report.ok ? `✓ ${report.ms} ms` : `✗ ${oneLine(report.error ?? 'failed')}`;
-      const text = `[${index}/${ALL_STEPS.length}] ${boundary.step}${attempt} ${outcome}   ${labelsLine(out.VersionIdsToStages ?? {})}`;
+      const text = `[${index}/${ALL_STEPS.length}] ${boundary.step}${attempt} ${outcome}   ${labelsLine(out.versions)}`;
       progress.update(text, text);
       if (!report.ok) progress.break();
       if (!stop.signal.aborted && deps.now() - started >= timeout) stop.abort('timeout');
@@ -120,10 +118,10 @@ export async function rotateLocally(deps: CliDeps, options: RotateOptions): Prom
       if (error instanceof RotationInProgressError) throw inProgress(view.name, error.pendingVersionId);
       throw error;
     }
-    const afterStart = await sm.send(new DescribeSecretCommand({ SecretId: view.arn }));
+    const afterStart = await sm.describe(view.arn);
     progress.update(
       'start',
-      `RotateSecret: version ${shortId(token)} is AWSPENDING (empty)   ${labelsLine(afterStart.VersionIdsToStages ?? {})}`,
+      `RotateSecret: version ${shortId(token)} is AWSPENDING (empty)   ${labelsLine(afterStart.versions)}`,
     );
     const report = await driver.run(view.arn, token, ALL_STEPS, undefined, { signal: stop.signal });
     if (report.stoppedBefore) {
@@ -135,11 +133,9 @@ export async function rotateLocally(deps: CliDeps, options: RotateOptions): Prom
         'it stopped between two steps; continue with the command above',
       );
     }
-    const after = await sm.send(new DescribeSecretCommand({ SecretId: view.arn }));
+    const after = await sm.describe(view.arn);
     if (!report.ok) {
-      progress.done(
-        `Rotation failed after ${report.attempts} attempt(s)   ${labelsLine(after.VersionIdsToStages ?? {})}`,
-      );
+      progress.done(`Rotation failed after ${report.attempts} attempt(s)   ${labelsLine(after.versions)}`);
       throw new CliError(
         `rotation of ${view.name} failed at ${oneLine(report.error ?? 'an unknown step')}`,
         `AWSPENDING stays on version ${token}; see \`pingone-rotation status --secret-id ${view.name}\` ` +
@@ -147,7 +143,7 @@ export async function rotateLocally(deps: CliDeps, options: RotateOptions): Prom
       );
     }
     progress.done(
-      `Rotated ${view.name} in ${seconds(deps.now() - started)}: AWSCURRENT is version ${token}   ${labelsLine(after.VersionIdsToStages ?? {})}`,
+      `Rotated ${view.name} in ${seconds(deps.now() - started)}: AWSCURRENT is version ${token}   ${labelsLine(after.versions)}`,
     );
     if (interrupted) {
       line(
@@ -178,20 +174,14 @@ async function printStop(
   const last = report.steps.at(-1);
   const removedPlaceholder = report.steps.length === 0;
   if (removedPlaceholder) {
-    await deps.secretsManager.send(
-      new UpdateSecretVersionStageCommand({
-        SecretId: view.arn,
-        VersionStage: AWSPENDING,
-        RemoveFromVersionId: token,
-      }),
-    );
+    await secretsOf(deps).removeStage(view.arn, AWSPENDING, token);
   }
   say(
     'Stopped',
     `${last ? `after ${last.step}${last.ok ? '' : ' (failed)'}` : 'after RotateSecret'}, before ${report.stoppedBefore}; no step was cut short`,
   );
-  const labels = await deps.secretsManager.send(new DescribeSecretCommand({ SecretId: view.arn }));
-  say('Labels', labelsLine(labels.VersionIdsToStages ?? {}));
+  const labels = await secretsOf(deps).describe(view.arn);
+  say('Labels', labelsLine(labels.versions));
   let status: StatusReport;
   try {
     status = await statusReport(deps, { secretId: view.arn });

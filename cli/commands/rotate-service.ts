@@ -1,12 +1,10 @@
 /** rotate with the rotation service: RotateSecret, then (with --wait) following it. */
 
 import { randomUUID } from 'node:crypto';
-import { DescribeSecretCommand, RotateSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { APPLICATION_TAG, ENVIRONMENT_TAG, RESOURCE_TAG } from '../../lib/config.js';
-import { AWSCURRENT, AWSPENDING, SecretsStore } from '../../lib/secrets/secrets-store.js';
-import { readSecretView } from '../../lib/status/inspect.js';
+import { AWSCURRENT, AWSPENDING } from '../../lib/secrets/secrets-store.js';
 import { onboardCommand } from '../../lib/status/model.js';
-import type { CliDeps } from '../deps.js';
+import { type CliDeps, secretsOf } from '../deps.js';
 import { CliError, EXIT } from '../errors.js';
 import { duration, labelsLine, line, ProgressLine } from '../format.js';
 import {
@@ -19,8 +17,8 @@ import {
 } from './rotate-request.js';
 
 export async function rotateWithService(deps: CliDeps, options: RotateOptions): Promise<number> {
-  const sm = deps.secretsManager;
-  const view = await readSecretView(sm, options.secretId);
+  const sm = secretsOf(deps);
+  const view = await sm.view(options.secretId);
   if (!view.rotation.enabled && !view.rotation.lambdaArn) {
     const application = view.tags[APPLICATION_TAG];
     const ids =
@@ -39,7 +37,7 @@ export async function rotateWithService(deps: CliDeps, options: RotateOptions): 
   const token = randomUUID();
   await recordManualRequest(deps, token, view.arn);
   try {
-    await sm.send(new RotateSecretCommand({ SecretId: view.arn, ClientRequestToken: token }));
+    await sm.rotate(view.arn, { token });
   } catch (error) {
     const message = (error as Error).message ?? '';
     if ((error as Error).name === 'InvalidRequestException' && /previous rotation/i.test(message)) {
@@ -67,8 +65,7 @@ async function follow(
   lambdaArn: string | undefined,
   options: RotateOptions,
 ): Promise<number> {
-  const sm = deps.secretsManager;
-  const store = new SecretsStore(sm);
+  const sm = secretsOf(deps);
   const timeout = options.timeoutMs ?? DEFAULT_ROTATE_TIMEOUT_MS;
   const interval = options.intervalMs ?? DEFAULT_POLL_INTERVAL_MS;
   const progress = new ProgressLine(deps.out);
@@ -85,8 +82,8 @@ async function follow(
   try {
     for (;;) {
       polls++;
-      const out = await sm.send(new DescribeSecretCommand({ SecretId: arn }));
-      const versions = out.VersionIdsToStages ?? {};
+      const out = await sm.describe(arn);
+      const versions = out.versions;
       const stages = versions[token] ?? [];
       const elapsed = deps.now() - started;
       if (interrupted) {
@@ -100,7 +97,7 @@ async function follow(
       if (stages.includes(AWSCURRENT) && !stages.includes(AWSPENDING)) {
         progress.done(
           `Rotated ${name} in ${seconds(elapsed)}: AWSCURRENT is version ${token}   ${labelsLine(versions)}` +
-            `${out.LastRotatedDate ? `; last rotated ${out.LastRotatedDate.toISOString().replace(/\.\d{3}Z$/, 'Z')}` : ''}`,
+            `${out.rotation.lastRotated ? `; last rotated ${out.rotation.lastRotated.toISOString().replace(/\.\d{3}Z$/, 'Z')}` : ''}`,
         );
         return EXIT.ok;
       }
@@ -109,7 +106,7 @@ async function follow(
       } else if (stages.includes(AWSPENDING)) {
         seen = true;
         if (!valueStored) {
-          valueStored = (await store.getValue(arn, { versionId: token, stage: AWSPENDING })) !== undefined;
+          valueStored = (await sm.getValue(arn, { versionId: token, stage: AWSPENDING })) !== undefined;
         }
         phase = valueStored
           ? 'setSecret/testSecret: the new secret is stored and being verified at PingOne'

@@ -1,20 +1,18 @@
-import { UpdateSecretVersionStageCommand } from '@aws-sdk/client-secrets-manager';
 import { intentSettlesAt, type LedgerRecord, withoutIntent } from '../../lib/ledger/record.js';
 import { describeOwner } from '../../lib/owner.js';
 import type { PingOneSecretState, SecretOwner } from '../../lib/pingone/types.js';
-import { AWSCURRENT, AWSPENDING, SecretsStore } from '../../lib/secrets/secrets-store.js';
+import { AWSCURRENT, AWSPENDING } from '../../lib/secrets/secrets-store.js';
 import {
   matchAtPingOne,
   ownerFor,
   type PingOneMatch,
   pendingDisposition,
   readPingOne,
-  readSecretView,
   readVersionValue,
   type VersionValue,
 } from '../../lib/status/inspect.js';
 import { DEFAULT_STUCK_AFTER_MS } from '../../lib/status/model.js';
-import type { CliDeps } from '../deps.js';
+import { type CliDeps, secretsOf } from '../deps.js';
 import { CliError, EXIT, rotationErrorHint, UsageError } from '../errors.js';
 import { duration, labelsLine, line, when } from '../format.js';
 import { cliLedger } from '../ledger.js';
@@ -35,9 +33,9 @@ export interface UnstickOptions {
  * re-checks that nothing moved meanwhile, then does it.
  */
 export async function unstick(deps: CliDeps, options: UnstickOptions): Promise<number> {
-  const sm = deps.secretsManager;
+  const sm = secretsOf(deps);
   const say = (text = '') => line(deps.out, text);
-  const view = await readSecretView(sm, options.secretId);
+  const view = await sm.view(options.secretId);
   const pendingId = view.pendingVersionId;
   const currentId = view.currentVersionId;
   if (!pendingId) {
@@ -180,7 +178,7 @@ export async function unstick(deps: CliDeps, options: UnstickOptions): Promise<n
   }
 
   // The plan was made from a snapshot: refuse if a rotation moved the labels meanwhile.
-  const again = await readSecretView(sm, view.arn);
+  const again = await sm.view(view.arn);
   if (again.pendingVersionId !== pendingId || again.currentVersionId !== currentId) {
     throw new CliError(
       `the labels of ${view.name} changed while the plan was shown (${labelsLine(labels(again))})`,
@@ -189,15 +187,9 @@ export async function unstick(deps: CliDeps, options: UnstickOptions): Promise<n
   }
 
   if (disposition === 'finish') {
-    await new SecretsStore(sm).promote(view.arn, pendingId, currentId);
+    await sm.promote(view.arn, pendingId, currentId);
   }
-  await sm.send(
-    new UpdateSecretVersionStageCommand({
-      SecretId: view.arn,
-      VersionStage: AWSPENDING,
-      RemoveFromVersionId: pendingId,
-    }),
-  );
+  await sm.removeStage(view.arn, AWSPENDING, pendingId);
   if (staleIntent && ledger && ledgerOwner && record) {
     const cleared = await ledger.ledger.write(ledgerOwner, withoutIntent(record), ledger.options());
     say(
@@ -206,7 +198,7 @@ export async function unstick(deps: CliDeps, options: UnstickOptions): Promise<n
         : "The rotation ledger's record changed meanwhile; its intent was left (run status).",
     );
   }
-  const after = await readSecretView(sm, view.arn);
+  const after = await sm.view(view.arn);
   say(
     `Done: ${disposition === 'finish' ? 'rotation finished' : 'AWSPENDING removed'}. ${labelsLine(labels(after))}`,
   );

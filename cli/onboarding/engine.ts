@@ -10,13 +10,6 @@
  * reads. PingOne requests (the worker's token included) are paced through one shared budget
  * (lib/audit/paced-transport.ts).
  */
-import {
-  CreateSecretCommand,
-  GetSecretValueCommand,
-  ResourceExistsException,
-  ResourceNotFoundException,
-  TagResourceCommand,
-} from '@aws-sdk/client-secrets-manager';
 import { type PacingStats, pacedTransport } from '../../lib/audit/paced-transport.js';
 import { ENVIRONMENT_TAG, parseTtl, TTL_TAG } from '../../lib/config.js';
 import { describeOwner, ownerOf } from '../../lib/owner.js';
@@ -24,11 +17,16 @@ import { isRegion, type PingOneRegion, REGIONS } from '../../lib/pingone/regions
 import type { SecretOwner, SecretOwnerKind } from '../../lib/pingone/types.js';
 import { isUuid } from '../../lib/pingone/types.js';
 import { OWNER_ID_FIELDS, parseSecretValue, sameSecret } from '../../lib/secret-value.js';
-import { readSecretView, type SecretView } from '../../lib/status/inspect.js';
+import {
+  AWSCURRENT,
+  ResourceExistsException,
+  ResourceNotFoundException,
+  type SecretView,
+} from '../../lib/secrets/secrets-store.js';
 import { checkSecretNamePrefix, isFunctionArn, isScheduleExpression } from '../commands/onboard-input.js';
 import { ownerTag, readOwnerAtPingOne, taggedHolders } from '../commands/onboard-owner.js';
 import { attachRotation } from '../commands/onboard-rotation.js';
-import type { CliDeps } from '../deps.js';
+import { type CliDeps, secretsOf } from '../deps.js';
 import { CliError, oneLine } from '../errors.js';
 import type { Output } from '../format.js';
 import { assertNoLiveIntent, cliLedger, writeBinding } from '../ledger.js';
@@ -276,7 +274,7 @@ async function onboardSteps(
   notes: string[],
   setArn: (arn: string) => void,
 ): Promise<string> {
-  const sm = deps.secretsManager;
+  const sm = secretsOf(deps);
   const config = access.config;
   const region = (item.region?.toUpperCase() ?? config.defaultRegion) as PingOneRegion;
   const owner: SecretOwner = {
@@ -333,23 +331,21 @@ async function onboardSteps(
     }
     const pingone = await readOwnerAtPingOne(deps, owner, say, access);
     try {
-      const out = await sm.send(
-        new CreateSecretCommand({
-          Name: item.secretName,
-          Description: `PingOne ${owner.kind === 'application' ? 'OIDC application' : 'CUSTOM resource'} ${owner.id} in environment ${owner.environmentId} (${region}), rotated by pingone-secret-rotation`,
-          SecretString: JSON.stringify(document(pingone.secret)),
-          Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })),
-          ...(options.kmsKeyId ? { KmsKeyId: options.kmsKeyId } : {}),
-        }),
-      );
+      const out = await sm.create({
+        name: item.secretName,
+        description: `PingOne ${owner.kind === 'application' ? 'OIDC application' : 'CUSTOM resource'} ${owner.id} in environment ${owner.environmentId} (${region}), rotated by pingone-secret-rotation`,
+        secretString: JSON.stringify(document(pingone.secret)),
+        tags,
+        kmsKeyId: options.kmsKeyId,
+      });
       changes.push('created');
-      if (out.ARN) setArn(out.ARN);
+      setArn(out.arn);
       proven = true;
     } catch (error) {
       // Created meanwhile (a concurrent run): judged below like any existing secret.
       if (!(error instanceof ResourceExistsException)) throw error;
     }
-    view = await readSecretView(sm, item.secretName);
+    view = await sm.view(item.secretName);
   } else {
     // An existing secret is this item's only if its tags and its value name this owner (an earlier run's).
     const mismatch = [ENVIRONMENT_TAG, ownerTag(owner)].filter(
@@ -386,9 +382,7 @@ async function onboardSteps(
   }
   const missing = Object.entries(tags).filter(([key, value]) => view?.tags[key] !== value);
   if (missing.length > 0) {
-    await sm.send(
-      new TagResourceCommand({ SecretId: arn, Tags: missing.map(([Key, Value]) => ({ Key, Value })) }),
-    );
+    await sm.tag(arn, Object.fromEntries(missing));
     changes.push('tagged');
   }
   if (item.schedule && options.rotationFunctionArn) {
@@ -408,7 +402,7 @@ async function onboardSteps(
 
 async function describeIfExists(deps: CliDeps, name: string): Promise<SecretView | undefined> {
   try {
-    return await readSecretView(deps.secretsManager, name);
+    return await secretsOf(deps).view(name);
   } catch (error) {
     if (error instanceof ResourceNotFoundException) return undefined;
     throw error;
@@ -417,10 +411,8 @@ async function describeIfExists(deps: CliDeps, name: string): Promise<SecretView
 
 async function currentValue(deps: CliDeps, arn: string): Promise<Record<string, unknown> | undefined> {
   try {
-    const out = await deps.secretsManager.send(
-      new GetSecretValueCommand({ SecretId: arn, VersionStage: 'AWSCURRENT' }),
-    );
-    const parsed = JSON.parse(out.SecretString ?? '') as unknown;
+    const out = await secretsOf(deps).getVersion(arn, { stage: AWSCURRENT });
+    const parsed = JSON.parse(out.secretString ?? '') as unknown;
     return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)
       ? (parsed as Record<string, unknown>)
       : undefined;

@@ -4,14 +4,10 @@
  * owners and, when enabled, retires previous secrets nobody uses any more. The Lambda (lib/audit/handler.ts)
  * and `pingone-rotation audit` both run `runAudit`; only their output differs.
  */
-import {
-  ListSecretsCommand,
-  type ListSecretsCommandOutput,
-  type SecretListEntry,
-  type SecretsManagerClient,
-} from '@aws-sdk/client-secrets-manager';
+import type { SecretListEntry, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { RotationLedger } from '../ledger/ledger.js';
 import { redactText } from '../redact.js';
+import { SecretsStore } from '../secrets/secrets-store.js';
 import {
   CONFIG_WARNINGS,
   type ConfigWarning,
@@ -232,16 +228,11 @@ async function listFleet(
 ): Promise<{ mine: SecretListEntry[]; listed: number }> {
   const mine: SecretListEntry[] = [];
   let listed = 0;
-  let nextToken: string | undefined;
-  do {
-    const page: ListSecretsCommandOutput = await sm.send(
-      new ListSecretsCommand({
-        MaxResults: 100,
-        Filters: [{ Key: 'name', Values: [settings.secretNamePrefix] }],
-        ...(nextToken ? { NextToken: nextToken } : {}),
-      }),
-    );
-    for (const entry of page.SecretList ?? []) {
+  const pages = new SecretsStore(sm).listSecrets([{ Key: 'name', Values: [settings.secretNamePrefix] }], {
+    maxResults: 100,
+  });
+  for await (const page of pages) {
+    for (const entry of page) {
       if (!entry.Name?.startsWith(settings.secretNamePrefix) || entry.DeletedDate) continue;
       listed += 1;
       if (
@@ -252,8 +243,7 @@ async function listFleet(
       }
       mine.push(entry);
     }
-    nextToken = page.NextToken;
-  } while (nextToken);
+  }
   mine.sort((a, b) => byName(a.Name ?? '', b.Name ?? ''));
   return { mine, listed };
 }

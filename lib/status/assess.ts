@@ -19,14 +19,13 @@ import type { PingOneSecretState } from '../pingone/types.js';
 import { previousInUse } from '../rotation/in-use-guard.js';
 import { proofFor } from '../rotation/test-secret.js';
 import type { ResourceSecretValue } from '../secret-value.js';
-import { AWSCURRENT, AWSPENDING, AWSPREVIOUS } from '../secrets/secrets-store.js';
+import { AWSCURRENT, AWSPENDING, AWSPREVIOUS, type SecretView } from '../secrets/secrets-store.js';
 import type { JudgePolicy, StatusFacts } from './facts.js';
 import {
   matchAtPingOne,
   type PingOneMatch,
   type PingOneView,
   pendingDisposition,
-  type SecretView,
   type VersionValue,
 } from './inspect.js';
 import type { ConfigWarning } from './verdicts.js';

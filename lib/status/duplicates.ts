@@ -5,13 +5,9 @@
  * pingone:application-id) and confirms each by reading its AWSCURRENT. Untagged duplicates are found only by
  * the auditor.
  */
-import {
-  GetSecretValueCommand,
-  ListSecretsCommand,
-  type ListSecretsCommandOutput,
-  type SecretsManagerClient,
-} from '@aws-sdk/client-secrets-manager';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { parseSecretValue } from '../secret-value.js';
+import { AWSCURRENT, SecretsStore } from '../secrets/secrets-store.js';
 import type { StatusReport } from './model.js';
 
 /** Names of the other secrets whose AWSCURRENT names the same PingOne owner as `report`. */
@@ -38,30 +34,22 @@ async function lookUp(
   const ownerId = kind === 'application' ? p?.applicationId : p?.resourceId;
   if (!p || ownerId === undefined) return [];
   const id = ownerId.toLowerCase();
+  const secrets = new SecretsStore(sm);
   const candidates: { arn: string; name: string }[] = [];
-  let nextToken: string | undefined;
-  do {
-    const page: ListSecretsCommandOutput = await sm.send(
-      new ListSecretsCommand({
-        MaxResults: 100,
-        Filters: [{ Key: 'tag-value', Values: [ownerId] }],
-        ...(nextToken ? { NextToken: nextToken } : {}),
-      }),
-    );
-    for (const entry of page?.SecretList ?? []) {
+  const pages = secrets.listSecrets([{ Key: 'tag-value', Values: [ownerId] }], { maxResults: 100 });
+  for await (const page of pages) {
+    for (const entry of page) {
       if (entry.ARN && entry.ARN !== report.secret.arn && !entry.DeletedDate) {
         candidates.push({ arn: entry.ARN, name: entry.Name ?? entry.ARN });
       }
     }
-    nextToken = page?.NextToken;
-  } while (nextToken && candidates.length < (options.maxCandidates ?? 50));
+    if (candidates.length >= (options.maxCandidates ?? 50)) break;
+  }
   const others: string[] = [];
   for (const candidate of candidates.slice(0, options.maxCandidates ?? 50)) {
     try {
-      const out = await sm.send(
-        new GetSecretValueCommand({ SecretId: candidate.arn, VersionStage: 'AWSCURRENT' }),
-      );
-      const value = parseSecretValue(out.SecretString, 'AWSCURRENT');
+      const out = await secrets.getVersion(candidate.arn, { stage: AWSCURRENT });
+      const value = parseSecretValue(out.secretString, 'AWSCURRENT');
       if (
         value.kind === kind &&
         value.ownerId === id &&

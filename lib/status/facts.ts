@@ -5,7 +5,8 @@
  */
 import type { RotationConfig } from '../config.js';
 import type { LedgerRecord } from '../ledger/record.js';
-import type { PingOneView, SecretView, VersionValue } from './inspect.js';
+import type { SecretView } from '../secrets/secrets-store.js';
+import type { PingOneView, VersionValue } from './inspect.js';
 
 /** The rotation ledger's record of the owner, or why it could not be read. */
 export interface LedgerFacts {

@@ -6,10 +6,10 @@ import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { RotationConfig } from '../config.js';
 import type { RotationLedger } from '../ledger/ledger.js';
 import type { PingOneClient } from '../pingone/types.js';
-import { AWSCURRENT, AWSPENDING, AWSPREVIOUS } from '../secrets/secrets-store.js';
+import { AWSCURRENT, AWSPENDING, AWSPREVIOUS, SecretsStore } from '../secrets/secrets-store.js';
 import { noHint, type RotationErrorHint } from './explain.js';
 import type { LedgerFacts, StatusFacts } from './facts.js';
-import { ownerFor, readPingOne, readSecretView, readVersionValue } from './inspect.js';
+import { ownerFor, readPingOne, readVersionValue } from './inspect.js';
 
 /** PingOne as the rotation function sees it: its configuration and a client acting as its worker app. */
 export interface StatusPingOne {
@@ -49,9 +49,9 @@ const LEDGER_TIMEOUT_MS = 15_000;
 /** Reads everything the verdict depends on. Throws only when Secrets Manager itself cannot be read. */
 export async function gatherFacts(deps: StatusDeps, secretId: string): Promise<StatusFacts> {
   const now = deps.now();
-  const sm = deps.secretsManager;
+  const sm = new SecretsStore(deps.secretsManager);
   const noRotationService = deps.noRotationService === true;
-  const view = await readSecretView(sm, secretId);
+  const view = await sm.view(secretId);
   const current = view.currentVersionId
     ? await readVersionValue(sm, view.arn, { stage: AWSCURRENT }, 'AWSCURRENT')
     : ({ kind: 'placeholder' } as const);

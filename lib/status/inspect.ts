@@ -2,15 +2,6 @@
  * Reading a secret and its PingOne resource: what the status model, `unstick` and the auditor judge from.
  * The values read here never leave the process; a report holds them only when asked (`status --show-secrets`).
  */
-import {
-  DescribeSecretCommand,
-  GetSecretValueCommand,
-  type GetSecretValueCommandOutput,
-  ListSecretVersionIdsCommand,
-  ResourceNotFoundException,
-  type SecretsManagerClient,
-  type SecretVersionsListEntry,
-} from '@aws-sdk/client-secrets-manager';
 import type { RotationConfig } from '../config.js';
 import { PingOneApiError } from '../errors.js';
 import { applicationRefusal, describeOwner, ownerOf } from '../owner.js';
@@ -22,96 +13,13 @@ import type {
   SecretOwner,
 } from '../pingone/types.js';
 import { parseSecretValue, type ResourceSecretValue, sameSecret } from '../secret-value.js';
-import { AWSCURRENT, AWSPENDING, AWSPREVIOUS } from '../secrets/secrets-store.js';
+import {
+  ResourceNotFoundException,
+  type SecretsStore,
+  type StoredVersion,
+} from '../secrets/secrets-store.js';
 import { explainPingOneError, noHint, type RotationErrorHint } from './explain.js';
 import { withArticle } from './text.js';
-
-export interface VersionInfo {
-  readonly id: string;
-  readonly stages: readonly string[];
-  readonly created?: Date;
-  readonly lastAccessed?: Date;
-}
-
-export interface RotationInfo {
-  readonly enabled: boolean;
-  readonly lambdaArn?: string;
-  readonly scheduleExpression?: string;
-  readonly duration?: string;
-  readonly automaticallyAfterDays?: number;
-  readonly lastRotated?: Date;
-  readonly nextRotation?: Date;
-}
-
-/** Secrets Manager's side: metadata, labels and which version carries which label. */
-export interface SecretView {
-  readonly arn: string;
-  readonly name: string;
-  readonly rotation: RotationInfo;
-  readonly lastChanged?: Date;
-  readonly lastAccessed?: Date;
-  readonly tags: Readonly<Record<string, string>>;
-  /** Labelled versions, AWSCURRENT first. */
-  readonly versions: readonly VersionInfo[];
-  readonly currentVersionId?: string;
-  readonly previousVersionId?: string;
-  /** The version with AWSPENDING but not AWSCURRENT: an outstanding rotation. */
-  readonly pendingVersionId?: string;
-}
-
-export async function readSecretView(sm: SecretsManagerClient, secretId: string): Promise<SecretView> {
-  const out = await sm.send(new DescribeSecretCommand({ SecretId: secretId }));
-  const listed = new Map<string, SecretVersionsListEntry>();
-  let nextToken: string | undefined;
-  do {
-    const page = await sm.send(
-      new ListSecretVersionIdsCommand({ SecretId: secretId, MaxResults: 100, NextToken: nextToken }),
-    );
-    for (const entry of page.Versions ?? []) if (entry.VersionId) listed.set(entry.VersionId, entry);
-    nextToken = page.NextToken;
-  } while (nextToken);
-
-  const rank = (stages: readonly string[]) =>
-    stages.includes(AWSCURRENT) ? 0 : stages.includes(AWSPENDING) ? 1 : stages.includes(AWSPREVIOUS) ? 2 : 3;
-  const versions = Object.entries(out.VersionIdsToStages ?? {})
-    .filter(([, stages]) => stages.length > 0)
-    .map(([id, stages]): VersionInfo => {
-      const entry = listed.get(id);
-      return {
-        id,
-        stages: [...stages].sort(),
-        ...(entry?.CreatedDate ? { created: entry.CreatedDate } : {}),
-        ...(entry?.LastAccessedDate ? { lastAccessed: entry.LastAccessedDate } : {}),
-      };
-    })
-    .sort((a, b) => rank(a.stages) - rank(b.stages));
-  const find = (predicate: (stages: readonly string[]) => boolean) =>
-    versions.find((version) => predicate(version.stages))?.id;
-  const rules = out.RotationRules;
-  const currentVersionId = find((s) => s.includes(AWSCURRENT));
-  const previousVersionId = find((s) => s.includes(AWSPREVIOUS));
-  const pendingVersionId = find((s) => s.includes(AWSPENDING) && !s.includes(AWSCURRENT));
-  return {
-    arn: out.ARN ?? secretId,
-    name: out.Name ?? secretId,
-    rotation: {
-      enabled: out.RotationEnabled === true,
-      ...(out.RotationLambdaARN ? { lambdaArn: out.RotationLambdaARN } : {}),
-      ...(rules?.ScheduleExpression ? { scheduleExpression: rules.ScheduleExpression } : {}),
-      ...(rules?.Duration ? { duration: rules.Duration } : {}),
-      ...(rules?.AutomaticallyAfterDays ? { automaticallyAfterDays: rules.AutomaticallyAfterDays } : {}),
-      ...(out.LastRotatedDate ? { lastRotated: out.LastRotatedDate } : {}),
-      ...(out.NextRotationDate ? { nextRotation: out.NextRotationDate } : {}),
-    },
-    ...(out.LastChangedDate ? { lastChanged: out.LastChangedDate } : {}),
-    ...(out.LastAccessedDate ? { lastAccessed: out.LastAccessedDate } : {}),
-    tags: Object.fromEntries((out.Tags ?? []).map((tag) => [tag.Key ?? '', tag.Value ?? ''])),
-    versions,
-    ...(currentVersionId ? { currentVersionId } : {}),
-    ...(previousVersionId ? { previousVersionId } : {}),
-    ...(pendingVersionId ? { pendingVersionId } : {}),
-  };
-}
 
 /** A version's value: parsed, an empty placeholder, or not the JSON the function rotates. */
 export type VersionValue =
@@ -124,28 +32,22 @@ export type VersionValue =
  * version as created just now; GetSecretValue has the real date).
  */
 export async function readVersionValue(
-  sm: SecretsManagerClient,
+  secrets: SecretsStore,
   secretId: string,
   selector: { versionId?: string; stage: string },
   label: string,
 ): Promise<VersionValue> {
-  let out: GetSecretValueCommandOutput;
+  let out: StoredVersion;
   try {
-    out = await sm.send(
-      new GetSecretValueCommand({
-        SecretId: secretId,
-        VersionStage: selector.stage,
-        ...(selector.versionId ? { VersionId: selector.versionId } : {}),
-      }),
-    );
+    out = await secrets.getVersion(secretId, selector);
   } catch (error) {
     // RotateSecret's placeholder: a version with the label and no value.
     if (error instanceof ResourceNotFoundException) return { kind: 'placeholder' };
     throw error;
   }
-  const created = out.CreatedDate ? { created: out.CreatedDate } : {};
+  const created = out.created ? { created: out.created } : {};
   try {
-    return { kind: 'value', value: parseSecretValue(out.SecretString, label), ...created };
+    return { kind: 'value', value: parseSecretValue(out.secretString, label), ...created };
   } catch (error) {
     return { kind: 'malformed', problem: (error as Error).message, ...created };
   }
