@@ -129,7 +129,9 @@ function codeOf(error: unknown, exitCode: number): string {
 }
 
 function settingOf(error: unknown): string | undefined {
-  return error instanceof UsageError ? error.setting : undefined;
+  if (!(error instanceof UsageError)) return undefined;
+  // Else the first flag the message names (`--schedule 'weekly' is not …`).
+  return error.setting ?? /(?:^|[\s'(])(--[a-z][a-z0-9-]*)/.exec(error.what)?.[1];
 }
 
 /** The document of a command that failed before it ran (a usage error) or of a fleet command's failure. */

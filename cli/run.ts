@@ -93,7 +93,7 @@ export async function runCli(
       throw new UsageError(
         `${parsed.command} needs ${missing.map((key) => `--${key}`).join(', ')}`,
         `see ${PROGRAM} ${parsed.command} --help`,
-        { setting: `--${missing[0]}` },
+        { setting: `--${missing[0]?.split(' ')[0]}` },
       );
     }
     const deps = await makeDeps(parsed.globals);

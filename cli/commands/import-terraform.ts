@@ -25,6 +25,15 @@ export const DEFAULT_NAME_TEMPLATE = '{prefix}{path}';
  * through the onboarding engine, then the Terraform that makes Terraform forget them written to a file.
  */
 export async function importTerraform(deps: CliDeps, options: ImportTerraformOptions): Promise<number> {
+  // A bad flag is named before the file is read.
+  if (options.emit !== undefined && options.emit !== 'removed' && options.emit !== 'state-rm') {
+    throw new UsageError(
+      `--emit '${options.emit}' is not removed or state-rm`,
+      'removed needs Terraform 1.7 or later',
+      { setting: '--emit' },
+    );
+  }
+  const fleet = fleetOptions(options);
   let text: string;
   try {
     text = await readFile(options.file, 'utf8');
@@ -32,19 +41,13 @@ export async function importTerraform(deps: CliDeps, options: ImportTerraformOpt
     throw new UsageError(
       `cannot read ${options.file} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
       'pass the output of `terraform show -json`',
+      { setting: '--file' },
     );
   }
   const findings = parseTerraformJson(text, options.file);
-  if (options.emit !== undefined && options.emit !== 'removed' && options.emit !== 'state-rm') {
-    throw new UsageError(
-      `--emit '${options.emit}' is not removed or state-rm`,
-      'removed needs Terraform 1.7 or later',
-    );
-  }
   const mode: EmitMode = (options.emit as EmitMode | undefined) ?? modeFor(findings.terraformVersion);
   const out =
     options.out ?? (mode === 'removed' ? 'pingone-rotation-removed.tf' : 'pingone-rotation-state-rm.sh');
-  const fleet = fleetOptions(options);
   const template = options.nameTemplate ?? DEFAULT_NAME_TEMPLATE;
   const unusable: { secret: TerraformSecret; why: string }[] = [];
   const pairs: { secret: TerraformSecret; item: OnboardingItem }[] = [];

@@ -30,6 +30,8 @@ export interface OnboardFleetOptions extends FleetCommonOptions {
 
 /** `onboard-fleet --manifest f.csv|f.json`: every row through the onboarding engine. */
 export async function onboardFleet(deps: CliDeps, options: OnboardFleetOptions): Promise<number> {
+  // A bad flag is named before the manifest is read.
+  const fleet = fleetOptions(options);
   let text: string;
   try {
     text = await readFile(options.manifest, 'utf8');
@@ -37,10 +39,11 @@ export async function onboardFleet(deps: CliDeps, options: OnboardFleetOptions):
     throw new UsageError(
       `cannot read manifest ${options.manifest} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
       'check the path',
+      { setting: '--manifest' },
     );
   }
   const items = parseManifest(text, options.manifest).map((item) => withDefaults(item, options));
-  return runFleet(deps, items, fleetOptions(options));
+  return runFleet(deps, items, fleet);
 }
 
 /** The item with the flags' defaults for what it does not say (schedule, region). */
@@ -75,7 +78,9 @@ function positive(text: string | undefined, flag: string, fallback: number, max:
   if (text === undefined) return fallback;
   const n = Number(text);
   if (!Number.isFinite(n) || n <= 0 || n > max) {
-    throw new UsageError(`${flag} '${text}' is not a number from 1 to ${max}`, `e.g. ${flag} ${fallback}`);
+    throw new UsageError(`${flag} '${text}' is not a number from 1 to ${max}`, `e.g. ${flag} ${fallback}`, {
+      setting: flag,
+    });
   }
   return n;
 }
