@@ -3,29 +3,14 @@ import {
   DescribeSecretCommand,
   ResourceNotFoundException,
 } from '@aws-sdk/client-secrets-manager';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ApplicationAuthMethod } from '../../local/pingone-simulator/index.js';
-import { type LocalWorld, startLocalWorld } from '../../local/world.js';
+import { useWorld } from '../support/world.js';
 import { cli, versionWith, worldDriver } from './support.js';
 
 /** The operator CLI on OIDC application secrets: onboard --application-id, status, rotate, unstick. */
 const FUNCTION_ARN = 'arn:aws:lambda:us-east-1:123456789012:function:pingone-rotation';
-let world: LocalWorld;
-let counter = 0;
-// Under the default secret-name prefix: onboard refuses names outside the stack's prefix.
-const uniqueName = (prefix: string) => `pingone/${prefix}-${++counter}`;
-
-beforeAll(async () => {
-  world = await startLocalWorld();
-});
-
-afterAll(async () => {
-  await world?.stop();
-});
-
-beforeEach(() => {
-  world.sim.faults.clear();
-});
+const { world, unique: uniqueName } = useWorld({ reset: 'faults', namePrefix: 'pingone/' });
 
 function application(
   method: ApplicationAuthMethod = 'CLIENT_SECRET_JWT',

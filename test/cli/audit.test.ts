@@ -1,15 +1,14 @@
 import { CreateSecretCommand, TagResourceCommand } from '@aws-sdk/client-secrets-manager';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { AuditResult } from '../../lib/audit/audit.js';
 import type { StatusReport } from '../../lib/status/model.js';
 import { LOCAL_ROTATION_LAMBDA_ARN } from '../../local/driver.js';
-import { type LocalWorld, type RotatableSecret, startLocalWorld } from '../../local/world.js';
-import { authenticator } from '../support/harness.js';
+import type { RotatableSecret } from '../../local/world.js';
+import { useWorld } from '../support/world.js';
 import { cli, enableRotation, worldDriver } from './support.js';
 
 /** `pingone-rotation audit` and the new verdicts and warnings in `status`, against the local world. */
-let world: LocalWorld;
-let authenticates: ReturnType<typeof authenticator>;
+const { world, authenticates } = useWorld();
 
 async function rotated(name: string, tags: Record<string, string> = {}): Promise<RotatableSecret> {
   const secret = await world.createRotatableSecret({ name, region: 'EU', tags });
@@ -34,8 +33,6 @@ async function duplicateOf(secret: RotatableSecret, name: string): Promise<void>
 }
 
 beforeAll(async () => {
-  world = await startLocalWorld();
-  authenticates = authenticator(world.sim);
   await rotated('fleet/healthy');
   const drift = await rotated('fleet/drift');
   world.sim.regenerateOutOfBand(drift.environmentId, drift.resourceId);
@@ -54,10 +51,6 @@ beforeAll(async () => {
   // The local world's moto backdates this secret's NextRotationDate two days (local/moto-patches).
   await rotated('overdue/late', { 'local:next-rotation-days-ago': '2' });
 }, 90_000);
-
-afterAll(async () => {
-  await world?.stop();
-});
 
 describe('audit', () => {
   it('prints a verdict count and one line per secret that needs attention; exit 13', async () => {

@@ -10,8 +10,8 @@ import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type LocalWorld, startLocalWorld } from '../../local/world.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { useWorld } from '../support/world.js';
 import { binary, CLI_BINARY } from './support.js';
 
 // A readable name: the CLI's redactor hides random-looking strings, as mkdtemp's suffix is.
@@ -135,13 +135,7 @@ describe('--profile that does not exist', () => {
 });
 
 describe('audit that finds no secret at all', () => {
-  let world: LocalWorld;
-  beforeAll(async () => {
-    world = await startLocalWorld();
-  });
-  afterAll(async () => {
-    await world?.stop();
-  });
+  const { world } = useWorld();
 
   it('is not green: exit 1, and it says to check the region, profile and prefix', async () => {
     const result = await binary(world, ['audit', '--prefix', 'nothing-here/']);

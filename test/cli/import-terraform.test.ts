@@ -11,22 +11,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DescribeSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { parse as parseHcl } from '@cdktf/hcl2json';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { configAddressOf } from '../../cli/onboarding/terraform.js';
 import { LOCAL_ROTATION_LAMBDA_ARN } from '../../local/driver.js';
-import { type LocalWorld, startLocalWorld } from '../../local/world.js';
+import { useWorld } from '../support/world.js';
 import { cli } from './support.js';
 
-let world: LocalWorld;
+const { world } = useWorld();
 let dir: string;
 
 beforeAll(async () => {
-  world = await startLocalWorld();
   dir = await mkdtemp(join(tmpdir(), 'import-terraform-'));
-});
-
-afterAll(async () => {
-  await world?.stop();
 });
 
 const FIXTURE = readFileSync(new URL('./fixtures/terraform-state.json', import.meta.url), 'utf8');

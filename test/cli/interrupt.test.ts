@@ -5,26 +5,12 @@
  */
 import { spawn } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type LocalWorld, startLocalWorld } from '../../local/world.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { useWorld } from '../support/world.js';
 import { type BinaryProcess, binary, cli, expectNoSecrets, startBinary, versionWith } from './support.js';
 
-let world: LocalWorld;
-let counter = 0;
-const unique = (prefix: string) => `${prefix}-${++counter}`;
+const { world, unique } = useWorld({ reset: 'faults' });
 const started: BinaryProcess[] = [];
-
-beforeAll(async () => {
-  world = await startLocalWorld();
-});
-
-afterAll(async () => {
-  await world?.stop();
-});
-
-beforeEach(() => {
-  world.sim.faults.clear();
-});
 
 afterEach(() => {
   for (const p of started.splice(0)) if (p.child.exitCode === null) p.child.kill('SIGKILL');

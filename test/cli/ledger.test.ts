@@ -5,29 +5,15 @@
  * intent.
  */
 import { CreateSecretCommand, GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { StatusReport } from '../../cli/commands/status.js';
 import type { LedgerRecord } from '../../lib/ledger/record.js';
 import type { SecretOwner } from '../../lib/pingone/types.js';
-import { type LocalWorld, type RotatableSecret, startLocalWorld } from '../../local/world.js';
+import type { RotatableSecret } from '../../local/world.js';
+import { useWorld } from '../support/world.js';
 import { cli, recordSecrets, worldDriver } from './support.js';
 
-let world: LocalWorld;
-let counter = 0;
-// Under the default secret-name prefix: onboard refuses names outside the stack's prefix.
-const unique = (prefix: string) => `pingone/${prefix}-${++counter}`;
-
-beforeAll(async () => {
-  world = await startLocalWorld();
-});
-
-afterAll(async () => {
-  await world?.stop();
-});
-
-beforeEach(() => {
-  world.sim.faults.clear();
-});
+const { world, unique } = useWorld({ reset: 'faults', namePrefix: 'pingone/' });
 
 function ownerOf(secret: { environmentId: string; resourceId: string }): SecretOwner {
   return { kind: 'resource', environmentId: secret.environmentId, id: secret.resourceId, region: 'EU' };

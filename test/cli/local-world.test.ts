@@ -5,10 +5,10 @@
  * dimensions the README documents. The real binary against moto and the simulator.
  */
 import { readFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { LOCAL_ROTATION_LAMBDA_ARN } from '../../local/driver.js';
-import { type LocalWorld, startLocalWorld } from '../../local/world.js';
 import { docFiles } from '../../scripts/docs-blocks.js';
+import { useWorld } from '../support/world.js';
 import { binary } from './support.js';
 
 /** README.md and every page under docs/, as one text: where a fact lives is the docs' business. */
@@ -17,18 +17,7 @@ const allDocs = () =>
     .map((file) => readFileSync(file, 'utf8'))
     .join('\n');
 
-let world: LocalWorld;
-let counter = 0;
-// Under the default secret-name prefix: onboard refuses names outside the stack's prefix.
-const unique = (prefix: string) => `pingone/${prefix}-${++counter}`;
-
-beforeAll(async () => {
-  world = await startLocalWorld();
-});
-
-afterAll(async () => {
-  await world?.stop();
-});
+const { world, unique } = useWorld({ namePrefix: 'pingone/' });
 
 async function rotationOf(name: string) {
   return JSON.parse((await binary(world, ['status', '--secret-id', name, '--json'])).stdout).rotation;

@@ -8,23 +8,15 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DescribeSecretCommand, ListSecretsCommand } from '@aws-sdk/client-secrets-manager';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runCli } from '../../cli/run.js';
 import { LOCAL_ROTATION_LAMBDA_ARN } from '../../local/driver.js';
-import { type LocalWorld, startLocalWorld } from '../../local/world.js';
+import { useWorld } from '../support/world.js';
 import { binary, cli, expectNoSecrets, recordSecrets, startBinary, worldDeps } from './support.js';
 
-let world: LocalWorld;
+const { world } = useWorld();
 const dir = mkdtempSync(join(tmpdir(), 'onboard-fleet-'));
 let counter = 0;
-
-beforeAll(async () => {
-  world = await startLocalWorld();
-});
-
-afterAll(async () => {
-  await world?.stop();
-});
 
 interface Row {
   secretName: string;

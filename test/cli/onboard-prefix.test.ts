@@ -5,21 +5,13 @@
  * read or created; `--prefix` names the stack's prefix when it is not the default pingone/.
  */
 import { DescribeSecretCommand, ResourceNotFoundException } from '@aws-sdk/client-secrets-manager';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type LocalWorld, startLocalWorld } from '../../local/world.js';
+import { describe, expect, it } from 'vitest';
+import { useWorld } from '../support/world.js';
 import { cli } from './support.js';
 
 const FUNCTION_ARN = 'arn:aws:lambda:us-east-1:123456789012:function:pingone-rotation';
-let world: LocalWorld;
+const { world } = useWorld();
 let counter = 0;
-
-beforeAll(async () => {
-  world = await startLocalWorld();
-});
-
-afterAll(async () => {
-  await world?.stop();
-});
 
 function customResource() {
   const environmentId = world.createEnvironment('EU');

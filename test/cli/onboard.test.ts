@@ -4,23 +4,12 @@ import {
   PutResourcePolicyCommand,
   PutSecretValueCommand,
 } from '@aws-sdk/client-secrets-manager';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type LocalWorld, startLocalWorld } from '../../local/world.js';
+import { describe, expect, it } from 'vitest';
+import { useWorld } from '../support/world.js';
 import { cli, worldDriver } from './support.js';
 
 const FUNCTION_ARN = 'arn:aws:lambda:us-east-1:123456789012:function:pingone-rotation';
-let world: LocalWorld;
-let counter = 0;
-// Under the default secret-name prefix: onboard refuses names outside the stack's prefix.
-const uniqueName = (prefix: string) => `pingone/${prefix}-${++counter}`;
-
-beforeAll(async () => {
-  world = await startLocalWorld();
-});
-
-afterAll(async () => {
-  await world?.stop();
-});
+const { world, unique: uniqueName } = useWorld({ namePrefix: 'pingone/' });
 
 function customResource(region: 'NA' | 'EU' = 'EU') {
   const environmentId = world.createEnvironment(region);

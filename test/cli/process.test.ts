@@ -3,19 +3,11 @@
  * argument parsing, the exit codes, the one-line error (stack only with --debug) and stdin handling.
  */
 import { spawn } from 'node:child_process';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type LocalWorld, startLocalWorld } from '../../local/world.js';
+import { describe, expect, it } from 'vitest';
+import { useWorld } from '../support/world.js';
 import { expectNoSecrets, recordSecrets, worldDriver } from './support.js';
 
-let world: LocalWorld;
-
-beforeAll(async () => {
-  world = await startLocalWorld();
-});
-
-afterAll(async () => {
-  await world?.stop();
-});
+const { world } = useWorld();
 
 interface ProcessResult {
   readonly code: number | null;

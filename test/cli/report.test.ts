@@ -10,14 +10,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateSecretCommand, DescribeSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { parse as parseCsv } from 'csv-parse/sync';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { LedgerRecord } from '../../lib/ledger/record.js';
 import { LOCAL_ROTATION_LAMBDA_ARN } from '../../local/driver.js';
-import { type LocalWorld, startLocalWorld } from '../../local/world.js';
 import { findLeaks } from '../support/leaks.js';
+import { useWorld } from '../support/world.js';
 import { cli, knownSecrets, recordSecrets, worldDriver } from './support.js';
 
-let world: LocalWorld;
+const { world } = useWorld();
 const dir = mkdtempSync(join(tmpdir(), 'report-'));
 const DAY = 86_400_000;
 const PREFIX = 'pingone/report/';
@@ -27,7 +27,6 @@ const ids: Record<'a' | 'b' | 'c', string> = { a: '', b: '', c: '' };
 const arns: Record<string, string> = {};
 
 beforeAll(async () => {
-  world = await startLocalWorld();
   env = world.createEnvironment('EU');
   for (const key of ['a', 'b', 'c'] as const)
     ids[key] = world.sim.createResource(env, { name: `API ${key}` }).id;
@@ -95,10 +94,6 @@ beforeAll(async () => {
   );
   recordSecrets(world);
 }, 120_000);
-
-afterAll(async () => {
-  await world?.stop();
-});
 
 interface JsonReport {
   totals: Record<string, number>;

@@ -5,27 +5,12 @@
  */
 
 import { PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { type LedgerRecord, withRegenerateIntent } from '../../lib/ledger/record.js';
-import { type LocalWorld, startLocalWorld } from '../../local/world.js';
+import { useWorld } from '../support/world.js';
 import { binary, versionWith, worldDriver } from './support.js';
 
-let world: LocalWorld;
-let counter = 0;
-const unique = (prefix: string) => `${prefix}-${++counter}`;
-
-beforeAll(async () => {
-  world = await startLocalWorld();
-});
-
-afterAll(async () => {
-  await world?.stop();
-});
-
-beforeEach(() => {
-  world.sim.faults.clear();
-  world.sim.clearRequests();
-});
+const { world, unique } = useWorld({ reset: 'faults-and-requests' });
 
 const regenerates = () => world.sim.count({ route: 'secret', method: 'POST' });
 

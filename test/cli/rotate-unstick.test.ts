@@ -1,25 +1,11 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SETTLE_MARGIN_MS } from '../../lib/ledger/record.js';
 import type { SecretOwner } from '../../lib/pingone/types.js';
-import { type LocalWorld, type RotatableSecret, startLocalWorld } from '../../local/world.js';
+import type { RotatableSecret } from '../../local/world.js';
+import { useWorld } from '../support/world.js';
 import { cli, enableRotation, HOUR, versionWith, worldDriver } from './support.js';
 
-let world: LocalWorld;
-let counter = 0;
-// Under the default secret-name prefix: onboard refuses names outside the stack's prefix.
-const uniqueName = (prefix: string) => `pingone/${prefix}-${++counter}`;
-
-beforeAll(async () => {
-  world = await startLocalWorld();
-});
-
-afterAll(async () => {
-  await world?.stop();
-});
-
-beforeEach(() => {
-  world.sim.faults.clear();
-});
+const { world, unique: uniqueName } = useWorld({ reset: 'faults', namePrefix: 'pingone/' });
 
 /** Onboarded through the CLI with rotation attached: the starting point of an operator's rotate. */
 async function onboarded() {

@@ -3,9 +3,9 @@ import {
   PutSecretValueCommand,
   TagResourceCommand,
 } from '@aws-sdk/client-secrets-manager';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { StatusReport } from '../../cli/commands/status.js';
-import { type LocalWorld, startLocalWorld } from '../../local/world.js';
+import { useWorld } from '../support/world.js';
 import {
   cli,
   enableRotation,
@@ -17,21 +17,7 @@ import {
   worldDriver,
 } from './support.js';
 
-let world: LocalWorld;
-let counter = 0;
-const uniqueName = (prefix: string) => `${prefix}-${++counter}`;
-
-beforeAll(async () => {
-  world = await startLocalWorld();
-});
-
-afterAll(async () => {
-  await world?.stop();
-});
-
-beforeEach(() => {
-  world.sim.faults.clear();
-});
+const { world, unique: uniqueName } = useWorld({ reset: 'faults' });
 
 /** A secret rotated once through the handler: AWSCURRENT is PingOne's current, AWSPREVIOUS its previous. */
 async function rotatedSecret(name = uniqueName('status/rotated')) {

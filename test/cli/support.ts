@@ -1,6 +1,6 @@
 /**
  * Running `pingone-rotation` in-process against the local world (moto + the PingOne simulator), and the
- * scan that no secret value ever reaches its output.
+ * scan that no secret value ever reaches its output (in any encoding: test/support/leaks.ts).
  */
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -21,6 +21,8 @@ import { EMPTY_RECORD, withRegenerateIntent } from '../../lib/ledger/record.js';
 import type { PingOneRegion } from '../../lib/pingone/regions.js';
 import { LOCAL_ROTATION_LAMBDA_ARN, LocalRotationDriver } from '../../local/driver.js';
 import type { LocalWorld } from '../../local/world.js';
+import { describeLeaks } from '../support/leaks.js';
+import { pingOneSecretsOf } from '../support/world.js';
 
 export class MemoryOutput implements Output {
   readonly chunks: string[] = [];
@@ -55,22 +57,13 @@ const secretsSeen = new Set<string>();
 
 export function recordSecrets(world: LocalWorld): void {
   secretsSeen.add(world.worker.clientSecret);
-  const { resources, applications } = world.sim.snapshot();
-  for (const owner of [...resources, ...applications]) {
-    if (owner.secret) {
-      secretsSeen.add(owner.secret.secret);
-      if (owner.secret.previous) secretsSeen.add(owner.secret.previous.secret);
-    }
-  }
+  for (const secret of pingOneSecretsOf(world)) secretsSeen.add(secret);
 }
 
-/** Fails if any secret value seen so far occurs in `text`. */
+/** Fails if any secret value seen so far occurs in `text`, in any encoding (test/support/leaks.ts). */
 export function expectNoSecrets(text: string): void {
-  for (const secret of secretsSeen) {
-    if (text.includes(secret)) {
-      expect.fail(`CLI output contains a secret value (${secret.slice(0, 4)}…)`);
-    }
-  }
+  const leaks = describeLeaks(text, secretsSeen);
+  if (leaks.length > 0) expect.fail(`CLI output contains a secret value: ${leaks.join(', ')}`);
 }
 
 export function knownSecrets(): readonly string[] {

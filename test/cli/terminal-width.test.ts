@@ -5,9 +5,9 @@
  * The real binary in a pseudo-terminal of 100 columns (util-linux `script`).
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { wrapLine } from '../../cli/format.js';
-import { type LocalWorld, startLocalWorld } from '../../local/world.js';
+import { useWorld } from '../support/world.js';
 import { binary, CLI_BINARY } from './support.js';
 
 const hasScript = spawnSync('script', ['--version']).status === 0;
@@ -58,13 +58,7 @@ describe('wrapLine', () => {
 });
 
 describe.skipIf(!hasScript)('on a terminal 100 columns wide', () => {
-  let world: LocalWorld;
-  beforeAll(async () => {
-    world = await startLocalWorld();
-  });
-  afterAll(async () => {
-    await world?.stop();
-  });
+  const { world } = useWorld();
 
   it("status of a drifted secret: no line over 100 columns, the same words as the pipe's one long line", async () => {
     const secret = await world.createRotatableSecret({ name: 'pingone/terminal-width', region: 'EU' });

@@ -5,22 +5,11 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { PutSecretValueCommand, TagResourceCommand } from '@aws-sdk/client-secrets-manager';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type LocalWorld, startLocalWorld } from '../../local/world.js';
+import { describe, expect, it } from 'vitest';
+import { useWorld } from '../support/world.js';
 import { binary, CLI_BINARY } from './support.js';
 
-let world: LocalWorld;
-let counter = 0;
-// Under the default secret-name prefix: onboard refuses names outside the stack's prefix.
-const unique = (prefix: string) => `pingone/${prefix}-${++counter}`;
-
-beforeAll(async () => {
-  world = await startLocalWorld();
-});
-
-afterAll(async () => {
-  await world?.stop();
-});
+const { world, unique } = useWorld({ namePrefix: 'pingone/' });
 
 /** Splits a command line the way a shell would for the commands the CLI suggests (double quotes only). */
 function words(command: string): string[] {

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAuditHandler } from '../../lib/audit/handler.js';
 import { createRotationHandler } from '../../lib/handler.js';
 import { type InvokeFn, LocalRotationDriver, lambdaContext } from '../../local/driver.js';
-import { LOCAL_AWS, type LocalWorld, startLocalWorld } from '../../local/world.js';
+import { LOCAL_AWS, type LocalWorld } from '../../local/world.js';
 import { OutputCapture } from '../support/capture-output.js';
 import {
   type AwsRequest,
@@ -19,6 +19,7 @@ import {
   type IamWorld,
 } from '../support/iam.js';
 import { packageService } from '../support/osls-package.js';
+import { startWorld } from '../support/world.js';
 import {
   asObject,
   asString,
@@ -90,7 +91,7 @@ beforeAll(async () => {
 
   // The ledger table by the name the stack gives it, so the recorded calls name the deployed table's ARN.
   ledgerTable = asString(resources.RotationLedgerTable?.Properties.TableName, 'TableName');
-  world = await startLocalWorld({ workerParameter: '/pingone/rotation-worker', ledgerTable });
+  world = await startWorld({ workerParameter: '/pingone/rotation-worker', ledgerTable });
   const secret = await world.createRotatableSecret({
     name: 'pingone/iam/orders-api',
     tags: { [TAG_KEY]: TAG_VALUE },

@@ -1,16 +1,16 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { UpdateSecretVersionStageCommand } from '@aws-sdk/client-secrets-manager';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { createPingOneAccess } from '../../cli/pingone-access.js';
 import { runCli } from '../../cli/run.js';
 import { createAuditHandler } from '../../lib/audit/handler.js';
 import type { StatusReport, Verdict } from '../../lib/status/model.js';
 import { LOCAL_ROTATION_LAMBDA_ARN, lambdaContext } from '../../local/driver.js';
 import { freePort } from '../../local/moto.js';
-import { LOCAL_AWS, type LocalWorld, type RotatableSecret, startLocalWorld } from '../../local/world.js';
+import { LOCAL_AWS, type RotatableSecret } from '../../local/world.js';
 import { cli, expectNoSecrets, knownSecrets, recordSecrets, worldDeps } from '../cli/support.js';
-import { leakedSecrets, OutputCapture } from '../support/capture-output.js';
 import { rotationHarness } from '../support/harness.js';
+import { useWorld } from '../support/world.js';
 
 /**
  * The auditor (the Lambda and `pingone-rotation audit`) and `pingone-rotation status` judge a secret from the
@@ -20,9 +20,7 @@ import { rotationHarness } from '../support/harness.js';
  */
 const PREFIX = 'pingone/agree/';
 const DAY = 86_400_000;
-const output = new OutputCapture();
-const sensitive = new Set<string>();
-let world: LocalWorld;
+const { world, sensitive, output, logLeaks } = useWorld({ captureLogs: true });
 let functionGrace: RotatableSecret;
 let consoleRegenerate: RotatableSecret;
 let healthy: RotatableSecret;
@@ -45,9 +43,6 @@ async function rotated(name: string): Promise<RotatableSecret> {
 }
 
 beforeAll(async () => {
-  output.start();
-  world = await startLocalWorld({ previousSecretTtl: '7d' });
-  sensitive.add(world.worker.clientSecret);
   healthy = await rotated('healthy');
 
   // The function's own regenerate: a rotation regenerated at PingOne and died before storing the new secret;
@@ -87,11 +82,6 @@ beforeAll(async () => {
     if (previous) sensitive.add(previous.secret);
   }
 }, 120_000);
-
-afterAll(async () => {
-  await world?.stop();
-  output.stop();
-});
 
 async function statusVerdict(secret: RotatableSecret): Promise<Verdict> {
   const run = await cli(world, ['status', '--secret-id', secret.name, '--json']);
@@ -282,5 +272,5 @@ describe('the ledger unavailable', () => {
 it('the captured logs hold the expected lines and no secret, bearer token, worker credential or RotationToken', () => {
   const text = output.captured;
   expect(text).toContain('"message":"secret not audited"');
-  expect(leakedSecrets(text, [...sensitive, ...knownSecrets()])).toEqual([]);
+  expect(logLeaks(knownSecrets())).toEqual([]);
 });

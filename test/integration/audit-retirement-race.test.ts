@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { DeleteItemCommand, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { createPingOneAccess } from '../../cli/pingone-access.js';
 import { createAuditHandler } from '../../lib/audit/handler.js';
 import { retirementLedger } from '../../lib/audit/ledger-retirement.js';
@@ -20,9 +20,9 @@ import {
   lambdaContext,
   type RotationReport,
 } from '../../local/driver.js';
-import { LOCAL_AWS, type LocalWorld, type RotatableSecret, startLocalWorld } from '../../local/world.js';
-import { OutputCapture } from '../support/capture-output.js';
-import { authenticator, rotationHarness } from '../support/harness.js';
+import { LOCAL_AWS, type RotatableSecret } from '../../local/world.js';
+import { rotationHarness } from '../support/harness.js';
+import { useWorld } from '../support/world.js';
 
 /**
  * Early retirement racing a rotation (issue 17, finding 1), against moto and the PingOne simulator with the
@@ -32,23 +32,13 @@ import { authenticator, rotationHarness } from '../support/harness.js';
  * no regenerate is sent while it is live, and an unknown DELETE outcome is never answered with a second DELETE.
  */
 const HOUR = 3_600_000;
-const output = new OutputCapture();
-let world: LocalWorld;
+const { world, output, authenticates } = useWorld({ captureLogs: true });
 let harness: ReturnType<typeof rotationHarness>;
-let authenticates: ReturnType<typeof authenticator>;
 let seq = 0;
 
 beforeAll(async () => {
-  output.start();
-  world = await startLocalWorld({ previousSecretTtl: '7d' });
   harness = rotationHarness(world, { maxAttempts: 1 });
-  authenticates = authenticator(world.sim);
 }, 60_000);
-
-afterAll(async () => {
-  output.stop();
-  await world?.stop();
-});
 
 /** A rotated secret (AWSCURRENT is PingOne's current secret, AWSPREVIOUS its previous), judged hours later. */
 async function rotatedSecret(): Promise<{ secret: RotatableSecret; prefix: string }> {

@@ -1,7 +1,7 @@
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { CreateSecretCommand, UpdateSecretVersionStageCommand } from '@aws-sdk/client-secrets-manager';
 import type { Context } from 'aws-lambda';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { createPingOneAccess } from '../../cli/pingone-access.js';
 import { type AuditSettings, runAudit } from '../../lib/audit/audit.js';
 import { memoryCursorStore } from '../../lib/audit/cursor.js';
@@ -12,9 +12,9 @@ import { ledgerKey } from '../../lib/ledger/record.js';
 import type { SecretOwner } from '../../lib/pingone/types.js';
 import type { StatusReport, Verdict } from '../../lib/status/model.js';
 import { LOCAL_ROTATION_LAMBDA_ARN } from '../../local/driver.js';
-import { type LocalWorld, type RotatableSecret, startLocalWorld } from '../../local/world.js';
-import { leakedSecrets, OutputCapture } from '../support/capture-output.js';
-import { authenticator, rotationHarness } from '../support/harness.js';
+import type { RotatableSecret } from '../../local/world.js';
+import { rotationHarness } from '../support/harness.js';
+import { useWorld } from '../support/world.js';
 
 /**
  * The fleet auditor against a seeded local world (moto + the PingOne simulator): one secret per verdict and
@@ -24,11 +24,9 @@ const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 /** createSecret's regenerate POST is its ninth external call (the crash matrix asserts the order). */
 const POST_INDEX = 8;
-const output = new OutputCapture();
-let world: LocalWorld;
+const { world, authenticates, output, logLeaks } = useWorld({ captureLogs: true });
 let driver: ReturnType<typeof rotationHarness>['driver'];
 let access: ReturnType<typeof createPingOneAccess>;
-let authenticates: ReturnType<typeof authenticator>;
 const seeded = new Map<string, RotatableSecret>();
 
 const settings = (prefix: string, extra: Partial<AuditSettings> = {}): AuditSettings => ({
@@ -76,11 +74,8 @@ function byName(reports: readonly StatusReport[]): Record<string, StatusReport> 
 }
 
 beforeAll(async () => {
-  output.start();
-  world = await startLocalWorld({ previousSecretTtl: '7d' });
   driver = rotationHarness(world, { maxAttempts: 1 }).driver;
   access = createPingOneAccess({ env: world.functionEnv, flags: {}, ssm: world.ssm });
-  authenticates = authenticator(world.sim);
 
   const p = 'pingone/audit/';
   await rotated(`${p}healthy`);
@@ -140,11 +135,6 @@ beforeAll(async () => {
   await world.createRotatableSecret({ name: `${p}not-attached`, region: 'EU' });
   await rotated('elsewhere/healthy');
 }, 120_000);
-
-afterAll(async () => {
-  await world?.stop();
-  output.stop();
-});
 
 describe('fleet audit', () => {
   it('finds each verdict and warning in a seeded world, only for secrets this deployment rotates', async () => {
@@ -531,10 +521,6 @@ describe('application secrets in the fleet', () => {
 
 // Last in the file (tests run in order): scans the logs of every test above.
 it('the captured logs hold no secret, bearer token, worker credential or RotationToken', () => {
-  const text = output.captured;
-  const { resources, applications } = world.sim.snapshot();
-  const secrets = [...resources, ...applications].flatMap((r) =>
-    r.secret ? [r.secret.secret, r.secret.previous?.secret ?? ''] : [],
-  );
-  expect(leakedSecrets(text, [...secrets, world.worker.clientSecret])).toEqual([]);
+  // Every secret PingOne holds now (current and previous) and the worker's.
+  expect(logLeaks()).toEqual([]);
 });

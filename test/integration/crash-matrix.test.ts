@@ -1,8 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { ALL_STEPS, type Step } from '../../local/driver.js';
-import { type LocalWorld, type OwnedSecret, startLocalWorld } from '../../local/world.js';
-import { leakedSecrets, OutputCapture } from '../support/capture-output.js';
-import { authenticator, type CrashPlan, committedRegenerates, rotationHarness } from '../support/harness.js';
+import type { OwnedSecret } from '../../local/world.js';
+import { type CrashPlan, committedRegenerates, rotationHarness } from '../support/harness.js';
+import { useWorld } from '../support/world.js';
 
 /**
  * The Lambda crashes at every external-call boundary of every step — just before each call and just after
@@ -20,11 +20,9 @@ const RETRY_AFTER_MS = 2 * 60_000;
 const TTL_MS = 7 * 86_400_000;
 const KINDS = ['resource', 'application'] as const;
 type Kind = (typeof KINDS)[number];
-const output = new OutputCapture();
 const secretsSeen = new Set<string>();
 const sensitiveSeen = new Set<string>();
-let world: LocalWorld;
-let authenticates: ReturnType<typeof authenticator>;
+const { world, authenticates, output, logLeaks } = useWorld({ captureLogs: true });
 const callsByKind = {} as Record<Kind, Record<Step, string[]>>;
 
 function newSecret(kind: Kind, name: string): Promise<OwnedSecret> {
@@ -38,11 +36,6 @@ function newSecret(kind: Kind, name: string): Promise<OwnedSecret> {
 }
 
 beforeAll(async () => {
-  output.start();
-  world = await startLocalWorld({ previousSecretTtl: '7d' });
-  authenticates = authenticator(world.sim);
-  secretsSeen.add(world.worker.clientSecret);
-
   // A clean rotation in a cold container lists the external calls of each step.
   for (const kind of KINDS) {
     const secret = await newSecret(kind, `pingone/enumerate-${kind}`);
@@ -57,11 +50,6 @@ beforeAll(async () => {
     expect(report.ok, report.error).toBe(true);
     callsByKind[kind] = calls as Record<Step, string[]>;
   }
-});
-
-afterAll(async () => {
-  await world?.stop();
-  output.stop();
 });
 
 it('lists the external calls of every step, for a resource and for an application', () => {
@@ -193,5 +181,5 @@ it('the captured logs hold the expected lines and no secret, bearer token, worke
   // The capture did see the function's logs (the crashes were logged as failed steps)…
   expect(text).toContain('"message":"rotation step failed"');
   // …and none of them holds a secret, a bearer token or a RotationToken.
-  expect(leakedSecrets(text, [...secretsSeen, ...sensitiveSeen])).toEqual([]);
+  expect(logLeaks([...secretsSeen, ...sensitiveSeen])).toEqual([]);
 });

@@ -1,5 +1,5 @@
 import { UpdateSecretVersionStageCommand } from '@aws-sdk/client-secrets-manager';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../lib/config.js';
 import {
   intentSettlesAt,
@@ -8,20 +8,16 @@ import {
   SETTLE_MARGIN_MS,
 } from '../../lib/ledger/record.js';
 import { PingOneHttpClient } from '../../lib/pingone/http-client.js';
-import type { SecretOwner } from '../../lib/pingone/types.js';
 import { functionSettingHint, inspectStatus } from '../../lib/status/index.js';
-import { type LocalWorld, type RotatableSecret, startLocalWorld } from '../../local/world.js';
-import { leakedSecrets, OutputCapture } from '../support/capture-output.js';
-import { authenticator, committedRegenerates, rotationHarness } from '../support/harness.js';
+import type { RotatableSecret } from '../../local/world.js';
+import { committedRegenerates, rotationHarness } from '../support/harness.js';
+import { ownerOfSecret, useWorld } from '../support/world.js';
 
 /**
  * A gateway between the function and PingOne, over HTTP against the simulator and moto: its answers are
  * not PingOne's word, and a request it answered may still land at PingOne after the function re-read.
  */
-const output = new OutputCapture();
-const sensitive = new Set<string>();
-let world: LocalWorld;
-let authenticates: ReturnType<typeof authenticator>;
+const { world, authenticates, sensitive, remember, storedSecret, logLeaks } = useWorld({ captureLogs: true });
 let counter = 0;
 
 async function newSecret(): Promise<RotatableSecret> {
@@ -30,38 +26,8 @@ async function newSecret(): Promise<RotatableSecret> {
   return secret;
 }
 
-async function stage(secret: RotatableSecret, name = 'AWSCURRENT'): Promise<string | undefined> {
-  const value = (await world.readSecretJson(secret.arn, { stage: name }).catch(() => undefined))
-    ?.clientSecret as string | undefined;
-  if (value) sensitive.add(value);
-  return value;
-}
-
-function ownerOf(secret: RotatableSecret): SecretOwner {
-  return {
-    kind: 'resource',
-    environmentId: secret.environmentId,
-    id: secret.resourceId,
-    region: secret.region,
-  };
-}
-
-function remember(harness: ReturnType<typeof rotationHarness>): void {
-  for (const token of harness.rotationTokens) sensitive.add(token);
-  for (const token of harness.boundaries.sensitive) sensitive.add(token);
-}
-
-beforeAll(async () => {
-  output.start();
-  world = await startLocalWorld({ previousSecretTtl: '7d' });
-  authenticates = authenticator(world.sim);
-  sensitive.add(world.worker.clientSecret);
-});
-
-afterAll(async () => {
-  await world?.stop();
-  output.stop();
-});
+const stage = (secret: RotatableSecret, name = 'AWSCURRENT') => storedSecret(secret.arn, name);
+const ownerOf = ownerOfSecret;
 
 describe('a gateway in front of PingOne', () => {
   it('answers the regenerate with a plain-text 503 and PingOne commits it a second later: one regenerate, AWSCURRENT keeps working', async () => {
@@ -234,6 +200,5 @@ describe('a regenerate PingOne itself refused', () => {
 
 // Last in the file (tests run in order): scans the logs of every test above.
 it('the captured logs hold no secret, bearer token, worker credential or RotationToken', () => {
-  const text = output.captured;
-  expect(leakedSecrets(text, [...sensitive])).toEqual([]);
+  expect(logLeaks()).toEqual([]);
 });

@@ -11,7 +11,8 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { createRotationHandler } from '../../lib/handler.js';
 import { nodeTransport, type Transport } from '../../lib/pingone/transport.js';
 import { type PingOneSimulator, startPingOneSimulator } from '../../local/pingone-simulator/index.js';
-import { leakedSecrets, OutputCapture } from '../support/capture-output.js';
+import { OutputCapture } from '../support/capture-output.js';
+import { describeLeaks } from '../support/leaks.js';
 import { SecretsManagerModel } from '../support/secrets-manager-model.js';
 
 const ENV_ID = '0b7e3f4a-1c2d-4e5f-8a9b-0c1d2e3f4a5b';
@@ -277,5 +278,5 @@ it('the captured logs hold the expected lines and no secret, bearer token, worke
   expect(text).toContain('"message":"rotation step failed"');
   expect(text).toContain('"message":"rotation step succeeded"');
   // …and none of them holds a secret value, a bearer token, a worker credential or a RotationToken.
-  expect(leakedSecrets(text, [...sensitive])).toEqual([]);
+  expect(describeLeaks(text, [...sensitive])).toEqual([]);
 });

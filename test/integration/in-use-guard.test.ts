@@ -1,19 +1,16 @@
 import { CreateSecretCommand, TagResourceCommand } from '@aws-sdk/client-secrets-manager';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { PingOneHttpClient } from '../../lib/pingone/http-client.js';
-import { type LocalWorld, type RotatableSecret, startLocalWorld } from '../../local/world.js';
-import { leakedSecrets, OutputCapture } from '../support/capture-output.js';
-import { authenticator, committedRegenerates, rotationHarness } from '../support/harness.js';
+import type { RotatableSecret } from '../../local/world.js';
+import { committedRegenerates, rotationHarness } from '../support/harness.js';
+import { useWorld } from '../support/world.js';
 
 /**
  * The in-use guard end to end: the real handler, moto and the PingOne simulator, where a consumer's
  * introspection with the previous secret sets `previous.lastUsed`.
  */
 const MINUTE = 60_000;
-const output = new OutputCapture();
-const sensitive = new Set<string>();
-let world: LocalWorld;
-let authenticates: ReturnType<typeof authenticator>;
+const { world, authenticates, sensitive, output, logLeaks } = useWorld({ captureLogs: true });
 let counter = 0;
 
 async function currentSecret(secret: RotatableSecret): Promise<string> {
@@ -29,18 +26,6 @@ async function rotatedOnce(harness: ReturnType<typeof rotationHarness>) {
   expect((await harness.driver.rotate(secret.arn)).ok).toBe(true);
   return { secret, first };
 }
-
-beforeAll(async () => {
-  output.start();
-  world = await startLocalWorld({ previousSecretTtl: '7d' });
-  authenticates = authenticator(world.sim);
-  sensitive.add(world.worker.clientSecret);
-});
-
-afterAll(async () => {
-  await world?.stop();
-  output.stop();
-});
 
 describe('in-use guard', () => {
   it('guards an application secret the same way (owner-kind generic)', async () => {
@@ -164,5 +149,5 @@ describe('in-use guard', () => {
 it('the captured logs hold the expected lines and no secret, bearer token, worker credential or RotationToken', () => {
   const text = output.captured;
   expect(text).toContain('"errorCode":"PreviousSecretInUse"');
-  expect(leakedSecrets(text, [...sensitive])).toEqual([]);
+  expect(logLeaks()).toEqual([]);
 });

@@ -1,14 +1,14 @@
 import { type AttributeValue, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { CreateSecretCommand, PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { ledgerKey } from '../../lib/ledger/record.js';
 import type { PingOneRegion } from '../../lib/pingone/regions.js';
 import type { SecretOwner } from '../../lib/pingone/types.js';
 import { SecretsStore } from '../../lib/secrets/secrets-store.js';
 import { ALL_STEPS } from '../../local/driver.js';
-import { type LocalWorld, type RotatableSecret, startLocalWorld } from '../../local/world.js';
-import { leakedSecrets, OutputCapture } from '../support/capture-output.js';
-import { authenticator, committedRegenerates, rotationHarness } from '../support/harness.js';
+import type { RotatableSecret } from '../../local/world.js';
+import { committedRegenerates, rotationHarness } from '../support/harness.js';
+import { useWorld } from '../support/world.js';
 
 /**
  * Issue 17, finding 3: the rotation ledger's key and binding depend only on the owner's ids, never on the
@@ -16,26 +16,16 @@ import { authenticator, committedRegenerates, rotationHarness } from '../support
  * with PingOne URLs that name no region (a proxy, one host for every region: any region alias reaches the
  * same PingOne). Also: items a deployed table holds under the old region-bearing keys still count.
  */
-const output = new OutputCapture();
-const sensitive = new Set<string>();
-let world: LocalWorld;
-let authenticates: ReturnType<typeof authenticator>;
+const { world, authenticates, sensitive, output, logLeaks } = useWorld({
+  captureLogs: true,
+  workerRegion: 'EU',
+});
 let counter = 0;
 /** Region-free overrides: whatever region a secret names, its PingOne is the simulator's EU. */
 let regionFree: Record<string, string>;
 
 beforeAll(async () => {
-  output.start();
-  world = await startLocalWorld({ previousSecretTtl: '7d', workerRegion: 'EU' });
-  authenticates = authenticator(world.sim);
-  sensitive.add(world.worker.clientSecret);
   regionFree = { PINGONE_API_URL: world.sim.apiUrl('EU'), PINGONE_AUTH_URL: world.sim.authUrl('EU') };
-});
-
-afterAll(async () => {
-  await world?.stop();
-  const text = output.stop();
-  expect(leakedSecrets(text, [...sensitive])).toEqual([]);
 });
 
 async function newSecret(): Promise<RotatableSecret> {
@@ -264,4 +254,9 @@ describe('items under the old region-bearing keys (tables deployed before issue 
     expect(world.sim.requests.length).toBe(requestsBefore);
     expect(output.text).toContain('"errorCode":"LedgerLegacyConflict"');
   });
+});
+
+// Last in the file (tests run in order): scans the logs of every test above.
+it('the captured logs hold no secret, bearer token, worker credential or RotationToken', () => {
+  expect(logLeaks()).toEqual([]);
 });

@@ -5,42 +5,25 @@ import {
   PutSecretValueCommand,
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { LedgerRecord } from '../../lib/ledger/record.js';
 import type { SecretOwner } from '../../lib/pingone/types.js';
 import { ALL_STEPS, lambdaContext, type RotationEventPayload } from '../../local/driver.js';
 import { freePort } from '../../local/moto.js';
-import {
-  type LocalWorld,
-  type RotatableApplicationSecret,
-  type RotatableSecret,
-  startLocalWorld,
-} from '../../local/world.js';
-import { leakedSecrets, OutputCapture } from '../support/capture-output.js';
-import { authenticator, committedRegenerates, rotationHarness } from '../support/harness.js';
+import type { RotatableApplicationSecret, RotatableSecret } from '../../local/world.js';
+import { committedRegenerates, rotationHarness } from '../support/harness.js';
+import { describeLeaks } from '../support/leaks.js';
+import { ownerOfSecret, useWorld } from '../support/world.js';
 
 /**
  * The rotation ledger against moto's DynamoDB and the PingOne simulator over HTTP, with the real handler:
  * who may rotate a PingOne owner, which regenerates may be adopted, and that two containers at once
  * regenerate once.
  */
-const output = new OutputCapture();
-const sensitive = new Set<string>();
-let world: LocalWorld;
-let authenticates: ReturnType<typeof authenticator>;
+const { world, authenticates, sensitive, remember, storedSecret, output, logLeaks } = useWorld({
+  captureLogs: true,
+});
 let counter = 0;
-
-beforeAll(async () => {
-  output.start();
-  world = await startLocalWorld({ previousSecretTtl: '7d' });
-  authenticates = authenticator(world.sim);
-  sensitive.add(world.worker.clientSecret);
-});
-
-afterAll(async () => {
-  await world?.stop();
-  output.stop();
-});
 
 async function newSecret(name = `pingone/ledger-${++counter}`): Promise<RotatableSecret> {
   const secret = await world.createRotatableSecret({ name, region: 'EU' });
@@ -48,27 +31,13 @@ async function newSecret(name = `pingone/ledger-${++counter}`): Promise<Rotatabl
   return secret;
 }
 
-function ownerOf(secret: RotatableSecret): SecretOwner {
-  return {
-    kind: 'resource',
-    environmentId: secret.environmentId,
-    id: secret.resourceId,
-    region: secret.region,
-  };
-}
+const ownerOf = ownerOfSecret;
 
 async function ledgerRecord(secret: RotatableSecret): Promise<LedgerRecord | undefined> {
   return world.ledger.read(ownerOf(secret), { deadline: Date.now() + 10_000, now: Date.now });
 }
 
-async function stage(secretId: string, stageName = 'AWSCURRENT'): Promise<string | undefined> {
-  const value = await world
-    .readSecretJson(secretId, { stage: stageName })
-    .then((json) => json.clientSecret as string)
-    .catch(() => undefined);
-  if (value) sensitive.add(value);
-  return value;
-}
+const stage = storedSecret;
 
 /** Every clientSecret any version of the secret has held. */
 async function everyValue(secretId: string): Promise<string[]> {
@@ -89,13 +58,6 @@ async function everyValue(secretId: string): Promise<string[]> {
 /** PingOne requests of any kind so far (the worker's token requests included). */
 function pingoneCalls(): number {
   return world.sim.requests.length;
-}
-
-function remember(...harnesses: ReturnType<typeof rotationHarness>[]): void {
-  for (const harness of harnesses) {
-    for (const token of harness.rotationTokens) sensitive.add(token);
-    for (const token of harness.boundaries.sensitive) sensitive.add(token);
-  }
 }
 
 /** A second secret naming `victim`'s PingOne owner, holding `clientSecret`. */
@@ -185,7 +147,7 @@ describe('binding', () => {
     // Only ARNs, version ids and times: no secret value, in any encoding.
     const raw = JSON.stringify(record);
     const secrets = [await stage(secret.arn), await stage(secret.arn, 'AWSPREVIOUS')] as string[];
-    expect(leakedSecrets(raw, [...secrets, ...harness.rotationTokens])).toEqual([]);
+    expect(describeLeaks(raw, [...secrets, ...harness.rotationTokens])).toEqual([]);
     remember(harness);
   });
 
@@ -698,5 +660,5 @@ it('the captured logs hold the expected lines and no secret, bearer token, worke
   const text = output.captured;
   expect(text).toContain('"message":"rotation step failed"');
   expect(text).toContain('"errorCode":"OwnerBoundElsewhere"');
-  expect(leakedSecrets(text, [...sensitive])).toEqual([]);
+  expect(logLeaks()).toEqual([]);
 });

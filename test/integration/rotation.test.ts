@@ -1,28 +1,20 @@
 import { spawnSync } from 'node:child_process';
 import { pathToFileURL } from 'node:url';
 import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { InvokeFn } from '../../local/driver.js';
 import { LocalRotationDriver } from '../../local/driver.js';
 import type { ApplicationAuthMethod } from '../../local/pingone-simulator/index.js';
-import {
-  type LocalWorld,
-  type OwnedSecret,
-  type RotatableSecret,
-  startLocalWorld,
-} from '../../local/world.js';
-import { leakedSecrets, OutputCapture } from '../support/capture-output.js';
-import { authenticator, committedRegenerates, rotationHarness } from '../support/harness.js';
+import type { OwnedSecret, RotatableSecret } from '../../local/world.js';
+import { committedRegenerates, rotationHarness } from '../support/harness.js';
+import { useWorld } from '../support/world.js';
 
 /**
  * Rotations against real servers over HTTP: moto for Secrets Manager and SSM, the PingOne simulator for
  * PingOne, the real AWS SDK and the real handler in between.
  */
 const TTL_MS = 7 * 86_400_000;
-const output = new OutputCapture();
-const sensitive = new Set<string>();
-let world: LocalWorld;
-let authenticates: ReturnType<typeof authenticator>;
+const { world, authenticates, sensitive, remember, output, logLeaks } = useWorld({ captureLogs: true });
 let counter = 0;
 
 async function newSecret(
@@ -73,11 +65,6 @@ async function current(secret: OwnedSecret, stage = 'AWSCURRENT'): Promise<strin
   return value;
 }
 
-function remember(harness: ReturnType<typeof rotationHarness>): void {
-  for (const token of harness.rotationTokens) sensitive.add(token);
-  for (const token of harness.boundaries.sensitive) sensitive.add(token);
-}
-
 /** AWSCURRENT/AWSPREVIOUS equal PingOne's current/previous, and only those two labels remain. */
 async function expectConverged(secret: OwnedSecret, previousSecret: string): Promise<void> {
   const pingone = world.pingOneSecret(secret);
@@ -90,18 +77,6 @@ async function expectConverged(secret: OwnedSecret, previousSecret: string): Pro
       .sort(),
   ).toEqual(['AWSCURRENT', 'AWSPREVIOUS']);
 }
-
-beforeAll(async () => {
-  output.start();
-  world = await startLocalWorld({ previousSecretTtl: '7d' });
-  authenticates = authenticator(world.sim);
-  sensitive.add(world.worker.clientSecret);
-});
-
-afterAll(async () => {
-  await world?.stop();
-  output.stop();
-});
 
 describe('rotations', () => {
   it('rotates through the built bundle, keeping the replaced secret valid for the TTL', async () => {
@@ -534,5 +509,5 @@ it('the captured logs hold the expected lines and no secret, bearer token, worke
   const text = output.captured;
   expect(text).toContain('"message":"rotation step succeeded"');
   expect(text).toContain('"message":"rotation step failed"');
-  expect(leakedSecrets(text, [...sensitive])).toEqual([]);
+  expect(logLeaks()).toEqual([]);
 });

@@ -7,20 +7,19 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { SSMProvider } from '@aws-lambda-powertools/parameters/ssm';
 import { PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { libraryHandler } from '../../cli/local.js';
 import { loadConfig } from '../../lib/config.js';
 import { PingOneHttpClient } from '../../lib/pingone/http-client.js';
 import { ssmWorkerCredentials } from '../../lib/pingone/worker-credentials.js';
 import { functionSettingHint, inspectStatus, STATUS_EXIT, type StatusDeps } from '../../lib/status/index.js';
 import { LocalRotationDriver } from '../../local/driver.js';
-import { type LocalWorld, startLocalWorld } from '../../local/world.js';
+import { useWorld } from '../support/world.js';
 
-let world: LocalWorld;
+const { world } = useWorld();
 let deps: StatusDeps;
 
 beforeAll(async () => {
-  world = await startLocalWorld();
   const config = loadConfig(world.functionEnv);
   const client = new PingOneHttpClient({
     apiUrlTemplate: config.apiUrlTemplate,
@@ -38,10 +37,6 @@ beforeAll(async () => {
     now: Date.now,
     hint: functionSettingHint,
   };
-});
-
-afterAll(async () => {
-  await world?.stop();
 });
 
 async function rotated(name: string) {

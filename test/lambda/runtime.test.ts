@@ -14,9 +14,10 @@ import {
   startLambdaProcess,
 } from '../../local/lambda-runtime/lambda-process.js';
 import { findLambdaToolchain } from '../../local/lambda-runtime/toolchain.js';
-import { type LocalWorld, startLocalWorld } from '../../local/world.js';
-import { leakedSecrets } from '../support/capture-output.js';
+import type { LocalWorld } from '../../local/world.js';
+import { describeLeaks } from '../support/leaks.js';
 import { packageService } from '../support/osls-package.js';
+import { startWorld } from '../support/world.js';
 
 /**
  * The packaged artifact under the real runtime interface client (aws-lambda-ric) on Node 24 with the
@@ -81,7 +82,7 @@ describe.skipIf(!toolchain.ok)('the packaged function under aws-lambda-ric on No
     zip = join(packageDir, 'pingone-secret-rotation.zip');
     [fs, world] = await Promise.all([
       prepareLambdaFilesystem({ zip, ricEntry: toolchain.ricEntry }),
-      startLocalWorld({ previousSecretTtl: '7d' }),
+      startWorld(),
     ]);
     sensitive.add(world.worker.clientSecret);
   }, 150_000);
@@ -214,7 +215,7 @@ describe.skipIf(!toolchain.ok)('the packaged function under aws-lambda-ric on No
     expect(coldStartMetrics[0]).toMatchObject({ ColdStart: 1, function_name: expect.any(String) });
 
     for (const token of world.sim.issuedTokens()) sensitive.add(token);
-    expect(leakedSecrets(lambda.output(), sensitive)).toEqual([]);
+    expect(describeLeaks(lambda.output(), sensitive)).toEqual([]);
   }, 120_000);
 
   it('passes the deadline header through to the function, and lives on after a function error', async () => {
@@ -249,7 +250,7 @@ describe.skipIf(!toolchain.ok)('the packaged function under aws-lambda-ric on No
     sensitive.add(after.secret);
     expect(after.previous?.secret).toBe(before);
     expect(lambda.output()).toContain(result.requestId);
-    expect(leakedSecrets(lambda.output(), sensitive)).toEqual([]);
+    expect(describeLeaks(lambda.output(), sensitive)).toEqual([]);
   }, 60_000);
 
   it.each([

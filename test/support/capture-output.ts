@@ -1,8 +1,6 @@
-import { describeLeaks, type Sensitive } from './leaks.js';
-
 /**
  * Captures everything written to stdout and stderr (Powertools Logger and Metrics write there) so tests can
- * scan the log output for secret material.
+ * scan the log output for secret material (with test/support/leaks.ts, the one leak scanner).
  */
 export class OutputCapture {
   #chunks: string[] = [];
@@ -68,12 +66,4 @@ export class OutputCapture {
   clear(): void {
     this.#from = this.#chunks.length;
   }
-}
-
-/**
- * The sensitive values that appear in `text` in any encoded form (see ./leaks.ts), masked (first 4
- * characters and the length) so that a failing assertion does not print them either.
- */
-export function leakedSecrets(text: string, values: Iterable<Sensitive>): string[] {
-  return describeLeaks(text, values);
 }
