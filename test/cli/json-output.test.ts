@@ -4,26 +4,13 @@
  * the same exit code as without --json). In the local world (moto + the PingOne simulator), one world.
  */
 import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { JsonDocument } from '../../cli/json-result.js';
-import { type LocalWorld, startLocalWorld } from '../../local/world.js';
+import { useWorld } from '../support/world.js';
 import { type CliRun, cli, recordSecrets, versionWith, worldDriver } from './support.js';
 
-let world: LocalWorld;
+const { world, unique } = useWorld({ reset: 'faults', namePrefix: 'pingone/json/' });
 let counter = 0;
-const unique = (prefix: string) => `pingone/json/${prefix}-${++counter}`;
-
-beforeAll(async () => {
-  world = await startLocalWorld();
-});
-
-afterAll(async () => {
-  await world?.stop();
-});
-
-beforeEach(() => {
-  world.sim.faults.clear();
-});
 
 /** stdout is exactly one JSON document (JSON.parse of all of it), with the exit code it states. */
 function documentOf(run: CliRun): JsonDocument {

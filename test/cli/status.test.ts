@@ -5,6 +5,7 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import { describe, expect, it } from 'vitest';
 import type { StatusReport } from '../../cli/commands/status.js';
+import { describeLeaks } from '../support/leaks.js';
 import { useWorld } from '../support/world.js';
 import {
   cli,
@@ -293,7 +294,7 @@ describe('status', () => {
     const secret = await rotatedSecret();
     const state = world.sim.readSecret(secret.environmentId, secret.resourceId);
     const hidden = await cli(world, ['status', '--secret-id', secret.name]);
-    expect(hidden.out).not.toContain(state.secret);
+    expect(describeLeaks(hidden.out, [state.secret])).toEqual([]);
     const shown = await cli(world, ['status', '--secret-id', secret.name, '--show-secrets']);
     expect(shown.code).toBe(0);
     expect(shown.out).toContain(`awsCurrent ${state.secret}`);

@@ -14,6 +14,7 @@ import type { StatusReport, Verdict } from '../../lib/status/model.js';
 import { LOCAL_ROTATION_LAMBDA_ARN } from '../../local/driver.js';
 import type { RotatableSecret } from '../../local/world.js';
 import { rotationHarness } from '../support/harness.js';
+import { describeLeaks } from '../support/leaks.js';
 import { useWorld } from '../support/world.js';
 
 /**
@@ -181,7 +182,7 @@ describe('fleet audit', () => {
       'ttl-not-shorter-than-rotation-interval': 1,
       'ttl-shorter-than-consumer-cache': 1,
     });
-    expect(JSON.stringify(result)).not.toContain(world.worker.clientSecret);
+    expect(describeLeaks(JSON.stringify(result), [world.worker.clientSecret])).toEqual([]);
   });
 
   it('a secret naming an owner the ledger binds to another secret (outside the prefix) is duplicate-owner', async () => {

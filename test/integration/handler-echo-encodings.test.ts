@@ -1,24 +1,10 @@
-import {
-  BatchGetItemCommand,
-  DynamoDBClient,
-  GetItemCommand,
-  UpdateItemCommand,
-} from '@aws-sdk/client-dynamodb';
-import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
-import type { Context } from 'aws-lambda';
-import { mockClient } from 'aws-sdk-client-mock';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createRotationHandler } from '../../lib/handler.js';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { basicAuthorization, TRANSPORT_ENCODINGS } from '../../lib/redact.js';
-import {
-  ECHO_ENCODINGS,
-  type EchoEncoding,
-  type PingOneSimulator,
-  startPingOneSimulator,
-} from '../../local/pingone-simulator/index.js';
+import { ECHO_ENCODINGS, type EchoEncoding } from '../../local/pingone-simulator/index.js';
 import { OutputCapture } from '../support/capture-output.js';
-import { findLeaks, type Sensitive } from '../support/leaks.js';
-import { SecretsManagerModel } from '../support/secrets-manager-model.js';
+import { handlerOnSimulator } from '../support/handler-on-simulator.js';
+import { findLeaks } from '../support/leaks.js';
+import { useSimulator } from '../support/simulator.js';
 
 /**
  * The handler end to end against an upstream that quotes the request back in another encoding (the
@@ -28,120 +14,31 @@ import { SecretsManagerModel } from '../support/secrets-manager-model.js';
  * returns to Secrets Manager hold any form of the worker secret, the bearer token or the new client secret;
  * and the same echo unredacted is caught by the leak scanner, so each check can fail.
  */
-const TOKEN = '11111111-2222-4333-8444-555555555555';
-const ROTATION_TOKEN = 'rotation~token.lower-case-0123456789abcdef0123456789';
 /** Lower case: the redactor's shape rules let it through, so only its knowledge of every form removes it. */
 const WORKER_SECRET = 'worker~secret.lower-case_0123456789abcdef';
 const ENCODED = ECHO_ENCODINGS.filter((e): e is Exclude<EchoEncoding, 'none'> => e !== 'none');
 
-const ssm = mockClient(SSMClient);
-const ddb = mockClient(DynamoDBClient);
-ddb.on(GetItemCommand).resolves({});
-ddb.on(BatchGetItemCommand).resolves({});
-ddb.on(UpdateItemCommand).resolves({});
 const output = new OutputCapture();
-let sim: PingOneSimulator;
-let sm: SecretsManagerModel;
-let sensitive: Sensitive[];
-let pingOneSecret: () => string;
+const sim = useSimulator();
+let rotation: ReturnType<typeof handlerOnSimulator>;
 let worker: { clientId: string; clientSecret: string; environmentId: string };
 let authBase: string;
 
-function context(): Context {
-  return {
-    functionName: 'pingone-rotate',
-    functionVersion: '$LATEST',
-    invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:pingone-rotate',
-    memoryLimitInMB: '256',
-    awsRequestId: 'req-1',
-    logGroupName: '/aws/lambda/pingone-rotate',
-    logStreamName: 's',
-    callbackWaitsForEmptyEventLoop: false,
-    getRemainingTimeInMillis: () => 30_000,
-    done: () => {},
-    fail: () => {},
-    succeed: () => {},
-  };
-}
-
-beforeAll(async () => {
-  sim = await startPingOneSimulator();
-});
-afterAll(() => sim.stop());
-
-let handler: ReturnType<typeof createRotationHandler>;
-
 function setUp(tokenEndpointAuthMethod: 'CLIENT_SECRET_BASIC' | 'CLIENT_SECRET_POST') {
-  const env = sim.createEnvironment({ region: 'EU' });
-  const resource = sim.createResource(env.id, { introspectEndpointAuthMethod: 'CLIENT_SECRET_BASIC' });
-  const created = sim.createWorker(env.id, { clientSecret: WORKER_SECRET, tokenEndpointAuthMethod });
-  worker = created;
-  authBase = `${sim.authUrl('EU')}/${env.id}`;
-  pingOneSecret = () => sim.readSecret(env.id, resource.id).secret;
-  sim.faults.clear();
-  ssm.reset();
-  ssm
-    .on(GetParameterCommand)
-    .resolves({ Parameter: { Value: JSON.stringify({ ...created, tokenEndpointAuthMethod }) } });
-  sm = new SecretsManagerModel();
-  sm.versions.v1 = {
-    stages: ['AWSCURRENT'],
-    value: JSON.stringify({
-      environmentId: env.id,
-      resourceId: resource.id,
-      clientSecret: resource.secret,
-      region: 'EU',
-    }),
-  };
-  sm.startRotation(TOKEN);
-  sensitive = [
-    ROTATION_TOKEN,
-    resource.secret,
-    { id: created.clientId, secret: created.clientSecret },
-    { id: resource.id, secret: resource.secret },
-  ];
-  handler = createRotationHandler({
-    env: {
-      PINGONE_WORKER_PARAMETER: '/pingone/worker',
-      ROTATION_LEDGER_TABLE: 'rotation-ledger',
-      PINGONE_API_URL: sim.apiUrlTemplate,
-      PINGONE_AUTH_URL: sim.authUrlTemplate,
-    },
-    secretsManager: sm.client,
-    ssm: new SSMClient({ region: 'us-east-1' }),
-    dynamodb: new DynamoDBClient({ region: 'us-east-1' }),
-    sleep: async () => {},
+  rotation = handlerOnSimulator(sim, {
+    workerSecret: WORKER_SECRET,
+    tokenEndpointAuthMethod,
+    introspectEndpointAuthMethod: 'CLIENT_SECRET_BASIC',
   });
+  worker = rotation.worker;
+  authBase = `${sim.authUrl('EU')}/${rotation.env.id}`;
   output.start();
   output.clear();
 }
 
-const step = (Step: string) =>
-  handler(
-    { Step, SecretId: 'pingone/app', ClientRequestToken: TOKEN, RotationToken: ROTATION_TOKEN } as never,
-    context(),
-  );
-
+const step = (name: string) => rotation.step(name);
 /** The handler's returned error (message, stack, causes) and this test's log output, scanned. */
-async function leaksOfFailing(run: () => Promise<unknown>): Promise<string[]> {
-  const error = await run().then(
-    () => {
-      throw new Error('expected the step to fail');
-    },
-    (e: unknown) => e,
-  );
-  output.stop();
-  const chain: string[] = [];
-  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 10; e = e.cause, depth++) {
-    chain.push(e.message, e.stack ?? '', JSON.stringify(e));
-  }
-  const text = `${chain.join('\n')}\n${output.text}`;
-  expect(output.text).toContain('"message":"rotation step failed"');
-  const pending = sm.versions[TOKEN]?.value;
-  const extra: Sensitive[] = [...sim.issuedTokens(), pingOneSecret()];
-  if (pending) extra.push(JSON.parse(pending).clientSecret as string);
-  return findLeaks(text, [...sensitive, ...extra]).map((l) => `${l.value} as ${l.form}`);
-}
+const leaksOfFailing = (run: () => Promise<unknown>) => rotation.leaksOfFailing(run, output);
 
 describe('the encodings', () => {
   it('every encoding the redactor covers has an echo fault, and the other way round', () => {

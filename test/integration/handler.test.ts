@@ -5,15 +5,14 @@ import {
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
-import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createRotationHandler } from '../../lib/handler.js';
 import { nodeTransport, type Transport } from '../../lib/pingone/transport.js';
-import { type PingOneSimulator, startPingOneSimulator } from '../../local/pingone-simulator/index.js';
 import { OutputCapture } from '../support/capture-output.js';
 import { describeLeaks } from '../support/leaks.js';
 import { SecretsManagerModel } from '../support/secrets-manager-model.js';
+import { testContext, useSimulator } from '../support/simulator.js';
 
 const ENV_ID = '0b7e3f4a-1c2d-4e5f-8a9b-0c1d2e3f4a5b';
 const RES_ID = '9f8e7d6c-5b4a-4392-8170-6f5e4d3c2b1a';
@@ -33,22 +32,7 @@ const spyTransport: Transport = async (request) => {
   return { status: 500, ok: false, headers: { get: () => null }, body: '{"code":"UNEXPECTED_ERROR"}' };
 };
 
-function context(remainingMs = 30_000): Context {
-  return {
-    functionName: 'pingone-rotate',
-    functionVersion: '$LATEST',
-    invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:pingone-rotate',
-    memoryLimitInMB: '256',
-    awsRequestId: 'req-1',
-    logGroupName: '/aws/lambda/pingone-rotate',
-    logStreamName: 's',
-    callbackWaitsForEmptyEventLoop: false,
-    getRemainingTimeInMillis: () => remainingMs,
-    done: () => {},
-    fail: () => {},
-    succeed: () => {},
-  };
-}
+const context = testContext;
 
 function handlerWith(env: Record<string, string>) {
   return createRotationHandler({
@@ -209,11 +193,7 @@ describe('rotation handler: bad input changes nothing', () => {
 });
 
 describe('rotation handler: a full rotation against a loopback PingOne', () => {
-  let sim: PingOneSimulator;
-  beforeAll(async () => {
-    sim = await startPingOneSimulator();
-  });
-  afterAll(() => sim.stop());
+  const sim = useSimulator();
 
   it('rotates through all four steps and logs each with its keys, no secret material', async () => {
     const env = sim.createEnvironment({ region: 'EU' });

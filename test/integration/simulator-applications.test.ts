@@ -1,13 +1,12 @@
 import { createHmac, randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { clientSecretJwt, JWT_BEARER_ASSERTION_TYPE } from '../../lib/pingone/client-assertion.js';
 import {
   type ApplicationAuthMethod,
-  type PingOneSimulator,
   SimulatorClock,
-  startPingOneSimulator,
   type WorkerCredentials,
 } from '../../local/pingone-simulator/index.js';
+import { basicAuth, useSimulator } from '../support/simulator.js';
 
 /** The simulator's PingOne applications: the Management API, their secrets, introspection, faults, record. */
 interface SecretBody {
@@ -19,25 +18,7 @@ interface SecretBody {
 const MINUTE = 60_000;
 const DAY = 24 * 60 * MINUTE;
 const clock = new SimulatorClock({ frozen: true });
-let sim: PingOneSimulator;
-
-beforeAll(async () => {
-  sim = await startPingOneSimulator({ clock });
-});
-
-afterAll(async () => {
-  await sim.stop();
-});
-
-beforeEach(() => {
-  sim.faults.clear();
-  sim.clearRequests();
-});
-
-function basicAuth(id: string, secret: string): string {
-  const encode = (value: string) => encodeURIComponent(value).replace(/%20/g, '+');
-  return `Basic ${Buffer.from(`${encode(id)}:${encode(secret)}`).toString('base64')}`;
-}
+const sim = useSimulator({ clock, reset: 'faults-and-requests' });
 
 async function tokenFor(worker: WorkerCredentials, secret = worker.clientSecret): Promise<Response> {
   return fetch(`${sim.authUrl(worker.region)}/${worker.environmentId}/as/token`, {

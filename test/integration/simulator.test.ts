@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { PingOneRegion } from '../../lib/pingone/regions.js';
 import {
   type IntrospectEndpointAuthMethod,
-  type PingOneSimulator,
   SimulatorClock,
   startPingOneSimulator,
   type WorkerCredentials,
 } from '../../local/pingone-simulator/index.js';
+import { basicAuth, useSimulator } from '../support/simulator.js';
 
 interface SecretBody {
   environment: { id: string };
@@ -30,26 +30,7 @@ const NOT_FOUND_MESSAGE = 'The request could not be completed. The requested res
 
 // A frozen clock: time moves only when a test moves it, so range boundaries are exact.
 const clock = new SimulatorClock({ frozen: true });
-let sim: PingOneSimulator;
-
-beforeAll(async () => {
-  sim = await startPingOneSimulator({ clock });
-});
-
-afterAll(async () => {
-  await sim.stop();
-});
-
-beforeEach(() => {
-  sim.faults.clear();
-  sim.clearRequests();
-});
-
-/** RFC 6749 §2.3.1: form-urlencode id and secret, then Base64. */
-function basicAuth(id: string, secret: string): string {
-  const encode = (value: string) => encodeURIComponent(value).replace(/%20/g, '+');
-  return `Basic ${Buffer.from(`${encode(id)}:${encode(secret)}`).toString('base64')}`;
-}
+const sim = useSimulator({ clock, reset: 'faults-and-requests' });
 
 function requestToken(
   worker: WorkerCredentials,

@@ -14,6 +14,7 @@ import { PingOneHttpClient } from '../../lib/pingone/http-client.js';
 import { ssmWorkerCredentials } from '../../lib/pingone/worker-credentials.js';
 import { functionSettingHint, inspectStatus, STATUS_EXIT, type StatusDeps } from '../../lib/status/index.js';
 import { LocalRotationDriver } from '../../local/driver.js';
+import { describeLeaks } from '../support/leaks.js';
 import { useWorld } from '../support/world.js';
 
 const { world } = useWorld();
@@ -61,8 +62,8 @@ describe('lib/status: the model without the CLI', () => {
     const text = JSON.stringify(report);
     const state = world.sim.snapshot().resources.find((r) => r.id === secret.resourceId)?.secret;
     expect(state?.secret).toBeTruthy();
-    expect(text).not.toContain(state!.secret);
-    expect(text).not.toContain(state!.previous!.secret);
+    expect(describeLeaks(text, [state!.secret])).toEqual([]);
+    expect(describeLeaks(text, [state!.previous!.secret])).toEqual([]);
   });
 
   it('drift after a regenerate in the console without grace', async () => {

@@ -3,6 +3,7 @@ import { loadConfig, parseTtl, resolveInUseWindow, resolveTtl } from '../../lib/
 import { ConfigurationError, TagOutOfBoundsError } from '../../lib/errors.js';
 import { parseWorkerCredentials } from '../../lib/pingone/worker-credentials.js';
 import { parseRotationEvent } from '../../lib/rotation/event.js';
+import { describeLeaks } from '../support/leaks.js';
 
 const BASE = { PINGONE_WORKER_PARAMETER: '/pingone/worker', ROTATION_LEDGER_TABLE: 'rotation-ledger' };
 
@@ -225,7 +226,7 @@ describe('parseRotationEvent', () => {
         return e as Error;
       }
     })();
-    expect(error?.message).not.toContain(valid.RotationToken);
+    expect(describeLeaks(error?.message ?? '', [valid.RotationToken])).toEqual([]);
   });
 });
 
@@ -267,6 +268,6 @@ describe('parseWorkerCredentials', () => {
     })();
     expect(error).toBeInstanceOf(ConfigurationError);
     expect(error?.message).toMatch(message);
-    expect(error?.message).not.toContain('top-secret-value');
+    expect(describeLeaks(error?.message ?? '', ['top-secret-value'])).toEqual([]);
   });
 });

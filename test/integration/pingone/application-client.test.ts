@@ -6,6 +6,7 @@ import { PingOneHttpClient } from '../../../lib/pingone/http-client.js';
 import { type Transport, TransportError } from '../../../lib/pingone/transport.js';
 import type { SecretOwner } from '../../../lib/pingone/types.js';
 import type { WorkerCredentials } from '../../../lib/pingone/worker-credentials.js';
+import { describeLeaks } from '../../support/leaks.js';
 import { ScriptedServer } from '../../support/scripted-server.js';
 
 /** The PingOne client's application calls: read, secret, the client_secret_jwt proof, the own-worker guard. */
@@ -117,7 +118,7 @@ describe("the function's own worker application", () => {
     expect(error.message).toMatch(/is this function's own worker application/);
     expect(error.message).toMatch(/cut the function off/);
     expect(error.message).toMatch(/PingOne does not let a worker read its own application secret/);
-    expect(error.message).not.toContain(WORKER.clientSecret);
+    expect(describeLeaks(error.message, [WORKER.clientSecret])).toEqual([]);
     expect(server.requests).toEqual([]);
   });
 

@@ -1,5 +1,5 @@
 import { Logger } from '@aws-lambda-powertools/logger';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   PingOneApiError,
   PingOneNetworkError,
@@ -11,9 +11,9 @@ import { type Transport, TransportError } from '../../../lib/pingone/transport.j
 import type { SecretOwner } from '../../../lib/pingone/types.js';
 import type { WorkerCredentials } from '../../../lib/pingone/worker-credentials.js';
 import { basicAuthorization } from '../../../lib/redact.js';
-import { type PingOneSimulator, startPingOneSimulator } from '../../../local/pingone-simulator/index.js';
 import { OutputCapture } from '../../support/capture-output.js';
 import { findLeaks, type Sensitive } from '../../support/leaks.js';
+import { useSimulator } from '../../support/simulator.js';
 
 /**
  * An upstream that quotes the request back in its errors (the simulator's `echo` fault: every header,
@@ -42,7 +42,7 @@ const SECRET_SETS = {
 let WORKER_SECRET: string;
 let RESOURCE_SECRET: string;
 
-let sim: PingOneSimulator;
+const sim = useSimulator();
 let envId: string;
 let owner: SecretOwner;
 const output = new OutputCapture();
@@ -51,13 +51,8 @@ const stepLogger = {
   warn: (message: string, extra?: Record<string, unknown>) => logger.warn(message, extra ?? {}),
 };
 
-beforeAll(async () => {
-  sim = await startPingOneSimulator();
+beforeAll(() => {
   envId = sim.createEnvironment({ region: 'EU' }).id;
-});
-
-afterAll(async () => {
-  await sim?.stop();
 });
 
 beforeEach(() => {

@@ -15,6 +15,7 @@ import { type PingOneRegion, REGIONS } from '../../../lib/pingone/regions.js';
 import type { Transport } from '../../../lib/pingone/transport.js';
 import type { SecretOwner } from '../../../lib/pingone/types.js';
 import type { WorkerCredentials } from '../../../lib/pingone/worker-credentials.js';
+import { describeLeaks } from '../../support/leaks.js';
 import { ScriptedServer } from '../../support/scripted-server.js';
 
 const WORKER: WorkerCredentials = {
@@ -140,7 +141,7 @@ describe('worker token', () => {
     expect(error.message).toMatch(
       /check the worker parameter's clientId, clientSecret, environmentId and region/,
     );
-    expect(error.message).not.toContain(WORKER.clientSecret);
+    expect(describeLeaks(error.message, [WORKER.clientSecret])).toEqual([]);
     expect(credentialReads).toEqual([{}, { forceFetch: true }]);
     expect(server.count(TOKEN_PATH)).toBe(2);
   });

@@ -2,6 +2,7 @@ import { parse as parseHcl } from '@cdktf/hcl2json';
 import { describe, expect, it } from 'vitest';
 import { configAddressOf, parseTerraformJson, scheduleFor } from '../../../cli/onboarding/terraform.js';
 import { emitTerraform, modeFor } from '../../../cli/onboarding/terraform-emit.js';
+import { describeLeaks } from '../../support/leaks.js';
 
 const ENV = '5d3b2a10-1111-4222-8333-444455556666';
 const APP = '7e6d5c4b-aaaa-4bbb-8ccc-ddddeeeeffff';
@@ -93,7 +94,7 @@ describe('import-terraform: reading terraform show -json', () => {
       schedule: 'rate(7 days)',
     });
     expect(found.secrets[1]?.rotation).toBeUndefined();
-    expect(JSON.stringify(found)).not.toContain('state-secret-value');
+    expect(describeLeaks(JSON.stringify(found), ['state-secret-value'])).toEqual([]);
   });
 
   it('not terraform show -json: a usage error that says what to run', () => {

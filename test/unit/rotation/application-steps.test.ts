@@ -15,6 +15,7 @@ import { runRotationStep } from '../../../lib/rotation/rotate.js';
 import { proofFor } from '../../../lib/rotation/test-secret.js';
 import { SecretsStore } from '../../../lib/secrets/secrets-store.js';
 import { FakePingOne } from '../../support/fake-pingone.js';
+import { describeLeaks } from '../../support/leaks.js';
 import { MemoryLedger } from '../../support/memory-ledger.js';
 import { SecretsManagerModel } from '../../support/secrets-manager-model.js';
 
@@ -277,7 +278,7 @@ describe('clientSecretJwt', () => {
     expect(signature).not.toBe(
       createHmac('sha256', `${initialSecret}x`).update(`${header}.${payload}`).digest('base64url'),
     );
-    expect(jwt).not.toContain(initialSecret);
+    expect(describeLeaks(jwt, [initialSecret])).toEqual([]);
     const again = clientSecretJwt({ clientId: APP_ID, clientSecret: initialSecret, audience: 'a', now: NOW });
     expect(decode(again.split('.')[1] ?? '').jti).not.toBe(decode(payload).jti);
   });

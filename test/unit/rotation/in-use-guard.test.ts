@@ -8,6 +8,7 @@ import { previousInUse } from '../../../lib/rotation/in-use-guard.js';
 import { runRotationStep } from '../../../lib/rotation/rotate.js';
 import { SecretsStore } from '../../../lib/secrets/secrets-store.js';
 import { FakePingOne } from '../../support/fake-pingone.js';
+import { describeLeaks } from '../../support/leaks.js';
 import { MemoryLedger } from '../../support/memory-ledger.js';
 import { SecretsManagerModel } from '../../support/secrets-manager-model.js';
 
@@ -112,11 +113,11 @@ describe('in-use guard (createSecret)', () => {
     expect(error.message).toContain('valid until 2026-11-28T12:00:00Z (in 2d)');
     expect(error.message).toContain('no earlier than 2026-11-26T12:50:00.000Z');
     expect(error.message).toContain('pingone:previous-secret-in-use-window=0');
-    expect(error.message).not.toContain(previousSecret);
-    expect(error.message).not.toContain(currentSecret);
+    expect(describeLeaks(error.message, [previousSecret])).toEqual([]);
+    expect(describeLeaks(error.message, [currentSecret])).toEqual([]);
     expect(error.lastUsed).toBe('2026-11-26T11:50:00.000Z');
     expect(warnings.map((w) => w.message)).toEqual(['previous secret still in use; not regenerating']);
-    expect(JSON.stringify(warnings)).not.toContain(previousSecret);
+    expect(describeLeaks(JSON.stringify(warnings), [previousSecret])).toEqual([]);
   });
 
   it('proceeds once the previous secret has been quiet for the window', async () => {

@@ -34,6 +34,7 @@ import type { RotationEvent, RotationStep } from '../../../lib/rotation/event.js
 import { runRotationStep } from '../../../lib/rotation/rotate.js';
 import { SecretsStore } from '../../../lib/secrets/secrets-store.js';
 import { FakePingOne } from '../../support/fake-pingone.js';
+import { describeLeaks } from '../../support/leaks.js';
 import { MemoryLedger } from '../../support/memory-ledger.js';
 import { SecretsManagerModel } from '../../support/secrets-manager-model.js';
 
@@ -201,7 +202,7 @@ describe('createSecret', () => {
     expect(error.message).toContain(
       `pingone-rotation onboard --force --secret-name pingone/app --environment-id ${ENV_ID} --resource-id ${RES_ID}`,
     );
-    expect(error.message).not.toContain(pingone.state.secret);
+    expect(describeLeaks(error.message, [pingone.state.secret])).toEqual([]);
     expect(sm.writes()).toBe(0);
     expect(pingone.regenerateRequests).toBe(0);
     expect(metrics).toEqual(['UnexplainedRegenerate']);
