@@ -1,17 +1,12 @@
-import {
-  BatchGetItemCommand,
-  DynamoDBClient,
-  GetItemCommand,
-  UpdateItemCommand,
-} from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
-import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createRotationHandler } from '../../lib/handler.js';
 import { nodeTransport, type Transport } from '../../lib/pingone/transport.js';
+import { rotatingSecret, ssmMock, unboundLedger, workerParameter } from '../support/aws-mocks.js';
 import { OutputCapture } from '../support/capture-output.js';
 import { describeLeaks } from '../support/leaks.js';
-import { SecretsManagerModel } from '../support/secrets-manager-model.js';
+import type { SecretsManagerModel } from '../support/secrets-manager-model.js';
 import { testContext, useSimulator } from '../support/simulator.js';
 
 const ENV_ID = '0b7e3f4a-1c2d-4e5f-8a9b-0c1d2e3f4a5b';
@@ -21,8 +16,7 @@ const ROTATION_TOKEN = 'rt-sensitive-0123456789abcdef0123456789abcdef';
 const CLIENT_SECRET = 'current-client-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEFGHIJ';
 const WORKER_SECRET = 'worker-secret-0123456789abcdef';
 
-const ssm = mockClient(SSMClient);
-const ddb = mockClient(DynamoDBClient);
+const ssm = ssmMock;
 let sm: SecretsManagerModel;
 let fetchCalls: { method: string; url: string }[];
 const output = new OutputCapture();
@@ -63,24 +57,15 @@ afterAll(() => {
 });
 
 beforeEach(() => {
-  sm = new SecretsManagerModel();
-  sm.versions.v1 = {
-    stages: ['AWSCURRENT'],
-    value: JSON.stringify({ environmentId: ENV_ID, resourceId: RES_ID, clientSecret: CLIENT_SECRET }),
-  };
-  sm.startRotation(TOKEN);
-  ddb.reset();
-  ddb.on(GetItemCommand).resolves({});
-  ddb.on(BatchGetItemCommand).resolves({});
-  ddb.on(UpdateItemCommand).resolves({});
-  ssm.reset();
-  ssm.on(GetParameterCommand).resolves({
-    Parameter: {
+  sm = rotatingSecret({ environmentId: ENV_ID, resourceId: RES_ID, clientSecret: CLIENT_SECRET }, TOKEN);
+  unboundLedger();
+  workerParameter(
+    JSON.stringify({ environmentId: ENV_ID, clientId: 'worker', clientSecret: WORKER_SECRET }),
+    {
       Name: '/pingone/worker',
       Type: 'SecureString',
-      Value: JSON.stringify({ environmentId: ENV_ID, clientId: 'worker', clientSecret: WORKER_SECRET }),
     },
-  });
+  );
   fetchCalls = [];
   output.clear();
 });

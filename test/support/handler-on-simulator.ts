@@ -1,31 +1,20 @@
 /**
  * The rotation handler on the PingOne simulator with Secrets Manager modelled in memory and the worker
- * parameter and the rotation ledger mocked: the echo tests drive it one step at a time. Importing this file
- * mocks SSMClient and DynamoDBClient (aws-sdk-client-mock) for the whole test file.
+ * parameter and the rotation ledger mocked (./aws-mocks.ts): the echo tests drive it one step at a time.
  */
-import {
-  BatchGetItemCommand,
-  DynamoDBClient,
-  GetItemCommand,
-  UpdateItemCommand,
-} from '@aws-sdk/client-dynamodb';
-import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
-import { mockClient } from 'aws-sdk-client-mock';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SSMClient } from '@aws-sdk/client-ssm';
 import { expect } from 'vitest';
 import { createRotationHandler } from '../../lib/handler.js';
 import type { IntrospectEndpointAuthMethod, PingOneSimulator } from '../../local/pingone-simulator/index.js';
+import { rotatingSecret, ssmMock, unboundLedger, workerParameter } from './aws-mocks.js';
 import type { OutputCapture } from './capture-output.js';
 import { findLeaks, type Sensitive } from './leaks.js';
-import { SecretsManagerModel } from './secrets-manager-model.js';
 import { testContext } from './simulator.js';
 
 /** The ClientRequestToken and the RotationToken of the rotation `handlerOnSimulator` runs. */
 export const TOKEN = '11111111-2222-4333-8444-555555555555';
 export const ROTATION_TOKEN = 'rotation~token.lower-case-0123456789abcdef0123456789';
-
-/** The worker parameter and the rotation ledger (an unbound owner, every write accepted), mocked. */
-const ssm = mockClient(SSMClient);
-const ddb = mockClient(DynamoDBClient);
 
 export interface HandlerOnSimulatorOptions {
   readonly workerSecret: string;
@@ -51,23 +40,12 @@ export function handlerOnSimulator(sim: PingOneSimulator, options: HandlerOnSimu
     ...(options.tokenEndpointAuthMethod ? { tokenEndpointAuthMethod: options.tokenEndpointAuthMethod } : {}),
   });
   sim.faults.clear();
-  ssm.reset();
-  ssm.on(GetParameterCommand).resolves({ Parameter: { Value: JSON.stringify(worker) } });
-  ddb.reset();
-  ddb.on(GetItemCommand).resolves({});
-  ddb.on(BatchGetItemCommand).resolves({});
-  ddb.on(UpdateItemCommand).resolves({});
-  const sm = new SecretsManagerModel();
-  sm.versions.v1 = {
-    stages: ['AWSCURRENT'],
-    value: JSON.stringify({
-      environmentId: env.id,
-      resourceId: resource.id,
-      clientSecret: resource.secret,
-      region: 'EU',
-    }),
-  };
-  sm.startRotation(TOKEN);
+  workerParameter(JSON.stringify(worker));
+  unboundLedger();
+  const sm = rotatingSecret(
+    { environmentId: env.id, resourceId: resource.id, clientSecret: resource.secret, region: 'EU' },
+    TOKEN,
+  );
   const sensitive: Sensitive[] = [
     ROTATION_TOKEN,
     resource.secret,
@@ -117,5 +95,5 @@ export function handlerOnSimulator(sim: PingOneSimulator, options: HandlerOnSimu
     return findLeaks(text, [...sensitive, ...extra]).map((l) => `${l.value} as ${l.form}`);
   }
 
-  return { env, resource, worker, sm, ssm, handler, step, sensitive, pingOneSecret, leaksOfFailing };
+  return { env, resource, worker, sm, ssm: ssmMock, handler, step, sensitive, pingOneSecret, leaksOfFailing };
 }
