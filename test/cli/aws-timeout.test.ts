@@ -8,6 +8,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { watch } from '../support/child.js';
 import { CLI_BINARY } from './support.js';
 
 let server: Server;
@@ -30,7 +31,7 @@ afterAll(async () => {
   await new Promise((resolve) => server.close(resolve));
 });
 
-function run(args: string[]): Promise<{ code: number | null; stderr: string; ms: number }> {
+async function run(args: string[]): Promise<{ code: number | null; stderr: string; ms: number }> {
   if (!existsSync(CLI_BINARY)) throw new Error(`${CLI_BINARY} is missing: run npm run build first`);
   const started = Date.now();
   const child = spawn(process.execPath, [CLI_BINARY, ...args], {
@@ -44,18 +45,10 @@ function run(args: string[]): Promise<{ code: number | null; stderr: string; ms:
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let stderr = '';
-  child.stderr.on('data', (c: Buffer) => {
-    stderr += c.toString();
-  });
   // A hang is the failure under test: end it after 60 s so the assertion says so.
   const kill = setTimeout(() => child.kill('SIGKILL'), 60_000);
-  return new Promise((resolve) =>
-    child.once('close', (code) => {
-      clearTimeout(kill);
-      resolve({ code, stderr, ms: Date.now() - started });
-    }),
-  );
+  const { code, stderr } = await watch(child).done.finally(() => clearTimeout(kill));
+  return { code, stderr, ms: Date.now() - started };
 }
 
 describe('an AWS endpoint that never answers', () => {

@@ -11,6 +11,7 @@ import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { watch } from '../support/child.js';
 import { useWorld } from '../support/world.js';
 import { binary, CLI_BINARY } from './support.js';
 
@@ -33,17 +34,7 @@ function run(args: string[], env: Record<string, string | undefined> = {}) {
     ),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (c: Buffer) => {
-    stdout += c.toString();
-  });
-  child.stderr.on('data', (c: Buffer) => {
-    stderr += c.toString();
-  });
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) =>
-    child.once('close', (code) => resolve({ code, stdout, stderr })),
-  );
+  return watch(child).done;
 }
 
 /** An HTTP server that answers every request with an HTML page and `status`. */

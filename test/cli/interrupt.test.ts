@@ -6,6 +6,7 @@
 import { spawn } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
+import { watch } from '../support/child.js';
 import { useWorld } from '../support/world.js';
 import { type BinaryProcess, binary, cli, expectNoSecrets, startBinary, versionWith } from './support.js';
 
@@ -123,26 +124,14 @@ describe('demo-world, interrupted', () => {
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => {
-      stdout += c.toString();
-    });
-    child.stderr.on('data', (c: Buffer) => {
-      stderr += c.toString();
-    });
-    const done = new Promise<{ code: number | null }>((resolve) =>
-      child.once('close', (code) => resolve({ code })),
-    );
-    const waitFor = async (pattern: RegExp, ms = 60_000) => {
-      const until = Date.now() + ms;
-      while (!pattern.test(stdout)) {
-        if (child.exitCode !== null || Date.now() > until)
-          throw new Error(`no ${pattern}:\n${stdout}\n${stderr}`);
-        await sleep(50);
-      }
+    const output = watch(child);
+    return {
+      child,
+      done: output.done,
+      waitFor: (pattern: RegExp, ms = 60_000) => output.waitFor(pattern, ms),
+      out: output.stdout,
+      err: output.stderr,
     };
-    return { child, done, waitFor, out: () => stdout, err: () => stderr };
   }
 
   it('SIGINT while seeding: stops at a step boundary, says where, exits 130', async () => {

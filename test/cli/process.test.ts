@@ -4,6 +4,7 @@
  */
 import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
+import { watch } from '../support/child.js';
 import { useWorld } from '../support/world.js';
 import { expectNoSecrets, recordSecrets, worldDriver } from './support.js';
 
@@ -15,34 +16,23 @@ interface ProcessResult {
   readonly stderr: string;
 }
 
-function pingoneRotation(args: string[], env: Record<string, string> = {}): Promise<ProcessResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'cli/main.ts', ...args], {
-      cwd: process.cwd(),
-      env: {
-        PATH: process.env.PATH ?? '',
-        HOME: process.env.HOME ?? '',
-        ...world.awsEnv,
-        ...world.functionEnv,
-        ...env,
-      },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    child.stdin.end(); // stdin is a pipe, not a terminal
-    child.once('error', reject);
-    child.once('close', (code) => {
-      recordSecrets(world);
-      resolve({ code, stdout, stderr });
-    });
+async function pingoneRotation(args: string[], env: Record<string, string> = {}): Promise<ProcessResult> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'cli/main.ts', ...args], {
+    cwd: process.cwd(),
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '',
+      ...world.awsEnv,
+      ...world.functionEnv,
+      ...env,
+    },
+    stdio: ['pipe', 'pipe', 'pipe'],
   });
+  const output = watch(child);
+  child.stdin.end(); // stdin is a pipe, not a terminal
+  const result = await output.done;
+  recordSecrets(world);
+  return result;
 }
 
 describe('pingone-rotation as a process', () => {

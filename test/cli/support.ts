@@ -21,6 +21,7 @@ import { EMPTY_RECORD, withRegenerateIntent } from '../../lib/ledger/record.js';
 import type { PingOneRegion } from '../../lib/pingone/regions.js';
 import { LOCAL_ROTATION_LAMBDA_ARN, LocalRotationDriver } from '../../local/driver.js';
 import type { LocalWorld } from '../../local/world.js';
+import { watch } from '../support/child.js';
 import { describeLeaks } from '../support/leaks.js';
 import { pingOneSecretsOf } from '../support/world.js';
 
@@ -232,60 +233,13 @@ export function startBinary(
     env,
     stdio: ['pipe', 'pipe', 'pipe'],
   });
-  let stdout = '';
-  let stderr = '';
-  const waiters = new Set<() => void>();
-  child.stdout.on('data', (chunk: Buffer) => {
-    stdout += chunk.toString();
-    for (const check of waiters) check();
-  });
-  child.stderr.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
   child.stdin.end();
-  const done = new Promise<BinaryResult>((resolve, reject) => {
-    child.once('error', reject);
-    child.once('close', (code, signal) => {
-      recordSecrets(world);
-      for (const check of waiters) check();
-      resolve({ code, signal, stdout, stderr });
-    });
+  const output = watch(child);
+  const done = output.done.then((result) => {
+    recordSecrets(world);
+    return result;
   });
-  let ended = false;
-  void done.then(() => {
-    ended = true;
-  });
-  return {
-    child,
-    stdout: () => stdout,
-    stderr: () => stderr,
-    done,
-    waitFor(pattern, ms = 30_000) {
-      return new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => {
-          waiters.delete(check);
-          reject(
-            new Error(
-              `no ${pattern} on stdout within ${ms} ms; stdout so far:\n${stdout}\nstderr:\n${stderr}`,
-            ),
-          );
-        }, ms);
-        const check = () => {
-          if (pattern.test(stdout)) {
-            clearTimeout(timer);
-            waiters.delete(check);
-            resolve();
-          } else if (ended || child.exitCode !== null) {
-            clearTimeout(timer);
-            waiters.delete(check);
-            reject(new Error(`process ended before ${pattern}; stdout:\n${stdout}\nstderr:\n${stderr}`));
-          }
-        };
-        waiters.add(check);
-        check();
-      });
-    },
-  };
+  return { child, stdout: output.stdout, stderr: output.stderr, done, waitFor: output.waitFor };
 }
 
 /** The real binary to completion; asserts no secret value was printed unless --show-secrets. */

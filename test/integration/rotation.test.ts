@@ -6,6 +6,7 @@ import type { InvokeFn } from '../../local/driver.js';
 import { LocalRotationDriver } from '../../local/driver.js';
 import type { ApplicationAuthMethod } from '../../local/pingone-simulator/index.js';
 import type { OwnedSecret, RotatableSecret } from '../../local/world.js';
+import { watch } from '../support/child.js';
 import { committedRegenerates, rotationHarness } from '../support/harness.js';
 import { describeLeaks } from '../support/leaks.js';
 import { useWorld } from '../support/world.js';
@@ -67,16 +68,10 @@ async function current(secret: OwnedSecret, stage = 'AWSCURRENT'): Promise<strin
 }
 
 /** `node <args>` in a child process, without blocking this one (moto's DynamoDB front runs in it). */
-function node(args: string[]): Promise<{ status: number | null; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    child.once('error', reject);
-    child.once('close', (status) => resolve({ status, stderr }));
-  });
+async function node(args: string[]): Promise<{ status: number | null; stderr: string }> {
+  const { code, stderr } = await watch(spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] }))
+    .done;
+  return { status: code, stderr };
 }
 
 /** AWSCURRENT/AWSPREVIOUS equal PingOne's current/previous, and only those two labels remain. */
