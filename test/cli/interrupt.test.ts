@@ -151,7 +151,7 @@ describe('demo-world, interrupted', () => {
     } finally {
       if (demo.child.exitCode === null) demo.child.kill('SIGKILL');
     }
-  });
+  }, 120_000);
 
   it('SIGTERM once it is up: stops moto and the simulator, exits 130', async () => {
     const demo = demoWorld();
@@ -166,5 +166,5 @@ describe('demo-world, interrupted', () => {
     } finally {
       if (demo.child.exitCode === null) demo.child.kill('SIGKILL');
     }
-  });
+  }, 120_000);
 });

@@ -11,7 +11,6 @@ import { accessSync, constants, existsSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { watch } from '../support/child.js';
 
 /** PATH without any directory that holds moto_server (node stays reachable: process.execPath is absolute). */
 const PATH_WITHOUT_MOTO = (process.env.PATH ?? '')
@@ -50,13 +49,30 @@ function run(script: string, env: Record<string, string> = {}): Run {
     detached: true,
   });
   child.stdin.end();
-  const output = watch(child);
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (c: Buffer) => {
+    stdout += c.toString();
+  });
+  child.stderr.on('data', (c: Buffer) => {
+    stderr += c.toString();
+  });
+  const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; ms: number }>((resolve) =>
+    child.once('close', (code, signal) => resolve({ code, signal, ms: Date.now() - startedAt })),
+  );
   return {
     child,
-    out: output.stdout,
-    err: output.stderr,
-    done: output.done.then(({ code, signal }) => ({ code, signal, ms: Date.now() - startedAt })),
-    waitFor: (pattern, ms = 60_000) => output.waitFor(pattern, ms),
+    out: () => stdout,
+    err: () => stderr,
+    done,
+    async waitFor(pattern, ms = 60_000) {
+      const until = Date.now() + ms;
+      while (!pattern.test(stdout)) {
+        if (child.exitCode !== null || child.signalCode !== null || Date.now() > until)
+          throw new Error(`no ${pattern}:\n${stdout}\n${stderr}`);
+        await sleep(50);
+      }
+    },
     signalGroup(signal) {
       process.kill(-child.pid!, signal);
     },
