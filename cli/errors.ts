@@ -128,7 +128,7 @@ function describeUnredacted(
   }
   if (name === 'AccessDeniedException' || name === 'AccessDenied') {
     return {
-      line: `AWS denied the request (${message}): use a role with the permissions listed in the README (--profile)`,
+      line: `AWS denied the request (${message}): use a role with the permissions docs/cli.md lists (Permissions), e.g. with --profile`,
       exitCode: EXIT.error,
     };
   }

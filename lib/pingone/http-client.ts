@@ -458,7 +458,7 @@ function refuseOwnWorker(owner: SecretOwner, worker: WorkerCredentials): void {
       `PingOne application ${owner.id} in environment ${owner.environmentId} is this function's own worker ` +
         "application (the worker parameter's clientId): rotating it would cut the function off from PingOne " +
         'mid-rotation, and PingOne does not let a worker read its own application secret. Rotate the ' +
-        "worker's secret with a second worker app or by hand (README: rotating the worker's own secret)",
+        "worker's secret with a second worker app or by hand (docs/runbook.md: rotating the worker's own secret)",
     );
   }
 }
