@@ -60,6 +60,9 @@ export interface PingOneHttpClientOptions {
   readonly logger?: { warn(message: string, extra?: Record<string, unknown>): void };
 }
 
+/** Attempts of one idempotent call in all, however many of them PingOne answered 429 with Retry-After. */
+const RATE_LIMITED_ATTEMPTS = 30;
+
 /** Below this much time left, an attempt is not started at all. */
 const MIN_ATTEMPT_MS = 250;
 const USER_AGENT = 'pingone-secret-rotation/1';
@@ -362,6 +365,11 @@ export class PingOneHttpClient implements PingOneClient {
 
   /** Sends an idempotent request, retrying retryable failures inside the deadline. */
   async #sendWithRetries(request: HttpRequest, options: CallOptions): Promise<HttpResponse> {
+    // Failures other than PingOne's rate limit spend the attempt budget. A 429 with Retry-After is PingOne
+    // saying when to come back, not a fault: while it lasts the call keeps waiting (jittered) until the
+    // deadline, up to RATE_LIMITED_ATTEMPTS. Giving up sooner only turns a busy minute into a failed step that
+    // Secrets Manager retries later, with every read and token of the step sent again.
+    let failures = 0;
     for (let attempt = 1; ; attempt++) {
       try {
         return await this.#sendOnce(request, options);
@@ -369,8 +377,11 @@ export class PingOneHttpClient implements PingOneClient {
         if (!(error instanceof RotationError) || !error.retryable || error instanceof DeadlineExceededError) {
           throw error;
         }
-        if (attempt >= this.#retry.maxAttempts) throw error;
         const retryAfter = error instanceof PingOneApiError ? error.retryAfterMs : undefined;
+        const rateLimited =
+          error instanceof PingOneApiError && error.status === 429 && retryAfter !== undefined;
+        if (!rateLimited) failures++;
+        if (failures >= this.#retry.maxAttempts || attempt >= RATE_LIMITED_ATTEMPTS) throw error;
         if (retryAfter !== undefined && retryAfter > this.#retry.maxRetryAfterMs) throw error;
         // Jittered, Retry-After included (never shorter than it): containers that were refused together
         // come back spread out, not in one wave (lib/pingone/backoff.ts). The jitter is cut to fit the

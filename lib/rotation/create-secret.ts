@@ -39,8 +39,14 @@ import { ledgerOptions, readCurrent, readOwnLedgerRecord } from './reads.js';
  * up to 3 s, and never more than a third of what is left (short Lambda timeouts still get to regenerate).
  */
 const MAX_RECONCILE_RESERVE_MS = 3_000;
-/** Regenerates sent in one invocation, at most; only after a re-read proved the earlier one did nothing. */
+/**
+ * Regenerates sent in one invocation, at most; only after PingOne's own answer and a re-read proved the
+ * earlier one did nothing. PingOne's 429s (rate limited: it said when to come back) spend a larger budget,
+ * still bounded by the intent's window and the deadline: under a burst, giving up leaves the intent live and
+ * every retry of the rotation refused until it settles.
+ */
 const MAX_REGENERATE_ATTEMPTS = 3;
+const MAX_RATE_LIMITED_REGENERATES = 12;
 /** The pause before asking again after PingOne's own 408/429/500/503 to a regenerate (jittered). */
 const REGENERATE_BACKOFF = { baseDelayMs: 500, maxDelayMs: 4_000 } as const;
 
@@ -143,6 +149,36 @@ async function obtainNewSecret(
   tags: Readonly<Record<string, string>>,
   ledger: LedgerProgress,
 ): Promise<{ secret: string; outcome: 'regenerated' | 'adopted' }> {
+  const posts: PostTally = { sent: 0, rateLimited: 0 };
+  try {
+    return await regenerateOrAdopt(deps, owner, currentSecret, ttl, tags, ledger, posts);
+  } catch (error) {
+    if (posts.sent > 0 && posts.rateLimited === posts.sent) {
+      // Every regenerate this invocation sent was answered by PingOne's own 429 (rate limited: not processed),
+      // so none of them can land: the intent protects nothing and is released (the run closed as failed), so
+      // Secrets Manager's retry may regenerate at once instead of being refused until the window settles.
+      await ledger.recordFailed();
+    }
+    throw error;
+  }
+}
+
+interface PostTally {
+  /** Regenerate POSTs that went out (an error raised before sending is not counted). */
+  sent: number;
+  /** Of those, answered with PingOne's own 429 error document. */
+  rateLimited: number;
+}
+
+async function regenerateOrAdopt(
+  deps: RotationDeps,
+  owner: SecretOwner,
+  currentSecret: string,
+  ttl: Ttl,
+  tags: Readonly<Record<string, string>>,
+  ledger: LedgerProgress,
+  posts: PostTally,
+): Promise<{ secret: string; outcome: 'regenerated' | 'adopted' }> {
   const { pingone, logger, metrics } = deps;
   const options = { deadline: deps.deadline };
   // When the read the first regenerate decision rests on began: an intent that may still land after it
@@ -153,6 +189,8 @@ async function obtainNewSecret(
   if (owner.kind === 'application') await readRotatableApplication(pingone, owner, options);
   let state = await readOwnerSecret(pingone, owner, options);
   let postUntil: number | undefined;
+  /** POSTs PingOne refused other than with its own 429 (rate limited). */
+  let refusals = 0;
 
   for (let attempt = 1; ; attempt++) {
     const decision = decide(state, currentSecret);
@@ -170,9 +208,9 @@ async function obtainNewSecret(
     }
     // Consumers still on PingOne's previous secret would be locked out by a regenerate: refuse, change nothing.
     assertPreviousSecretNotInUse(deps, owner, state, tags);
-    if (attempt > MAX_REGENERATE_ATTEMPTS) {
+    if (refusals >= MAX_REGENERATE_ATTEMPTS || attempt > MAX_RATE_LIMITED_REGENERATES) {
       throw new RegenerateOutcomeUnknownError(
-        `${describeOwner(owner)}: PingOne refused to regenerate ${MAX_REGENERATE_ATTEMPTS} times; nothing changed, ` +
+        `${describeOwner(owner)}: PingOne refused to regenerate ${attempt - 1} times; nothing changed, ` +
           'the next attempt will re-read PingOne before deciding',
       );
     }
@@ -196,6 +234,8 @@ async function obtainNewSecret(
     } catch (error) {
       const outcome = changeOutcome(error, REGENERATE_OPERATION);
       if (outcome === 'not-sent') throw error;
+      posts.sent++;
+      if (outcome === 'not-applied' && (error as PingOneApiError).status === 429) posts.rateLimited++;
       if (outcome === 'refused') {
         // PingOne's own answer: it did nothing and will refuse a repeat. This run regenerated nothing, so it
         // is closed as failed: a later regenerate PingOne shows is not this function's to adopt.
@@ -209,6 +249,7 @@ async function obtainNewSecret(
         outcome,
       });
       if (outcome === 'not-applied') {
+        if ((error as PingOneApiError).status !== 429) refusals++;
         // PingOne's own answer said it did nothing: asking again is safe, after a pause and a fresh read. The
         // pause comes first (jittered, never shorter than Retry-After: containers refused together do not
         // return together), so the decision to send again rests on what PingOne shows after it.

@@ -166,6 +166,29 @@ describe('retries of idempotent calls', () => {
     expect(sleeps).toEqual([3_000]);
   });
 
+  it("keeps waiting through PingOne's 429s past the attempt budget, within the deadline", async () => {
+    const limited = {
+      status: 429,
+      headers: { 'retry-after': '1' },
+      body: { id: 'r', code: 'REQUEST_LIMITED', message: 'slow down' },
+    };
+    server.on(SECRET_PATH, [
+      ...Array.from({ length: 8 }, () => limited),
+      { status: 200, body: { secret: 's' } },
+    ]);
+    await expect(client().readSecret(OWNER, far())).resolves.toEqual({ secret: 's' });
+    expect(sleeps).toHaveLength(8);
+  });
+
+  it('still stops after the attempt budget when the failures are not rate limits', async () => {
+    server.on(SECRET_PATH, [], () => ({ status: 503, body: { id: 'r', code: 'X', message: 'down' } }));
+    const error = await client()
+      .readSecret(OWNER, far())
+      .catch((e) => e);
+    expect(error).toBeInstanceOf(PingOneApiError);
+    expect(sleeps).toHaveLength(5);
+  });
+
   it('two containers told the same Retry-After do not come back at the same instant', async () => {
     const limited = {
       status: 429,

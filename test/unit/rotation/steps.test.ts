@@ -386,6 +386,50 @@ describe('createSecret', () => {
     expect(pingone.reads).toBe(2);
   });
 
+  it("keeps asking through PingOne's 429s (rate limited, not processed) while the intent's window lasts", async () => {
+    for (let i = 0; i < 5; i++) {
+      pingone.regenerateFaults.push({ kind: 'status', status: 429, retryAfterMs: 1_000 });
+    }
+    await expect(runRotationStep(makeDeps(), event('createSecret'))).resolves.toBe('regenerated');
+    expect(pingone.regenerateRequests).toBe(6);
+    expect(pingone.regenerates).toBe(1);
+    // Other refusals still stop after three.
+    expect(sleeps).toHaveLength(5);
+  });
+
+  it('releases the intent when every regenerate it sent was rate limited, so the retry regenerates at once', async () => {
+    for (let i = 0; i < 2; i++) {
+      pingone.regenerateFaults.push({ kind: 'status', status: 429, retryAfterMs: 6_000 });
+    }
+    // 16 s left: two rate-limited POSTs and the wait after the first, then no time to ask again.
+    const deps = {
+      ...makeDeps({}, NOW + 16_000),
+      sleep: async (ms: number) => {
+        clockMs += ms;
+      },
+    };
+    const error = await runRotationStep(deps, event('createSecret')).catch((e) => e);
+    expect(error).toBeInstanceOf(DeadlineExceededError);
+    expect(pingone.regenerates).toBe(0);
+    const record = ledger.get(OWNER);
+    expect(record?.intent).toBeUndefined();
+    expect(record?.history.map((run) => [run.token, run.outcome])).toEqual([[TOKEN, 'failed']]);
+    // Secrets Manager's retry a moment later is not refused as "in flight": nothing of the first can land.
+    clockMs += 1_000;
+    await expect(runRotationStep(makeDeps({}, clockMs + 60_000), event('createSecret'))).resolves.toBe(
+      'regenerated',
+    );
+    expect(pingone.regenerates).toBe(1);
+  });
+
+  it('keeps the intent when a regenerate of the invocation was not provably refused', async () => {
+    pingone.regenerateFaults.push({ kind: 'status', status: 429, retryAfterMs: 1_000 });
+    pingone.regenerateFaults.push({ kind: 'status', status: 503, fromPingOne: false });
+    const error = await runRotationStep(makeDeps(), event('createSecret')).catch((e) => e);
+    expect(error).toBeInstanceOf(RegenerateOutcomeUnknownError);
+    expect(ledger.get(OWNER)?.intent).toMatchObject({ token: TOKEN });
+  });
+
   it('gives up cleanly when there is no time left to ask again', async () => {
     pingone.regenerateFaults.push({ kind: 'status', status: 429, retryAfterMs: 30_000 });
     const error = await runRotationStep(makeDeps({}, NOW + 20_000), event('createSecret')).catch((e) => e);
