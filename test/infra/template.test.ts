@@ -342,6 +342,18 @@ describe('function', () => {
       expect(p.ReservedConcurrentExecutions).toBeGreaterThanOrEqual(10);
   });
 
+  it('bounds the rotations that run at once by RotationReservedConcurrency: unreserved by default, else >= 10', () => {
+    expect(fn().Properties.ReservedConcurrentExecutions).toBeUndefined();
+    const bounded = resourcesOf({ ...defaults, parameters: { RotationReservedConcurrency: '25' } });
+    expect(Number(bounded.RotateLambdaFunction?.Properties.ReservedConcurrentExecutions)).toBe(25);
+    for (const ok of ['0', '10', '25', '9999'])
+      expect(accepts('RotationReservedConcurrency', ok), ok).toBe(true);
+    // Below 10 a rotation's own steps throttle each other (AWS: rotation loops); no sign, no fraction.
+    for (const bad of ['1', '9', '', '-10', '10.5', '010', '10000']) {
+      expect(accepts('RotationReservedConcurrency', bad), bad).toBe(false);
+    }
+  });
+
   it('gets its configuration from the stack parameters', () => {
     const variables = asObject(asObject(fn().Properties.Environment, 'Environment').Variables, 'Variables');
     expect(variables).toEqual({
