@@ -9,8 +9,8 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SSMClient } from '@aws-sdk/client-ssm';
 
 /** Per attempt: a Secrets Manager, SSM or DynamoDB call answers in well under a second. */
-export const DEFAULT_AWS_REQUEST_TIMEOUT_MS = 10_000;
-export const DEFAULT_AWS_CONNECT_TIMEOUT_MS = 5_000;
+const DEFAULT_AWS_REQUEST_TIMEOUT_MS = 10_000;
+const DEFAULT_AWS_CONNECT_TIMEOUT_MS = 5_000;
 
 export interface AwsClientOptions {
   readonly region?: string | undefined;

@@ -11,7 +11,7 @@ export function line(out: Output, text = ''): void {
   out.write(`${text}\n`);
 }
 
-export { duration, isoTime, when } from '../lib/status/text.js';
+export { duration, when } from '../lib/status/text.js';
 
 /** The version ids the CLI shows in progress lines: the first 8 characters. */
 export function shortId(id: string | undefined): string {

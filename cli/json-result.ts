@@ -17,14 +17,14 @@ import { statusReport } from './commands/status.js';
 import type { CliDeps } from './deps.js';
 import { CliError, describeError, type ErrorContext, EXIT, UsageError } from './errors.js';
 
-export const JSON_VERSION = 1;
+const JSON_VERSION = 1;
 
 /** The commands whose --json document is built here; the fleet commands print their own report. */
 export const SECRET_COMMANDS = ['onboard', 'rotate', 'unstick', 'rebind'] as const;
 export type SecretCommand = (typeof SECRET_COMMANDS)[number];
 
 /** Every command that changes something has --json. */
-export const MUTATING_COMMANDS = [...SECRET_COMMANDS, 'onboard-fleet', 'import-terraform'] as const;
+const MUTATING_COMMANDS = [...SECRET_COMMANDS, 'onboard-fleet', 'import-terraform'] as const;
 
 /** What a command did, read from the secret before and after it. */
 export type Action =
@@ -110,7 +110,7 @@ export function wantsJson(argv: readonly string[]): boolean {
 }
 
 /** The error part of a document: the described line, its code and the setting to fix. */
-export function jsonError(error: unknown, context: ErrorContext): { error: JsonError; exitCode: number } {
+function jsonError(error: unknown, context: ErrorContext): { error: JsonError; exitCode: number } {
   const { line, exitCode } = describeError(error, context);
   const setting = settingOf(error);
   return {

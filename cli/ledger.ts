@@ -90,7 +90,7 @@ export interface SecretReaders {
 }
 
 /** Reads the secret's resource policy (GetResourcePolicy) and KMS key (DescribeSecret). */
-export async function secretReaders(deps: CliDeps, secretId: string): Promise<SecretReaders> {
+async function secretReaders(deps: CliDeps, secretId: string): Promise<SecretReaders> {
   const sm = secretsOf(deps);
   const [policy, described] = await Promise.all([sm.resourcePolicy(secretId), sm.describe(secretId)]);
   const principals = new Set<string>();

@@ -55,7 +55,7 @@ export function cliConfig(env: Env, flags: GivenSettings): RotationConfig {
 }
 
 /** What to fix for a configuration error, from the settings table: the flag, or the variable in this shell. */
-export function configurationUsageError(error: ConfigurationError, flags: GivenSettings): UsageError {
+function configurationUsageError(error: ConfigurationError, flags: GivenSettings): UsageError {
   const setting = error.setting as Setting | undefined;
   const entry: { readonly variable: string; readonly flag?: string } | undefined =
     setting !== undefined && Object.hasOwn(SETTINGS, setting) ? SETTINGS[setting] : undefined;
@@ -76,7 +76,7 @@ export function configurationUsageError(error: ConfigurationError, flags: GivenS
 }
 
 /** Reads the worker parameter (a SecureString) once per process; again only when PingOne rejected it. */
-export function ssmParameterReader(ssm: SSMClient): ParameterReader {
+function ssmParameterReader(ssm: SSMClient): ParameterReader {
   const cache = new Map<string, string | undefined>();
   return {
     async get(name, options) {

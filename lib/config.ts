@@ -72,7 +72,7 @@ export interface TagBounds {
 }
 
 export type InUseWindowTagPower = 'lengthen' | 'shorten' | 'switch-off';
-export const IN_USE_WINDOW_TAG_POWERS: readonly InUseWindowTagPower[] = ['lengthen', 'shorten', 'switch-off'];
+const IN_USE_WINDOW_TAG_POWERS: readonly InUseWindowTagPower[] = ['lengthen', 'shorten', 'switch-off'];
 
 /** The tags `onboard` writes: which PingOne owner the secret was onboarded for (informational). */
 export const ENVIRONMENT_TAG = 'pingone:environment-id';

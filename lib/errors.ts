@@ -197,7 +197,7 @@ export class DeadlineExceededError extends RotationError {
 }
 
 /** 408, 429 and 5xx are worth retrying (Ping's retry guidance). */
-export function isRetryableStatus(status: number): boolean {
+function isRetryableStatus(status: number): boolean {
   return status === 408 || status === 429 || (status >= 500 && status <= 599);
 }
 

@@ -14,7 +14,7 @@ import { SecretsStore } from './secrets/secrets-store.js';
 /** What the handler is built from (lib/lambda.ts). Everything is optional: the Lambda uses the defaults. */
 export type HandlerDependencies = LambdaDependencies;
 
-export const ROTATION_SERVICE = 'pingone-secret-rotation';
+const ROTATION_SERVICE = 'pingone-secret-rotation';
 
 interface Runtime {
   readonly config: RotationConfig;

@@ -23,7 +23,7 @@ import type { StepLogger } from './rotation/deps.js';
 type Env = Readonly<Record<string, string | undefined>>;
 
 /** The EMF namespace of every metric the function and the auditor publish. */
-export const METRICS_NAMESPACE = 'PingOneSecretRotation';
+const METRICS_NAMESPACE = 'PingOneSecretRotation';
 
 /** What a handler is built from. Everything is optional: the Lambda uses the defaults. */
 export interface LambdaDependencies {

@@ -158,7 +158,7 @@ export const TRANSPORT_ENCODINGS = [
 export type TransportEncodingName = (typeof TRANSPORT_ENCODINGS)[number]['name'];
 
 /** Every form of `value` this redactor looks for (exported for tests and for callers that must compare). */
-export function credentialForms(value: string): string[] {
+function credentialForms(value: string): string[] {
   return inTransport(requestForms(value));
 }
 
@@ -179,7 +179,7 @@ function requestForms(value: string): string[] {
 }
 
 /** The forms of an `Authorization: Basic` credential for `id` and `secret`, besides the secret's own forms. */
-export function basicForms(id: string, secret: string): string[] {
+function basicForms(id: string, secret: string): string[] {
   return inTransport(basicRequestForms(id, secret));
 }
 

@@ -74,7 +74,7 @@ export interface DriverOptions {
  * Powertools reads AWS_LAMBDA_INITIALIZATION_TYPE when its Logger and Metrics are constructed: without
  * `on-demand`, the first invocation logs cold_start:false and no ColdStart metric is emitted.
  */
-export const LAMBDA_RUNTIME_ENV: Readonly<Record<string, string>> = Object.freeze({
+const LAMBDA_RUNTIME_ENV: Readonly<Record<string, string>> = Object.freeze({
   AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
 });
 

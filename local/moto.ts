@@ -160,7 +160,7 @@ export async function stopChild(
  * containers both won `attribute_not_exists(pk)` and PingOne regenerated twice). Serialising DynamoDB
  * requests restores the guarantee the real service gives; the function's code is the same either way.
  */
-export async function serialiseDynamoDb(target: string): Promise<{ url: string; stop(): Promise<void> }> {
+async function serialiseDynamoDb(target: string): Promise<{ url: string; stop(): Promise<void> }> {
   const upstream = new URL(target);
   let queue: Promise<unknown> = Promise.resolve();
   const server: Server = createHttpServer((req, res) => {

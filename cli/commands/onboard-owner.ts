@@ -20,7 +20,7 @@ export async function readOwnerAtPingOne(
   say: (text: string) => void,
   access: PingOneAccess = deps.pingone(),
 ): Promise<{ described: string; secret: string }> {
-  const pingoneCall = async <T>(_what: string, call: () => Promise<T>): Promise<T> => {
+  const pingoneCall = async <T>(call: () => Promise<T>): Promise<T> => {
     try {
       return await call();
     } catch (error) {
@@ -34,9 +34,7 @@ export async function readOwnerAtPingOne(
   };
   let described: string;
   if (owner.kind === 'application') {
-    const application = await pingoneCall('read application', () =>
-      access.client.readApplication(owner, callOptions(deps.now)),
-    );
+    const application = await pingoneCall(() => access.client.readApplication(owner, callOptions(deps.now)));
     const refusal = applicationRefusal(owner, application);
     if (refusal) throw new CliError(refusal, 'nothing was created or changed; check --application-id');
     described =
@@ -50,9 +48,7 @@ export async function readOwnerAtPingOne(
       );
     }
   } else {
-    const resource = await pingoneCall('read resource', () =>
-      access.client.readResource(owner, callOptions(deps.now)),
-    );
+    const resource = await pingoneCall(() => access.client.readResource(owner, callOptions(deps.now)));
     if (resource.type !== 'CUSTOM') {
       throw new CliError(
         `${describeOwner(owner)}${resource.name ? ` ("${resource.name}")` : ''} is ${withArticle(resource.type)} resource, not CUSTOM`,
@@ -61,9 +57,7 @@ export async function readOwnerAtPingOne(
     }
     described = `CUSTOM resource${resource.name ? ` "${resource.name}"` : ''}`;
   }
-  const state = await pingoneCall(`read ${owner.kind} secret`, () =>
-    access.client.readSecret(owner, callOptions(deps.now)),
-  );
+  const state = await pingoneCall(() => access.client.readSecret(owner, callOptions(deps.now)));
   return { described, secret: state.secret };
 }
 

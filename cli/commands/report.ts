@@ -27,7 +27,7 @@ export interface ReportOptions {
 
 const DAY = 86_400_000;
 export const DEFAULT_REPORT_DAYS = 90;
-export const POLICY_TOLERANCE_MS = DAY;
+const POLICY_TOLERANCE_MS = DAY;
 
 /**
  * `report`: the compliance report for a period, from the rotation ledger's history (every owner's runs and

@@ -9,7 +9,6 @@ import { cliLedger } from '../ledger.js';
 export {
   DEFAULT_STUCK_AFTER_MS,
   NOT_ROTATING_STRICT_EXIT,
-  STATUS_EXIT,
   type StatusReport,
   type Verdict,
 } from '../../lib/status/model.js';

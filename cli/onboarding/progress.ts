@@ -54,7 +54,7 @@ export class FleetProgress {
 }
 
 /** `[3/200] onboarded pingone/orders (resource 1b2…): created, bound, tagged, rotation attached` */
-export function itemLine(result: ItemResult, done: number, total: number): string {
+function itemLine(result: ItemResult, done: number, total: number): string {
   const { item } = result;
   const what = `${item.secretName} (${item.kind} ${item.ownerId}, ${item.source})`;
   const detail =

@@ -8,7 +8,7 @@
 import type { SecretOwnerKind } from '../../lib/pingone/types.js';
 import { UsageError } from '../errors.js';
 
-export const SECRET_TYPES: Readonly<Record<string, SecretOwnerKind>> = {
+const SECRET_TYPES: Readonly<Record<string, SecretOwnerKind>> = {
   pingone_resource_secret: 'resource',
   pingone_application_secret: 'application',
 };

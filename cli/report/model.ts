@@ -105,7 +105,7 @@ const DAY = 86_400_000;
 const HOUR = 3_600_000;
 
 /** rate(N days|hours) or AutomaticallyAfterDays as milliseconds; cron is not an interval (undefined). */
-export function scheduleInterval(
+function scheduleInterval(
   facts: Pick<SecretFacts, 'scheduleExpression' | 'automaticallyAfterDays'>,
 ): number | undefined {
   const m = /^rate\(\s*(\d+)\s+(hours?|days?)\s*\)$/.exec(facts.scheduleExpression?.trim() ?? '');

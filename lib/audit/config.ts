@@ -34,7 +34,7 @@ const UNITS = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
 /**
  * A duration `<n>s|m|h|d`, within [minMs, maxMs]. `source` names the variable, so the error says what to fix.
  */
-export function parseDuration(
+function parseDuration(
   text: string,
   source: string,
   range: { minMs: number; maxMs: number; units?: string },

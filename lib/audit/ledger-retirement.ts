@@ -32,9 +32,6 @@ import {
 import type { SecretOwner } from '../pingone/types.js';
 import type { RetirementEntry, RetirementHold, RetirementLedger } from './retire.js';
 
-/** The attributes the auditor's requests name (its role's dynamodb:Attributes condition lists the same). */
-export const RETIREMENT_ATTRIBUTES = ['pk', 'retirement', 'previousRetired', 'previousRetiredCount'] as const;
-
 export function retirementLedger(options: {
   readonly ledger: RotationLedger;
   readonly client: DynamoDBClient;

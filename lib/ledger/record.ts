@@ -1,5 +1,5 @@
 import { type PingOneRegion, REGIONS } from '../pingone/regions.js';
-import { PINGONE_REQUEST_TIMEOUT_MS, type SecretOwner, type SecretOwnerKind } from '../pingone/types.js';
+import { PINGONE_REQUEST_TIMEOUT_MS, type SecretOwner } from '../pingone/types.js';
 
 /**
  * The rotation ledger's record of one PingOne secret owner: state only the rotation function (and the
@@ -50,7 +50,7 @@ export interface LedgerBinding {
   readonly how: BindingHow;
   /**
    * The PingOne region the owner was bound in (the region of the proof). A secret naming the owner under
-   * another region is refused (lib/rotation/common.ts readOwnLedgerRecord): the region is a field the
+   * another region is refused (lib/rotation/reads.ts readOwnLedgerRecord): the region is a field the
    * secret's writer chooses, so it must agree with the binding, not decide it. Absent only on records
    * built in memory without one; items read from DynamoDB always carry it.
    */
@@ -104,7 +104,7 @@ export const CLOCK_SKEW_MS = 5_000;
  * an AWS ALB's idle timeout; API Gateway's integration limit is 29 s). An assumption, stated here and in the
  * docs: a hop that holds requests longer needs this raised.
  */
-export const UPSTREAM_HOLD_MS = 60_000;
+const UPSTREAM_HOLD_MS = 60_000;
 
 /**
  * After `postUntil`, how long a regenerate POST of the intent may still land at PingOne. Every POST is sent
@@ -152,29 +152,6 @@ export function legacyLedgerKeys(
     key: [owner.kind, region, owner.environmentId.toLowerCase(), owner.id.toLowerCase()].join('#'),
     region,
   }));
-}
-
-/** The owner ids a key names (for the auditor and the CLI): the current key, or a legacy one with its region. */
-export function ownerOfKey(
-  pk: string,
-):
-  | (Pick<SecretOwner, 'kind' | 'environmentId' | 'id'> & { readonly legacyRegion?: PingOneRegion })
-  | undefined {
-  const parts = pk.split('#');
-  const [kind] = parts;
-  if (kind !== 'resource' && kind !== 'application') return undefined;
-  if (parts.length === 3 && parts[1] && parts[2]) {
-    return { kind: kind as SecretOwnerKind, environmentId: parts[1], id: parts[2] };
-  }
-  if (parts.length === 4 && parts[2] && parts[3] && (REGIONS as string[]).includes(parts[1] ?? '')) {
-    return {
-      kind: kind as SecretOwnerKind,
-      environmentId: parts[2],
-      id: parts[3],
-      legacyRegion: parts[1] as PingOneRegion,
-    };
-  }
-  return undefined;
 }
 
 export const EMPTY_RECORD: LedgerRecord = Object.freeze({

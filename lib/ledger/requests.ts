@@ -11,7 +11,7 @@
  */
 import { type AttributeValue, type DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 
-export const REQUEST_PREFIX = 'request#';
+const REQUEST_PREFIX = 'request#';
 
 export interface RotationRequest {
   /** The rotation's ClientRequestToken (its version id). */

@@ -4,7 +4,7 @@ import { createHmac, randomUUID } from 'node:crypto';
 export const JWT_BEARER_ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 
 /** How long an assertion is valid: long enough for one request, short enough to be useless if it leaked. */
-export const ASSERTION_LIFETIME_SECONDS = 60;
+const ASSERTION_LIFETIME_SECONDS = 60;
 
 /**
  * A `client_secret_jwt` client assertion (RFC 7523 §3, OpenID Connect Core §9): an HS256 JWT signed with the

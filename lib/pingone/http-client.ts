@@ -37,7 +37,7 @@ export interface RetryPolicy {
   readonly maxRetryAfterMs: number;
 }
 
-export const DEFAULT_RETRY_POLICY: RetryPolicy = Object.freeze({
+const DEFAULT_RETRY_POLICY: RetryPolicy = Object.freeze({
   maxAttempts: 6,
   baseDelayMs: 250,
   maxDelayMs: 8_000,

@@ -298,7 +298,7 @@ const EDGE_MARGIN_MAX_MS = 5 * 60_000;
 const PINGONE_MIN_TTL_MS = 60_000;
 const PINGONE_MAX_TTL_MS = 30 * 86_400_000;
 
-export function expiryOffsetMs(ttl: Ttl): number {
+function expiryOffsetMs(ttl: Ttl): number {
   return Math.min(
     Math.max(ttl.ms, PINGONE_MIN_TTL_MS + EDGE_MARGIN_MIN_MS),
     PINGONE_MAX_TTL_MS - EDGE_MARGIN_MAX_MS,

@@ -20,7 +20,7 @@ export type StepOutcome =
  * The preamble of every step, as in the AWS rotation template: rotation must be enabled; the token must be
  * a version of the secret; already AWSCURRENT → nothing to do; otherwise it must be AWSPENDING.
  */
-export function assertVersionStaged(
+function assertVersionStaged(
   description: SecretDescription,
   event: RotationEvent,
 ): 'already-current' | 'pending' {

@@ -31,9 +31,9 @@ import {
 import type { ConfigWarning } from './verdicts.js';
 
 /** A TTL under this is shorter than a typical consumer's cache of the secret. */
-export const CONSUMER_CACHE_MS = 3_600_000;
+const CONSUMER_CACHE_MS = 3_600_000;
 /** rotation-overdue: how long past its due date a rotation may still run, without a rotation window. */
-export const DEFAULT_OVERDUE_GRACE_MS = 24 * 3_600_000;
+const DEFAULT_OVERDUE_GRACE_MS = 24 * 3_600_000;
 
 /** The outstanding AWSPENDING version, as judged. */
 export interface PendingFinding {
@@ -168,7 +168,7 @@ function problemOf(parse: () => unknown): string | undefined {
 }
 
 /** The rotation interval of a `rate(…)` schedule or AutomaticallyAfterDays; undefined for cron. */
-export function rotationIntervalMs(rotation: SecretView['rotation']): number | undefined {
+function rotationIntervalMs(rotation: SecretView['rotation']): number | undefined {
   const rate = /^rate\(\s*(\d+)\s+(hour|hours|day|days)\s*\)$/i.exec(rotation.scheduleExpression ?? '');
   if (rate) return Number(rate[1]) * (rate[2]?.toLowerCase().startsWith('hour') ? 3_600_000 : 86_400_000);
   if (rotation.scheduleExpression) return undefined;

@@ -43,7 +43,7 @@ export interface StatusDeps {
   readonly ledger?: RotationLedger | (() => RotationLedger);
 }
 
-export const DEFAULT_PINGONE_TIMEOUT_MS = 30_000;
+const DEFAULT_PINGONE_TIMEOUT_MS = 30_000;
 const LEDGER_TIMEOUT_MS = 15_000;
 
 /** Reads everything the verdict depends on. Throws only when Secrets Manager itself cannot be read. */

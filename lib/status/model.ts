@@ -17,11 +17,10 @@ import { judge } from './judge.js';
 import { type StatusReport, toReport } from './report.js';
 
 export { onboardCommand } from './advice.js';
-export { CONSUMER_CACHE_MS, DEFAULT_OVERDUE_GRACE_MS, rotationIntervalMs } from './assess.js';
 export type { JudgePolicy, LedgerFacts, StatusFacts } from './facts.js';
-export { DEFAULT_PINGONE_TIMEOUT_MS, type StatusDeps, type StatusPingOne } from './gather.js';
-export { type Judgement, judge, markDuplicates } from './judge.js';
-export { LEDGER_HISTORY_SHOWN, ownerKey, type StatusReport } from './report.js';
+export type { StatusDeps, StatusPingOne } from './gather.js';
+export { type Judgement, markDuplicates } from './judge.js';
+export { ownerKey, type StatusReport } from './report.js';
 export {
   CONFIG_WARNINGS,
   type ConfigWarning,
@@ -50,7 +49,7 @@ export interface InspectOptions {
 }
 
 /** The thresholds of InspectOptions, defaults applied. */
-export function policyOf(options: Omit<InspectOptions, 'secretId'>): JudgePolicy {
+function policyOf(options: Omit<InspectOptions, 'secretId'>): JudgePolicy {
   return {
     stuckAfterMs: options.stuckAfterMs ?? DEFAULT_STUCK_AFTER_MS,
     nearExpiryMs: options.nearExpiryMs ?? DEFAULT_NEAR_EXPIRY_MS,

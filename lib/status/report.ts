@@ -18,7 +18,7 @@ import { isoTime } from './text.js';
 import type { ConfigWarning, Verdict } from './verdicts.js';
 
 /** How many of the ledger's recent rotations a report shows. */
-export const LEDGER_HISTORY_SHOWN = 5;
+const LEDGER_HISTORY_SHOWN = 5;
 
 /** Everything the model found, as `status --json` prints it. Holds no secret value unless `includeSecrets`. */
 export interface StatusReport {

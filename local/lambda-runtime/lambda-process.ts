@@ -267,7 +267,7 @@ function defaultUser(options: LambdaProcessOptions): { uid: number; gid: number 
 }
 
 /** JSON records from the output: whole-line JSON, or JSON after the RIC's tab-separated text prefix. */
-export function parseRecords(text: string): Record<string, unknown>[] {
+function parseRecords(text: string): Record<string, unknown>[] {
   const records: Record<string, unknown>[] = [];
   for (const line of text.split('\n')) {
     const start = line.indexOf('{');

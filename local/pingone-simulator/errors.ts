@@ -3,7 +3,7 @@
  * with the request's correlation id as the body `id`, so a client that logs `id` can find the request.
  */
 
-export const MESSAGES = {
+const MESSAGES = {
   notFound: 'The request could not be completed. The requested resource was not found.',
   noAccess: 'The request could not be completed. You do not have access to this resource.',
   invalidToken: 'The request could not be completed. The access token is missing, invalid or expired.',
@@ -113,7 +113,7 @@ export function invalidData(details: readonly PingOneErrorDetail[]): PingOneErro
   return new PingOneError(400, 'INVALID_DATA', MESSAGES.invalidData, details);
 }
 
-export function rateLimited(retryAfterSeconds: number): PingOneError {
+function rateLimited(retryAfterSeconds: number): PingOneError {
   return new PingOneError(
     429,
     'REQUEST_LIMITED',

@@ -10,7 +10,7 @@ export type RouteName =
   | 'application'
   | 'application-secret';
 
-export const ROUTE_NAMES: readonly RouteName[] = [
+const ROUTE_NAMES: readonly RouteName[] = [
   'token',
   'introspect',
   'environment',

@@ -16,10 +16,9 @@ export type {
   PendingFault,
   RouteName,
 } from './faults.js';
-export { ECHO_ENCODINGS, type EchoEncoding, echoEncode } from './faults.js';
+export { ECHO_ENCODINGS, type EchoEncoding } from './faults.js';
 export type { ClientAuth } from './pingone-api.js';
 export {
-  CORRELATION_HEADER,
   type CreatedApplication,
   type CreatedCustomResource,
   type CreatedOidcApplication,
@@ -32,21 +31,20 @@ export {
   startPingOneSimulator,
   type WorkerCredentials,
 } from './simulator.js';
-export {
-  type Application,
-  type ApplicationAuthMethod,
-  type ApplicationGrantType,
-  type ApplicationProtocol,
-  type ApplicationType,
-  type CreateApplicationInput,
-  type CreateEnvironmentInput,
-  type CreateResourceInput,
-  type CreateWorkerInput,
-  type Environment,
-  type IntrospectEndpointAuthMethod,
-  type OwnerKind,
-  type ResourceType,
-  type SecretState,
-  SimulatorUsageError,
-  type TokenEndpointAuthMethod,
+export type {
+  Application,
+  ApplicationAuthMethod,
+  ApplicationGrantType,
+  ApplicationProtocol,
+  ApplicationType,
+  CreateApplicationInput,
+  CreateEnvironmentInput,
+  CreateResourceInput,
+  CreateWorkerInput,
+  Environment,
+  IntrospectEndpointAuthMethod,
+  OwnerKind,
+  ResourceType,
+  SecretState,
+  TokenEndpointAuthMethod,
 } from './store.js';

@@ -130,7 +130,7 @@ export interface CreatedOidcApplication extends CreatedApplication {
 }
 
 /** The response header carrying the simulator's request id; PingOne error bodies repeat it as `id`. */
-export const CORRELATION_HEADER = 'correlation-id';
+const CORRELATION_HEADER = 'correlation-id';
 
 /**
  * Starts a PingOne simulator on 127.0.0.1: token, introspection and resource-secret Management API for

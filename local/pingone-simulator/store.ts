@@ -149,7 +149,7 @@ export interface Worker {
 
 /** read: GET a secret; update: regenerate it (POST); delete: remove the previous secret (DELETE). */
 export type SecretAction = 'read' | 'update' | 'delete';
-export const SECRET_ACTIONS: readonly SecretAction[] = ['read', 'update', 'delete'];
+const SECRET_ACTIONS: readonly SecretAction[] = ['read', 'update', 'delete'];
 
 export interface CreateEnvironmentInput {
   readonly id?: string;
@@ -614,7 +614,7 @@ export class SimulatorStore {
 }
 
 /** 64–72 characters from PingOne's alphabet; PingOne guarantees at least 64 (pingone-api.md §8). */
-export function generateSecret(random: SimulatorRandom = CRYPTO_RANDOM): string {
+function generateSecret(random: SimulatorRandom = CRYPTO_RANDOM): string {
   const length = random.int(64, 73);
   let secret = '';
   for (let i = 0; i < length; i++) secret += SECRET_ALPHABET.charAt(random.int(0, SECRET_ALPHABET.length));
