@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { type AttributeValue, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { runAudit } from '../../lib/audit/audit.js';
-import { parseItem } from '../../lib/ledger/ledger.js';
+import { parseItem } from '../../lib/ledger/items.js';
 import { HISTORY_LIMIT } from '../../lib/ledger/record.js';
 import { parseRequestItem, type RotationRequest } from '../../lib/ledger/requests.js';
 import type { SecretOwnerKind } from '../../lib/pingone/types.js';

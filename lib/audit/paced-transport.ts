@@ -1,4 +1,4 @@
-import { parseRetryAfter } from '../pingone/http-client.js';
+import { parseRetryAfter } from '../pingone/responses.js';
 import type { Transport, TransportResponse } from '../pingone/transport.js';
 
 export interface PacingOptions {

@@ -10,8 +10,9 @@ import {
   DELETE_PREVIOUS_OPERATION,
   REGENERATE_OPERATION,
 } from '../../../lib/pingone/change-outcome.js';
-import { PingOneHttpClient, parseRetryAfter } from '../../../lib/pingone/http-client.js';
+import { PingOneHttpClient } from '../../../lib/pingone/http-client.js';
 import { type PingOneRegion, REGIONS } from '../../../lib/pingone/regions.js';
+import { parseRetryAfter } from '../../../lib/pingone/responses.js';
 import type { Transport } from '../../../lib/pingone/transport.js';
 import type { SecretOwner } from '../../../lib/pingone/types.js';
 import type { WorkerCredentials } from '../../../lib/pingone/worker-credentials.js';
