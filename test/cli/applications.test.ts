@@ -6,7 +6,7 @@ import {
 import { describe, expect, it } from 'vitest';
 import type { ApplicationAuthMethod } from '../../local/pingone-simulator/index.js';
 import { useWorld } from '../support/world.js';
-import { cli, versionWith, worldDriver } from './support.js';
+import { cli, onboardArgs, versionWith, worldDriver } from './support.js';
 
 /** The operator CLI on OIDC application secrets: onboard --application-id, status, rotate, unstick. */
 const FUNCTION_ARN = 'arn:aws:lambda:us-east-1:123456789012:function:pingone-rotation';
@@ -25,20 +25,12 @@ function application(
   return { environmentId, applicationId: app.id, secret: app.secret };
 }
 
-function onboardArgs(name: string, environmentId: string, applicationId: string, extra: string[] = []) {
-  return [
-    'onboard',
-    '--secret-name',
-    name,
-    '--environment-id',
-    environmentId,
-    '--application-id',
-    applicationId,
-    '--pingone-region',
-    'EU',
-    ...extra,
-  ];
-}
+const onboardApplication = (
+  name: string,
+  environmentId: string,
+  applicationId: string,
+  extra: string[] = [],
+) => onboardArgs(name, { environmentId, applicationId }, ...extra);
 
 async function secretExists(name: string): Promise<boolean> {
   try {
@@ -58,7 +50,7 @@ describe('onboard --application-id', () => {
 
     const run = await cli(
       world,
-      onboardArgs(name, environmentId, applicationId, [
+      onboardApplication(name, environmentId, applicationId, [
         '--rotation-function-arn',
         FUNCTION_ARN,
         '--schedule',
@@ -115,7 +107,7 @@ describe('onboard --application-id', () => {
     const { environmentId, applicationId } = application('PRIVATE_KEY_JWT', 'SERVICE');
     const name = uniqueName('apps/pkjwt');
 
-    const run = await cli(world, onboardArgs(name, environmentId, applicationId));
+    const run = await cli(world, onboardApplication(name, environmentId, applicationId));
     const status = await cli(world, ['status', '--secret-id', name, '--json']);
 
     expect(run.code).toBe(0);
@@ -137,7 +129,7 @@ describe('onboard --application-id', () => {
     const name = uniqueName('apps/saml');
     world.sim.clearRequests();
 
-    const run = await cli(world, onboardArgs(name, environmentId, saml.id));
+    const run = await cli(world, onboardApplication(name, environmentId, saml.id));
 
     expect(run.code).toBe(1);
     expect(run.err).toMatch(
@@ -173,7 +165,7 @@ describe('onboard --application-id', () => {
   it('refuses --resource-id together with --application-id (usage, exit 2)', async () => {
     const { environmentId, applicationId } = application();
     const run = await cli(world, [
-      ...onboardArgs(uniqueName('apps/both'), environmentId, applicationId),
+      ...onboardApplication(uniqueName('apps/both'), environmentId, applicationId),
       '--resource-id',
       applicationId,
     ]);
@@ -196,7 +188,7 @@ describe('onboard --application-id', () => {
     })();
 
     const run = await cli(world, [
-      ...onboardArgs(resourceSecret.name, resourceSecret.environmentId, applicationId),
+      ...onboardApplication(resourceSecret.name, resourceSecret.environmentId, applicationId),
       '--force',
       '--accept-readers',
       'policy=none;kms=aws/secretsmanager',
@@ -239,7 +231,7 @@ describe('one secret per application', () => {
     const second = uniqueName('apps/second');
     world.sim.clearRequests();
 
-    const run = await cli(world, onboardArgs(second, environmentId, applicationId));
+    const run = await cli(world, onboardApplication(second, environmentId, applicationId));
 
     expect(run.code).toBe(1);
     expect(run.err).toContain(
@@ -252,7 +244,10 @@ describe('one secret per application', () => {
     expect(world.sim.requests.filter((r) => r.method !== 'GET' && !r.route.includes('token'))).toEqual([]);
 
     // --rebind takes it over (after confirmation) and binds the application to the new secret.
-    const rebind = await cli(world, onboardArgs(second, environmentId, applicationId, ['--rebind', '--yes']));
+    const rebind = await cli(
+      world,
+      onboardApplication(second, environmentId, applicationId, ['--rebind', '--yes']),
+    );
     expect(rebind.code, rebind.err).toBe(0);
     expect(rebind.out).toContain(`(tag pingone:application-id=${applicationId})`);
     expect((await ledgerRecord(environmentId, applicationId))?.binding).toMatchObject({ how: 'rebind' });
@@ -267,7 +262,7 @@ describe('one secret per application', () => {
         Tags: [{ Key: 'pingone:resource-id', Value: applicationId }],
       }),
     );
-    const run = await cli(world, onboardArgs(uniqueName('apps/first'), environmentId, applicationId));
+    const run = await cli(world, onboardApplication(uniqueName('apps/first'), environmentId, applicationId));
     expect(run.err).toBe('');
     expect(run.code).toBe(0);
   });
@@ -288,7 +283,7 @@ describe('rotate and unstick for an application secret', () => {
       (
         await cli(
           world,
-          onboardArgs(name, environmentId, applicationId, [
+          onboardApplication(name, environmentId, applicationId, [
             '--rotation-function-arn',
             FUNCTION_ARN,
             '--schedule',

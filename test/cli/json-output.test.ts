@@ -7,7 +7,7 @@ import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { describe, expect, it } from 'vitest';
 import type { JsonDocument } from '../../cli/json-result.js';
 import { useWorld } from '../support/world.js';
-import { type CliRun, cli, recordSecrets, versionWith, worldDriver } from './support.js';
+import { type CliRun, cli, onboardArgs, pingOneResource, versionWith, worldDriver } from './support.js';
 
 const { world, unique } = useWorld({ reset: 'faults', namePrefix: 'pingone/json/' });
 let counter = 0;
@@ -25,27 +25,7 @@ function documentOf(run: CliRun): JsonDocument {
   return document;
 }
 
-function resource() {
-  const environmentId = world.createEnvironment('EU');
-  const created = world.sim.createResource(environmentId, { name: `JSON API ${++counter}` });
-  recordSecrets(world);
-  return { environmentId, resourceId: created.id };
-}
-
-function onboardArgs(name: string, ids: { environmentId: string; resourceId: string }, ...extra: string[]) {
-  return [
-    'onboard',
-    '--secret-name',
-    name,
-    '--environment-id',
-    ids.environmentId,
-    '--resource-id',
-    ids.resourceId,
-    '--pingone-region',
-    'EU',
-    ...extra,
-  ];
-}
+const resource = () => pingOneResource(world, { name: `JSON API ${++counter}` });
 
 describe('onboard --json', () => {
   it('success: created, the secret, its owner, AWSCURRENT and the verdict after; the lines on stderr', async () => {

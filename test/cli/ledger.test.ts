@@ -11,7 +11,7 @@ import type { LedgerRecord } from '../../lib/ledger/record.js';
 import type { SecretOwner } from '../../lib/pingone/types.js';
 import type { RotatableSecret } from '../../local/world.js';
 import { useWorld } from '../support/world.js';
-import { cli, recordSecrets, worldDriver } from './support.js';
+import { cli, onboardArgs, pingOneResource, recordSecrets, worldDriver } from './support.js';
 
 const { world, unique } = useWorld({ reset: 'faults', namePrefix: 'pingone/' });
 
@@ -34,27 +34,7 @@ async function clientSecretOf(secretId: string): Promise<string | undefined> {
 }
 
 /** A CUSTOM resource in an EU environment, not in Secrets Manager yet. */
-function resource() {
-  const environmentId = world.createEnvironment('EU');
-  const created = world.sim.createResource(environmentId, { name: unique('Ledger API') });
-  recordSecrets(world);
-  return { environmentId, resourceId: created.id };
-}
-
-function onboardArgs(name: string, ids: { environmentId: string; resourceId: string }, ...extra: string[]) {
-  return [
-    'onboard',
-    '--secret-name',
-    name,
-    '--environment-id',
-    ids.environmentId,
-    '--resource-id',
-    ids.resourceId,
-    '--pingone-region',
-    'EU',
-    ...extra,
-  ];
-}
+const resource = () => pingOneResource(world, { name: unique('Ledger API') });
 
 async function arnOf(name: string): Promise<string> {
   const out = await world.secretsManager.send(new GetSecretValueCommand({ SecretId: name }));

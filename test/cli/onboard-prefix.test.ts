@@ -7,17 +7,13 @@
 import { DescribeSecretCommand, ResourceNotFoundException } from '@aws-sdk/client-secrets-manager';
 import { describe, expect, it } from 'vitest';
 import { useWorld } from '../support/world.js';
-import { cli } from './support.js';
+import { cli, onboardArgs, pingOneResource } from './support.js';
 
 const FUNCTION_ARN = 'arn:aws:lambda:us-east-1:123456789012:function:pingone-rotation';
 const { world } = useWorld();
 let counter = 0;
 
-function customResource() {
-  const environmentId = world.createEnvironment('EU');
-  const resource = world.sim.createResource(environmentId, { name: 'Payroll API' });
-  return { environmentId, resourceId: resource.id };
-}
+const customResource = () => pingOneResource(world, { name: 'Payroll API' });
 
 async function exists(name: string): Promise<boolean> {
   try {
@@ -29,16 +25,8 @@ async function exists(name: string): Promise<boolean> {
   }
 }
 
-const onboardArgs = (name: string, owner: { environmentId: string; resourceId: string }) => [
-  'onboard',
-  '--secret-name',
-  name,
-  '--environment-id',
-  owner.environmentId,
-  '--resource-id',
-  owner.resourceId,
-  '--pingone-region',
-  'EU',
+const onboardWithRotation = (name: string, owner: { environmentId: string; resourceId: string }) => [
+  ...onboardArgs(name, owner),
   '--rotation-function-arn',
   FUNCTION_ARN,
   '--schedule',
@@ -50,7 +38,7 @@ describe('onboard and the stack secret-name prefix', () => {
     const owner = customResource();
     const name = `payroll/api-${++counter}`;
     const requestsBefore = world.sim.requests.length;
-    const run = await cli(world, onboardArgs(name, owner));
+    const run = await cli(world, onboardWithRotation(name, owner));
     expect(run.code).toBe(2);
     expect(run.out).toBe('');
     expect(run.err).toBe(
@@ -65,7 +53,7 @@ describe('onboard and the stack secret-name prefix', () => {
 
   it('a name that only looks similar (pingone-payroll/…) is outside pingone/ too', async () => {
     const name = `pingone-payroll/api-${++counter}`;
-    const run = await cli(world, onboardArgs(name, customResource()));
+    const run = await cli(world, onboardWithRotation(name, customResource()));
     expect(run.code).toBe(2);
     expect(run.err).toContain("is outside the stack's secret-name prefix 'pingone/'");
     expect(await exists(name)).toBe(false);
@@ -73,14 +61,18 @@ describe('onboard and the stack secret-name prefix', () => {
 
   it("--prefix names the stack's prefix: a name under it is onboarded, one outside it refused", async () => {
     const inside = `team-a/pingone/api-${++counter}`;
-    const ok = await cli(world, [...onboardArgs(inside, customResource()), '--prefix', 'team-a/pingone/']);
+    const ok = await cli(world, [
+      ...onboardWithRotation(inside, customResource()),
+      '--prefix',
+      'team-a/pingone/',
+    ]);
     expect(ok.err).toBe('');
     expect(ok.code).toBe(0);
     expect(await exists(inside)).toBe(true);
 
     const outside = `pingone/api-${++counter}`;
     const refused = await cli(world, [
-      ...onboardArgs(outside, customResource()),
+      ...onboardWithRotation(outside, customResource()),
       '--prefix',
       'team-a/pingone/',
     ]);
@@ -92,7 +84,7 @@ describe('onboard and the stack secret-name prefix', () => {
   it('a --prefix that is not a prefix (no trailing /, a wildcard) is a usage error', async () => {
     for (const prefix of ['pingone', 'pingone/*/']) {
       const run = await cli(world, [
-        ...onboardArgs(`pingone/api-${++counter}`, customResource()),
+        ...onboardWithRotation(`pingone/api-${++counter}`, customResource()),
         '--prefix',
         prefix,
       ]);

@@ -6,16 +6,12 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import { describe, expect, it } from 'vitest';
 import { useWorld } from '../support/world.js';
-import { cli, worldDriver } from './support.js';
+import { cli, pingOneResource, worldDriver } from './support.js';
 
 const FUNCTION_ARN = 'arn:aws:lambda:us-east-1:123456789012:function:pingone-rotation';
 const { world, unique: uniqueName } = useWorld({ namePrefix: 'pingone/' });
 
-function customResource(region: 'NA' | 'EU' = 'EU') {
-  const environmentId = world.createEnvironment(region);
-  const resource = world.sim.createResource(environmentId, { name: 'Orders API' });
-  return { environmentId, resourceId: resource.id, secret: resource.secret };
-}
+const customResource = (region: 'NA' | 'EU' = 'EU') => pingOneResource(world, { region });
 
 async function describe_(secretId: string) {
   return world.secretsManager.send(new DescribeSecretCommand({ SecretId: secretId }));

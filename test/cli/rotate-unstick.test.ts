@@ -3,32 +3,35 @@ import { SETTLE_MARGIN_MS } from '../../lib/ledger/record.js';
 import type { SecretOwner } from '../../lib/pingone/types.js';
 import type { RotatableSecret } from '../../local/world.js';
 import { useWorld } from '../support/world.js';
-import { cli, enableRotation, HOUR, versionWith, worldDriver } from './support.js';
+import {
+  cli,
+  enableRotation,
+  HOUR,
+  onboardArgs,
+  pingOneResource,
+  versionWith,
+  worldDriver,
+} from './support.js';
 
 const { world, unique: uniqueName } = useWorld({ reset: 'faults', namePrefix: 'pingone/' });
 
 /** Onboarded through the CLI with rotation attached: the starting point of an operator's rotate. */
 async function onboarded() {
-  const environmentId = world.createEnvironment('EU');
-  const resource = world.sim.createResource(environmentId, { name: 'Orders API' });
+  const { environmentId, resourceId } = pingOneResource(world);
   const name = uniqueName('rotate/orders');
-  const run = await cli(world, [
-    'onboard',
-    '--secret-name',
-    name,
-    '--environment-id',
-    environmentId,
-    '--resource-id',
-    resource.id,
-    '--pingone-region',
-    'EU',
-    '--rotation-function-arn',
-    'arn:aws:lambda:us-east-1:123456789012:function:pingone-rotation',
-    '--schedule',
-    'rate(30 days)',
-  ]);
+  const run = await cli(
+    world,
+    onboardArgs(
+      name,
+      { environmentId, resourceId },
+      '--rotation-function-arn',
+      'arn:aws:lambda:us-east-1:123456789012:function:pingone-rotation',
+      '--schedule',
+      'rate(30 days)',
+    ),
+  );
   expect(run.code).toBe(0);
-  return { name, environmentId, resourceId: resource.id };
+  return { name, environmentId, resourceId };
 }
 
 /** A rotation whose testSecret failed: AWSPENDING holds PingOne's new current secret. */

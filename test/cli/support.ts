@@ -171,6 +171,38 @@ export async function enableRotation(world: LocalWorld, secretId: string): Promi
   }
 }
 
+/** A CUSTOM resource in a new environment of the world's PingOne, not in Secrets Manager yet. */
+export function pingOneResource(
+  world: LocalWorld,
+  options: { region?: PingOneRegion; name?: string } = {},
+): { environmentId: string; resourceId: string; secret: string } {
+  const environmentId = world.createEnvironment(options.region ?? 'EU');
+  const created = world.sim.createResource(environmentId, { name: options.name ?? 'Orders API' });
+  recordSecrets(world);
+  return { environmentId, resourceId: created.id, secret: created.secret };
+}
+
+/** `onboard` of an EU resource's (or application's) secret into `name`, then `extra`. */
+export function onboardArgs(
+  name: string,
+  owner: { environmentId: string } & ({ resourceId: string } | { applicationId: string }),
+  ...extra: string[]
+): string[] {
+  return [
+    'onboard',
+    '--secret-name',
+    name,
+    '--environment-id',
+    owner.environmentId,
+    ...('resourceId' in owner
+      ? ['--resource-id', owner.resourceId]
+      : ['--application-id', owner.applicationId]),
+    '--pingone-region',
+    'EU',
+    ...extra,
+  ];
+}
+
 /** The version carrying `stage`. */
 export async function versionWith(
   world: LocalWorld,
