@@ -1,12 +1,8 @@
-import {
-  CreateSecretCommand,
-  DescribeSecretCommand,
-  ResourceNotFoundException,
-} from '@aws-sdk/client-secrets-manager';
+import { CreateSecretCommand, DescribeSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { describe, expect, it } from 'vitest';
 import type { ApplicationAuthMethod } from '../../local/pingone-simulator/index.js';
 import { useWorld } from '../support/world.js';
-import { cli, onboardArgs, versionWith, worldDriver } from './support.js';
+import { cli, onboardArgs, secretExists, versionWith, worldDriver } from './support.js';
 
 /** The operator CLI on OIDC application secrets: onboard --application-id, status, rotate, unstick. */
 const FUNCTION_ARN = 'arn:aws:lambda:us-east-1:123456789012:function:pingone-rotation';
@@ -31,16 +27,6 @@ const onboardApplication = (
   applicationId: string,
   extra: string[] = [],
 ) => onboardArgs(name, { environmentId, applicationId }, ...extra);
-
-async function secretExists(name: string): Promise<boolean> {
-  try {
-    await world.secretsManager.send(new DescribeSecretCommand({ SecretId: name }));
-    return true;
-  } catch (error) {
-    if (error instanceof ResourceNotFoundException) return false;
-    throw error;
-  }
-}
 
 describe('onboard --application-id', () => {
   it('stores an OIDC application secret with its tags, attaches rotation, and status says it is an application', async () => {
@@ -135,7 +121,7 @@ describe('onboard --application-id', () => {
     expect(run.err).toMatch(
       /is a SAML application \(WEB_APP\); only OPENID_CONNECT applications have a client secret to rotate: nothing was created or changed; check --application-id/,
     );
-    expect(await secretExists(name)).toBe(false);
+    expect(await secretExists(world, name)).toBe(false);
     expect(world.sim.requests.filter((r) => r.applicationId === saml.id).map((r) => r.route)).toEqual([
       'application',
     ]);
@@ -158,7 +144,7 @@ describe('onboard --application-id', () => {
     expect(run.code).toBe(1);
     expect(run.err).toMatch(/is this function's own worker application/);
     expect(run.err).toMatch(/second worker app or by hand/);
-    expect(await secretExists(name)).toBe(false);
+    expect(await secretExists(world, name)).toBe(false);
     expect(world.sim.requests.filter((r) => r.applicationId === world.worker.clientId)).toEqual([]);
   });
 
@@ -239,7 +225,7 @@ describe('one secret per application', () => {
         `${tagged.ARN} (tag pingone:application-id=${applicationId})`,
     );
     expect(run.err).toContain('otherwise onboard another application');
-    expect(await secretExists(second)).toBe(false);
+    expect(await secretExists(world, second)).toBe(false);
     expect(await ledgerRecord(environmentId, applicationId)).toBeUndefined();
     expect(world.sim.requests.filter((r) => r.method !== 'GET' && !r.route.includes('token'))).toEqual([]);
 

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { LOCAL_ROTATION_LAMBDA_ARN } from '../../local/driver.js';
 import { docFiles } from '../../scripts/docs-blocks.js';
 import { useWorld } from '../support/world.js';
-import { binary } from './support.js';
+import { binary, onboardArgs } from './support.js';
 
 /** README.md and every page under docs/, as one text: where a fact lives is the docs' business. */
 const allDocs = () =>
@@ -37,28 +37,24 @@ describe('local rotate and the rotation configuration (item 4)', () => {
       enabled: true,
       lambdaArn: LOCAL_ROTATION_LAMBDA_ARN,
     });
-  });
+  }, 90_000);
 
   it('the ARN and schedule the user attached are kept, and nothing is said', async () => {
     const eu = world.createEnvironment('EU');
     const resource = world.sim.createResource(eu, { name: 'attached' });
     const name = unique('local/attached');
     const arn = 'arn:aws:lambda:eu-west-1:123456789012:function:pingone-rotation';
-    const onboard = await binary(world, [
-      'onboard',
-      '--secret-name',
-      name,
-      '--environment-id',
-      eu,
-      '--resource-id',
-      resource.id,
-      '--pingone-region',
-      'EU',
-      '--rotation-function-arn',
-      arn,
-      '--schedule',
-      'rate(7 days)',
-    ]);
+    const onboard = await binary(
+      world,
+      onboardArgs(
+        name,
+        { environmentId: eu, resourceId: resource.id },
+        '--rotation-function-arn',
+        arn,
+        '--schedule',
+        'rate(7 days)',
+      ),
+    );
     expect(onboard.code).toBe(0);
     const result = await binary(world, ['rotate', '--secret-id', name, '--wait']);
     expect(result.code).toBe(0);
@@ -68,7 +64,7 @@ describe('local rotate and the rotation configuration (item 4)', () => {
       lambdaArn: arn,
       automaticallyAfterDays: 7,
     });
-  });
+  }, 90_000);
 
   it('the docs describe it', () => {
     const readme = allDocs();

@@ -1,13 +1,6 @@
-/**
- * `onboard` refuses a secret name outside the stack's secret-name prefix (issue 20): the rotation function's
- * role may only rotate secrets under it and the auditor only lists those, so such a secret would be created,
- * rotation attached, every rotation denied, and nothing would report it. It is refused before anything is
- * read or created; `--prefix` names the stack's prefix when it is not the default pingone/.
- */
-import { DescribeSecretCommand, ResourceNotFoundException } from '@aws-sdk/client-secrets-manager';
 import { describe, expect, it } from 'vitest';
 import { useWorld } from '../support/world.js';
-import { cli, onboardArgs, pingOneResource } from './support.js';
+import { cli, onboardArgs, pingOneResource, secretExists } from './support.js';
 
 const FUNCTION_ARN = 'arn:aws:lambda:us-east-1:123456789012:function:pingone-rotation';
 const { world } = useWorld();
@@ -15,15 +8,7 @@ let counter = 0;
 
 const customResource = () => pingOneResource(world, { name: 'Payroll API' });
 
-async function exists(name: string): Promise<boolean> {
-  try {
-    await world.secretsManager.send(new DescribeSecretCommand({ SecretId: name }));
-    return true;
-  } catch (error) {
-    if (error instanceof ResourceNotFoundException) return false;
-    throw error;
-  }
-}
+const exists = (name: string) => secretExists(world, name);
 
 const onboardWithRotation = (name: string, owner: { environmentId: string; resourceId: string }) => [
   ...onboardArgs(name, owner),

@@ -203,6 +203,17 @@ export function onboardArgs(
   ];
 }
 
+/** Whether Secrets Manager has a secret by that name or ARN. */
+export async function secretExists(world: LocalWorld, name: string): Promise<boolean> {
+  try {
+    await world.secretsManager.send(new DescribeSecretCommand({ SecretId: name }));
+    return true;
+  } catch (error) {
+    if (error instanceof ResourceNotFoundException) return false;
+    throw error;
+  }
+}
+
 /** The version carrying `stage`. */
 export async function versionWith(
   world: LocalWorld,
