@@ -12,6 +12,8 @@
  * (like every --json command) print `{version, command, ok: false, exitCode, error}`.
  */
 import { RotationError } from '../lib/errors.js';
+import type { SecretView } from '../lib/secrets/description.js';
+import { SecretsStore } from '../lib/secrets/secrets-store.js';
 import type { StatusReport } from '../lib/status/report.js';
 import { statusReport } from './commands/status.js';
 import type { CliDeps } from './deps.js';
@@ -45,10 +47,13 @@ export type Action =
   /** Nothing needed doing (unstick without AWSPENDING, rebind of a secret bound already, a dry run). */
   | 'none';
 
-/** One secret as the status model saw it (no secret value). */
+/**
+ * One secret as the status model saw it (no secret value). When the model could not judge it (PingOne not
+ * configured or unreachable), Secrets Manager's side alone: `verdict` and `exitCode` null, `reason` says why.
+ */
 export interface Snapshot {
-  readonly verdict: string;
-  readonly exitCode: number;
+  readonly verdict: string | null;
+  readonly exitCode: number | null;
   readonly reason: string;
   readonly versions: readonly { readonly versionId: string; readonly stages: readonly string[] }[];
   readonly rotation: {
@@ -67,8 +72,9 @@ export interface Snapshot {
   /** An AWSPENDING version outside AWSCURRENT, and what unstick would do with it. */
   readonly pending: {
     readonly versionId: string;
+    /** placeholder, value, malformed; `unknown` when only Secrets Manager was read. */
     readonly kind: string;
-    readonly unstickWould: 'finish' | 'remove-label';
+    readonly unstickWould: 'finish' | 'remove-label' | null;
   } | null;
 }
 
@@ -140,16 +146,50 @@ export function failureDocument(command: string, error: unknown, context: ErrorC
   return { version: JSON_VERSION, command, ok: false, exitCode, error: described };
 }
 
-async function snapshot(deps: CliDeps, secretId: string): Promise<StatusReport | undefined> {
+interface Seen {
+  readonly report?: StatusReport;
+  /** Only Secrets Manager's side, when the status model could not judge the secret. */
+  readonly view?: SecretView;
+  readonly problem?: string;
+}
+
+async function snapshot(deps: CliDeps, secretId: string): Promise<Seen | undefined> {
   try {
-    return await statusReport(deps, { secretId });
-  } catch {
-    // No such secret yet (onboard), or nothing readable: the command itself says why.
-    return undefined;
+    return { report: await statusReport(deps, { secretId }) };
+  } catch (error) {
+    try {
+      const view = await new SecretsStore(deps.secretsManager).view(secretId);
+      return { view, problem: describeError(error).line };
+    } catch {
+      // No such secret yet (onboard), or nothing readable: the command itself says why.
+      return undefined;
+    }
   }
 }
 
-function toSnapshot(report: StatusReport | undefined): Snapshot | null {
+function toSnapshot(seen: Seen | undefined): Snapshot | null {
+  const report = seen?.report;
+  const view = seen?.view;
+  if (!report && view) {
+    return {
+      verdict: null,
+      exitCode: null,
+      reason: `not judged: ${seen?.problem ?? 'the status model failed'}`,
+      versions: view.versions.map((v) => ({ versionId: v.id, stages: [...v.stages].sort() })),
+      rotation: {
+        enabled: view.rotation.enabled,
+        ...(view.rotation.lambdaArn ? { lambdaArn: view.rotation.lambdaArn } : {}),
+        ...(view.rotation.scheduleExpression ? { scheduleExpression: view.rotation.scheduleExpression } : {}),
+        ...(view.rotation.automaticallyAfterDays
+          ? { automaticallyAfterDays: view.rotation.automaticallyAfterDays }
+          : {}),
+      },
+      binding: null,
+      pending: view.pendingVersionId
+        ? { versionId: view.pendingVersionId, kind: 'unknown', unstickWould: null }
+        : null,
+    };
+  }
   if (!report) return null;
   const binding = report.ledger?.binding;
   const pending = report.pending;
@@ -256,7 +296,9 @@ export async function runWithJson(
   run: (deps: CliDeps) => Promise<number>,
 ): Promise<number> {
   const quiet: CliDeps = { ...deps, out: deps.err };
-  const beforeReport = await snapshot(deps, secretId);
+  const beforeSeen = await snapshot(deps, secretId);
+  const beforeReport = beforeSeen?.report;
+  const beforeArn = beforeReport?.secret.arn ?? beforeSeen?.view?.arn;
   let exitCode: number;
   let failure: unknown;
   let failed = false;
@@ -267,9 +309,10 @@ export async function runWithJson(
     failure = error;
     exitCode = describeError(error, context).exitCode;
   }
-  const afterReport = await snapshot(deps, beforeReport?.secret.arn ?? secretId);
-  const before = toSnapshot(beforeReport);
-  const after = toSnapshot(afterReport);
+  const afterSeen = await snapshot(deps, beforeArn ?? secretId);
+  const afterReport = afterSeen?.report;
+  const before = toSnapshot(beforeSeen);
+  const after = toSnapshot(afterSeen);
   const { action, versionId } = actionOf(command, before, after);
   const error: JsonError | undefined = failed
     ? jsonError(failure, context).error
@@ -283,7 +326,7 @@ export async function runWithJson(
     exitCode,
     action,
     changed: JSON.stringify(comparable(before)) !== JSON.stringify(comparable(after)),
-    secret: (afterReport ?? beforeReport)?.secret ?? null,
+    secret: secretOf(afterSeen) ?? secretOf(beforeSeen) ?? null,
     owner: ownerOf(afterReport) ?? ownerOf(beforeReport),
     ...(versionId ? { versionId } : {}),
     before,
@@ -293,6 +336,11 @@ export async function runWithJson(
   deps.out.write(`${JSON.stringify(document, null, 2)}\n`);
   if (failed) throw new JsonAlreadyPrinted(failure);
   return exitCode;
+}
+
+function secretOf(seen: Seen | undefined): { name: string; arn: string } | undefined {
+  if (seen?.report) return seen.report.secret;
+  return seen?.view ? { name: seen.view.name, arn: seen.view.arn } : undefined;
 }
 
 /** What `changed` compares: the state, not the judgement's wording. */

@@ -190,6 +190,27 @@ describe('rotate with the rotation service', () => {
     );
   });
 
+  it('--json without --wait: the document says started, with the new AWSPENDING version; lines on stderr', async () => {
+    describeSequence([]);
+    const result = await run(['rotate', '--force', '--secret-id', ARN, '--json']);
+    expect(result.code).toBe(0);
+    expect(result.err).toContain(`Rotation of pingone/orders-api started: version ${token} is AWSPENDING`);
+    const document = JSON.parse(result.out);
+    expect(document).toMatchObject({
+      command: 'rotate',
+      ok: true,
+      exitCode: 0,
+      action: 'started',
+      changed: true,
+      versionId: token,
+      secret: { arn: ARN, name: 'pingone/orders-api' },
+      // PingOne is not configured here: Secrets Manager's side alone, not judged.
+      before: { verdict: null, pending: null, versions: [{ versionId: OLD, stages: ['AWSCURRENT'] }] },
+      after: { verdict: null, pending: { versionId: token, kind: 'unknown', unstickWould: null } },
+    });
+    expect(document.after.reason).toMatch(/^not judged: /);
+  });
+
   it("Secrets Manager's 'previous rotation isn't complete' becomes the unstick advice", async () => {
     describeSequence([]);
     sm.on(RotateSecretCommand).rejects(
