@@ -68,9 +68,11 @@ export class Proc {
 /**
  * Deliberate defects, to prove the invariants can fail (the CI test runs each and expects a violation):
  * `double-post` sends every regenerate POST twice (a client that retries it); `leak` writes each token request's
- * body, hex-encoded, to stdout (a debug log line).
+ * body, hex-encoded, to stdout (a debug log line); `no-hex-redaction` takes hex out of the encodings the real
+ * redactor (lib/redact.ts TRANSPORT_ENCODINGS) masks, so an upstream's hex echo reaches the logs.
  */
-export type Sabotage = 'double-post' | 'leak';
+export const SABOTAGES = ['double-post', 'leak', 'no-hex-redaction'] as const;
+export type Sabotage = (typeof SABOTAGES)[number];
 
 export interface SimEnv {
   readonly sabotage?: Sabotage | undefined;

@@ -8,7 +8,8 @@
  * value is added, cost more than the rest of the simulation together. Here each form is computed once, when
  * its value is registered, and indexed by a hash of its first {@link KEY} characters; the search rolls that
  * hash along the text, tests a bitmap, and compares the few forms whose key hash matches. Adding a value
- * adds its forms; nothing is rebuilt.
+ * adds its forms; nothing is rebuilt. Text and forms are compared in lower case with every run of
+ * backslashes as one (see {@link normal}).
  */
 import { basicFormsOf, formsOf, type Sensitive } from '../test/support/leaks.js';
 
@@ -55,7 +56,7 @@ export class LeakIndex {
 
   #addForm(original: string, name: string): void {
     if (original.length < KEY) return;
-    const text = original.toLowerCase();
+    const text = normal(original);
     if (this.#seenForms.has(text)) return;
     this.#seenForms.add(text);
     let h = 0;
@@ -67,9 +68,12 @@ export class LeakIndex {
     else this.#byHash.set(h, [{ text, name }]);
   }
 
-  /** The first form found in `text` (ignoring ASCII case), named; undefined when there is none. */
+  /**
+   * The first form found in `text` (ignoring ASCII case and how often a backslash is repeated), named;
+   * undefined when there is none.
+   */
   find(original: string): string | undefined {
-    const text = original.toLowerCase();
+    const text = normal(original);
     const n = text.length;
     if (n < KEY) return undefined;
     const bitmap = this.#bitmap;
@@ -85,4 +89,14 @@ export class LeakIndex {
       h = (Math.imul(h, BASE) - Math.imul(text.charCodeAt(i), BASE_POW) + text.charCodeAt(i + KEY)) | 0;
     }
   }
+}
+
+/**
+ * Lower case, and every run of backslashes as one: a form with escapes (`\u0041`, `\x41`, `\"`) is found
+ * however many times JSON or util.inspect escaped the text it sits in (a log line's JSON string holding
+ * an upstream's JSON error document doubles each backslash, once per level).
+ */
+function normal(text: string): string {
+  const lower = text.toLowerCase();
+  return lower.includes('\\\\') ? lower.replace(/\\{2,}/g, '\\') : lower;
 }

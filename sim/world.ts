@@ -26,6 +26,7 @@ import { DynamoDbLedger } from '../lib/ledger/ledger.js';
 import { EMPTY_RECORD, withBinding } from '../lib/ledger/record.js';
 import type { PingOneRegion } from '../lib/pingone/regions.js';
 import type { SecretOwner } from '../lib/pingone/types.js';
+import { TRANSPORT_ENCODINGS } from '../lib/redact.js';
 import { type FaultClass, FaultPlan, Proc, type Sabotage, type SimEnv } from './env.js';
 import { DynamoDbState } from './fakes/dynamodb.js';
 import { API_TEMPLATE, AUTH_TEMPLATE, type OwnerRef, PingOneWorld } from './fakes/pingone.js';
@@ -449,6 +450,9 @@ function patchGlobals(world: World): () => void {
   const prng = world.prng.fork();
   Math.random = () => prng.next();
   crypto.randomUUID = () => prng.uuid() as ReturnType<typeof crypto.randomUUID>;
+  const hex = TRANSPORT_ENCODINGS.find((e) => e.name === 'hex') as { encode: (t: string) => string[] };
+  const hexEncode = hex.encode;
+  if (world.sabotage === 'no-hex-redaction') hex.encode = () => [];
   const simulated = new WeakMap<object, () => void>();
   timers.setTimeout = ((fire: (...args: unknown[]) => void, ms?: number, ...args: unknown[]) => {
     const handle = { simulated: true };
@@ -475,6 +479,7 @@ function patchGlobals(world: World): () => void {
   return () => {
     Math.random = random;
     crypto.randomUUID = uuid;
+    hex.encode = hexEncode;
     timers.setTimeout = realSetTimeout;
     timers.clearTimeout = realClearTimeout;
     syncBuiltinESMExports();

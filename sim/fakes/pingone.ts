@@ -16,6 +16,7 @@ import {
   type TransportRequest,
   type TransportResponse,
 } from '../../lib/pingone/transport.js';
+import type { TransportEncodingName } from '../../lib/redact.js';
 import type { Clock } from '../../local/pingone-simulator/clock.js';
 import { errorForStatus, OAuthError, PingOneError } from '../../local/pingone-simulator/errors.js';
 import { matchRoute, PingOneApi, type RouteMatch } from '../../local/pingone-simulator/pingone-api.js';
@@ -252,8 +253,13 @@ export class PingOneWorld {
         }
         case 'echo': {
           const status = prng.pick([400, 500, 502]);
-          this.env.trace(proc.name, `PingOne ${what}: upstream echoes the request in a ${status}`);
-          scheduler.after(sendMs, () => answer(echo(status, request, match, prng.pick(ECHO_FORMS))));
+          const form = prng.pick(ECHO_FORMS);
+          const upper = prng.chance(0.5);
+          this.env.trace(
+            proc.name,
+            `PingOne ${what}: upstream echoes the request in a ${status}, ${form}${upper ? ' (upper case)' : ''}`,
+          );
+          scheduler.after(sendMs, () => answer(echo(status, request, match, form, upper)));
           return;
         }
         default: {
@@ -429,21 +435,80 @@ function gatewayText(status: number): string {
   return status === 502 ? 'Bad Gateway' : status === 503 ? 'Service Unavailable' : 'Gateway Timeout';
 }
 
-/** How an echoing upstream quotes the request: as it came, or encoded. */
-const ECHO_FORMS = ['raw', 'url', 'base64'] as const;
+/**
+ * How an echoing upstream quotes the request back: as it came, percent-encoded, or in each transport encoding
+ * lib/redact.ts names (hex and `\u`/`\x`/entity escapes in either case). The encoders are written here on
+ * their own (Node's built-ins where there is one), not taken from the redactor: a redactor that encodes a form
+ * wrongly must not find its own mistake in the echo. The type makes this list name every encoding the
+ * redactor does, so a new one there is echoed here too.
+ */
+type EchoEncoder = (text: string, upper: boolean) => string;
+const TRANSPORT_ECHOES: Record<Exclude<TransportEncodingName, 'as-sent'>, EchoEncoder> = {
+  hex: (t, upper) => caseOf(Buffer.from(t, 'utf8').toString('hex'), upper),
+  base64: (t) => Buffer.from(t, 'utf8').toString('base64'),
+  base64url: (t) => Buffer.from(t, 'utf8').toString('base64url'),
+  'double-percent': (t) => encodeURIComponent(encodeURIComponent(t)),
+  'json-unicode': (t, upper) =>
+    [...t].map((c) => `\\u${caseOf(c.charCodeAt(0).toString(16).padStart(4, '0'), upper)}`).join(''),
+  'json-html-safe': (t) =>
+    t.replace(/[<>&=']/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`),
+  'html-entities-hex': (t, upper) =>
+    t.replace(/[^A-Za-z0-9]/g, (c) => `&#x${caseOf(c.charCodeAt(0).toString(16), upper)};`),
+  'html-entities-decimal': (t) => t.replace(/[^A-Za-z0-9]/g, (c) => `&#${c.charCodeAt(0)};`),
+  'html-entities-all': (t, upper) =>
+    [...t].map((c) => `&#x${caseOf(c.charCodeAt(0).toString(16), upper)};`).join(''),
+  'c-hex-escape': (t, upper) =>
+    [...Buffer.from(t, 'utf8')].map((b) => `\\x${caseOf(b.toString(16).padStart(2, '0'), upper)}`).join(''),
+  'quoted-printable': (t) => quotedPrintable(t),
+};
+const ECHO_ENCODERS: Record<string, EchoEncoder> = {
+  raw: (t) => t,
+  url: (t) => encodeURIComponent(t),
+  ...TRANSPORT_ECHOES,
+};
+export const ECHO_FORMS: readonly string[] = Object.keys(ECHO_ENCODERS);
+
+/** `text` as an echoing upstream quotes it in `form`. */
+export function echoQuote(text: string, form: string, upper: boolean): string {
+  const encode = ECHO_ENCODERS[form];
+  if (!encode) throw new Error(`sim: no echo form ${form}`);
+  return encode(text, upper);
+}
+
+function caseOf(text: string, upper: boolean): string {
+  return upper ? text.toUpperCase() : text;
+}
+
+/** RFC 2045 quoted-printable: `=HH` for `=` and bytes outside printable ASCII, soft line breaks at 76. */
+function quotedPrintable(text: string): string {
+  let line = '';
+  let out = '';
+  for (const b of Buffer.from(text, 'utf8')) {
+    const piece =
+      b === 61 || b < 32 || b > 126
+        ? `=${b.toString(16).toUpperCase().padStart(2, '0')}`
+        : String.fromCharCode(b);
+    if (line.length + piece.length > 75) {
+      out += `${line}=\r\n`;
+      line = '';
+    }
+    line += piece;
+  }
+  return out + line;
+}
 
 function echo(
   status: number,
   request: TransportRequest,
   match: RouteMatch | undefined,
-  form: (typeof ECHO_FORMS)[number],
+  form: string,
+  upper: boolean,
 ): TransportResponse {
   const headerText = Object.entries(request.headers)
     .map(([name, value]) => `${name}: ${value}`)
     .join('; ');
   const raw = `${request.method} ${request.url} [${headerText}] body: ${request.body ?? ''}`;
-  const quoted =
-    form === 'raw' ? raw : form === 'url' ? encodeURIComponent(raw) : Buffer.from(raw).toString('base64');
+  const quoted = echoQuote(raw, form, upper);
   const auth = match !== undefined && (match.route === 'token' || match.route === 'introspect');
   return jsonResponse(
     status,

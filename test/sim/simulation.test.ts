@@ -6,7 +6,9 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { FAULT_CLASSES, type FaultClass } from '../../sim/env.js';
+import { FAULT_CLASSES, type FaultClass, type Sabotage } from '../../sim/env.js';
+import { ECHO_FORMS, echoQuote } from '../../sim/fakes/pingone.js';
+import { LeakIndex } from '../../sim/leak-index.js';
 import { runSimulation, type SimResult } from '../../sim/world.js';
 
 /**
@@ -93,6 +95,32 @@ describe('the deterministic simulation', () => {
     expect(found?.violation?.invariant, found && report(found)).toMatch(/evicted-current|double-regenerate/);
   }, 120_000);
 
+  it('finds a hex echo the redactor does not mask (no-hex-redaction: hex taken out of TRANSPORT_ENCODINGS)', async () => {
+    const found = await firstViolation({ sabotage: 'no-hex-redaction', faults: ['echo'] });
+    expect(found?.violation?.invariant, found && report(found)).toBe('leak');
+    expect(found?.violation?.detail).toContain(' in hex');
+  }, 120_000);
+
+  it('searches every form the echoing upstream quotes a request in, in either case, inside a JSON log line', () => {
+    const secret = 'Zq3xW9vB2nM7kL4pR8tY6uI1oP5aS0dF';
+    const token = 'eyJhbGciOi.J9kLmN0pQrStUvWxYz-_AbCdEfGh';
+    const request = `POST https://auth.pingone.sim/as/token [authorization: Bearer ${token}] body: grant_type=client_credentials&client_secret=${secret}`;
+    const leaks = new LeakIndex();
+    leaks.add(secret);
+    leaks.add(token);
+    expect(ECHO_FORMS.length).toBeGreaterThanOrEqual(13);
+    for (const form of ECHO_FORMS) {
+      for (const upper of [false, true]) {
+        const quoted = echoQuote(request, form, upper);
+        // As a log line carries it: inside a JSON string, inside another (the upstream's error document).
+        const line = JSON.stringify({ message: JSON.stringify({ message: `Upstream rejected: ${quoted}` }) });
+        expect(leaks.find(line), `${form}${upper ? ' upper' : ''}`).toBeDefined();
+        const clean = echoQuote(request.replace(secret, 'x').replace(token, 'y'), form, upper);
+        expect(leaks.find(JSON.stringify({ message: clean })), `${form} without the values`).toBeUndefined();
+      }
+    }
+  });
+
   it('finds a credential written hex-encoded to a log line (leak)', async () => {
     const found = await firstViolation({ sabotage: 'leak', faults: [] });
     expect(found?.violation?.invariant, found && report(found)).toBe('leak');
@@ -100,7 +128,7 @@ describe('the deterministic simulation', () => {
 });
 
 async function firstViolation(options: {
-  sabotage: 'double-post' | 'leak';
+  sabotage: Sabotage;
   faults: FaultClass[];
 }): Promise<SimResult | undefined> {
   for (let seed = 1; seed <= 5; seed++) {
