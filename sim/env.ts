@@ -30,6 +30,16 @@ export const FAULT_CLASSES = [
   'planted',
   /** With one URL for every region, someone copies a secret's value under another region alias. */
   'region-alias',
+  /**
+   * A person who may tag secrets sets the TTL and in-use window tags to any value (finding 6), under stack
+   * bounds that let a tag shorten the TTL to no less than a day (or not at all).
+   */
+  'tags',
+  /**
+   * The same under bounds that let a tag shorten the TTL to 1h or 10m. A rotation stalled between createSecret
+   * and finishSecret for longer than that leaves AWSCURRENT as PingOne's previous secret past its expiry.
+   */
+  'short-ttl',
 ] as const;
 export type FaultClass = (typeof FAULT_CLASSES)[number];
 
@@ -68,10 +78,19 @@ export class Proc {
 /**
  * Deliberate defects, to prove the invariants can fail (the CI test runs each and expects a violation):
  * `double-post` sends every regenerate POST twice (a client that retries it); `leak` writes each token request's
- * body, hex-encoded, to stdout (a debug log line); `no-hex-redaction` takes hex out of the encodings the real
- * redactor (lib/redact.ts TRANSPORT_ENCODINGS) masks, so an upstream's hex echo reaches the logs.
+ * headers and body, hex-encoded, to stdout (a debug log line); `no-hex-redaction` takes hex out of the encodings the real
+ * redactor (lib/redact.ts TRANSPORT_ENCODINGS) masks, so an upstream's hex echo reaches the logs;
+ * `tag-bounds-ignored` deploys the function with tags unbounded (TAG_MIN_PREVIOUS_SECRET_TTL=1m,
+ * TAG_IN_USE_WINDOW_MAY=switch-off) while the stack's bounds say otherwise; `auditor-worker-swapped` gives the
+ * rotation function the auditor's worker parameter (and the auditor the function's).
  */
-export const SABOTAGES = ['double-post', 'leak', 'no-hex-redaction'] as const;
+export const SABOTAGES = [
+  'double-post',
+  'leak',
+  'no-hex-redaction',
+  'tag-bounds-ignored',
+  'auditor-worker-swapped',
+] as const;
 export type Sabotage = (typeof SABOTAGES)[number];
 
 export interface SimEnv {

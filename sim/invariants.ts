@@ -12,11 +12,24 @@
  * - unbound-received-secret: a secret never bound with proof (planted) never receives a PingOne secret;
  * - pending-not-current: the pending value createSecret stored is PingOne's current secret;
  * - owner-keys: every key the owner keeps beside ours is carried into each version byte for byte;
- * - deadline: no invocation outlives its Lambda timeout.
+ * - deadline: no invocation outlives its Lambda timeout;
+ * - tag-out-of-bounds-acted / grace-below-bound / in-use-evicted (finding 6): a TTL or in-use window tag outside
+ *   the stack's bounds (TagMinPreviousSecretTtl, TagInUseWindowMay) changes nothing at PingOne; the grace a
+ *   regenerate grants the replaced secret is never shorter than the TTL in force (the stack's bound at the
+ *   least); the in-use window judged is the one in force, shortened or off only where the bound allows;
+ * - auditor-worker-regenerate / auditor-read-rotation-worker (finding 9): with a worker of its own, the auditor
+ *   never regenerates with it, and never reads the rotation function's worker parameter.
  */
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
-import type { DeleteCommit, OwnerRef, RegenerateCommit } from './fakes/pingone.js';
-import { IN_USE_WINDOW_MS, type Managed, RETIRE_AFTER_MS, type World } from './world.js';
+import type { DeleteCommit, OwnerRef, RegenerateCommit, SecretCall } from './fakes/pingone.js';
+import {
+  FUNCTION_TTL_MS,
+  IN_USE_WINDOW_MS,
+  type Managed,
+  parseDurationMs,
+  RETIRE_AFTER_MS,
+  type World,
+} from './world.js';
 
 export interface Violation {
   readonly invariant: string;
@@ -26,6 +39,15 @@ export interface Violation {
 
 /** A use this close before a removal is a race the design cannot close (PingOne has no conditional write). */
 const RACE_MS = 60_000;
+/**
+ * How long before its regenerate lands a rotation may have read the secret's tags: one invocation (90 s) and
+ * the longest a POST travels (late-commit, 10 s). Every tag value in force within it may be the one read.
+ */
+const TAG_READ_MS = 120_000;
+/** The grace is `expiresAt - now` when PingOne applies it; the function computed it up to TAG_READ_MS earlier. */
+const GRACE_SLACK_MS = TAG_READ_MS;
+/** PingOne accepts an expiry up to 30 days after its own now; the function keeps a margin below that. */
+const GRACE_MAX_MS = 30 * 86_400_000 - 15 * 60_000;
 
 export class Invariants {
   violation: Violation | undefined;
@@ -39,6 +61,15 @@ export class Invariants {
   constructor(private readonly world: World) {
     world.pingone.onRegenerate = (commit) => this.#onRegenerate(commit);
     world.pingone.onDelete = (commit) => this.#onDelete(commit);
+    world.pingone.onSecretCall = (call) => this.#onSecretCall(call);
+    world.ssm.onGet = (name, by) => {
+      if (world.auditWorker && by.startsWith('auditor') && name !== world.auditWorker.parameter) {
+        this.fail(
+          'auditor-read-rotation-worker',
+          `${by} read ${name} although the auditor has a worker of its own (${world.auditWorker.parameter})`,
+        );
+      }
+    };
     world.ddb.onWrite = () => this.#checkBindings();
   }
 
@@ -96,6 +127,12 @@ export class Invariants {
     const previous = world.clientSecretAt(m, 'AWSPREVIOUS');
     if (held === current) {
       this.fail('consumer-locked-out', `${who} holds AWSCURRENT of ${m.name} and PingOne refuses it`);
+    } else if (
+      held === previous &&
+      (this.#graceUntil.get(held) ?? Number.POSITIVE_INFINITY) <= world.scheduler.now()
+    ) {
+      // Past the grace PingOne granted it (a TTL tag within the stack's bounds may make it short).
+      world.count('consumer past grace');
     } else if (held === previous && !this.#excused.has(held)) {
       this.fail(
         'consumer-locked-out',
@@ -148,10 +185,94 @@ export class Invariants {
     );
   }
 
+  /** Replaced secret → until when PingOne keeps it (the grace it was granted). */
+  readonly #graceUntil = new Map<string, number>();
+
+  #onSecretCall(call: SecretCall): void {
+    const auditor = this.world.auditWorker;
+    if (call.method === 'POST' && auditor && call.workerId === auditor.clientId) {
+      this.fail(
+        'auditor-worker-regenerate',
+        `${call.by} sent a regenerate of ${describe(call.owner)} with the auditor's own worker's token`,
+      );
+    }
+  }
+
+  /**
+   * What the secret's tags allowed over the last TAG_READ_MS (any value then in force may be the one the
+   * rotation read): whether every one of them is outside the stack's bounds (the rotation must refuse), the
+   * shortest TTL and the shortest in-use window among those within them.
+   */
+  #tagsInForce(by: string): { refused: boolean; ttlMs: number; windowMs: number; text: string } {
+    const { world } = this;
+    const now = world.scheduler.now();
+    // The secrets whose rotation `by` ran within the window (a container serves one invocation at a time, but
+    // a request of an earlier one may land during the next).
+    const invocations = world.invocations.get(by) ?? [];
+    const arns = new Set<string>();
+    for (let i = invocations.length - 1; i >= 0; i--) {
+      const invocation = invocations[i] as (typeof invocations)[number];
+      arns.add(invocation.arn);
+      if (invocation.at <= now - TAG_READ_MS) break;
+    }
+    const inForce: { ttl?: string; window?: string }[] = [];
+    for (const arn of arns) {
+      const history = world.tagHistory.get(arn) ?? [];
+      for (let i = history.length - 1; i >= 0; i--) {
+        const entry = history[i] as (typeof history)[number];
+        inForce.push(entry);
+        if (entry.at <= now - TAG_READ_MS) break;
+      }
+      if ((history[0]?.at ?? 0) > now - TAG_READ_MS || history.length === 0) inForce.push({});
+    }
+    if (inForce.length === 0) inForce.push({});
+    const { minTtlMs, may } = world.tagBounds;
+    let refused = true;
+    let ttlMs = Number.POSITIVE_INFINITY;
+    let windowMs = Number.POSITIVE_INFINITY;
+    for (const tags of inForce) {
+      const ttl = tags.ttl === undefined ? FUNCTION_TTL_MS : parseDurationMs(tags.ttl);
+      const ttlOk =
+        tags.ttl === undefined ||
+        (ttl !== undefined && ttl >= 60_000 && ttl <= 30 * 86_400_000 && ttl >= minTtlMs);
+      const window = tags.window === undefined ? IN_USE_WINDOW_MS : parseDurationMs(tags.window);
+      const windowOk =
+        tags.window === undefined ||
+        (window !== undefined &&
+          window <= 30 * 86_400_000 &&
+          (window > 0 || may === 'switch-off') &&
+          (window >= IN_USE_WINDOW_MS || window === 0 || may !== 'lengthen'));
+      if (!ttlOk || !windowOk) continue;
+      refused = false;
+      ttlMs = Math.min(ttlMs, ttl as number);
+      windowMs = Math.min(windowMs, window as number);
+    }
+    const text = inForce.map((t) => `ttl=${t.ttl ?? '-'} window=${t.window ?? '-'}`).join('; ');
+    return { refused, ttlMs, windowMs, text };
+  }
+
   #onRegenerate(commit: RegenerateCommit): void {
     const { world } = this;
+    if (commit.previousExpiresAt !== undefined)
+      this.#graceUntil.set(commit.replaced, commit.previousExpiresAt);
     if (commit.viaConsole || this.#isTainted(commit.owner)) return;
     world.count('regenerate');
+    const tags = this.#tagsInForce(commit.by);
+    if (tags.refused) {
+      this.fail(
+        'tag-out-of-bounds-acted',
+        `${commit.by} regenerated ${describe(commit.owner)} while every TTL / in-use window tag value in force was outside the stack's bounds (${tags.text}; bounds: TTL at least ${world.tagBounds.minTtlText}, window tag may ${world.tagBounds.may})`,
+      );
+      return;
+    }
+    const grace = (commit.previousExpiresAt ?? commit.at) - commit.at;
+    if (grace < Math.min(tags.ttlMs, GRACE_MAX_MS) - GRACE_SLACK_MS) {
+      this.fail(
+        'grace-below-bound',
+        `${commit.by}'s regenerate of ${describe(commit.owner)} kept the replaced secret ${Math.round(grace / 1000)} s, shorter than the TTL in force (${Math.round(tags.ttlMs / 1000)} s; ${tags.text}; stack minimum ${world.tagBounds.minTtlText})`,
+      );
+      return;
+    }
     const evictedCurrent = this.#holders(commit.owner, commit.evicted, 'AWSCURRENT');
     if (evictedCurrent.length > 0) {
       this.fail(
@@ -185,7 +306,7 @@ export class Invariants {
         commit.owner,
         before,
         commit.evictedLastUsed,
-        IN_USE_WINDOW_MS,
+        tags.windowMs,
         'in-use-evicted',
         commit.by,
       );

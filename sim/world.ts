@@ -21,6 +21,7 @@ import type { CliDeps } from '../cli/deps.js';
 import type { Output } from '../cli/format.js';
 import { createPingOneAccess } from '../cli/pingone-access.js';
 import { createAuditHandler } from '../lib/audit/handler.js';
+import { IN_USE_WINDOW_TAG, TTL_TAG } from '../lib/config.js';
 import { createRotationHandler } from '../lib/handler.js';
 import { DynamoDbLedger } from '../lib/ledger/ledger.js';
 import { EMPTY_RECORD, withBinding } from '../lib/ledger/record.js';
@@ -40,6 +41,11 @@ export const START = Date.UTC(2026, 0, 5, 8, 0, 0);
 export const ROTATION_ARN = 'arn:aws:lambda:us-east-1:123456789012:function:pingone-secret-rotation';
 const LEDGER_TABLE = 'pingone-rotation-ledger';
 const WORKER_PARAMETER = '/pingone/worker';
+const AUDIT_WORKER_PARAMETER = '/pingone/audit-worker';
+export const FUNCTION_TTL_MS = 7 * 86_400_000;
+/** What a person with tag rights may write (valid, out of range, malformed). */
+const TTL_TAG_VALUES = ['1m', '10m', '1h', '6h', '1d', '7d', '14d', '30d', '45d', 'soon'];
+const WINDOW_TAG_VALUES = ['0', '5m', '30m', '1h', '2h', '1d', '40d', 'never'];
 const ROTATION_TIMEOUT_MS = 90_000;
 const AUDIT_TIMEOUT_MS = 900_000;
 export const RETIRE_AFTER_MS = 3_600_000;
@@ -128,6 +134,16 @@ class World implements SimEnv {
   readonly singleUrl: boolean;
   readonly functionEnv: Record<string, string>;
   readonly auditEnv: Record<string, string>;
+  /** The stack's bounds on tags (TagMinPreviousSecretTtl, TagInUseWindowMay), drawn per seed. */
+  readonly tagBounds: { readonly minTtlMs: number; readonly minTtlText: string; readonly may: string };
+  /** Per secret ARN: the TTL and in-use window tags from each change on (finding 6's actor writes them). */
+  readonly tagHistory = new Map<string, { at: number; ttl?: string; window?: string }[]>();
+  /** Per rotation process: which secret each of its invocations was for, from when. */
+  readonly invocations = new Map<string, { at: number; arn: string }[]>();
+  /** The auditor's own worker (AUDIT_WORKER_PARAMETER), in some seeds (finding 9). */
+  auditWorker:
+    | { readonly clientId: string; readonly parameter: string; readonly actions: readonly string[] }
+    | undefined;
   #procs = 0;
 
   constructor(readonly options: SimOptions) {
@@ -149,7 +165,38 @@ class World implements SimEnv {
           }
         : {}),
     };
-    this.auditEnv = { ...this.functionEnv, ...AUDIT_SETTINGS };
+    const drawn = this.prng.pick(
+      this.#plan.has('short-ttl') ? ['default', '1d', '1h', '10m'] : ['default', '1d'],
+    );
+    const minTtl = drawn === 'default' ? undefined : drawn;
+    const may = this.prng.pick(['lengthen', 'shorten', 'switch-off']);
+    this.tagBounds = {
+      minTtlMs: minTtl === undefined ? FUNCTION_TTL_MS : (parseDurationMs(minTtl) as number),
+      minTtlText: minTtl ?? '7d (PREVIOUS_SECRET_TTL)',
+      may,
+    };
+    this.functionEnv = {
+      ...this.functionEnv,
+      ...(minTtl === undefined ? {} : { TAG_MIN_PREVIOUS_SECRET_TTL: minTtl }),
+      ...(may === 'lengthen' && this.prng.chance(0.5) ? {} : { TAG_IN_USE_WINDOW_MAY: may }),
+    };
+    const ownAuditWorker = this.prng.chance(0.5) || this.sabotage === 'auditor-worker-swapped';
+    this.auditEnv = {
+      ...this.functionEnv,
+      ...AUDIT_SETTINGS,
+      ...(ownAuditWorker ? { AUDIT_WORKER_PARAMETER } : {}),
+    };
+    if (this.sabotage === 'tag-bounds-ignored') {
+      this.functionEnv = {
+        ...this.functionEnv,
+        TAG_MIN_PREVIOUS_SECRET_TTL: '1m',
+        TAG_IN_USE_WINDOW_MAY: 'switch-off',
+      };
+    }
+    if (this.sabotage === 'auditor-worker-swapped') {
+      this.functionEnv = { ...this.functionEnv, PINGONE_WORKER_PARAMETER: AUDIT_WORKER_PARAMETER };
+      this.auditEnv = { ...this.auditEnv, AUDIT_WORKER_PARAMETER: WORKER_PARAMETER };
+    }
     this.sm = new SecretsManagerState(this);
     this.ddb = new DynamoDbState(this);
     this.ssm = new SsmState(this);
@@ -233,6 +280,11 @@ class World implements SimEnv {
     void new Auditor(this).run(end);
     void new Operator(this).run(end);
     if (this.prng.chance(0.3)) void this.#consolePerson(end);
+    if (
+      ((this.#plan.has('tags') || this.#plan.has('short-ttl')) && this.prng.chance(0.7)) ||
+      this.sabotage === 'tag-bounds-ignored'
+    )
+      void this.#tagger(end);
   }
 
   async #setup(): Promise<void> {
@@ -256,6 +308,40 @@ class World implements SimEnv {
         region: 'NA',
         tokenEndpointAuthMethod: method,
       }),
+    );
+
+    if (this.auditEnv.AUDIT_WORKER_PARAMETER !== undefined) {
+      // Its documented roles (read, and delete for early retirement), or — a deployer's mistake — every role:
+      // either way it must never be what regenerates a secret.
+      const actions =
+        prng.chance(0.5) && this.sabotage !== 'auditor-worker-swapped'
+          ? (['read', 'delete'] as const)
+          : (['read', 'update', 'delete'] as const);
+      const auditMethod = prng.pick(['CLIENT_SECRET_BASIC', 'CLIENT_SECRET_POST'] as const);
+      const auditor = pingone.store.createWorker(na.id, {
+        clientId: prng.uuid(),
+        clientSecret: prng.text(64),
+        tokenEndpointAuthMethod: auditMethod,
+        secretActions: actions,
+      });
+      this.sensitive(auditor.clientSecret);
+      this.sensitive({ id: auditor.clientId, secret: auditor.clientSecret });
+      this.ssm.parameters.set(
+        AUDIT_WORKER_PARAMETER,
+        JSON.stringify({
+          environmentId: na.id,
+          clientId: auditor.clientId,
+          clientSecret: auditor.clientSecret,
+          region: 'NA',
+          tokenEndpointAuthMethod: auditMethod,
+        }),
+      );
+      this.auditWorker = { clientId: auditor.clientId, parameter: AUDIT_WORKER_PARAMETER, actions };
+      this.trace('world', `the auditor has a worker of its own (${actions.join(', ')})`);
+    }
+    this.trace(
+      'world',
+      `tag bounds: TTL at least ${this.tagBounds.minTtlText}, in-use window tag may ${this.tagBounds.may}`,
     );
 
     const setupProc = this.proc('setup');
@@ -364,6 +450,45 @@ class World implements SimEnv {
     );
     this.invariants.taint(m.owner, 'regenerated in the PingOne console');
     this.pingone.consoleRegenerate(m.owner, grace);
+  }
+
+  /**
+   * A person who may tag secrets (finding 6) sets or removes the TTL and in-use window tags, with any value:
+   * within the stack's bounds, outside them, or malformed. A tag outside the bounds must change nothing.
+   */
+  async #tagger(end: number): Promise<void> {
+    const { prng, scheduler } = this;
+    for (;;) {
+      await scheduler.sleep(prng.int(5 * 60_000, 60 * 60_000));
+      if (scheduler.now() >= end) return;
+      const m = prng.pick(this.managed);
+      const tags = { ...m.sm.tags };
+      for (const [tag, values] of [
+        [TTL_TAG, TTL_TAG_VALUES],
+        [IN_USE_WINDOW_TAG, WINDOW_TAG_VALUES],
+      ] as const) {
+        if (!prng.chance(0.6)) continue;
+        if (tags[tag] !== undefined && prng.chance(0.3)) delete tags[tag];
+        else tags[tag] = prng.pick(values);
+      }
+      m.sm.tags = tags;
+      this.noteTags(m.sm);
+      this.trace(
+        'tagger',
+        `${m.name}: ${TTL_TAG}=${tags[TTL_TAG] ?? '(none)'} ${IN_USE_WINDOW_TAG}=${tags[IN_USE_WINDOW_TAG] ?? '(none)'}`,
+      );
+    }
+  }
+
+  /** Records a secret's TTL and in-use window tags as of now. */
+  noteTags(sm: SmSecret): void {
+    const history = this.tagHistory.get(sm.arn) ?? [];
+    history.push({
+      at: this.scheduler.now(),
+      ...(sm.tags[TTL_TAG] === undefined ? {} : { ttl: sm.tags[TTL_TAG] }),
+      ...(sm.tags[IN_USE_WINDOW_TAG] === undefined ? {} : { window: sm.tags[IN_USE_WINDOW_TAG] }),
+    });
+    this.tagHistory.set(sm.arn, history);
   }
 
   /** Builds the CLI's dependencies for one operator command. */
@@ -600,6 +725,9 @@ class RotationService {
     container.busy = true;
     const started = scheduler.now();
     const label = `${event.Step} ${name} ${short(event.ClientRequestToken)}`;
+    const invocations = world.invocations.get(container.proc.name) ?? [];
+    invocations.push({ at: started, arn: event.SecretId });
+    world.invocations.set(container.proc.name, invocations);
     world.trace(container.proc.name, `invoked: ${label}`);
     const context = world.context('pingone-secret-rotation', ROTATION_TIMEOUT_MS);
     const outcome = await new Promise<InvokeOutcome>((resolve) => {
@@ -837,6 +965,14 @@ function ownerNamedBy(value: string | undefined): (OwnerRef & { region: PingOneR
   const id = doc.applicationId ?? doc.resourceId;
   if (!doc.environmentId || !id) return undefined;
   return { kind, environmentId: doc.environmentId, id, region: (doc.region ?? 'NA') as PingOneRegion };
+}
+
+/** `10m`, `1h`, `7d` in ms; `0` is 0; anything else undefined. */
+export function parseDurationMs(text: string): number | undefined {
+  if (/^0+[mhd]?$/.test(text)) return 0;
+  const match = /^(\d{1,6})([mhd])$/.exec(text);
+  if (!match) return undefined;
+  return Number(match[1]) * { m: 60_000, h: 3_600_000, d: 86_400_000 }[match[2] as 'm' | 'h' | 'd'];
 }
 
 /** @middy/core's early timeout (5 ms before the context's remaining time runs out). */

@@ -47,7 +47,18 @@ export interface RegenerateCommit {
   /** The previous secret the regenerate evicted, if there was an unexpired one, and its last use. */
   readonly evicted: string | undefined;
   readonly evictedLastUsed: number | undefined;
+  /** Until when PingOne keeps the replaced secret valid (the grace it granted), if it keeps it. */
+  readonly previousExpiresAt: number | undefined;
   readonly viaConsole: boolean;
+}
+
+/** A call to an owner's secret (read, regenerate, delete) as PingOne received it, and whose token made it. */
+export interface SecretCall {
+  readonly owner: OwnerRef;
+  readonly method: string;
+  readonly by: string;
+  /** The worker the bearer token was issued to (undefined: no valid token). */
+  readonly workerId: string | undefined;
 }
 
 /** A DELETE of the previous secret that took effect. */
@@ -67,6 +78,7 @@ export class PingOneWorld {
   readonly origins = new Map<string, string>();
   onRegenerate: ((commit: RegenerateCommit) => void) | undefined;
   onDelete: ((commit: DeleteCommit) => void) | undefined;
+  onSecretCall: ((call: SecretCall) => void) | undefined;
   /** Bumped by every regenerate and DELETE (the invariants re-check only then). */
   mutations = 0;
   #correlation = 0;
@@ -105,6 +117,7 @@ export class PingOneWorld {
       replaced: before.secret,
       evicted: before.previous?.secret,
       evictedLastUsed: before.previous?.lastUsed?.getTime(),
+      previousExpiresAt: after.previous?.expiresAt?.getTime(),
       viaConsole: true,
     });
   }
@@ -186,7 +199,7 @@ export class PingOneWorld {
       }
       if (this.env.sabotage === 'leak' && match?.route === 'token') {
         process.stdout.write(
-          `${JSON.stringify({ message: 'debug', body: Buffer.from(request.body ?? '').toString('hex') })}\n`,
+          `${JSON.stringify({ message: 'debug', request: Buffer.from(`${JSON.stringify(request.headers)} ${request.body ?? ''}`).toString('hex') })}\n`,
         );
       }
       switch (fault) {
@@ -311,6 +324,15 @@ export class PingOneWorld {
     const before = owner && isSecretRoute(match) ? this.secretOf(owner) : undefined;
     const headers: IncomingHttpHeaders = {};
     for (const [name, value] of Object.entries(request.headers)) headers[name.toLowerCase()] = value;
+    if (owner && isSecretRoute(match)) {
+      const bearer = /^Bearer\s+(\S+)\s*$/i.exec(String(headers.authorization ?? ''))?.[1];
+      this.onSecretCall?.({
+        owner,
+        method: request.method,
+        by: proc.name,
+        workerId: bearer ? this.store.tokenHolder(bearer)?.clientId : undefined,
+      });
+    }
     let response: TransportResponse;
     try {
       const reply = this.api.handle(
@@ -352,6 +374,7 @@ export class PingOneWorld {
           replaced: before.secret,
           evicted: before.previous?.secret,
           evictedLastUsed: before.previous?.lastUsed?.getTime(),
+          previousExpiresAt: after.previous?.expiresAt?.getTime(),
           viaConsole: false,
         });
       }
@@ -375,7 +398,7 @@ export class PingOneWorld {
 
 type NetworkFault = Exclude<
   FaultClass,
-  'crash' | 'dynamodb' | 'secrets-manager' | 'planted' | 'region-alias'
+  'crash' | 'dynamodb' | 'secrets-manager' | 'planted' | 'region-alias' | 'tags' | 'short-ttl'
 >;
 const NETWORK_FAULTS: readonly NetworkFault[] = [
   'pingone-429',

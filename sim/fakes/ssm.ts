@@ -4,6 +4,8 @@ import { awsCall, type Proc, type SimEnv, withSend } from '../env.js';
 
 export class SsmState {
   readonly parameters = new Map<string, string>();
+  /** Every GetParameter that reached the service: which parameter, which process. */
+  onGet: ((name: string, by: string) => void) | undefined;
 
   constructor(private readonly env: SimEnv) {}
 
@@ -13,6 +15,7 @@ export class SsmState {
       const input = command.input as { Name?: string };
       if (name !== 'GetParameter') throw new Error(`sim: SSM ${name} is not modelled`);
       return awsCall(this.env, proc, 'SSM GetParameter', () => {
+        this.onGet?.(input.Name ?? '', proc.name);
         const value = this.parameters.get(input.Name ?? '');
         if (value === undefined) {
           throw new ParameterNotFound({ message: 'Parameter not found', $metadata: { httpStatusCode: 400 } });
