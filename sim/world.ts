@@ -29,7 +29,7 @@ import type { PingOneRegion } from '../lib/pingone/regions.js';
 import type { SecretOwner } from '../lib/pingone/types.js';
 import { TRANSPORT_ENCODINGS } from '../lib/redact.js';
 import { type FaultClass, FaultPlan, Proc, type Sabotage, type SimEnv } from './env.js';
-import { DynamoDbState } from './fakes/dynamodb.js';
+import { type DynamoDbCall, DynamoDbState } from './fakes/dynamodb.js';
 import { API_TEMPLATE, AUTH_TEMPLATE, type OwnerRef, PingOneWorld } from './fakes/pingone.js';
 import { SecretsManagerState, type SmSecret, short } from './fakes/secrets-manager.js';
 import { SsmState } from './fakes/ssm.js';
@@ -64,6 +64,8 @@ export interface SimOptions {
   readonly fullTrace?: boolean;
   /** A deliberate defect (sim/env.ts), to prove the invariants catch it. */
   readonly sabotage?: Sabotage;
+  /** Every DynamoDB call the fake acted on, and how it ended (to replay against moto). */
+  readonly onDynamoDbCall?: (call: DynamoDbCall) => void;
 }
 
 export interface SimResult {
@@ -199,6 +201,7 @@ class World implements SimEnv {
     }
     this.sm = new SecretsManagerState(this);
     this.ddb = new DynamoDbState(this);
+    this.ddb.onCall = options.onDynamoDbCall;
     this.ssm = new SsmState(this);
     this.pingone = new PingOneWorld(this);
     this.invariants = new Invariants(this);

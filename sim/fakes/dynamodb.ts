@@ -10,14 +10,26 @@ import {
   DynamoDBClient,
   ProvisionedThroughputExceededException,
 } from '@aws-sdk/client-dynamodb';
-import { awsCall, type Proc, raceAbort, type SimEnv, withSend } from '../env.js';
+import { awsCall, Proc, raceAbort, type SimEnv, withSend } from '../env.js';
 import { applyUpdate, evaluateCondition, type Item } from './expressions.js';
+
+/** A call that reached the fake (it acted on it), and how it ended: for comparing the fake with DynamoDB. */
+export interface DynamoDbCall {
+  readonly name: string;
+  readonly table: string;
+  readonly input: Record<string, unknown>;
+  /** `ok`, or the error's name (ConditionalCheckFailedException, …). */
+  readonly outcome: string;
+  readonly output?: Record<string, unknown>;
+}
 
 export class DynamoDbState {
   /** table → pk → item */
   readonly tables = new Map<string, Map<string, Item>>();
   /** Every write that landed, for invariants: which item, and the item after. */
   onWrite: ((table: string, pk: string, item: Item | undefined, proc: Proc) => void) | undefined;
+  /** Every call the fake acted on (test/sim/fakes-vs-moto.test.ts replays them against moto). */
+  onCall: ((call: DynamoDbCall) => void) | undefined;
 
   constructor(private readonly env: SimEnv) {}
 
@@ -62,11 +74,35 @@ export class DynamoDbState {
           // Slow: the answer takes seconds; the write lands, the caller may have given up.
           await raceAbort(this.env.scheduler.sleep(prng.int(1_000, 40_000)), signal);
         }
-        return awsCall(this.env, proc, label, () => this.#handle(name, input, proc), { abortSignal: signal });
+        return awsCall(this.env, proc, label, () => this.#recorded(name, input, proc), {
+          abortSignal: signal,
+        });
       }
     };
     dynamodbclientBase ??= new DynamoDBClient({ region: 'us-east-1' });
     return withSend(dynamodbclientBase, send);
+  }
+
+  /** Performs one call on the tables now, with no latency, fault or process (for replaying calls). */
+  apply(name: string, input: Record<string, unknown>): unknown {
+    return this.#handle(name, input, REPLAY);
+  }
+
+  #recorded(name: string, input: Record<string, unknown>, proc: Proc): unknown {
+    if (!this.onCall) return this.#handle(name, input, proc);
+    const table =
+      (input.TableName as string | undefined) ??
+      Object.keys((input.RequestItems as object | undefined) ?? {})[0] ??
+      '';
+    const copy = structuredClone(input);
+    try {
+      const output = this.#handle(name, input, proc) as Record<string, unknown>;
+      this.onCall({ name, table, input: copy, outcome: 'ok', output: structuredClone(output) });
+      return output;
+    } catch (error) {
+      this.onCall({ name, table, input: copy, outcome: (error as Error).name });
+      throw error;
+    }
   }
 
   #handle(name: string, input: Record<string, unknown>, proc: Proc): unknown {
@@ -129,6 +165,8 @@ export class DynamoDbState {
     }
   }
 }
+
+const REPLAY = new Proc('replay');
 
 /** One real client per process of the simulator (building one is costly); each caller gets its own `send`. */
 let dynamodbclientBase: DynamoDBClient | undefined;
