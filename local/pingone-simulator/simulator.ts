@@ -13,14 +13,7 @@ import {
   PingOneError,
   unexpectedError,
 } from './errors.js';
-import {
-  type EchoFault,
-  echoEncode,
-  type FailNextFault,
-  FaultInjector,
-  type FaultSubject,
-  type RouteName,
-} from './faults.js';
+import { FaultInjector, type FaultSubject, type RouteName } from './faults.js';
 import { type Reply, readBody, writeReply } from './http.js';
 import {
   type ClientAuth,
@@ -31,6 +24,7 @@ import {
   type RouteMatch,
   regionOfPath,
 } from './pingone-api.js';
+import { echoReply, failNextReply, gatewayText, isAuthRoute, toReply } from './replies.js';
 import {
   type CreateApplicationInput,
   type CreateEnvironmentInput,
@@ -563,113 +557,6 @@ export class PingOneSimulator {
       throw error;
     }
   }
-}
-
-function toReply(error: PingOneError | OAuthError, correlationId: string): Reply {
-  return {
-    status: error.status,
-    body: error instanceof PingOneError ? error.toBody(correlationId) : error.toBody(),
-    headers: error.headers,
-  };
-}
-
-/** What a gateway in front of PingOne answers on its own: a short plain-text page. */
-function gatewayText(status: number): string {
-  const reason: Record<number, string> = {
-    500: 'Internal Server Error',
-    502: 'Bad Gateway',
-    503: 'Service Unavailable',
-    504: 'Gateway Timeout',
-  };
-  return `${status} ${reason[status] ?? 'Error'}\n`;
-}
-
-function failNextReply(fault: FailNextFault, match: RouteMatch, correlationId: string): Reply {
-  if (fault.body === undefined) {
-    return toReply(
-      errorForStatus(fault.status, isAuthRoute(match.route), fault.retryAfterSeconds),
-      correlationId,
-    );
-  }
-  const retryAfter = fault.retryAfterSeconds ?? (fault.status === 429 ? 1 : undefined);
-  return {
-    status: fault.status,
-    ...(typeof fault.body === 'string' ? { text: fault.body } : { body: fault.body }),
-    headers: retryAfter === undefined ? {} : { 'retry-after': String(retryAfter) },
-  };
-}
-
-/** An error that quotes the request back: see {@link EchoFault}. */
-function echoReply(
-  fault: EchoFault,
-  match: RouteMatch,
-  request: { method: string; pathname: string; headers: IncomingMessage['headers']; body: string },
-  correlationId: string,
-): Reply {
-  const status = fault.status ?? 400;
-  const headerText = Object.entries(request.headers)
-    .map(([name, value]) => `${name}: ${Array.isArray(value) ? value.join(', ') : value}`)
-    .join('; ');
-  const enc = (text: string) => echoEncode(text, fault.encoding ?? 'none');
-  const quoted = enc(`${request.method} ${request.pathname} [${headerText}] body: ${request.body}`);
-  const details: { code: string; target: string; message: string }[] = [];
-  const authorization = request.headers.authorization;
-  if (authorization) {
-    details.push({
-      code: 'INVALID_VALUE',
-      target: 'Authorization',
-      message: `'${enc(authorization)}' was rejected`,
-    });
-    const basic = /^Basic\s+(.+)$/i.exec(authorization);
-    if (basic?.[1]) {
-      const decoded = Buffer.from(basic[1], 'base64').toString('utf8');
-      details.push({
-        code: 'INVALID_VALUE',
-        target: 'Authorization',
-        message: `credentials '${enc(decoded)}'`,
-      });
-    }
-  }
-  for (const [name, value] of bodyFields(request.body, request.headers['content-type'])) {
-    details.push({ code: 'INVALID_VALUE', target: name, message: `'${enc(value)}' is not a valid ${name}` });
-  }
-  const body = isAuthRoute(match.route)
-    ? {
-        error: status === 401 ? 'invalid_client' : 'invalid_request',
-        error_description: `Upstream rejected the request: ${quoted}`,
-        details,
-      }
-    : {
-        id: correlationId,
-        code: status >= 500 ? 'UNEXPECTED_ERROR' : 'INVALID_REQUEST',
-        message: `Upstream rejected the request: ${quoted}`,
-        details,
-      };
-  return { status, body };
-}
-
-/** A body's fields with their values: form fields, or a JSON object's leaves (`previous.expiresAt`). */
-function bodyFields(body: string, contentType: string | undefined): [string, string][] {
-  if (body === '') return [];
-  if (contentType?.includes('application/x-www-form-urlencoded')) return [...new URLSearchParams(body)];
-  try {
-    const leaves: [string, string][] = [];
-    const walk = (value: unknown, path: string) => {
-      if (value !== null && typeof value === 'object') {
-        for (const [key, child] of Object.entries(value)) walk(child, path ? `${path}.${key}` : key);
-      } else {
-        leaves.push([path, String(value)]);
-      }
-    };
-    walk(JSON.parse(body), '');
-    return leaves;
-  } catch {
-    return [];
-  }
-}
-
-function isAuthRoute(route: RouteName): boolean {
-  return route === 'token' || route === 'introspect';
 }
 
 function matchesFilter(record: RequestRecord, filter: RequestFilter): boolean {
