@@ -48,7 +48,13 @@ function buildDeps(globals: GlobalOptions): CliDeps {
   };
   let access: PingOneAccess | undefined;
   const pingone = () => {
-    access ??= createPingOneAccess({ env: process.env, flags: globals.settings, config: getConfig(), ssm });
+    access ??= createPingOneAccess({
+      env: process.env,
+      flags: globals.settings,
+      config: getConfig(),
+      ssm,
+      secretsManager,
+    });
     return access;
   };
   const endpoint = awsEndpoint(globals.endpointUrl, process.env);

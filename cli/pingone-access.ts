@@ -1,3 +1,4 @@
+import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { GetParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
 import {
   type GivenSettings,
@@ -10,7 +11,8 @@ import { ConfigurationError } from '../lib/errors.js';
 import { PingOneHttpClient } from '../lib/pingone/http-client.js';
 import { defaultTransport, type Transport } from '../lib/pingone/transport.js';
 import type { PingOneClient } from '../lib/pingone/types.js';
-import { type ParameterReader, ssmWorkerCredentials } from '../lib/pingone/worker-credentials.js';
+import type { ParameterReader } from '../lib/pingone/worker-credentials.js';
+import { type WorkerRouter, workerDirectory } from '../lib/pingone/workers.js';
 import { UsageError } from './errors.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -19,6 +21,8 @@ type Env = Readonly<Record<string, string | undefined>>;
 export interface PingOneAccess {
   readonly config: RotationConfig;
   readonly client: PingOneClient;
+  /** The configured workers and their credentials (doctor). */
+  readonly workers?: WorkerRouter;
   /** The function's environment (its variables with the flags applied), for a local rotation handler. */
   readonly functionEnv: Env;
   /**
@@ -95,6 +99,8 @@ export interface PingOneAccessOptions {
   /** The configuration, when the caller has already made it from `env` and `flags` (cliConfig). */
   readonly config?: RotationConfig;
   readonly ssm: SSMClient;
+  /** Reads worker credentials kept in Secrets Manager (PINGONE_WORKERS entries with "secret"). */
+  readonly secretsManager?: SecretsManagerClient;
   readonly transport?: Transport;
   readonly now?: () => number;
   /** The client's waits between retries (the simulation's clock; default real time). */
@@ -104,16 +110,19 @@ export interface PingOneAccessOptions {
 /** Builds PingOne access the way the function does: worker credentials from SSM, the same HTTP client. */
 export function createPingOneAccess(options: PingOneAccessOptions): PingOneAccess {
   const config = options.config ?? cliConfig(options.env, options.flags);
-  const workerCredentials = ssmWorkerCredentials(
-    ssmParameterReader(options.ssm),
-    config.workerParameter,
-    0,
-    config.defaultRegion,
-  );
+  const secretsManager = options.secretsManager;
+  const workers = workerDirectory(config, {
+    ssm: ssmParameterReader(options.ssm),
+    secrets: async (secretId) => {
+      if (!secretsManager) throw new Error('no Secrets Manager client to read the worker secret with');
+      return (await secretsManager.send(new GetSecretValueCommand({ SecretId: secretId }))).SecretString;
+    },
+    maxAgeSeconds: 0,
+  });
   const client = new PingOneHttpClient({
     apiUrlTemplate: config.apiUrlTemplate,
     authUrlTemplate: config.authUrlTemplate,
-    workerCredentials,
+    workers,
     ...(options.transport ? { transport: options.transport } : {}),
     ...(options.now ? { now: options.now } : {}),
     ...(options.sleep ? { sleep: options.sleep } : {}),
@@ -123,6 +132,7 @@ export function createPingOneAccess(options: PingOneAccessOptions): PingOneAcces
   return {
     config,
     client,
+    workers,
     functionEnv: functionEnvironment(options.env, options.flags),
     withTransport: (wrap) =>
       createPingOneAccess({ ...options, config, transport: wrap(options.transport ?? defaultTransport()) }),

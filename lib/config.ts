@@ -8,11 +8,17 @@ import {
   REGIONS,
 } from './pingone/regions.js';
 import { isUuid } from './pingone/types.js';
+import { parseWorkers, singleWorker, type WorkerSpec } from './pingone/workers.js';
 
 /** The function's configuration, parsed once from its environment. Only this module reads `process.env`. */
 export interface RotationConfig {
-  /** SSM SecureString parameter holding the worker app's credentials JSON. */
-  readonly workerParameter: string;
+  /**
+   * SSM SecureString parameter holding the single worker's credentials JSON (PINGONE_WORKER_PARAMETER);
+   * undefined when the workers are named in PINGONE_WORKERS.
+   */
+  readonly workerParameter: string | undefined;
+  /** The workers and the environments each covers (lib/pingone/workers.ts): never empty. */
+  readonly workers: readonly WorkerSpec[];
   /** How long (seconds) the worker credentials are cached in the container. */
   readonly workerCacheMaxAgeSeconds: number;
   readonly defaultRegion: PingOneRegion;
@@ -223,6 +229,7 @@ type Env = Readonly<Record<string, string | undefined>>;
  */
 export const SETTINGS = {
   workerParameter: { variable: 'PINGONE_WORKER_PARAMETER', flag: '--worker-parameter' },
+  workers: { variable: 'PINGONE_WORKERS', flag: '--workers' },
   workerCacheSeconds: { variable: 'PINGONE_WORKER_CACHE_SECONDS' },
   region: { variable: 'PINGONE_REGION', flag: '--pingone-region' },
   apiUrl: { variable: 'PINGONE_API_URL', flag: '--pingone-api-url' },
@@ -262,14 +269,7 @@ export function loadConfig(env: Env = process.env, given: GivenSettings = {}): R
   const setting = (name: Setting) => read(env, given, name);
   const fail = (s: SettingValue, message: string) => new ConfigurationError(message, { setting: s.setting });
 
-  const worker = setting('workerParameter');
-  if (!worker.value) {
-    throw fail(
-      worker,
-      'PINGONE_WORKER_PARAMETER is not set: it must name the SSM SecureString parameter holding the worker credentials',
-    );
-  }
-  const workerParameter = worker.value;
+  const { workerParameter, workers } = parseWorkerSettings(setting('workerParameter'), setting('workers'));
 
   const ledgerTable = parseLedgerTable(setting('ledgerTable'));
 
@@ -328,6 +328,7 @@ export function loadConfig(env: Env = process.env, given: GivenSettings = {}): R
 
   return Object.freeze({
     workerParameter,
+    workers,
     workerCacheMaxAgeSeconds,
     defaultRegion: region,
     apiUrlTemplate: parseUrlTemplate(setting('apiUrl'), DEFAULT_API_URL_TEMPLATE),
@@ -342,6 +343,39 @@ export function loadConfig(env: Env = process.env, given: GivenSettings = {}): R
     allowedEnvironments,
     ledgerTable,
   });
+}
+
+/**
+ * PINGONE_WORKERS (the workers per organization) or PINGONE_WORKER_PARAMETER (one worker); one of them. A flag
+ * wins over the other's variable (an operator's `--worker-parameter` with PINGONE_WORKERS in the shell).
+ */
+function parseWorkerSettings(
+  parameter: SettingValue,
+  list: SettingValue,
+): { workerParameter: string | undefined; workers: readonly WorkerSpec[] } {
+  const flagged = (s: SettingValue) => s.name !== SETTINGS[s.setting].variable;
+  let useList = list.value !== undefined;
+  if (parameter.value && list.value) {
+    if (flagged(parameter) === flagged(list)) {
+      throw new ConfigurationError(
+        `${parameter.name} and ${list.name} are both set: name the workers in ${list.name} only (the single ` +
+          'worker is a list of one)',
+        { setting: 'workers' },
+      );
+    }
+    useList = flagged(list);
+  }
+  if (useList && list.value) {
+    return { workerParameter: undefined, workers: parseWorkers(list.value, list.name) };
+  }
+  if (!parameter.value) {
+    throw new ConfigurationError(
+      'PINGONE_WORKER_PARAMETER is not set: it must name the SSM SecureString parameter holding the worker ' +
+        'credentials (or set PINGONE_WORKERS to name a worker per PingOne organization)',
+      { setting: parameter.setting },
+    );
+  }
+  return { workerParameter: parameter.value, workers: Object.freeze([singleWorker(parameter.value)]) };
 }
 
 const TABLE_NAME = /^[A-Za-z0-9_.-]{3,255}$/;

@@ -58,6 +58,14 @@ export class EnvironmentNotAllowedError extends RotationError {
 }
 
 /**
+ * No configured worker covers the secret's PingOne environment in its region (PINGONE_WORKERS, or the single
+ * worker's region): nothing was sent to PingOne. A token is only ever used in the region that issued it.
+ */
+export class EnvironmentNotCoveredError extends RotationError {
+  readonly code = 'EnvironmentNotCovered';
+}
+
+/**
  * The secret names a PingOne object this function must not or cannot rotate: a SAML (or other non-OIDC)
  * application, an application PingOne returns no secret for, or the function's own worker application.
  */

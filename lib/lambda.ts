@@ -10,14 +10,14 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { SSMProvider } from '@aws-lambda-powertools/parameters/ssm';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import type { RotationConfig } from './config.js';
 import { PingOneHttpClient } from './pingone/http-client.js';
 import type { Transport } from './pingone/transport.js';
-import { ssmWorkerCredentials } from './pingone/worker-credentials.js';
+import { workerDirectory } from './pingone/workers.js';
 import type { StepLogger } from './rotation/deps.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -74,7 +74,10 @@ export function lambdaWiring(
   };
 }
 
-/** The PingOne client acting as the worker app, whose credentials it reads (and caches) from SSM. */
+/**
+ * The PingOne client acting as the configured workers (lib/pingone/workers.ts), whose credentials it reads
+ * (and caches) from SSM or Secrets Manager.
+ */
 export function workerPingOneClient(
   config: RotationConfig,
   wiring: LambdaWiring,
@@ -83,12 +86,13 @@ export function workerPingOneClient(
   return new PingOneHttpClient({
     apiUrlTemplate: config.apiUrlTemplate,
     authUrlTemplate: config.authUrlTemplate,
-    workerCredentials: ssmWorkerCredentials(
-      new SSMProvider({ awsSdkV3Client: wiring.ssm }),
-      config.workerParameter,
-      config.workerCacheMaxAgeSeconds,
-      config.defaultRegion,
-    ),
+    workers: workerDirectory(config, {
+      ssm: new SSMProvider({ awsSdkV3Client: wiring.ssm }),
+      secrets: async (secretId) =>
+        (await wiring.secretsManager.send(new GetSecretValueCommand({ SecretId: secretId }))).SecretString,
+      maxAgeSeconds: config.workerCacheMaxAgeSeconds,
+      now: wiring.now,
+    }),
     now: wiring.now,
     sleep: wiring.sleep,
     ...(options.logger ? { logger: options.logger } : {}),

@@ -14,6 +14,7 @@ import type {
   PingOneSecretState,
   SecretOwner,
 } from './pingone/types.js';
+import { workersForEnvironment } from './pingone/workers.js';
 import type { SecretValue } from './secret-value.js';
 
 /*
@@ -34,7 +35,8 @@ export function ownerOf(value: SecretValue, config: RotationConfig): SecretOwner
     kind: value.kind,
     environmentId: value.environmentId,
     id: value.ownerId,
-    region: value.region ?? config.defaultRegion,
+    // The region of the worker that covers the environment (refused here, before any call, when none does).
+    region: workersForEnvironment(config, value.environmentId, value.region).region,
   };
 }
 

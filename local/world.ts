@@ -1,9 +1,11 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { GetParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { loadConfig } from '../lib/config.js';
 import { ledgerFromConfig, type RotationLedger } from '../lib/ledger/ledger.js';
-import type { PingOneRegion } from '../lib/pingone/regions.js';
+import { type PingOneRegion, REGIONS } from '../lib/pingone/regions.js';
 import type { SecretOwner, SecretOwnerKind } from '../lib/pingone/types.js';
+import { type WorkerRouter, workerDirectory } from '../lib/pingone/workers.js';
 import { OWNER_ID_FIELDS } from '../lib/secret-value.js';
 import { AWSCURRENT } from '../lib/secrets/secrets-store.js';
 import { createLedgerTable, LOCAL_LEDGER_TABLE } from './ledger-table.js';
@@ -104,6 +106,15 @@ export interface LocalWorld {
   readonly ledger: RotationLedger;
   readonly worker: WorkerCredentials;
   readonly workerParameter: string;
+  /** With `workerRegions`: each region's worker, its SSM parameter and its name in PINGONE_WORKERS. */
+  readonly regionWorkers: readonly {
+    readonly name: string;
+    readonly region: PingOneRegion;
+    readonly parameter: string;
+    readonly credentials: WorkerCredentials;
+  }[];
+  /** The function's workers (PINGONE_WORKERS), reading their credentials from moto as the function does. */
+  workerRouter(): WorkerRouter;
   /** The rotation function's environment variables for this world. */
   readonly functionEnv: Readonly<Record<string, string>>;
   /** AWS SDK environment (endpoint, region, test credentials) for a process that uses this world. */
@@ -127,6 +138,12 @@ export interface LocalWorld {
 export interface LocalWorldOptions {
   readonly workerParameter?: string;
   readonly workerRegion?: PingOneRegion;
+  /**
+   * One worker per region (each its region's default organization's, covering all of it), named in
+   * PINGONE_WORKERS: a deployment serving several regions, each region's token used only there. Default:
+   * every region. `[]`: the single worker (PINGONE_WORKER_PARAMETER) in `workerRegion`.
+   */
+  readonly workerRegions?: readonly PingOneRegion[];
   readonly previousSecretTtl?: string;
   readonly ledgerTable?: string;
 }
@@ -169,6 +186,45 @@ export async function startLocalWorld(options: LocalWorldOptions = {}): Promise<
       }),
     );
 
+    const regionWorkers: LocalWorld['regionWorkers'][number][] = [];
+    for (const region of options.workerRegions ?? REGIONS) {
+      const name = region.toLowerCase();
+      const credentials =
+        region === workerRegion
+          ? worker
+          : sim.createWorker(sim.createEnvironment({ name: `Administrators ${region}`, region }).id, {
+              environments: 'all',
+            });
+      const parameter = region === workerRegion ? workerParameter : `/pingone/rotation-worker-${name}`;
+      await ssm.send(
+        new PutParameterCommand({
+          Name: parameter,
+          Type: 'SecureString',
+          Overwrite: true,
+          Value: JSON.stringify({
+            environmentId: credentials.environmentId,
+            clientId: credentials.clientId,
+            clientSecret: credentials.clientSecret,
+            region,
+          }),
+        }),
+      );
+      regionWorkers.push({ name, region, parameter, credentials });
+    }
+    const workerSetting: Record<string, string> =
+      regionWorkers.length > 0
+        ? {
+            PINGONE_WORKERS: JSON.stringify(
+              regionWorkers.map((w) => ({
+                name: w.name,
+                region: w.region,
+                parameter: w.parameter,
+                environments: '*',
+              })),
+            ),
+          }
+        : { PINGONE_WORKER_PARAMETER: workerParameter };
+
     const awsEnv = {
       AWS_ENDPOINT_URL: moto.url,
       AWS_REGION: LOCAL_AWS.region,
@@ -178,7 +234,7 @@ export async function startLocalWorld(options: LocalWorldOptions = {}): Promise<
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     };
     const functionEnv = {
-      PINGONE_WORKER_PARAMETER: workerParameter,
+      ...workerSetting,
       PINGONE_REGION: workerRegion,
       PINGONE_API_URL: sim.apiUrlTemplate,
       PINGONE_AUTH_URL: sim.authUrlTemplate,
@@ -235,6 +291,18 @@ export async function startLocalWorld(options: LocalWorldOptions = {}): Promise<
       ledger: ledgerFromConfig(dynamodb, { ledgerTable }),
       worker,
       workerParameter,
+      regionWorkers,
+      workerRouter: () =>
+        workerDirectory(loadConfig(functionEnv), {
+          ssm: {
+            get: async (name, options) =>
+              (await ssm.send(new GetParameterCommand({ Name: name, WithDecryption: options.decrypt })))
+                .Parameter?.Value,
+          },
+          secrets: async (secretId) =>
+            (await secrets.getVersion(secretId, { stage: AWSCURRENT })).secretString,
+          maxAgeSeconds: 0,
+        }),
       functionEnv,
       awsEnv,
       createEnvironment: (region) => sim.createEnvironment({ region }).id,

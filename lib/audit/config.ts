@@ -87,7 +87,10 @@ export function loadAuditConfig(env: Env): AuditConfig {
       `AUDIT_WORKER_PARAMETER is '${auditWorker}': it must be an SSM parameter name such as /pingone/audit-worker, or empty to use PINGONE_WORKER_PARAMETER`,
     );
   }
-  const rotation = loadConfig(auditWorker ? { ...env, PINGONE_WORKER_PARAMETER: auditWorker } : env);
+  // The auditor's own worker replaces the function's worker(s): the single-worker setting, one region.
+  const rotation = loadConfig(
+    auditWorker ? { ...env, PINGONE_WORKERS: undefined, PINGONE_WORKER_PARAMETER: auditWorker } : env,
+  );
   const prefix = optional(env, 'AUDIT_SECRET_NAME_PREFIX');
   if (!prefix || /[*?]/.test(prefix)) {
     throw new ConfigurationError(

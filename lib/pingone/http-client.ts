@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import {
   DeadlineExceededError,
+  EnvironmentNotCoveredError,
   OwnerNotRotatableError,
   PingOneApiError,
   PingOneNetworkError,
@@ -26,6 +27,7 @@ import {
   type SecretOwner,
 } from './types.js';
 import type { WorkerCredentials, WorkerCredentialsSource } from './worker-credentials.js';
+import type { SelectedWorker, WorkerRouter } from './workers.js';
 
 export interface RetryPolicy {
   /** Attempts in all, including the first. */
@@ -46,7 +48,10 @@ const DEFAULT_RETRY_POLICY: RetryPolicy = Object.freeze({
 export interface PingOneHttpClientOptions {
   readonly apiUrlTemplate: string;
   readonly authUrlTemplate: string;
-  readonly workerCredentials: WorkerCredentialsSource;
+  /** The single worker's credentials (PINGONE_WORKER_PARAMETER); or `workers`. */
+  readonly workerCredentials?: WorkerCredentialsSource;
+  /** The workers per organization and region (lib/pingone/workers.ts); wins over `workerCredentials`. */
+  readonly workers?: WorkerRouter;
   /** One HTTP exchange; defaults to the process-wide `node:https` keep-alive transport. */
   readonly transport?: Transport;
   /** Epoch milliseconds; injectable so tests can share a simulator's clock. */
@@ -284,22 +289,51 @@ export class PingOneHttpClient implements PingOneClient {
       // after a non-definitive answer the caller re-reads PingOne and decides.
       return method === 'GET' ? this.#sendWithRetries(request, options) : this.#sendOnce(request, options);
     };
-    const worker = await this.#options.workerCredentials();
+    const selected = await this.#workerFor(owner);
+    const worker = selected.credentials;
     refuseOwnWorker(owner, worker);
+    if (worker.region !== owner.region) {
+      // A token is valid only at the API of the region that issued it; never send it anywhere else.
+      throw new EnvironmentNotCoveredError(
+        `PingOne ${owner.kind} ${owner.id} in environment ${owner.environmentId} is in region ${owner.region}, but ` +
+          `its worker (${selected.name}) is in region ${worker.region}; nothing was sent to PingOne`,
+      );
+    }
     try {
-      return (await send(await this.#token(worker, options))).body;
+      return (await send(await this.#token(selected, options))).body;
     } catch (error) {
       // PingOne answers 401 before it processes anything, so one repeat with a fresh token is safe even for a
       // call that changes PingOne, but only when the 401 is provably PingOne's (a proxy's 401 proves nothing).
       if (!(error instanceof PingOneApiError) || error.status !== 401) throw error;
       if (method !== 'GET' && !error.fromPingOne) throw error;
       this.#tokens.delete(tokenKey(worker, this.#authBase(worker.region)));
-      return (await send(await this.#token(worker, options))).body;
+      return (await send(await this.#token(selected, options))).body;
     }
   }
 
+  /**
+   * The worker for an owner: the router's choice (workers per organization), or the single worker, which serves
+   * only owners in its own region (its token would be refused, or worse, anywhere else).
+   */
+  async #workerFor(owner: SecretOwner): Promise<SelectedWorker> {
+    if (this.#options.workers) return this.#options.workers.workerFor(owner);
+    const source = this.#options.workerCredentials;
+    if (!source) throw new Error('PingOneHttpClient needs workers or workerCredentials');
+    const credentials = await source();
+    if (credentials.region !== owner.region) {
+      throw new EnvironmentNotCoveredError(
+        `PingOne ${owner.kind} ${owner.id} in environment ${owner.environmentId} is in region ${owner.region}, but ` +
+          `the worker is in region ${credentials.region}: its token is valid only at ${credentials.region}'s API, ` +
+          `so nothing was sent to PingOne. Configure a worker of ${owner.region}'s organization in PINGONE_WORKERS, ` +
+          "or fix the secret's region",
+      );
+    }
+    return { name: 'worker', credentials, refetch: () => source({ forceFetch: true }) };
+  }
+
   /** The worker's access token, cached until shortly before it expires. */
-  async #token(worker: WorkerCredentials, options: CallOptions, isRetry = false): Promise<string> {
+  async #token(selected: SelectedWorker, options: CallOptions, isRetry = false): Promise<string> {
+    const worker = selected.credentials;
     const authBase = this.#authBase(worker.region);
     const key = tokenKey(worker, authBase);
     const cached = this.#tokens.get(key);
@@ -335,12 +369,13 @@ export class PingOneHttpClient implements PingOneClient {
       if (error instanceof PingOneApiError && (error.status === 400 || error.status === 401)) {
         if (!isRetry && isInvalidClient(error)) {
           // The worker credential may have been rotated since we cached it: read the parameter again once.
-          return this.#token(await this.#options.workerCredentials({ forceFetch: true }), options, true);
+          const credentials = await selected.refetch();
+          return this.#token({ ...selected, credentials }, options, true);
         }
         throw new WorkerAuthError(
           `PingOne refused the worker token (${error.status} ${error.pingOneCode ?? 'error'}) for worker client ` +
             `in environment ${worker.environmentId} at ${new URL(authBase).host}: check the worker parameter's ` +
-            'clientId, clientSecret, environmentId and region',
+            `clientId, clientSecret, environmentId and region (worker ${selected.name}; its credential was read again once)`,
           { cause: error },
         );
       }

@@ -28,7 +28,7 @@ export function parseWorkerCredentials(
   parameterName: string,
   defaultRegion: PingOneRegion,
 ): WorkerCredentials {
-  const where = `Worker parameter '${parameterName}'`;
+  const where = parameterName.startsWith('Worker ') ? parameterName : `Worker parameter '${parameterName}'`;
   if (raw === undefined || raw === '') throw new ConfigurationError(`${where} is empty`, WORKER_SETTING);
   const f = parseJsonObject(
     raw,
@@ -36,6 +36,8 @@ export function parseWorkerCredentials(
     'environmentId, clientId and clientSecret',
     (message) => new ConfigurationError(message, WORKER_SETTING),
   );
+  // A worker credential kept in Secrets Manager is a rotated application secret: `applicationId` is its client id.
+  if (f.clientId === undefined && typeof f.applicationId === 'string') f.clientId = f.applicationId;
   const problems: string[] = [];
   if (!isUuid(f.environmentId)) problems.push('environmentId must be a UUID');
   if (typeof f.clientId !== 'string' || f.clientId === '')
@@ -101,5 +103,45 @@ export function ssmWorkerCredentials(
       });
     }
     return parseWorkerCredentials(typeof raw === 'string' ? raw : undefined, parameterName, defaultRegion);
+  };
+}
+
+/** The minimal Secrets Manager read a worker credential needs: the AWSCURRENT value. */
+export type SecretStringReader = (secretId: string) => Promise<string | undefined>;
+
+/**
+ * Worker credentials from a Secrets Manager secret (`{ environmentId, applicationId | clientId, clientSecret,
+ * region? }`, the JSON an application secret has, so the function can rotate it through another worker),
+ * cached for `maxAgeSeconds`. A warm container keeps the cached AWSCURRENT after a rotation: PingOne keeps the
+ * replaced secret valid for the grace period, and the client reads again as soon as PingOne refuses it.
+ */
+export function secretsManagerWorkerCredentials(
+  read: SecretStringReader,
+  secretId: string,
+  maxAgeSeconds: number,
+  defaultRegion: PingOneRegion,
+  now: () => number = Date.now,
+): WorkerCredentialsSource {
+  let cached: { credentials: WorkerCredentials; at: number } | undefined;
+  const where = `Worker secret '${secretId}'`;
+  return async (options) => {
+    if (cached && !options?.forceFetch && now() - cached.at < maxAgeSeconds * 1000) return cached.credentials;
+    let raw: string | undefined;
+    try {
+      raw = await read(secretId);
+    } catch (cause) {
+      const name = (cause as { name?: string }).name ?? 'Error';
+      const why =
+        name === 'ResourceNotFoundException'
+          ? 'does not exist'
+          : `could not be read (${name}); check secretsmanager:GetSecretValue and kms:Decrypt permissions`;
+      throw new ConfigurationError(`${where} ${why}`, {
+        setting: 'workers',
+        cause: Redactor.none.error(cause),
+      });
+    }
+    const credentials = parseWorkerCredentials(raw, where, defaultRegion);
+    cached = { credentials, at: now() };
+    return credentials;
   };
 }

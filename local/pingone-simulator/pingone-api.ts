@@ -49,6 +49,8 @@ export interface ApiRequest {
 /** What a handler learnt about the request, for the request record. Never a secret. */
 export interface RequestFacts {
   clientAuth?: ClientAuth;
+  /** A token issued in one region, presented at another region's API (refused). */
+  crossRegionToken?: { readonly issuedIn: PingOneRegion; readonly usedIn: PingOneRegion };
   resourceId?: string;
   applicationId?: string;
 }
@@ -129,9 +131,10 @@ export function clientIdOf(headers: IncomingHttpHeaders, body: string): string |
 /**
  * PingOne's token, introspection and Management API endpoints over a {@link SimulatorStore}.
  *
- * Access tokens are not tied to a region: a token from any region's token endpoint is accepted on every
- * region's API. In PingOne a worker gets its token from its own region's auth host; accepting it everywhere
- * lets one worker serve multi-region tests, while the Lambda must still call each region's own API prefix.
+ * Access tokens are tied to the region that issued them: a token from one region's token endpoint is refused
+ * (401 INVALID_TOKEN) at every other region's API, and the use is recorded (`crossRegionToken`), so tests can
+ * assert that nothing ever sends a token to another region. A worker manages only its own organization's
+ * environments (403 elsewhere).
  */
 export class PingOneApi {
   readonly #store: SimulatorStore;
@@ -195,7 +198,7 @@ export class PingOneApi {
     if (grantType !== 'client_credentials') {
       throw new OAuthError(400, 'unsupported_grant_type', `The grant type ${grantType} is not supported.`);
     }
-    const accessToken = this.#store.issueToken(worker, this.#tokenTtlSeconds);
+    const accessToken = this.#store.issueToken(worker, this.#tokenTtlSeconds, environment.region);
     return {
       status: 200,
       body: { access_token: accessToken, token_type: 'Bearer', expires_in: this.#tokenTtlSeconds },
@@ -469,7 +472,7 @@ export class PingOneApi {
   #authorize(request: ApiRequest, facts: RequestFacts): Environment {
     const worker = this.#workerOf(request, facts);
     const { environmentId } = request.match;
-    if (!mayManage(worker, environmentId)) throw insufficientPermissions();
+    if (!this.#store.mayManage(worker, environmentId)) throw insufficientPermissions();
     return this.#environmentInRegion(request.match);
   }
 
@@ -480,6 +483,12 @@ export class PingOneApi {
     if (/^Bearer\s/i.test(header)) facts.clientAuth = 'bearer';
     const worker = bearer?.[1] ? this.#store.tokenHolder(bearer[1]) : undefined;
     if (!worker) throw invalidToken();
+    // A token is issued by one region's auth service and valid only at that region's API.
+    const issuedIn = bearer?.[1] ? this.#store.tokenRegion(bearer[1]) : undefined;
+    if (issuedIn !== request.match.region) {
+      facts.crossRegionToken = { issuedIn: issuedIn ?? request.match.region, usedIn: request.match.region };
+      throw invalidToken();
+    }
     return worker;
   }
 
@@ -574,10 +583,6 @@ function decodeJwtPart(part: string): Record<string, unknown> | undefined {
   } catch {
     return undefined;
   }
-}
-
-function mayManage(worker: Worker, environmentId: string): boolean {
-  return worker.environments === 'all' || worker.environments.includes(environmentId);
 }
 
 // RFC 3339 date-time (the format of previous.expiresAt); Date.parse alone accepts far more.

@@ -76,6 +76,8 @@ export interface RequestRecord {
   /** The status the client was sent; 0 when the connection was dropped without a response. */
   readonly status: number;
   readonly clientAuth?: ClientAuth;
+  /** A token issued by one region's auth service presented at another region's API (refused with 401). */
+  readonly crossRegionToken?: { readonly issuedIn: PingOneRegion; readonly usedIn: PingOneRegion };
   /**
    * The fault rules applied, e.g. `failNext:429`, `commitThenFail:drop`, `delay:1500ms`, `rateLimit`
    * (comma-separated).
@@ -250,7 +252,10 @@ export class PingOneSimulator {
       : { id: application.id, environmentId, secret };
   }
 
-  /** Creates a worker app in `environmentId` that may manage `environments` (default all). */
+  /**
+   * Creates a worker app in `environmentId` that may manage `environments` (default all of its organization's).
+   * Its token comes from its environment's region and is valid only at that region's API.
+   */
   createWorker(environmentId: string, input: CreateWorkerInput = {}): WorkerCredentials {
     const worker = this.#store.createWorker(environmentId, input);
     const environment = this.#store.environment(environmentId)!;
@@ -339,6 +344,11 @@ export class PingOneSimulator {
 
   count(filter: RequestFilter = {}): number {
     return this.#requests.filter((record) => matchesFilter(record, filter)).length;
+  }
+
+  /** Every request that presented one region's token at another region's API (each was refused). */
+  crossRegionTokenUses(): readonly RequestRecord[] {
+    return this.#requests.filter((record) => record.crossRegionToken !== undefined);
   }
 
   clearRequests(): void {
@@ -464,6 +474,7 @@ export class PingOneSimulator {
         ...(applicationId ? { applicationId } : {}),
         status: outcome === 'drop' ? 0 : outcome.status,
         ...(facts.clientAuth ? { clientAuth: facts.clientAuth } : {}),
+        ...(facts.crossRegionToken ? { crossRegionToken: facts.crossRegionToken } : {}),
         ...(applied.length > 0 ? { fault: applied.join(',') } : {}),
       }),
     );

@@ -97,6 +97,13 @@ export interface Environment {
   readonly id: string;
   readonly name: string;
   readonly region: PingOneRegion;
+  /** The PingOne organization it belongs to; an organization lives in one region. */
+  readonly organizationId: string;
+}
+
+/** The organization an environment joins when none is named: one per region. */
+export function defaultOrganization(region: PingOneRegion): string {
+  return `organization-${region.toLowerCase()}`;
 }
 
 export interface Resource {
@@ -155,6 +162,8 @@ export interface CreateEnvironmentInput {
   readonly id?: string;
   readonly name?: string;
   readonly region: PingOneRegion;
+  /** Default: the region's default organization. An organization lives in one region only. */
+  readonly organizationId?: string;
 }
 
 export interface CreateResourceInput {
@@ -189,7 +198,10 @@ export interface CreateWorkerInput {
   readonly clientSecret?: string;
   /** Default `CLIENT_SECRET_BASIC`. The token endpoint accepts only this method for the worker. */
   readonly tokenEndpointAuthMethod?: TokenEndpointAuthMethod;
-  /** Environments the worker may manage. Default `'all'` (including environments created later). */
+  /**
+   * Environments the worker may manage. Default `'all'`: every environment of its organization (including
+   * environments created later), never another organization's.
+   */
   readonly environments?: readonly string[] | 'all';
   /** What it may do with client secrets. Default all of read, update and delete; `['read']`: read-only. */
   readonly secretActions?: readonly SecretAction[];
@@ -213,6 +225,8 @@ interface ApplicationRecord {
 }
 
 interface IssuedToken {
+  /** The region whose token endpoint issued it: its API is the only one that accepts it. */
+  readonly region: PingOneRegion;
   readonly workerEnvironmentId: string;
   readonly clientId: string;
   readonly expiresAtMs: number;
@@ -246,10 +260,19 @@ export class SimulatorStore {
     }
     const id = newId(input.id, 'environment id');
     if (this.#environments.has(id)) throw new SimulatorUsageError(`environment ${id} already exists`);
+    const organizationId = input.organizationId ?? defaultOrganization(input.region);
+    for (const other of this.#environments.values()) {
+      if (other.organizationId === organizationId && other.region !== input.region) {
+        throw new SimulatorUsageError(
+          `organization ${organizationId} lives in region ${other.region}; it cannot have an environment in ${input.region}`,
+        );
+      }
+    }
     const environment: Environment = Object.freeze({
       id,
       name: input.name ?? `env-${id.slice(0, 8)}`,
       region: input.region,
+      organizationId,
     });
     this.#environments.set(id, environment);
     return environment;
@@ -257,6 +280,23 @@ export class SimulatorStore {
 
   environment(id: string): Environment | undefined {
     return this.#environments.get(id);
+  }
+
+  /** Every environment, oldest first. */
+  environments(): Environment[] {
+    return [...this.#environments.values()];
+  }
+
+  /**
+   * Whether the worker's role assignments cover the environment: one it lists, or with `'all'` any of its own
+   * organization's. Another organization's environment is never the worker's.
+   */
+  mayManage(worker: Worker, environmentId: string): boolean {
+    const own = this.#environments.get(worker.environmentId);
+    const target = this.#environments.get(environmentId);
+    if (worker.environments !== 'all') return worker.environments.includes(environmentId);
+    // An environment that does not exist is left to the 404 that follows.
+    return own !== undefined && (target === undefined || own.organizationId === target.organizationId);
   }
 
   createResource(
@@ -440,9 +480,10 @@ export class SimulatorStore {
   }
 
   /** Issues an opaque access token for the worker; returns the token string. */
-  issueToken(worker: Worker, ttlSeconds: number): string {
+  issueToken(worker: Worker, ttlSeconds: number, region: PingOneRegion): string {
     const token = this.#random.token();
     this.#tokens.set(token, {
+      region,
       workerEnvironmentId: worker.environmentId,
       clientId: worker.clientId,
       expiresAtMs: this.#clock.now().getTime() + ttlSeconds * 1000,
@@ -459,6 +500,11 @@ export class SimulatorStore {
       return undefined;
     }
     return this.worker(issued.workerEnvironmentId, issued.clientId);
+  }
+
+  /** The region whose token endpoint issued a token, while it is known. */
+  tokenRegion(token: string): PingOneRegion | undefined {
+    return this.#tokens.get(token)?.region;
   }
 
   revokeTokens(): void {

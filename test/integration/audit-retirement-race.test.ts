@@ -329,7 +329,8 @@ describe('the retirement intent in the ledger (DynamoDB conditional writes on mo
 describe("the auditor's own worker (AUDIT_WORKER_PARAMETER)", () => {
   /** A worker whose roles allow only `secretActions` on client secrets, stored as an SSM parameter. */
   async function auditWorker(name: string, secretActions: ('read' | 'update' | 'delete')[]): Promise<string> {
-    const environment = world.sim.createEnvironment({ name: `Audit ${name}`, region: 'NA' });
+    // The secrets are in EU: the auditor's worker belongs to EU's organization (a token serves its region only).
+    const environment = world.sim.createEnvironment({ name: `Audit ${name}`, region: 'EU' });
     const worker = world.sim.createWorker(environment.id, { environments: 'all', secretActions });
     const parameter = `/pingone/audit-worker-${name}`;
     await world.ssm.send(
@@ -341,7 +342,7 @@ describe("the auditor's own worker (AUDIT_WORKER_PARAMETER)", () => {
           environmentId: worker.environmentId,
           clientId: worker.clientId,
           clientSecret: worker.clientSecret,
-          region: 'NA',
+          region: 'EU',
         }),
       }),
     );
@@ -398,7 +399,7 @@ describe("the auditor's own worker (AUDIT_WORKER_PARAMETER)", () => {
     expect(await authenticates(secret, judgedCurrent)).toBe(true);
     // The same worker's regenerate is refused by PingOne (403): the auditor cannot evict AWSCURRENT.
     const { client } = createPingOneAccess({
-      env: { ...world.functionEnv, PINGONE_WORKER_PARAMETER: parameter },
+      env: { ...world.functionEnv, PINGONE_WORKERS: undefined, PINGONE_WORKER_PARAMETER: parameter },
       flags: {},
       ssm: world.ssm,
     });

@@ -175,10 +175,7 @@ describe('a regenerate PingOne itself refused', () => {
           client: new PingOneHttpClient({
             apiUrlTemplate: config.apiUrlTemplate,
             authUrlTemplate: config.authUrlTemplate,
-            workerCredentials: async () => ({
-              ...world.worker,
-              tokenEndpointAuthMethod: 'CLIENT_SECRET_BASIC',
-            }),
+            workers: world.workerRouter(),
           }),
         },
         ledger: world.ledger,

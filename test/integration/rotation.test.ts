@@ -296,7 +296,7 @@ describe.each(KINDS)('a %s secret: rotations and faults at PingOne', (kind) => {
 });
 
 describe('many secrets, one warm function', () => {
-  it('rotates secrets in two environments and two regions with one worker token', async () => {
+  it("rotates secrets in two regions from one deployment, each with its region's worker token only", async () => {
     const eu = world.createEnvironment('EU');
     const au = world.createEnvironment('AU');
     const secrets = [
@@ -311,7 +311,11 @@ describe('many secrets, one warm function', () => {
 
     for (const secret of secrets) expect((await harness.driver.rotate(secret.arn)).ok).toBe(true);
 
-    expect(world.sim.count({ route: 'token' }) - tokensBefore).toBe(1);
+    // One token per region, from that region's auth service, never presented at another region's API.
+    const tokens = world.sim.requests.filter((r) => r.route === 'token').slice(-2);
+    expect(world.sim.count({ route: 'token' }) - tokensBefore).toBe(2);
+    expect(tokens.map((r) => r.region).sort()).toEqual(['AU', 'EU']);
+    expect(world.sim.crossRegionTokenUses()).toEqual([]);
     for (const [i, secret] of secrets.entries()) await expectConverged(secret, initials[i]!);
     const regions = new Set(
       world.sim.requests
@@ -324,7 +328,7 @@ describe('many secrets, one warm function', () => {
 });
 
 describe('a mixed fleet: resources and applications, two environments, one warm function', () => {
-  it('rotates every kind and auth method with one handler and one worker token', async () => {
+  it('rotates every kind and auth method with one handler and one worker token per region', async () => {
     const eu = world.createEnvironment('EU');
     const au = world.createEnvironment('AU');
     const app = (
@@ -356,7 +360,8 @@ describe('a mixed fleet: resources and applications, two environments, one warm 
     for (const secret of secrets) reports.push(await harness.driver.rotate(secret.arn));
 
     expect(reports.map((r) => [r.ok, r.attempts, r.error])).toEqual(secrets.map(() => [true, 1, undefined]));
-    expect(world.sim.count({ route: 'token' }) - tokensBefore).toBe(1);
+    expect(world.sim.count({ route: 'token' }) - tokensBefore).toBe(2);
+    expect(world.sim.crossRegionTokenUses()).toEqual([]);
     expect(harness.handlersBuilt.count).toBe(1);
     for (const [i, secret] of secrets.entries()) {
       await expectConverged(secret, initials[i]!);

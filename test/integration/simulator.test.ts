@@ -226,16 +226,45 @@ describe('token endpoint', () => {
     expect((await callApi(await tokenFor(world.worker), 'GET', 'NA', world.secretPath)).status).toBe(200);
   });
 
-  it('accepts one worker token on every region', async () => {
+  it("refuses a token at another region's API with 401 INVALID_TOKEN, and records the use", async () => {
     const home = sim.createEnvironment({ region: 'NA' });
-    const worker = sim.createWorker(home.id);
+    const worker = sim.createWorker(home.id, { environments: [home.id] });
     const accessToken = await tokenFor(worker);
-    const remote = sim.createEnvironment({ region: 'AP' });
+    sim.clearRequests();
 
-    const response = await callApi(accessToken, 'GET', 'AP', `/environments/${remote.id}`);
+    const response = await callApi(accessToken, 'GET', 'AP', `/environments/${home.id}`);
 
-    expect(response.status).toBe(200);
-    expect(await response.json()).toMatchObject({ id: remote.id, region: 'AP' });
+    expect(response.status).toBe(401);
+    expect(((await response.json()) as ErrorBody).details?.[0]?.code).toBe('INVALID_TOKEN');
+    expect(sim.crossRegionTokenUses()).toEqual([
+      expect.objectContaining({
+        region: 'AP',
+        status: 401,
+        crossRegionToken: { issuedIn: 'NA', usedIn: 'AP' },
+      }),
+    ]);
+    expect((await callApi(accessToken, 'GET', 'NA', `/environments/${home.id}`)).status).toBe(200);
+    expect(sim.crossRegionTokenUses()).toHaveLength(1);
+  });
+
+  it("answers 403 with PingOne's error document for another organization's environment", async () => {
+    const home = sim.createEnvironment({ region: 'EU' });
+    const worker = sim.createWorker(home.id);
+    const elsewhere = sim.createEnvironment({ region: 'EU', organizationId: 'another-organization' });
+
+    const own = await callApi(await tokenFor(worker), 'GET', 'EU', `/environments/${home.id}`);
+    const other = await callApi(await tokenFor(worker), 'GET', 'EU', `/environments/${elsewhere.id}`);
+
+    expect(own.status).toBe(200);
+    expect(other.status).toBe(403);
+    expect(await other.json()).toMatchObject({
+      id: expect.any(String),
+      code: 'ACCESS_FAILED',
+      message: expect.any(String),
+    });
+    expect(() => sim.createEnvironment({ region: 'NA', organizationId: 'another-organization' })).toThrow(
+      /organization another-organization lives in region EU/,
+    );
   });
 });
 
@@ -279,14 +308,17 @@ describe('Management API: environments and resources', () => {
 
   it('answers 404 NOT_FOUND through another region, for the environment and its secret', async () => {
     const world = await newWorld({ region: 'EU' });
-
-    const environment = await callApi(
-      world.accessToken,
-      'GET',
-      'NA',
-      `/environments/${world.environment.id}`,
+    // A worker of another region that names the environment: its own region's token, the wrong region's path.
+    const outsider = sim.createWorker(
+      sim.createEnvironment({ region: 'CA', organizationId: world.environment.id }).id,
+      {
+        environments: [world.environment.id],
+      },
     );
-    const secret = await callApi(world.accessToken, 'GET', 'CA', world.secretPath);
+    const token = await tokenFor(outsider);
+
+    const environment = await callApi(token, 'GET', 'CA', `/environments/${world.environment.id}`);
+    const secret = await callApi(token, 'GET', 'CA', world.secretPath);
 
     expect(environment.status).toBe(404);
     expect(secret.status).toBe(404);

@@ -5,13 +5,11 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { SSMProvider } from '@aws-lambda-powertools/parameters/ssm';
 import { PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { libraryHandler } from '../../cli/local.js';
 import { loadConfig } from '../../lib/config.js';
 import { PingOneHttpClient } from '../../lib/pingone/http-client.js';
-import { ssmWorkerCredentials } from '../../lib/pingone/worker-credentials.js';
 import { functionSettingHint, inspectStatus, STATUS_EXIT, type StatusDeps } from '../../lib/status/index.js';
 import { LocalRotationDriver } from '../../local/driver.js';
 import { describeLeaks } from '../support/leaks.js';
@@ -25,12 +23,7 @@ beforeAll(async () => {
   const client = new PingOneHttpClient({
     apiUrlTemplate: config.apiUrlTemplate,
     authUrlTemplate: config.authUrlTemplate,
-    workerCredentials: ssmWorkerCredentials(
-      new SSMProvider({ awsSdkV3Client: world.ssm }),
-      config.workerParameter,
-      0,
-      config.defaultRegion,
-    ),
+    workers: world.workerRouter(),
   });
   deps = {
     secretsManager: world.secretsManager,

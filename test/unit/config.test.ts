@@ -48,7 +48,7 @@ describe('loadConfig', () => {
   it('requires PINGONE_WORKER_PARAMETER', () => {
     expect(() => loadConfig({})).toThrow(
       new ConfigurationError(
-        'PINGONE_WORKER_PARAMETER is not set: it must name the SSM SecureString parameter holding the worker credentials',
+        'PINGONE_WORKER_PARAMETER is not set: it must name the SSM SecureString parameter holding the worker credentials (or set PINGONE_WORKERS to name a worker per PingOne organization)',
         { setting: 'workerParameter' },
       ),
     );
