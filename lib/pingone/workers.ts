@@ -228,7 +228,6 @@ export class WorkerDirectory implements WorkerRouter {
 
   async workerFor(owner: SecretOwner): Promise<SelectedWorker> {
     const { candidates } = workersForEnvironment(this.#mapping, owner.environmentId, owner.region);
-    let itself: WorkerCredentials | undefined;
     for (const spec of candidates) {
       const credentials = await this.credentialsOf(spec.name);
       if (credentials.region !== owner.region) {
@@ -239,10 +238,7 @@ export class WorkerDirectory implements WorkerRouter {
             `PingOne. Configure a worker of ${owner.region}'s organization in PINGONE_WORKERS, or fix the secret's region`,
         );
       }
-      if (isOwnWorker(owner, credentials)) {
-        itself = credentials;
-        continue;
-      }
+      if (isOwnWorker(owner, credentials)) continue;
       return {
         name: spec.name,
         credentials,
@@ -251,10 +247,10 @@ export class WorkerDirectory implements WorkerRouter {
     }
     throw new OwnerNotRotatableError(
       `PingOne application ${owner.id} in environment ${owner.environmentId} is this function's own worker ` +
-        `application${itself ? '' : ''} and no other worker covers its environment: rotating it with its own token ` +
-        'would cut the function off mid-rotation, and PingOne does not let a worker read its own application secret. Configure a ' +
-        'second worker of the same organization in PINGONE_WORKERS (`pingone-rotation onboard-worker-pair`) so each ' +
-        "rotates the other, or rotate it by hand (docs: rotating the worker's own secret)",
+        'application and no other worker covers its environment: rotating it with its own token would cut the ' +
+        'function off mid-rotation, and PingOne does not let a worker read its own application secret. Rotate it ' +
+        'through a second worker app or by hand: with two workers of one organization in PINGONE_WORKERS each ' +
+        "rotates the other's secret (docs: rotating the worker's own secret)",
     );
   }
 }

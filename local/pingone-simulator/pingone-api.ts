@@ -472,7 +472,7 @@ export class PingOneApi {
   #authorize(request: ApiRequest, facts: RequestFacts): Environment {
     const worker = this.#workerOf(request, facts);
     const { environmentId } = request.match;
-    if (!this.#store.mayManage(worker, environmentId)) throw insufficientPermissions();
+    if (!this.#store.mayManage(worker, environmentId, request.match.region)) throw insufficientPermissions();
     return this.#environmentInRegion(request.match);
   }
 

@@ -291,12 +291,13 @@ export class SimulatorStore {
    * Whether the worker's role assignments cover the environment: one it lists, or with `'all'` any of its own
    * organization's. Another organization's environment is never the worker's.
    */
-  mayManage(worker: Worker, environmentId: string): boolean {
+  mayManage(worker: Worker, environmentId: string, region: PingOneRegion): boolean {
     const own = this.#environments.get(worker.environmentId);
     const target = this.#environments.get(environmentId);
     if (worker.environments !== 'all') return worker.environments.includes(environmentId);
-    // An environment that does not exist is left to the 404 that follows.
-    return own !== undefined && (target === undefined || own.organizationId === target.organizationId);
+    // An environment that does not exist (in this region) is left to the 404 that follows.
+    if (own === undefined) return false;
+    return target === undefined || target.region !== region || own.organizationId === target.organizationId;
   }
 
   createResource(

@@ -92,7 +92,10 @@ describe('pingone-rotation as a process', () => {
       pingoneRotation(['rotat']),
       pingoneRotation(['status', '--secret', 'x']),
       pingoneRotation(['unstick']),
-      pingoneRotation(['status', '--secret-id', secret.name], { PINGONE_WORKER_PARAMETER: '' }),
+      pingoneRotation(['status', '--secret-id', secret.name], {
+        PINGONE_WORKER_PARAMETER: '',
+        PINGONE_WORKERS: '',
+      }),
     ]);
     expect(unknown).toMatchObject({ code: 2, stdout: '' });
     expect(unknown.stderr).toBe(

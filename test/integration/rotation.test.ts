@@ -432,6 +432,33 @@ describe('refused before anything changes', () => {
     expect(pending).toBeUndefined();
   });
 
+  it('a secret in an environment no worker covers: refused before any PingOne call, naming it and the workers', async () => {
+    const covered = world.createEnvironment('EU');
+    const uncovered = world.createEnvironment('EU');
+    const secret = await newSecret({ region: 'EU', environmentId: uncovered });
+    const eu = world.regionWorkers.find((w) => w.region === 'EU')!;
+    const env = {
+      PINGONE_WORKERS: JSON.stringify([
+        { name: 'eu-payments', region: 'EU', parameter: eu.parameter, environments: [covered] },
+      ]),
+    };
+    const before = world.sim.requests.length;
+    const harness = rotationHarness(world, { env, maxAttempts: 1 });
+
+    const report = await harness.driver.rotate(secret.arn);
+    remember(harness);
+
+    expect(report.ok).toBe(false);
+    expect(report.error).toMatch(
+      new RegExp(`^createSecret: No worker covers PingOne environment ${uncovered} in region EU`),
+    );
+    expect(report.error).toContain(
+      `The workers this function knows: eu-payments (EU, environments ${covered})`,
+    );
+    expect(world.sim.requests.slice(before)).toEqual([]);
+    await expect(world.readSecretJson(secret.arn, { stage: 'AWSPENDING' })).rejects.toThrow();
+  });
+
   it("the function's own worker application: no PingOne call about it at all", async () => {
     const arn = await storeSecret(`pingone/own-worker-${++counter}`, {
       environmentId: world.worker.environmentId,
