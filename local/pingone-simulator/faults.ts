@@ -8,7 +8,10 @@ export type RouteName =
   | 'resource'
   | 'secret'
   | 'application'
-  | 'application-secret';
+  | 'application-secret'
+  | 'environments'
+  | 'role-assignments'
+  | 'roles';
 
 const ROUTE_NAMES: readonly RouteName[] = [
   'token',
@@ -18,6 +21,9 @@ const ROUTE_NAMES: readonly RouteName[] = [
   'secret',
   'application',
   'application-secret',
+  'environments',
+  'role-assignments',
+  'roles',
 ];
 
 /** Which requests a fault rule applies to. */

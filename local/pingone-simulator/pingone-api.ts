@@ -63,9 +63,28 @@ const THIRTY_DAYS_MS = 30 * 24 * 60 * MINUTE_MS;
 const API_PATH =
   /^\/([a-z]+)\/api\/v1\/environments\/([^/]+)(?:\/(resources|applications)\/([^/]+)(\/secret)?)?\/?$/;
 const AUTH_PATH = /^\/([a-z]+)\/auth\/([^/]+)\/as\/(token|introspect)\/?$/;
+// What `doctor` reads: the environments a worker sees, its role assignments, the roles' permissions.
+const LIST_PATH = /^\/([a-z]+)\/api\/v1\/(environments|roles)\/?$/;
+const ROLE_ASSIGNMENTS_PATH =
+  /^\/([a-z]+)\/api\/v1\/environments\/([^/]+)\/applications\/([^/]+)\/roleAssignments\/?$/;
 
 /** Matches a PingOne path; `undefined` for anything the simulator does not serve (→ 404). */
 export function matchRoute(pathname: string): RouteMatch | undefined {
+  const list = LIST_PATH.exec(pathname);
+  if (list) {
+    const region = (list[1] ?? '').toUpperCase();
+    if (!isRegion(region)) return undefined;
+    const route = list[2] === 'roles' ? 'roles' : 'environments';
+    return { route, region, environmentId: '', allowedMethods: ['GET'] };
+  }
+  const assignments = ROLE_ASSIGNMENTS_PATH.exec(pathname);
+  if (assignments) {
+    const region = (assignments[1] ?? '').toUpperCase();
+    const environmentId = decodeSegment(assignments[2] ?? '');
+    const applicationId = decodeSegment(assignments[3] ?? '');
+    if (!isRegion(region) || environmentId === undefined || applicationId === undefined) return undefined;
+    return { route: 'role-assignments', region, environmentId, applicationId, allowedMethods: ['GET'] };
+  }
   const api = API_PATH.exec(pathname);
   if (api) {
     const [, regionCode = '', envSegment = '', collection, idSegment, secretSuffix] = api;
@@ -165,6 +184,12 @@ export class PingOneApi {
         return this.#getApplication(request, facts);
       case 'application-secret':
         return this.#applicationSecret(request, facts);
+      case 'environments':
+        return this.#listEnvironments(request, facts);
+      case 'role-assignments':
+        return this.#roleAssignments(request, facts);
+      case 'roles':
+        return this.#roles(request, facts);
       default: {
         const unreachable: never = route;
         throw new Error(`unhandled route ${String(unreachable)}`);
@@ -421,7 +446,50 @@ export class PingOneApi {
     };
   }
 
+  /** `GET /environments`: the environments of this region the worker's role assignments cover. */
+  #listEnvironments(request: ApiRequest, facts: RequestFacts): Reply {
+    const worker = this.#workerOf(request, facts);
+    const environments = this.#store
+      .environments()
+      .filter((e) => e.region === request.match.region && this.#store.mayManage(worker, e.id, e.region));
+    return {
+      status: 200,
+      body: {
+        _links: { self: { href: `${request.apiBase}/environments` } },
+        _embedded: { environments: environments.map((e) => ({ id: e.id, name: e.name, region: e.region })) },
+        count: environments.length,
+        size: environments.length,
+      },
+    };
+  }
+
+  /** `GET …/applications/{id}/roleAssignments`: a worker may read its own (the simulator's simplification). */
+  #roleAssignments(request: ApiRequest, facts: RequestFacts): Reply {
+    const worker = this.#workerOf(request, facts);
+    const { environmentId, applicationId } = request.match;
+    const own = worker.environmentId === environmentId && worker.clientId === applicationId;
+    if (!own && !this.#store.mayManage(worker, environmentId, request.match.region)) {
+      throw insufficientPermissions();
+    }
+    this.#environmentInRegion(request.match);
+    const target = this.#store.worker(environmentId, applicationId ?? '');
+    const roleAssignments = target ? this.#store.roleAssignments(target) : [];
+    return { status: 200, body: { _embedded: { roleAssignments }, count: roleAssignments.length } };
+  }
+
+  /** `GET /roles`: the built-in roles and the custom ones in use, with their permission ids. */
+  #roles(request: ApiRequest, facts: RequestFacts): Reply {
+    this.#workerOf(request, facts);
+    const roles = this.#store.roles().map((r) => ({
+      id: r.id,
+      name: r.name,
+      permissions: r.permissions.map((id) => ({ id })),
+    }));
+    return { status: 200, body: { _embedded: { roles }, count: roles.length } };
+  }
+
   #getApplication(request: ApiRequest, facts: RequestFacts): Reply {
+    if (!this.#workerOf(request, facts).readApplications) throw insufficientPermissions();
     const environment = this.#authorize(request, facts);
     const application = this.#store.application(environment.id, request.match.applicationId ?? '');
     if (!application) throw notFound();

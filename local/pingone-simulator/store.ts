@@ -143,6 +143,10 @@ export interface SecretState {
   };
 }
 
+/** read: GET a secret; update: regenerate it (POST); delete: remove the previous secret (DELETE). */
+export type SecretAction = 'read' | 'update' | 'delete';
+const SECRET_ACTIONS: readonly SecretAction[] = ['read', 'update', 'delete'];
+
 export interface Worker {
   readonly environmentId: string;
   readonly clientId: string;
@@ -152,11 +156,65 @@ export interface Worker {
   readonly environments: readonly string[] | 'all';
   /** What its roles allow on client secrets (PingOne's `…:read:secret`, `…:update:secret`, `…:delete:secret`). */
   readonly secretActions: readonly SecretAction[];
+  /** Whether its roles let it read applications (`applications:read:application`). */
+  readonly readApplications: boolean;
 }
 
-/** read: GET a secret; update: regenerate it (POST); delete: remove the previous secret (DELETE). */
-export type SecretAction = 'read' | 'update' | 'delete';
-const SECRET_ACTIONS: readonly SecretAction[] = ['read', 'update', 'delete'];
+/** A role as `GET /roles` returns it: its permission ids. */
+export interface SimulatedRole {
+  readonly id: string;
+  readonly name: string;
+  readonly permissions: readonly string[];
+}
+
+/** A worker's role assignment as `GET …/applications/{id}/roleAssignments` returns it. */
+export interface SimulatedRoleAssignment {
+  readonly id: string;
+  readonly role: { readonly id: string };
+  readonly scope: { readonly id: string; readonly type: 'ENVIRONMENT' | 'ORGANIZATION' };
+}
+
+const READS = ['applications:read:application', 'resources:read:resource'] as const;
+const secretPermissions = (actions: readonly SecretAction[]) =>
+  actions.flatMap((a) => [`resources:${a}:secret`, `applications:${a}:secret`]);
+
+/**
+ * The built-in roles the simulator knows (PingOne: "You need the Environment Admin or the Client Application
+ * Developer roles to perform operations on resources"; the permission ids follow pingone-api.md §4/§10, the
+ * read-secret names by analogy: UNCONFIRMED). Roles a worker was given otherwise are custom roles.
+ */
+export const BUILT_IN_ROLES: readonly SimulatedRole[] = Object.freeze([
+  {
+    id: 'role-environment-admin',
+    name: 'Environment Admin',
+    permissions: [...READS, ...secretPermissions(SECRET_ACTIONS)],
+  },
+  {
+    id: 'role-client-application-developer',
+    name: 'Client Application Developer',
+    permissions: [...READS, ...secretPermissions(SECRET_ACTIONS)],
+  },
+  {
+    id: 'role-configuration-read-only-admin',
+    name: 'Configuration Read-Only Admin',
+    permissions: [...READS],
+  },
+]);
+
+/** The role a worker's abilities amount to: Client Application Developer, or a custom role with exactly them. */
+export function roleOf(worker: Pick<Worker, 'secretActions' | 'readApplications'>): SimulatedRole {
+  const permissions = [
+    ...(worker.readApplications ? ['applications:read:application'] : []),
+    'resources:read:resource',
+    ...secretPermissions(SECRET_ACTIONS.filter((a) => worker.secretActions.includes(a))),
+  ];
+  const same = (role: SimulatedRole) =>
+    role.permissions.length === permissions.length && role.permissions.every((p) => permissions.includes(p));
+  const builtIn = BUILT_IN_ROLES.find((r) => r.id !== 'role-environment-admin' && same(r));
+  if (builtIn) return builtIn;
+  const key = `${worker.readApplications ? 'apps' : 'no-apps'}-${worker.secretActions.join('-') || 'no-secrets'}`;
+  return { id: `role-custom-${key}`, name: `Custom role (${key})`, permissions };
+}
 
 export interface CreateEnvironmentInput {
   readonly id?: string;
@@ -205,6 +263,8 @@ export interface CreateWorkerInput {
   readonly environments?: readonly string[] | 'all';
   /** What it may do with client secrets. Default all of read, update and delete; `['read']`: read-only. */
   readonly secretActions?: readonly SecretAction[];
+  /** Whether it may read applications (default true); false → 403 on `GET …/applications/{id}`. */
+  readonly readApplications?: boolean;
 }
 
 interface MutableSecret {
@@ -280,6 +340,30 @@ export class SimulatorStore {
 
   environment(id: string): Environment | undefined {
     return this.#environments.get(id);
+  }
+
+  /**
+   * The worker's role assignments: its one role (roleOf), scoped to its organization (`'all'`) or to each
+   * environment it lists.
+   */
+  roleAssignments(worker: Worker): SimulatedRoleAssignment[] {
+    const role = roleOf(worker);
+    const organizationId = this.#environments.get(worker.environmentId)?.organizationId ?? '';
+    const scopes =
+      worker.environments === 'all'
+        ? [{ id: organizationId, type: 'ORGANIZATION' as const }]
+        : worker.environments.map((id) => ({ id, type: 'ENVIRONMENT' as const }));
+    return scopes.map((scope) => ({ id: `${worker.clientId}-${scope.id}`, role: { id: role.id }, scope }));
+  }
+
+  /** The built-in roles and the custom roles workers hold. */
+  roles(): SimulatedRole[] {
+    const custom = new Map<string, SimulatedRole>();
+    for (const worker of this.#workers.values()) {
+      const role = roleOf(worker);
+      if (!BUILT_IN_ROLES.some((r) => r.id === role.id)) custom.set(role.id, role);
+    }
+    return [...BUILT_IN_ROLES, ...custom.values()];
   }
 
   /** Every environment, oldest first. */
@@ -367,6 +451,7 @@ export class SimulatorStore {
       secretActions: Object.freeze(
         [...(input.secretActions ?? SECRET_ACTIONS)].map((a) => oneOf(a, SECRET_ACTIONS, 'secretActions')),
       ),
+      readApplications: input.readApplications ?? true,
     });
     this.#workers.set(key, worker);
     // A worker is an OIDC application of type WORKER; its secret is an application secret like any other.
