@@ -9,6 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { constants } from 'node:os';
 import { createInterface } from 'node:readline/promises';
 import type { RotationConfig } from '../lib/config.js';
+import { SecretsStore } from '../lib/secrets/secrets-store.js';
 import { createAwsClients } from './aws-clients.js';
 import type { CliDeps, GlobalOptions } from './deps.js';
 import { forTerminal } from './format.js';
@@ -53,7 +54,7 @@ function buildDeps(globals: GlobalOptions): CliDeps {
       flags: globals.settings,
       config: getConfig(),
       ssm,
-      secretsManager,
+      secrets: new SecretsStore(secretsManager),
     });
     return access;
   };

@@ -1,4 +1,3 @@
-import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { GetParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
 import {
   type GivenSettings,
@@ -12,7 +11,8 @@ import { PingOneHttpClient } from '../lib/pingone/http-client.js';
 import { defaultTransport, type Transport } from '../lib/pingone/transport.js';
 import type { PingOneClient } from '../lib/pingone/types.js';
 import type { ParameterReader } from '../lib/pingone/worker-credentials.js';
-import { type WorkerRouter, workerDirectory } from '../lib/pingone/workers.js';
+import { type WorkerRouter, workerDirectory, workerSecretReader } from '../lib/pingone/workers.js';
+import type { SecretsStore } from '../lib/secrets/secrets-store.js';
 import { UsageError } from './errors.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -100,7 +100,7 @@ export interface PingOneAccessOptions {
   readonly config?: RotationConfig;
   readonly ssm: SSMClient;
   /** Reads worker credentials kept in Secrets Manager (PINGONE_WORKERS entries with "secret"). */
-  readonly secretsManager?: SecretsManagerClient;
+  readonly secrets?: SecretsStore;
   readonly transport?: Transport;
   readonly now?: () => number;
   /** The client's waits between retries (the simulation's clock; default real time). */
@@ -110,12 +110,12 @@ export interface PingOneAccessOptions {
 /** Builds PingOne access the way the function does: worker credentials from SSM, the same HTTP client. */
 export function createPingOneAccess(options: PingOneAccessOptions): PingOneAccess {
   const config = options.config ?? cliConfig(options.env, options.flags);
-  const secretsManager = options.secretsManager;
+  const store = options.secrets;
   const workers = workerDirectory(config, {
     ssm: ssmParameterReader(options.ssm),
     secrets: async (secretId) => {
-      if (!secretsManager) throw new Error('no Secrets Manager client to read the worker secret with');
-      return (await secretsManager.send(new GetSecretValueCommand({ SecretId: secretId }))).SecretString;
+      if (!store) throw new Error('no Secrets Manager client to read the worker secret with');
+      return workerSecretReader(store)(secretId);
     },
     maxAgeSeconds: 0,
   });

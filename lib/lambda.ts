@@ -10,15 +10,16 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { SSMProvider } from '@aws-lambda-powertools/parameters/ssm';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import type { RotationConfig } from './config.js';
 import { PingOneHttpClient } from './pingone/http-client.js';
 import type { Transport } from './pingone/transport.js';
-import { workerDirectory } from './pingone/workers.js';
+import { workerDirectory, workerSecretReader } from './pingone/workers.js';
 import type { StepLogger } from './rotation/deps.js';
+import { SecretsStore } from './secrets/secrets-store.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -88,8 +89,7 @@ export function workerPingOneClient(
     authUrlTemplate: config.authUrlTemplate,
     workers: workerDirectory(config, {
       ssm: new SSMProvider({ awsSdkV3Client: wiring.ssm }),
-      secrets: async (secretId) =>
-        (await wiring.secretsManager.send(new GetSecretValueCommand({ SecretId: secretId }))).SecretString,
+      secrets: workerSecretReader(new SecretsStore(wiring.secretsManager)),
       maxAgeSeconds: config.workerCacheMaxAgeSeconds,
       now: wiring.now,
     }),

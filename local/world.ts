@@ -5,7 +5,7 @@ import { loadConfig } from '../lib/config.js';
 import { ledgerFromConfig, type RotationLedger } from '../lib/ledger/ledger.js';
 import { type PingOneRegion, REGIONS } from '../lib/pingone/regions.js';
 import type { SecretOwner, SecretOwnerKind } from '../lib/pingone/types.js';
-import { type WorkerRouter, workerDirectory } from '../lib/pingone/workers.js';
+import { type WorkerRouter, workerDirectory, workerSecretReader } from '../lib/pingone/workers.js';
 import { OWNER_ID_FIELDS } from '../lib/secret-value.js';
 import { AWSCURRENT } from '../lib/secrets/secrets-store.js';
 import { createLedgerTable, LOCAL_LEDGER_TABLE } from './ledger-table.js';
@@ -299,8 +299,7 @@ export async function startLocalWorld(options: LocalWorldOptions = {}): Promise<
               (await ssm.send(new GetParameterCommand({ Name: name, WithDecryption: options.decrypt })))
                 .Parameter?.Value,
           },
-          secrets: async (secretId) =>
-            (await secrets.getVersion(secretId, { stage: AWSCURRENT })).secretString,
+          secrets: workerSecretReader(secrets),
           maxAgeSeconds: 0,
         }),
       functionEnv,

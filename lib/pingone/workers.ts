@@ -11,6 +11,7 @@
  * every environment in the region its parameter names.
  */
 import { ConfigurationError, EnvironmentNotCoveredError, OwnerNotRotatableError } from '../errors.js';
+import { AWSCURRENT, type SecretsStore } from '../secrets/secrets-store.js';
 import { isRegion, type PingOneRegion, REGIONS } from './regions.js';
 import { isUuid, type SecretOwner } from './types.js';
 import {
@@ -294,4 +295,9 @@ export function workerDirectory(
           readers.now,
         ),
   );
+}
+
+/** Reads a worker secret's AWSCURRENT through the Secrets Manager adapter. */
+export function workerSecretReader(store: Pick<SecretsStore, 'getVersion'>): SecretStringReader {
+  return async (secretId) => (await store.getVersion(secretId, { stage: AWSCURRENT })).secretString;
 }
