@@ -17,6 +17,7 @@ const GLOBAL_HELP = `Options for every command:
   --profile P             AWS profile (default: the SDK's default credential chain)
   --endpoint-url URL      AWS endpoint (also AWS_ENDPOINT_URL); a loopback URL means the local world (moto)
   --worker-parameter N    SSM SecureString with the PingOne worker credentials (PINGONE_WORKER_PARAMETER)
+  --workers JSON          the workers per PingOne organization: region, credential, environments (PINGONE_WORKERS)
   --pingone-region R      default PingOne region: NA, EU, CA, AU, SG, AP, any case (PINGONE_REGION, default NA)
   --pingone-api-url T     PingOne API base URL template, {tld}/{region} expanded (PINGONE_API_URL)
   --pingone-auth-url T    PingOne auth base URL template (PINGONE_AUTH_URL)
