@@ -13,6 +13,7 @@ export const GLOBAL_OPTIONS = {
   profile: { type: 'string' },
   'endpoint-url': { type: 'string' },
   'worker-parameter': { type: 'string' },
+  workers: { type: 'string' },
   'pingone-region': { type: 'string' },
   'pingone-api-url': { type: 'string' },
   'pingone-auth-url': { type: 'string' },
@@ -133,6 +134,10 @@ export const COMMANDS = {
     },
     required: ['file'],
     positional: 'file',
+  },
+  doctor: {
+    options: { json: { type: 'boolean' } },
+    required: [],
   },
 } as const satisfies Record<
   string,

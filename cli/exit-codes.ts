@@ -5,6 +5,7 @@
  */
 import { VERDICT_TABLE, type VerdictEntry } from '../lib/status/verdicts.js';
 import { AUDIT_EXIT } from './commands/audit.js';
+import { DOCTOR_EXIT } from './commands/doctor.js';
 import { EXIT } from './errors.js';
 
 export interface ExitCodeEntry {
@@ -34,6 +35,11 @@ export const EXIT_CODE_TABLE: readonly ExitCodeEntry[] = [
       '--accept-readers)',
   },
   { code: AUDIT_EXIT.unhealthy, meaning: 'audit: a secret needs attention (its verdict is not healthy)' },
+  {
+    code: DOCTOR_EXIT.missing,
+    meaning:
+      'doctor: a worker lacks a role it needs, or cannot see an environment it must serve (1: could not check)',
+  },
   {
     code: EXIT.interrupted,
     meaning: 'interrupted (Ctrl-C / SIGTERM): rotate stopped at a step boundary and printed how to continue',

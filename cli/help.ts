@@ -46,6 +46,7 @@ Commands:
   report    the compliance report for a period (CSV, JSON or one HTML page): rotations, gaps, policy, findings
   import-terraform <file>   onboard the secrets a Terraform state/plan (terraform show -json) manages, and
                   write the Terraform that makes Terraform forget them without regenerating them
+  doctor    each worker: its token, the environments it sees, the roles it lacks and where to grant them
   completion bash|zsh   print a shell completion script (source <(${PROGRAM} completion bash))
 
 Run '${PROGRAM} <command> --help' for a command's options.
@@ -208,6 +209,21 @@ ledger table first); any other counts as scheduled.
   --rotation-function-arn A   only secrets rotated by this function
 
 Needs dynamodb:Scan on the ledger table, plus what audit needs.
+
+${GLOBAL_HELP}
+`,
+  doctor: `Usage: ${PROGRAM} doctor [--json]
+
+For each configured worker (PINGONE_WORKERS, or the single worker of PINGONE_WORKER_PARAMETER): reads its
+credential, obtains a token from its region's auth service, lists the environments it can see and checks, on
+every environment it must serve, the roles it needs: read client secrets, regenerate client secrets, read
+applications. Says exactly what is missing (the permissions) and where to grant it (the role, the worker app,
+the environment). Read-only: only the token request and GETs reach PingOne; no secret value is printed.
+
+  --json    the report as JSON on stdout: workers[].environments[].missing[] with capability and permissions
+
+Exit: 0 every worker has what it needs; 14 a worker lacks a role or cannot see an environment it must
+serve; 1 a worker could not be checked (credential unreadable, token refused, PingOne unreadable).
 
 ${GLOBAL_HELP}
 `,

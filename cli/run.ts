@@ -14,6 +14,7 @@ import {
   parseCommandLine,
 } from './command-line.js';
 import { audit } from './commands/audit.js';
+import { doctor } from './commands/doctor.js';
 import { importTerraform } from './commands/import-terraform.js';
 import { onboard } from './commands/onboard.js';
 import { type FleetCommonOptions, onboardFleet } from './commands/onboard-fleet.js';
@@ -293,6 +294,8 @@ async function dispatch(
       });
     case 'onboard-fleet':
       return onboardFleet(deps, { manifest: str('manifest')!, ...fleetFlags(str, flag, globals) });
+    case 'doctor':
+      return doctor(deps, { json: flag('json') });
     default: {
       const unreachable: never = command;
       throw new UsageError(`unknown command '${String(unreachable)}'`, `see ${PROGRAM} --help`);

@@ -186,31 +186,30 @@ export async function startLocalWorld(options: LocalWorldOptions = {}): Promise<
       }),
     );
 
-    const regionWorkers: LocalWorld['regionWorkers'][number][] = [];
-    for (const region of options.workerRegions ?? REGIONS) {
-      const name = region.toLowerCase();
-      const credentials =
-        region === workerRegion
-          ? worker
-          : sim.createWorker(sim.createEnvironment({ name: `Administrators ${region}`, region }).id, {
-              environments: 'all',
-            });
-      const parameter = region === workerRegion ? workerParameter : `/pingone/rotation-worker-${name}`;
-      await ssm.send(
-        new PutParameterCommand({
-          Name: parameter,
-          Type: 'SecureString',
-          Overwrite: true,
-          Value: JSON.stringify({
-            environmentId: credentials.environmentId,
-            clientId: credentials.clientId,
-            clientSecret: credentials.clientSecret,
-            region,
+    // Each region's worker: the first region's is the single worker above; the others are stored at once.
+    const regionWorkers: LocalWorld['regionWorkers'][number][] = await Promise.all(
+      (options.workerRegions ?? REGIONS).map(async (region) => {
+        const name = region.toLowerCase();
+        if (region === workerRegion) return { name, region, parameter: workerParameter, credentials: worker };
+        const home = sim.createEnvironment({ name: `Administrators ${region}`, region });
+        const credentials = sim.createWorker(home.id, { environments: 'all' });
+        const parameter = `/pingone/rotation-worker-${name}`;
+        await ssm.send(
+          new PutParameterCommand({
+            Name: parameter,
+            Type: 'SecureString',
+            Overwrite: true,
+            Value: JSON.stringify({
+              environmentId: credentials.environmentId,
+              clientId: credentials.clientId,
+              clientSecret: credentials.clientSecret,
+              region,
+            }),
           }),
-        }),
-      );
-      regionWorkers.push({ name, region, parameter, credentials });
-    }
+        );
+        return { name, region, parameter, credentials };
+      }),
+    );
     const workerSetting: Record<string, string> =
       regionWorkers.length > 0
         ? {

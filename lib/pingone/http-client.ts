@@ -259,6 +259,32 @@ export class PingOneHttpClient implements PingOneClient {
     }
   }
 
+  /**
+   * A read-only Management API GET as one given worker, at its own region's API (`doctor`): `path` is under
+   * the API base, e.g. `/environments`. Returns the JSON body.
+   */
+  async readAsWorker(
+    worker: SelectedWorker,
+    path: string,
+    options: CallOptions,
+  ): Promise<Record<string, unknown>> {
+    const operation = `read ${path.split('?')[0]}`;
+    const url = `${this.#apiBase(worker.credentials.region)}${path}`;
+    const accessToken = await this.#token(worker, options);
+    const response = await this.#sendWithRetries(
+      {
+        operation,
+        method: 'GET',
+        api: 'management',
+        url,
+        headers: { authorization: `Bearer ${accessToken}`, accept: 'application/json' },
+        redactor: Redactor.none.bearer(accessToken),
+      },
+      options,
+    );
+    return parseResponse(response.body, operation);
+  }
+
   /** A Management API call as the worker: bearer token, one refresh on 401. */
   async #management(
     owner: SecretOwner,
