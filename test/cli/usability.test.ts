@@ -101,7 +101,11 @@ describe('missing basics (item 7)', () => {
       return out.stdout.trim().split('\n').filter(Boolean);
     };
     expect(complete('pingone-rotation', 'st')).toEqual(['status']);
-    expect(complete('pingone-rotation', 'rotate', '--w')).toEqual(['--wait', '--worker-parameter', '--workers']);
+    expect(complete('pingone-rotation', 'rotate', '--w')).toEqual([
+      '--wait',
+      '--worker-parameter',
+      '--workers',
+    ]);
     expect(complete('pingone-rotation', 'status', '--pingone-region', 'E')).toEqual(['EU']);
     expect(complete('pingone-rotation', 'status', '--secret-id', '')).toEqual([]);
     expect(complete('pingone-rotation', 'completion', '')).toEqual(['bash', 'zsh']);
