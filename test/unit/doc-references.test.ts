@@ -62,4 +62,17 @@ describe('references to the docs', () => {
     );
     expect(stale).toEqual([]);
   });
+
+  it("docs/deploy.md's outputs table lists exactly the stack's outputs (infra/outputs.yml)", () => {
+    const template = [...readFileSync('infra/outputs.yml', 'utf8').matchAll(/^ {2}([A-Za-z0-9]+):$/gm)].map(
+      (m) => m[1]!,
+    );
+    const deploy = readFileSync('docs/deploy.md', 'utf8');
+    const from = deploy.indexOf("The stack's outputs:");
+    // The table: from its caption to the first blank line after its rows.
+    const table = deploy.slice(from, deploy.indexOf('\n\n', deploy.indexOf('| --- |', from)));
+    const documented = [...table.matchAll(/^\| `([A-Za-z0-9]+)` \|/gm)].map((m) => m[1]!);
+    expect(template.length).toBeGreaterThan(3);
+    expect(documented.sort()).toEqual([...template].sort());
+  });
 });
