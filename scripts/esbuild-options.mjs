@@ -9,6 +9,7 @@ export const banner = {
   js: "import{createRequire as __pingoneCreateRequire}from'node:module';const require=__pingoneCreateRequire(import.meta.url);",
 };
 
+import { readFile } from 'node:fs/promises';
 import { builtinModules } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
@@ -55,13 +56,72 @@ export const bundleOptions = {
   plugins: [builtinsViaRequire],
 };
 
+/** The errors SSM's GetParameter is modelled to answer: the only SSM call the Lambda functions make. */
+export const SSM_ERRORS_KEPT = [
+  'InternalServerError',
+  'InvalidKeyId',
+  'ParameterNotFound',
+  'ParameterVersionNotFound',
+];
+
+/**
+ * The SSM client registers all of SSM's ~140 modelled errors at load (`registerError` in its schemas), which
+ * keeps every error class and schema in the bundle: about 50 kB that Node compiles and evaluates on every cold
+ * start, for one GetParameter per container. This plugin leaves the registrations of GetParameter's own errors
+ * (SSM_ERRORS_KEPT) and drops the rest, so esbuild tree-shakes their classes. The client is otherwise the SDK's
+ * own (retries, endpoints, credentials, signing). An error not registered still arrives with its name, code,
+ * message and HTTP metadata, as the SDK's SSMServiceException (the SDK's path for any code it does not know);
+ * nothing here branches on another SSM error class (lib/pingone/worker-credentials.ts reads `name`). The build
+ * fails if the SDK's file no longer has the shape this expects.
+ * @type {import('esbuild').Plugin}
+ */
+export const trimSsmErrorRegistry = {
+  name: 'trim-ssm-error-registry',
+  setup(build) {
+    build.onLoad(
+      { filter: /[\\/]@aws-sdk[\\/]client-ssm[\\/]dist-es[\\/]schemas[\\/]schemas_0\.js$/ },
+      async (args) => {
+        const source = await readFile(args.path, 'utf8');
+        const kept = new Set();
+        const dropped = new Set();
+        // Each error: `export var X$ = [-3, n0, …\n];` (its schema) and `n0_registry.registerError(X$, X);`.
+        // Both go for an error not kept (nothing else refers to its schema), so its class is tree-shaken.
+        let contents = source.replace(
+          /^n0_registry\.registerError\((\w+)\$, (\w+)\);$/gm,
+          (line, schema, errorClass) => {
+            if (schema === errorClass && SSM_ERRORS_KEPT.includes(errorClass)) {
+              kept.add(errorClass);
+              return line;
+            }
+            dropped.add(schema);
+            return '';
+          },
+        );
+        contents = contents.replace(
+          /^export var (\w+)\$ = \[-3, n0, [^\n]*\n(?:[^\n]*\n)*?\];$/gm,
+          (block, name) => (dropped.has(name) ? '' : block),
+        );
+        if (kept.size !== SSM_ERRORS_KEPT.length || dropped.size === 0) {
+          throw new Error(
+            `trim-ssm-error-registry: ${args.path} no longer registers SSM's errors as expected ` +
+              `(kept ${[...kept].join(', ') || 'none'}, dropped ${dropped.size}); update scripts/esbuild-options.mjs`,
+          );
+        }
+        return { contents, loader: 'js' };
+      },
+    );
+  },
+};
+
 /**
  * The Lambda bundle: the shared options, plus the SDK's default credential chain replaced by the environment
- * provider alone (see lib/aws/lambda-credentials.ts for why). The CLI bundle keeps the full chain.
+ * provider alone (see lib/aws/lambda-credentials.ts for why), and the SSM client's error registry trimmed to
+ * GetParameter's errors (trimSsmErrorRegistry). The CLI bundle keeps the full chain and every SSM error.
  * @type {import('esbuild').BuildOptions}
  */
 export const lambdaBundleOptions = {
   ...bundleOptions,
+  plugins: [...bundleOptions.plugins, trimSsmErrorRegistry],
   alias: {
     '@aws-sdk/credential-provider-node': fileURLToPath(
       new URL('../lib/aws/lambda-credentials.ts', import.meta.url),
