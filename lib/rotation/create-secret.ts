@@ -90,18 +90,22 @@ export async function createSecret(
 
   const current = await currentRead;
   const owner = ownerOf(current, deps.config);
-  const ttl = resolveTtl(deps.config, description.tags);
-  // The in-use window tag too, here: a tag outside the deployer's bounds is refused before any PingOne call.
-  resolveInUseWindow(deps.config, description.tags);
+  // The tags (TTL, in-use window) decide only a regenerate. A bad one, or one outside the deployer's bounds,
+  // is refused before any PingOne call...
+  const tagged = tagSettings(deps, description.tags);
   // The ledger first: a secret naming an owner bound to another secret never reaches PingOne.
   const record = await readOwnLedgerRecord(deps, owner, description.arn);
+  // ...unless the ledger records an unfinished regenerate of this secret: then PingOne may already hold the
+  // new secret, AWSCURRENT's in its previous slot running out its TTL, and this attempt must be free to adopt
+  // it (a tag written since must not hold the rotation until AWSCURRENT expires). A regenerate still refuses.
+  if ('error' in tagged && unfinishedRuns(record, description.arn).length === 0) throw tagged.error;
   const ledger = new LedgerProgress(deps, owner, description, event.token, record);
 
   const { secret, outcome } = await obtainNewSecret(
     deps,
     owner,
     current.clientSecret,
-    ttl,
+    tagged,
     description.tags,
     ledger,
   );
@@ -128,8 +132,21 @@ export async function createSecret(
     logger.info('pending version was stored by an earlier attempt');
     return 'already-stored';
   }
-  logger.info('pending version stored', { outcome, ttl: ttl.text });
+  logger.info('pending version stored', { outcome, ...('ttl' in tagged ? { ttl: tagged.ttl.text } : {}) });
   return outcome;
+}
+
+/** The secret's TTL for a regenerate, or why its tags forbid one. */
+type TagSettings = { readonly ttl: Ttl } | { readonly error: unknown };
+
+function tagSettings(deps: RotationDeps, tags: Readonly<Record<string, string>>): TagSettings {
+  try {
+    const ttl = resolveTtl(deps.config, tags);
+    resolveInUseWindow(deps.config, tags);
+    return { ttl };
+  } catch (error) {
+    return { error };
+  }
 }
 
 type Decision = 'regenerate' | 'adopt' | 'drift';
@@ -145,13 +162,13 @@ async function obtainNewSecret(
   deps: RotationDeps,
   owner: SecretOwner,
   currentSecret: string,
-  ttl: Ttl,
+  tagged: TagSettings,
   tags: Readonly<Record<string, string>>,
   ledger: LedgerProgress,
 ): Promise<{ secret: string; outcome: 'regenerated' | 'adopted' }> {
   const posts: PostTally = { sent: 0, rateLimited: 0 };
   try {
-    return await regenerateOrAdopt(deps, owner, currentSecret, ttl, tags, ledger, posts);
+    return await regenerateOrAdopt(deps, owner, currentSecret, tagged, tags, ledger, posts);
   } catch (error) {
     if (posts.sent > 0 && posts.rateLimited === posts.sent) {
       // Every regenerate this invocation sent was answered by PingOne's own 429 (rate limited: not processed),
@@ -174,7 +191,7 @@ async function regenerateOrAdopt(
   deps: RotationDeps,
   owner: SecretOwner,
   currentSecret: string,
-  ttl: Ttl,
+  tagged: TagSettings,
   tags: Readonly<Record<string, string>>,
   ledger: LedgerProgress,
   posts: PostTally,
@@ -206,6 +223,9 @@ async function regenerateOrAdopt(
       metrics.count('DriftDetected');
       throw driftError(owner, state);
     }
+    // A tag that forbids a regenerate (only an adopt went ahead despite it): refuse, change nothing.
+    if ('error' in tagged) throw tagged.error;
+    const { ttl } = tagged;
     // Consumers still on PingOne's previous secret would be locked out by a regenerate: refuse, change nothing.
     assertPreviousSecretNotInUse(deps, owner, state, tags);
     if (refusals >= MAX_REGENERATE_ATTEMPTS || attempt > MAX_RATE_LIMITED_REGENERATES) {

@@ -192,6 +192,43 @@ describe('createSecret', () => {
     expect(ledger.get(OWNER)?.history[0]).toMatchObject({ token: TOKEN, regeneratedAt: ISO_NOW });
   });
 
+  it.each([
+    ['a value out of range', '45d', ConfigurationError],
+    ["a TTL below the stack's bound for tags", '2m', TagOutOfBoundsError],
+  ])(
+    'adopts on a retry although a tag written since the regenerate is %s (AWSCURRENT must not run out its TTL)',
+    async (_what, value, refused) => {
+      // An earlier attempt regenerated and died before storing; then someone wrote a bad tag.
+      ledger.items.set(
+        ledgerKey(OWNER),
+        withRegenerateIntent(EMPTY_RECORD, {
+          secretArn: ARN,
+          token: TOKEN,
+          now: NOW,
+          postUntil: NOW + 30_000,
+        }),
+      );
+      ledger.items.set(ledgerKey(OWNER), { ...ledger.get(OWNER)!, rev: 1 });
+      sm.tags['pingone:previous-secret-ttl'] = value;
+
+      // While PingOne shows no regenerate, the tag refuses one, before anything changes.
+      const error = await runRotationStep(makeDeps(), event('createSecret')).catch((e) => e);
+      expect(error).toBeInstanceOf(refused);
+      expect(pingone.regenerateRequests).toBe(0);
+      expect(sm.writes()).toBe(0);
+
+      // The earlier attempt's regenerate is in PingOne: the retry adopts it despite the tag.
+      pingone.state = {
+        secret: FakePingOne.newSecret(),
+        previous: { secret: initialSecret, expiresAt: 'x' },
+      };
+      const generated = pingone.state.secret;
+      await expect(runRotationStep(makeDeps(), event('createSecret'))).resolves.toBe('adopted');
+      expect(pingone.regenerateRequests).toBe(0);
+      expect(pendingValue().clientSecret).toBe(generated);
+    },
+  );
+
   it('does not adopt a regenerate the ledger does not record as its own, storing nothing', async () => {
     pingone.state = { secret: FakePingOne.newSecret(), previous: { secret: initialSecret, expiresAt: 'x' } };
 
