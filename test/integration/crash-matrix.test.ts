@@ -172,6 +172,84 @@ describe.each(KINDS)('a %s secret', (kind) => {
   });
 });
 
+// A worker's own secret (issue 19): its credential is a Secrets Manager secret, rotated through the other worker
+// of its organization. The hazard's two boundaries only (the matrix above covers the rest of the code path):
+// a crash just after PingOne answered the regenerate, and just before AWSPENDING is stored.
+describe("a worker's secret, rotated through the other worker", () => {
+  it('converges after a crash around the regenerate', { timeout: 120_000 }, async () => {
+    const home = world.sim.createEnvironment({ region: 'EU', name: 'Crash workers' });
+    const workers = [world.sim.createWorker(home.id), world.sim.createWorker(home.id)];
+    const secrets: OwnedSecret[] = [];
+    for (const [i, worker] of workers.entries()) {
+      secretsSeen.add(worker.clientSecret);
+      const name = `pingone/crash-worker-${i}`;
+      const { arn } = await world.secrets.create({
+        name,
+        secretString: JSON.stringify({
+          environmentId: home.id,
+          applicationId: worker.clientId,
+          clientSecret: worker.clientSecret,
+          region: 'EU',
+        }),
+      });
+      secrets.push({
+        arn,
+        name,
+        kind: 'application',
+        environmentId: home.id,
+        applicationId: worker.clientId,
+        ownerId: worker.clientId,
+        region: 'EU',
+        tokenEndpointAuthMethod: 'CLIENT_SECRET_BASIC',
+      });
+    }
+    const env = {
+      PINGONE_WORKERS: JSON.stringify(
+        secrets.map((secret, i) => ({ name: `w${i}`, region: 'EU', secret: secret.arn, environments: '*' })),
+      ),
+    };
+    // A clean rotation of worker 1's secret (through worker 0) lists createSecret's calls.
+    let calls: string[] = [];
+    const clean = rotationHarness(world, {
+      env,
+      instantRetries: true,
+      afterStep: async (boundary) => {
+        if (boundary.step === 'createSecret') calls = [...clean.boundaries.calls];
+      },
+    });
+    expect((await clean.driver.rotate(secrets[1]!.arn)).ok).toBe(true);
+    expect(calls).toContain('pingone:POST /application/secret');
+    const plans: [OwnedSecret, CrashPlan][] = [
+      [
+        secrets[0]!,
+        { step: 'createSecret', index: calls.indexOf('pingone:POST /application/secret'), when: 'after' },
+      ],
+      [secrets[1]!, { step: 'createSecret', index: calls.lastIndexOf('sm:PutSecretValue'), when: 'before' }],
+    ];
+    for (const [secret, plan] of plans) {
+      const label = `worker ${secret.name}: crash ${plan.when} ${calls[plan.index]}`;
+      const initial = world.pingOneSecret(secret).secret;
+      const regeneratesBefore = committedRegenerates(world.sim, secret.ownerId);
+      const harness = rotationHarness(world, { env, instantRetries: true, retryAfterMs: RETRY_AFTER_MS });
+      harness.boundaries.plan = plan;
+
+      const report = await harness.driver.rotate(secret.arn);
+
+      expect(report.ok, `${label}: ${report.error}`).toBe(true);
+      expect(harness.handlersBuilt.count, label).toBe(2);
+      expect(committedRegenerates(world.sim, secret.ownerId) - regeneratesBefore, label).toBe(1);
+      const pingone = world.pingOneSecret(secret);
+      const current = (await world.readSecretJson(secret.arn)).clientSecret as string;
+      secretsSeen.add(current);
+      expect(current, label).toBe(pingone.secret);
+      expect(pingone.previous?.secret, label).toBe(initial);
+      expect(await authenticates(secret, current), label).toBe(true);
+      for (const token of [...harness.rotationTokens, ...harness.boundaries.sensitive])
+        sensitiveSeen.add(token);
+    }
+  });
+});
+
 // Last in the file (tests run in order): scans the logs of every test above.
 // Every encoding of every secret seen, over every test's logs: generous on a loaded machine.
 it('the captured logs hold the expected lines and no secret, bearer token, worker credential or RotationToken', {
