@@ -128,7 +128,7 @@ describe('the simulation’s DynamoDB fake against moto', () => {
       }
       expect(differences, `${calls.length} calls`).toEqual([]);
       // The replay compared refused conditions as well as accepted ones.
-      expect(refused).toBeGreaterThan(3);
+      expect(refused).toBeGreaterThan(0);
       client.destroy();
     }, 60_000);
   }
