@@ -41,6 +41,11 @@ export interface AuditSettings {
    * at the next name in order and wraps round to the first. Undefined: from the first name.
    */
   readonly startAfter?: string | undefined;
+  /**
+   * The secrets to judge, already listed (a batch of the distributed audit, lib/audit/distributed.ts), in
+   * name order; undefined: list the prefix.
+   */
+  readonly entries?: readonly SecretListEntry[] | undefined;
 }
 
 export interface AuditDeps {
@@ -97,7 +102,9 @@ export function isUnhealthy(verdict: Verdict): boolean {
 /** Runs one audit over the fleet. Never changes anything, except early retirement when enabled. */
 export async function runAudit(deps: AuditDeps, settings: AuditSettings): Promise<AuditResult> {
   const started = deps.now();
-  const { mine, listed } = await listFleet(deps.secretsManager, settings);
+  const { mine, listed } = settings.entries
+    ? { mine: [...settings.entries], listed: settings.entries.length }
+    : await listFleet(deps.secretsManager, settings);
   const statusDeps: StatusDeps = {
     secretsManager: deps.secretsManager,
     pingone: deps.pingone,
@@ -222,7 +229,7 @@ export async function runAudit(deps: AuditDeps, settings: AuditSettings): Promis
  * The secrets under the prefix whose rotation function is this deployment's, by paging ListSecrets (the
  * name filter is a prefix match server-side; it is checked again here).
  */
-async function listFleet(
+export async function listFleet(
   sm: SecretsManagerClient,
   settings: AuditSettings,
 ): Promise<{ mine: SecretListEntry[]; listed: number }> {

@@ -200,7 +200,7 @@ export interface AuditSummary {
   readonly durationMs: number;
 }
 
-function summarize(
+export function summarize(
   result: AuditResult,
   throttled: number,
   coverage: CursorState | undefined,
@@ -226,7 +226,7 @@ function summarize(
 }
 
 /** Metrics and log lines for one run. Nothing here holds a secret value: the reports carry none. */
-function publish(
+export function publish(
   result: AuditResult,
   summary: AuditSummary,
   logger: Logger,

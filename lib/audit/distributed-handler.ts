@@ -1,0 +1,216 @@
+/**
+ * The distributed audit's two Lambda functions (AuditEngine=distributed; the state machine in
+ * infra/audit-state-machine.json): the lister (`list` and `finish` actions) and the batch worker. Both are
+ * thin wiring around lib/audit/distributed.ts; the worker's verdicts go out as the single auditor's do
+ * (the same metrics and log lines, per batch).
+ */
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { Context } from 'aws-lambda';
+import { AuditIncompleteError, ConfigurationError, RotationError } from '../errors.js';
+import { lambdaWiring, withPowertools, workerPingOneClient } from '../lambda.js';
+import { ledgerFromConfig } from '../ledger/ledger.js';
+import { defaultTransport } from '../pingone/transport.js';
+import { Redactor } from '../redact.js';
+import { functionSettingHint } from '../status/explain.js';
+import { LOG_LIST_MAX_BYTES } from './chunks.js';
+import { loadAuditConfig } from './config.js';
+import { type CursorStore, dynamoDbCursorStore } from './cursor.js';
+import {
+  type BatchResult,
+  type BatchStore,
+  dynamoDbBatchStore,
+  finishSweep,
+  judgeBatch,
+  licenceOfUrl,
+  listSweep,
+  type SweepOutcome,
+  type SweepPlan,
+} from './distributed.js';
+import { AUDIT_SERVICE, type AuditHandlerDependencies, publish, summarize } from './handler.js';
+import { type BucketStore, dynamoDbBucketStore, limitedTransport, sharedLimiter } from './limiter.js';
+
+export interface DistributedDependencies extends AuditHandlerDependencies {
+  readonly batches?: BatchStore;
+  readonly buckets?: BucketStore;
+  /** PingOne environment id → organization (licence), for the shared limiter; default: one licence. */
+  readonly organizations?: ReadonlyMap<string, string>;
+  readonly random?: () => number;
+}
+
+type ListEvent =
+  | { readonly action: 'list' }
+  | { readonly action: 'finish'; readonly plan: SweepPlan; readonly results: readonly unknown[] };
+
+function positiveInteger(
+  env: Readonly<Record<string, string | undefined>>,
+  name: string,
+  fallback: number,
+  max: number,
+) {
+  const text = env[name]?.trim();
+  if (!text) return fallback;
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 1 || value > max) {
+    throw new ConfigurationError(`${name} is '${text}': it must be a whole number from 1 to ${max}`);
+  }
+  return value;
+}
+
+/** The lister: `{action: 'list'}` plans a sweep; `{action: 'finish', plan, results}` records it. */
+export function createAuditListHandler(deps: DistributedDependencies = {}) {
+  const wiring = lambdaWiring(deps, { serviceName: AUDIT_SERVICE, deadlineMarginMs: 10_000 });
+  const { env, now, logger, metrics, secretsManager, dynamodb } = wiring;
+  const stores = () => {
+    const config = loadAuditConfig(env);
+    const batches =
+      deps.batches ??
+      dynamoDbBatchStore({
+        client: dynamodb,
+        table: config.rotation.ledgerTable,
+        prefix: config.secretNamePrefix,
+      });
+    const cursor: CursorStore =
+      deps.cursor ??
+      dynamoDbCursorStore({
+        client: dynamodb,
+        table: config.rotation.ledgerTable,
+        prefix: config.secretNamePrefix,
+        now,
+      });
+    return { config, batches, cursor };
+  };
+
+  const handler = async (event: ListEvent, _context: Context): Promise<SweepPlan | SweepOutcome> => {
+    try {
+      const { config, batches, cursor } = stores();
+      if (event?.action === 'list') {
+        const plan = await listSweep(
+          { secretsManager, batches, now },
+          {
+            secretNamePrefix: config.secretNamePrefix,
+            rotationFunctionArn: config.rotationFunctionArn,
+            batchSize: positiveInteger(env, 'AUDIT_BATCH_SIZE', 100, 1_000),
+            maxConcurrency: positiveInteger(env, 'AUDIT_MAX_CONCURRENCY', 10, 10_000),
+          },
+        );
+        logger.info('audit sweep planned', {
+          sweepId: plan.sweepId,
+          secrets: plan.count,
+          batches: plan.batches.length,
+        });
+        return plan;
+      }
+      if (event?.action === 'finish') {
+        const outcome = await finishSweep({ cursor, now }, event.plan, event.results ?? []);
+        metrics.addMetric('SecretsNotAudited', MetricUnit.Count, outcome.notAudited);
+        metrics.addMetric('AuditBatchesFailed', MetricUnit.Count, outcome.failedBatches.length);
+        metrics.addMetric('OldestAuditAge', MetricUnit.Seconds, Math.round(outcome.oldestAuditAgeMs / 1000));
+        if (outcome.complete) metrics.addMetric('AuditCompleted', MetricUnit.Count, 1);
+        logger.info('audit sweep finished', { ...outcome, failedBatches: outcome.failedBatches.length });
+        if (!outcome.complete || outcome.errors > 0) {
+          throw new AuditIncompleteError(
+            `The audit sweep ${event.plan.sweepId} judged ${outcome.judged} of ${outcome.count} secrets: ` +
+              `${outcome.errors} could not be read, ${outcome.notAudited} were not started before their worker's ` +
+              `deadline, ${outcome.failedBatches.length} batches failed` +
+              (outcome.complete ? '' : ' (the sweep is not recorded: the oldest audit keeps ageing)'),
+          );
+        }
+        return outcome;
+      }
+      throw new ConfigurationError(
+        `The audit lister was invoked with ${JSON.stringify((event as { action?: unknown })?.action ?? null)}: it takes {"action":"list"} or {"action":"finish",...} from its state machine`,
+      );
+    } catch (caught) {
+      const error = Redactor.none.error(caught);
+      metrics.addMetric('AuditFailed', MetricUnit.Count, 1);
+      logger.error('audit failed', {
+        errorCode: error instanceof RotationError ? error.code : ((error as Error)?.name ?? 'Error'),
+        error: error as Error,
+      });
+      throw error;
+    }
+  };
+  return withPowertools(handler, wiring);
+}
+
+/** The batch worker: `{batch, sweepId}` → its BatchResult. */
+export function createAuditWorkerHandler(deps: DistributedDependencies = {}) {
+  const wiring = lambdaWiring(deps, { serviceName: AUDIT_SERVICE, deadlineMarginMs: 10_000 });
+  const { env, now, sleep, logger, metrics, secretsManager, dynamodb } = wiring;
+  let runtime: ReturnType<typeof build> | undefined;
+  const build = () => {
+    const config = loadAuditConfig(env);
+    const limiter = sharedLimiter({
+      store: deps.buckets ?? dynamoDbBucketStore({ client: dynamodb, table: config.rotation.ledgerTable }),
+      requestsPerSecond: config.pingOneRequestsPerSecond,
+      now,
+      sleep,
+      ...(deps.random ? { random: deps.random } : {}),
+    });
+    const transport = limitedTransport(deps.transport ?? defaultTransport(), {
+      limiter,
+      // One worker credential: one organization, one bucket (issue 19 maps workers to organizations).
+      licenceOf: licenceOfUrl(deps.organizations ?? new Map(), `worker:${config.rotation.workerParameter}`),
+      now,
+      ...(deps.random ? { random: deps.random } : {}),
+    });
+    const client = workerPingOneClient(config.rotation, wiring, { transport });
+    const batches =
+      deps.batches ??
+      dynamoDbBatchStore({
+        client: dynamodb,
+        table: config.rotation.ledgerTable,
+        prefix: config.secretNamePrefix,
+      });
+    const rotationLedger = deps.rotationLedger ?? ledgerFromConfig(dynamodb, config.rotation);
+    return { config, client, batches, rotationLedger, limiter };
+  };
+
+  const handler = async (
+    event: { batch: number; sweepId: string },
+    context: Context,
+  ): Promise<BatchResult> => {
+    try {
+      runtime ??= build();
+      const { config, client, batches, rotationLedger, limiter } = runtime;
+      const throttledBefore = limiter.stats.paused;
+      const deadline = now() + context.getRemainingTimeInMillis() - wiring.deadlineMarginMs;
+      const { result, summary } = await judgeBatch(
+        {
+          secretsManager,
+          pingone: { config: config.rotation, client },
+          now,
+          deadline,
+          hint: functionSettingHint,
+          rotationLedger,
+          batches,
+        },
+        {
+          secretNamePrefix: config.secretNamePrefix,
+          rotationFunctionArn: config.rotationFunctionArn,
+          concurrency: config.concurrency,
+          nearExpiryMs: config.nearExpiryMs,
+          stuckAfterMs: config.stuckAfterMs,
+        },
+        { batch: event.batch, sweepId: event.sweepId },
+      );
+      publish(
+        result,
+        summarize(result, limiter.stats.paused - throttledBefore, undefined, now()),
+        logger,
+        metrics,
+        deps.logListMaxBytes ?? LOG_LIST_MAX_BYTES,
+      );
+      return summary;
+    } catch (caught) {
+      const error = Redactor.none.error(caught);
+      metrics.addMetric('AuditFailed', MetricUnit.Count, 1);
+      logger.error('audit failed', {
+        errorCode: error instanceof RotationError ? error.code : ((error as Error)?.name ?? 'Error'),
+        error: error as Error,
+      });
+      throw error;
+    }
+  };
+  return withPowertools(handler, wiring);
+}

@@ -1,0 +1,269 @@
+/**
+ * A PingOne rate budget shared by every worker of the distributed audit (lib/audit/distributed.ts): a token
+ * bucket per PingOne licence (organization), kept in one DynamoDB item each (`audit#limiter#<licence>`) and
+ * changed only with conditional writes, so parallel workers in separate Lambda containers draw on one budget:
+ * - a request takes a token; tokens come back at `requestsPerSecond`, up to `burst`;
+ * - a 429 pauses the whole licence (`pausedUntil`) for its Retry-After, with jitter, so every worker of that
+ *   licence waits, not only the one that was refused;
+ * - a lost race (the condition failed) re-reads and tries again: no token is ever spent twice.
+ *
+ * PingOne's limits are per licence and per source IP (docs: rate limits); the single-Lambda auditor paces itself
+ * in memory (lib/audit/paced-transport.ts); this is the same contract across containers.
+ */
+import {
+  type AttributeValue,
+  ConditionalCheckFailedException,
+  type DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+} from '@aws-sdk/client-dynamodb';
+import { LedgerUnavailableError } from '../errors.js';
+import { parseRetryAfter } from '../pingone/http-client.js';
+import type { Transport } from '../pingone/transport.js';
+
+export interface BucketState {
+  /** Tokens left at `updatedAt` (fractional). */
+  readonly tokens: number;
+  /** Epoch ms of the last change. */
+  readonly updatedAt: number;
+  /** No request of the licence before this (epoch ms; 0: none). */
+  readonly pausedUntil: number;
+  readonly rev: number;
+}
+
+/** Where the buckets live: DynamoDB in the stack, memory in the bench and the unit tests. */
+export interface BucketStore {
+  read(licence: string): Promise<BucketState | undefined>;
+  /** Writes `next` as revision `expectedRev + 1` if the stored one is still `expectedRev` (0: absent). */
+  write(
+    licence: string,
+    next: Omit<BucketState, 'rev'>,
+    expectedRev: number,
+  ): Promise<'written' | 'conflict'>;
+}
+
+export interface LimiterOptions {
+  readonly store: BucketStore;
+  /** PingOne requests per second per licence, shared by every worker. */
+  readonly requestsPerSecond: number;
+  /** Tokens a quiet bucket may hold (default: one second's worth, at least 1). */
+  readonly burst?: number;
+  readonly now: () => number;
+  readonly sleep: (ms: number) => Promise<void>;
+  /** [0, 1): spreads waits so workers refused together do not come back together (default Math.random). */
+  readonly random?: () => number;
+  /** A Retry-After longer than this is capped (default 30 s). */
+  readonly maxPauseMs?: number;
+}
+
+export interface LimiterStats {
+  acquired: number;
+  /** Conditional writes that lost a race (re-read and retried). */
+  conflicts: number;
+  /** 429s that paused a licence. */
+  paused: number;
+  waitedMs: number;
+}
+
+export interface SharedLimiter {
+  /** Waits until the licence has a token and takes it. */
+  acquire(licence: string): Promise<void>;
+  /** Pauses every worker of the licence until `until` (epoch ms) at least. */
+  pause(licence: string, until: number): Promise<void>;
+  readonly stats: LimiterStats;
+}
+
+export function sharedLimiter(options: LimiterOptions): SharedLimiter {
+  const rate = options.requestsPerSecond;
+  if (!(Number.isFinite(rate) && rate > 0))
+    throw new RangeError('requestsPerSecond must be a positive number');
+  const burst = Math.max(1, options.burst ?? rate);
+  const random = options.random ?? Math.random;
+  const { store, now, sleep } = options;
+  const stats: LimiterStats = { acquired: 0, conflicts: 0, paused: 0, waitedMs: 0 };
+  const refill = (state: BucketState | undefined, at: number) =>
+    state === undefined
+      ? burst
+      : Math.min(burst, state.tokens + (Math.max(0, at - state.updatedAt) * rate) / 1000);
+  const wait = async (ms: number) => {
+    // Up to a tenth more (at least 5 ms): waiters spread instead of arriving in one wave.
+    const jittered = ms + random() * Math.max(5, ms / 10);
+    stats.waitedMs += jittered;
+    await sleep(jittered);
+  };
+
+  return {
+    stats,
+    async acquire(licence) {
+      for (;;) {
+        const state = await store.read(licence);
+        const at = now();
+        if (state && state.pausedUntil > at) {
+          await wait(state.pausedUntil - at);
+          continue;
+        }
+        const tokens = refill(state, at);
+        if (tokens < 1) {
+          await wait(((1 - tokens) * 1000) / rate);
+          continue;
+        }
+        const written = await store.write(
+          licence,
+          { tokens: tokens - 1, updatedAt: at, pausedUntil: state?.pausedUntil ?? 0 },
+          state?.rev ?? 0,
+        );
+        if (written === 'written') {
+          stats.acquired += 1;
+          return;
+        }
+        stats.conflicts += 1;
+        await wait(0);
+      }
+    },
+    async pause(licence, until) {
+      stats.paused += 1;
+      for (;;) {
+        const state = await store.read(licence);
+        if (state && state.pausedUntil >= until) return;
+        const at = now();
+        const written = await store.write(
+          licence,
+          { tokens: Math.min(0, refill(state, at)), updatedAt: at, pausedUntil: until },
+          state?.rev ?? 0,
+        );
+        if (written === 'written') return;
+        stats.conflicts += 1;
+      }
+    },
+  };
+}
+
+/**
+ * A PingOne transport that takes a token of the request's licence before each request, and pauses the licence
+ * on a 429 for its Retry-After (the client retries the one request as before).
+ */
+export function limitedTransport(
+  inner: Transport,
+  options: {
+    readonly limiter: SharedLimiter;
+    /** The licence a request draws on (the worker's organization). */
+    readonly licenceOf: (url: string) => string;
+    readonly now: () => number;
+    readonly random?: () => number;
+    readonly maxPauseMs?: number;
+  },
+): Transport {
+  const random = options.random ?? Math.random;
+  return async (request) => {
+    const licence = options.licenceOf(request.url);
+    await options.limiter.acquire(licence);
+    const response = await inner(request);
+    if (response.status === 429) {
+      const after = parseRetryAfter(response.headers.get('retry-after'), options.now()) ?? 1_000;
+      const pause = Math.min(after, options.maxPauseMs ?? 30_000);
+      // Jitter on the pause itself: the licence's workers resume spread over a tenth of it.
+      await options.limiter.pause(licence, options.now() + pause + random() * Math.max(50, pause / 10));
+    }
+    return response;
+  };
+}
+
+/** The limiter's key in the ledger table for a licence. */
+export function limiterKey(licence: string): string {
+  return `audit#limiter#${licence}`;
+}
+
+/** The buckets in the rotation ledger's DynamoDB table (the workers' role may write only `audit#limiter#*`). */
+export function dynamoDbBucketStore(options: {
+  readonly client: DynamoDBClient;
+  readonly table: string;
+  readonly timeoutMs?: number;
+}): BucketStore {
+  const { client, table } = options;
+  const signal = () => AbortSignal.timeout(options.timeoutMs ?? 5_000);
+  const unavailable = (licence: string, error: unknown) =>
+    new LedgerUnavailableError(
+      `The PingOne rate limiter (item ${limiterKey(licence)} of DynamoDB table ${table}) could not be used: ` +
+        `${(error as Error)?.name ?? 'error'}. No PingOne request was sent; check the audit worker's role ` +
+        '(dynamodb:GetItem and PutItem on audit#limiter# keys)',
+    );
+  const number = (value: AttributeValue | undefined, fallback: number) =>
+    value?.N === undefined ? fallback : Number(value.N);
+  return {
+    async read(licence) {
+      try {
+        const out = await client.send(
+          new GetItemCommand({
+            TableName: table,
+            Key: { pk: { S: limiterKey(licence) } },
+            ConsistentRead: true,
+          }),
+          { abortSignal: signal() },
+        );
+        if (!out.Item) return undefined;
+        return {
+          tokens: number(out.Item.tokens, 0),
+          updatedAt: number(out.Item.updatedAt, 0),
+          pausedUntil: number(out.Item.pausedUntil, 0),
+          rev: number(out.Item.rev, 0),
+        };
+      } catch (error) {
+        throw unavailable(licence, error);
+      }
+    },
+    async write(licence, next, expectedRev) {
+      try {
+        await client.send(
+          new PutItemCommand({
+            TableName: table,
+            Item: {
+              pk: { S: limiterKey(licence) },
+              tokens: { N: String(next.tokens) },
+              updatedAt: { N: String(next.updatedAt) },
+              pausedUntil: { N: String(next.pausedUntil) },
+              rev: { N: String(expectedRev + 1) },
+            },
+            ...(expectedRev === 0
+              ? { ConditionExpression: 'attribute_not_exists(pk)' }
+              : {
+                  ConditionExpression: '#rev = :rev',
+                  ExpressionAttributeNames: { '#rev': 'rev' },
+                  ExpressionAttributeValues: { ':rev': { N: String(expectedRev) } },
+                }),
+          }),
+          { abortSignal: signal() },
+        );
+        return 'written';
+      } catch (error) {
+        if (error instanceof ConditionalCheckFailedException) return 'conflict';
+        throw unavailable(licence, error);
+      }
+    },
+  };
+}
+
+/**
+ * Buckets in memory, for the bench and tests: each call yields first (as a network call would), so concurrent
+ * workers interleave between read and write and race on the condition. Microtasks only: a simulated clock's
+ * scheduler (sim/kernel.ts) sees every worker settled before it moves time.
+ */
+export function memoryBucketStore(): BucketStore & { readonly items: Map<string, BucketState> } {
+  const items = new Map<string, BucketState>();
+  const tick = async () => {
+    await Promise.resolve();
+    await Promise.resolve();
+  };
+  return {
+    items,
+    async read(licence) {
+      await tick();
+      return items.get(licence);
+    },
+    async write(licence, next, expectedRev) {
+      await tick();
+      if ((items.get(licence)?.rev ?? 0) !== expectedRev) return 'conflict';
+      items.set(licence, { ...next, rev: expectedRev + 1 });
+      return 'written';
+    },
+  };
+}

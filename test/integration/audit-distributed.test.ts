@@ -1,0 +1,166 @@
+import { GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { StateMachine } from 'aws-local-stepfunctions';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cursorKey } from '../../lib/audit/cursor.js';
+import { createAuditListHandler, createAuditWorkerHandler } from '../../lib/audit/distributed-handler.js';
+import { limiterKey } from '../../lib/audit/limiter.js';
+import type { Transport } from '../../lib/pingone/transport.js';
+import { nodeTransport } from '../../lib/pingone/transport.js';
+import { lambdaContext } from '../../local/driver.js';
+import { type LocalWorld, type RotatableSecret, startLocalWorld } from '../../local/world.js';
+import { leakedSecrets, OutputCapture } from '../support/capture-output.js';
+import {
+  polyfillPromiseWithResolvers,
+  auditStateMachineDefinition as stateMachineDefinition,
+  validateAsl as validator,
+} from '../support/state-machine.js';
+
+/**
+ * The distributed audit's state machine (infra/audit-state-machine.json, as deployed) run in-process by
+ * aws-local-stepfunctions, its Task states answered by the real lister and worker handlers against moto and
+ * the PingOne simulator: the fleet is listed into batches, every batch judged by a worker, the sweep recorded.
+ *
+ * The local interpreter runs the Distributed Map as a Map over ItemsPath (it ignores ProcessorConfig and
+ * ToleratedFailurePercentage, which the template tests and asl-validator check); MaxConcurrencyPath it honours.
+ */
+polyfillPromiseWithResolvers();
+
+const PREFIX = 'pingone/fleet/';
+const FLEET = 7;
+const BATCH = 2;
+const output = new OutputCapture();
+const sensitive = new Set<string>();
+const fleet: RotatableSecret[] = [];
+let world: LocalWorld;
+
+beforeAll(async () => {
+  output.start();
+  world = await startLocalWorld({ previousSecretTtl: '7d' });
+  sensitive.add(world.worker.clientSecret);
+  for (let i = 0; i < FLEET; i++) {
+    fleet.push(await world.createRotatableSecret({ name: `${PREFIX}app-${i}`, region: 'EU' }));
+  }
+}, 120_000);
+
+afterAll(async () => {
+  await world?.stop();
+  output.stop();
+});
+
+describe('the distributed audit state machine', () => {
+  it('is valid ASL (asl-validator), with a Distributed Map of STANDARD child executions over the batches', () => {
+    const definition = stateMachineDefinition();
+    expect(validator(definition)).toMatchObject({ isValid: true, errors: [] });
+    const map = (definition.States as Record<string, Record<string, unknown>>).JudgeBatches;
+    expect(map).toMatchObject({
+      Type: 'Map',
+      ItemsPath: '$.plan.batches',
+      MaxConcurrencyPath: '$.plan.maxConcurrency',
+      ItemProcessor: { ProcessorConfig: { Mode: 'DISTRIBUTED', ExecutionType: 'STANDARD' } },
+    });
+    // A broken definition is refused: the check can fail.
+    const broken = structuredClone(definition) as { States: { FinishSweep: Record<string, unknown> } };
+    broken.States.FinishSweep.Next = 'Nowhere';
+    expect(validator(broken).isValid).toBe(false);
+  });
+
+  it('runs with the real lister and workers: every secret judged once, in batches, the sweep recorded', async () => {
+    output.clear();
+    const env = {
+      ...world.functionEnv,
+      AUDIT_SECRET_NAME_PREFIX: PREFIX,
+      AUDIT_BATCH_SIZE: String(BATCH),
+      AUDIT_MAX_CONCURRENCY: '2',
+      AUDIT_PINGONE_REQUESTS_PER_SECOND: '50',
+    };
+    const inner = nodeTransport();
+    const transport: Transport = async (request) => {
+      const auth = request.headers.authorization;
+      if (auth?.startsWith('Bearer ')) sensitive.add(auth.slice(7));
+      const response = await inner(request);
+      if (response.body.includes('access_token')) {
+        const token = (JSON.parse(response.body) as { access_token?: string }).access_token;
+        if (token) sensitive.add(token);
+      }
+      return response;
+    };
+    const aws = { secretsManager: world.secretsManager, ssm: world.ssm, dynamodb: world.dynamodb };
+    const list = createAuditListHandler({ env, ...aws });
+    const worker = createAuditWorkerHandler({ env, ...aws, transport });
+    const invoked: { state: string; payload: unknown }[] = [];
+    let running = 0;
+    let mostRunning = 0;
+    // lambda:invoke as Step Functions calls it: {FunctionName, Payload} in, {Payload: result} out.
+    const invoke =
+      (
+        state: string,
+        handler: (event: never, context: ReturnType<typeof lambdaContext>) => Promise<unknown>,
+      ) =>
+      async (input: { FunctionName: string; Payload: unknown }) => {
+        invoked.push({ state, payload: input.Payload });
+        running++;
+        mostRunning = Math.max(mostRunning, running);
+        try {
+          return {
+            StatusCode: 200,
+            Payload: await handler(input.Payload as never, lambdaContext(Date.now(), 900_000)),
+          };
+        } finally {
+          running--;
+        }
+      };
+    const machine = new StateMachine(stateMachineDefinition() as never);
+    const started = Date.now();
+    const execution = machine.run(
+      {},
+      {
+        overrides: {
+          taskResourceLocalHandlers: {
+            ListFleet: invoke('ListFleet', list) as never,
+            JudgeBatch: invoke('JudgeBatch', worker) as never,
+            FinishSweep: invoke('FinishSweep', list) as never,
+          },
+        },
+      },
+    );
+    const result = (await execution.result) as {
+      plan: { count: number; batches: number[] };
+      results: { b: number; j: number; e: number; u: number }[];
+      outcome: { complete: boolean; judged: number; count: number; failedBatches: number[] };
+    };
+
+    expect(result.plan).toMatchObject({ count: FLEET, batches: [0, 1, 2, 3] });
+    expect(result.results.map((r) => r.b).sort()).toEqual([0, 1, 2, 3]);
+    expect(result.outcome).toEqual({ complete: true, judged: FLEET, count: FLEET, failedBatches: [] });
+    // Each worker judged its own batch: the batch inputs are the Map's items with the sweep's id.
+    const batches = invoked
+      .filter((i) => i.state === 'JudgeBatch')
+      .map((i) => i.payload as { batch: number });
+    expect(batches.map((b) => b.batch).sort()).toEqual([0, 1, 2, 3]);
+    expect(result.results.reduce((n, r) => n + r.j, 0)).toBe(FLEET);
+
+    // The sweep is in the cursor; its age bound is published; the licence's bucket lives beside it.
+    const cursor = await world.dynamodb.send(
+      new GetItemCommand({ TableName: world.ledgerTable, Key: { pk: { S: cursorKey(PREFIX) } } }),
+    );
+    expect(cursor.Item?.position?.S).toBe(fleet.at(-1)?.name);
+    expect(Number(cursor.Item?.lastSweepRuns?.L?.[0]?.M?.at?.N)).toBeGreaterThanOrEqual(started);
+    const emf = output.records.filter((r) => r._aws !== undefined);
+    expect(emf.find((r) => r.OldestAuditAge !== undefined)?.OldestAuditAge).toBeLessThan(120);
+    expect(emf.find((r) => r.AuditCompleted !== undefined)?.AuditCompleted).toBe(1);
+    const bucket = await world.dynamodb.send(
+      new GetItemCommand({
+        TableName: world.ledgerTable,
+        Key: { pk: { S: limiterKey(`worker:${world.functionEnv.PINGONE_WORKER_PARAMETER}`) } },
+      }),
+    );
+    expect(Number(bucket.Item?.rev?.N)).toBeGreaterThanOrEqual(2 * FLEET);
+    // Two workers at once, never more (the Map's MaxConcurrencyPath from AUDIT_MAX_CONCURRENCY).
+    expect(mostRunning).toBe(2);
+  });
+
+  it('the captured logs hold no secret, bearer token or worker credential', () => {
+    expect(output.captured).toContain('audit sweep finished');
+    expect(leakedSecrets(output.captured, sensitive)).toEqual([]);
+  });
+});

@@ -1,0 +1,100 @@
+import { describe, expect, it } from 'vitest';
+import { limitedTransport, memoryBucketStore, sharedLimiter } from '../../../lib/audit/limiter.js';
+import type { Transport, TransportResponse } from '../../../lib/pingone/transport.js';
+import { Prng, Scheduler } from '../../../sim/kernel.js';
+
+const START = Date.UTC(2026, 11, 1);
+
+function response(status: number, headers: Record<string, string> = {}): TransportResponse {
+  return { status, ok: status < 400, headers: { get: (n) => headers[n.toLowerCase()] ?? null }, body: '' };
+}
+
+/** `workers` separate limiters (one per Lambda container) on one store and one simulated clock. */
+function world(workers: number, requestsPerSecond: number) {
+  const scheduler = new Scheduler(START);
+  const store = memoryBucketStore();
+  const prng = new Prng(7);
+  const limiters = Array.from({ length: workers }, () =>
+    sharedLimiter({
+      store,
+      requestsPerSecond,
+      now: scheduler.now,
+      sleep: scheduler.sleep,
+      random: () => prng.next(),
+    }),
+  );
+  return { scheduler, store, limiters, prng };
+}
+
+async function drive(scheduler: Scheduler, work: Promise<unknown>): Promise<void> {
+  let done = false;
+  work.then(
+    () => {
+      done = true;
+    },
+    () => {
+      done = true;
+    },
+  );
+  await scheduler.run(START + 3_600_000, () => (done ? 'done' : undefined));
+  await work;
+}
+
+describe('the shared PingOne limiter (one bucket per licence, conditional writes)', () => {
+  it('three workers of one licence together stay within its rate: no token spent twice', async () => {
+    const { scheduler, limiters } = world(3, 5);
+    const starts: number[] = [];
+    const work = Promise.all(
+      limiters.map(async (limiter) => {
+        for (let i = 0; i < 20; i++) {
+          await limiter.acquire('org-a');
+          starts.push(scheduler.now());
+        }
+      }),
+    );
+    await drive(scheduler, work);
+    expect(starts).toHaveLength(60);
+    // 60 requests at 5/s with a burst of 5: at least 11 s, and no second holds more than rate + burst.
+    expect(Math.max(...starts) - START).toBeGreaterThanOrEqual(11_000);
+    expect(Math.max(...starts) - START).toBeLessThan(11_000 * 1.1);
+    for (const t of starts)
+      expect(starts.filter((s) => s >= t && s < t + 1_000).length).toBeLessThanOrEqual(10);
+    // The workers raced on the item and lost some races: the condition, not luck, kept the count.
+    expect(limiters.reduce((n, l) => n + l.stats.conflicts, 0)).toBeGreaterThan(0);
+    expect(limiters.reduce((n, l) => n + l.stats.acquired, 0)).toBe(60);
+  });
+
+  it('a 429 seen by one worker pauses every worker of that licence for its Retry-After, not another licence', async () => {
+    const { scheduler, limiters } = world(2, 100);
+    const [a, b] = limiters as [ReturnType<typeof sharedLimiter>, ReturnType<typeof sharedLimiter>];
+    let refused = false;
+    const inner: Transport = async () => {
+      if (!refused) {
+        refused = true;
+        return response(429, { 'retry-after': '3' });
+      }
+      return response(200);
+    };
+    const licenceOf = (url: string) => (url.includes('other') ? 'org-b' : 'org-a');
+    const asA = limitedTransport(inner, { limiter: a, licenceOf, now: scheduler.now, random: () => 0.5 });
+    const asB = limitedTransport(inner, { limiter: b, licenceOf, now: scheduler.now, random: () => 0.5 });
+    const request = (url: string) => ({ method: 'GET' as const, url, headers: {}, timeoutMs: 1_000 });
+    const seen: Record<string, number> = {};
+    const work = (async () => {
+      expect((await asA(request('https://api/org-a/1'))).status).toBe(429);
+      await Promise.all([
+        asB(request('https://api/org-a/2')).then(() => {
+          seen.sameLicence = scheduler.now() - START;
+        }),
+        asB(request('https://api/other/3')).then(() => {
+          seen.otherLicence = scheduler.now() - START;
+        }),
+      ]);
+    })();
+    await drive(scheduler, work);
+    // Worker B never got the 429, yet waited it out (3 s plus up to a tenth of jitter); the other licence did not.
+    expect(seen.sameLicence).toBeGreaterThanOrEqual(3_000);
+    expect(seen.sameLicence).toBeLessThan(3_400);
+    expect(seen.otherLicence).toBeLessThan(100);
+  });
+});
