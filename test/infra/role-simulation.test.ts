@@ -5,6 +5,8 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DescribeSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { SweepPlan } from '../../lib/audit/distributed.js';
+import { createAuditListHandler, createAuditWorkerHandler } from '../../lib/audit/distributed-handler.js';
 import { createAuditHandler } from '../../lib/audit/handler.js';
 import { createRotationHandler } from '../../lib/handler.js';
 import { type InvokeFn, LocalRotationDriver, lambdaContext } from '../../local/driver.js';
@@ -76,6 +78,13 @@ const auditRecorded: RecordedCall[] = [];
 const retireRecorded: RecordedCall[] = [];
 let auditLogGroupName: string;
 let invocations = 0;
+/** The AWS calls of a distributed sweep (AuditEngine=distributed): the lister's, then the worker's. */
+const listRecorded: RecordedCall[] = [];
+const workerRecorded: RecordedCall[] = [];
+const distributed: Deployment = {
+  ...deployment,
+  parameters: { ...deployment.parameters, AuditEngine: 'distributed' },
+};
 
 beforeAll(async () => {
   workDir = await mkdtemp(join(tmpdir(), 'pingone-iam-'));
@@ -185,6 +194,36 @@ beforeAll(async () => {
   const quietToo = new OutputCapture().start();
   const retired = await retiring({}, lambdaContext(Date.now(), 120_000)).finally(() => quietToo.stop());
   expect(retired).toMatchObject({ audited: 1, errors: 0, retired: 1 });
+
+  // One distributed sweep, the lister's and the worker's calls recorded apart (each has its own role).
+  const clients = (into: RecordedCall[]) => ({
+    secretsManager: record(
+      new SecretsManagerClient({ ...LOCAL_AWS, endpoint: world.moto.url }),
+      'secretsmanager',
+      into,
+    ),
+    ssm: record(new SSMClient({ ...LOCAL_AWS, endpoint: world.moto.url }), 'ssm', into),
+    dynamodb: record(new DynamoDBClient({ ...LOCAL_AWS, endpoint: world.moto.url }), 'dynamodb', into),
+  });
+  const env = {
+    ...world.functionEnv,
+    AUDIT_SECRET_NAME_PREFIX: 'pingone/',
+    AUDIT_ROTATION_FUNCTION_ARN: functionArn,
+  };
+  const list = createAuditListHandler({ env, ...clients(listRecorded) });
+  const worker = createAuditWorkerHandler({ env, ...clients(workerRecorded) });
+  const quietSweep = new OutputCapture().start();
+  try {
+    const plan = (await list({ action: 'list' }, lambdaContext(Date.now(), 120_000))) as SweepPlan;
+    const results = [];
+    for (const batch of plan.batches) {
+      results.push(await worker({ batch, sweepId: plan.sweepId }, lambdaContext(Date.now(), 120_000)));
+    }
+    const outcome = await list({ action: 'finish', plan, results }, lambdaContext(Date.now(), 120_000));
+    expect(outcome).toMatchObject({ complete: true, judged: 1 });
+  } finally {
+    quietSweep.stop();
+  }
 }, 120_000);
 
 afterAll(async () => {
@@ -959,5 +998,166 @@ describe("the auditor's role, by the same evaluator", () => {
       policy.PolicyDocument.Statement = policy.PolicyDocument.Statement.filter((st) => st.Sid !== sid);
     }
     expect(await denied(auditWorld(copy), await auditRequests())).toEqual([expected]);
+  });
+});
+
+describe("the distributed audit engine's roles (AuditEngine=distributed), by the same evaluator", () => {
+  const table = () => tableArn(ledgerTable);
+  const logsOf = (fn: string) => logRequests(`/aws/lambda/pingone-secret-rotation-ci-${fn}`);
+  const requestsOf = async (calls: RecordedCall[], fn: string) => {
+    const requests: AwsRequest[] = [...logsOf(fn)];
+    for (const call of calls) requests.push(...(await requestsFor(call)));
+    return requests;
+  };
+  const decisions = async (iam: IamWorld, requests: AwsRequest[]) => {
+    const allowed: string[] = [];
+    for (const request of requests) {
+      const context = await applicableContext(request.action, request.resource, request.context);
+      if ((await evaluate(iam, { ...request, context })) === 'Allowed')
+        allowed.push(describeRequest(request));
+    }
+    return allowed;
+  };
+  const put = (key: string, attributes: string[]): AwsRequest => ({
+    action: 'dynamodb:PutItem',
+    resource: table(),
+    context: { ...GLOBAL, ...ledgerItem(key, attributes) },
+    origin: `PutItem ${key}`,
+  });
+
+  it('the sweep made the calls expected of each: the lister lists and writes batches and the cursor, the worker reads and draws tokens', () => {
+    const keys = (calls: RecordedCall[], operation: string) =>
+      calls
+        .filter((c) => c.operation === operation)
+        .map((c) => String(dynamoDbContext(c.input)['dynamodb:LeadingKeys']).replace(/#[^#]*$/, '#…'));
+    expect(new Set(keys(listRecorded, 'PutItem'))).toEqual(
+      new Set(['audit#batch#pingone/#…', 'audit#cursor#…']),
+    );
+    expect(new Set(keys(workerRecorded, 'PutItem'))).toEqual(new Set(['audit#limiter#…']));
+    expect(listRecorded.some((c) => c.operation === 'GetSecretValue')).toBe(false);
+    expect(workerRecorded.some((c) => c.operation === 'ListSecrets')).toBe(false);
+  });
+
+  it('allows every call of the lister and of the worker under their own roles', async () => {
+    expect(
+      await denied(
+        iamWorld(template, distributed, 'AuditListRole'),
+        await requestsOf(listRecorded, 'auditList'),
+      ),
+    ).toEqual([]);
+    expect(
+      await denied(
+        iamWorld(template, distributed, 'AuditWorkerRole'),
+        await requestsOf(workerRecorded, 'auditWorker'),
+      ),
+    ).toEqual([]);
+  });
+
+  it("denies each role the other's work and every owner item", async () => {
+    const secretContext = {
+      ...GLOBAL,
+      'secretsmanager:SecretId': secretArn,
+      [`aws:ResourceTag/${TAG_KEY}`]: TAG_VALUE,
+    };
+    const lister: AwsRequest[] = [
+      {
+        action: 'secretsmanager:GetSecretValue',
+        resource: secretArn,
+        context: secretContext,
+        origin: 'read a value',
+      },
+      put(OWNER_KEY, ['pk', 'binding']),
+      put('audit#limiter#worker:x', ['pk', 'tokens', 'rev']),
+      {
+        action: 'dynamodb:GetItem',
+        resource: table(),
+        context: { ...GLOBAL, 'dynamodb:LeadingKeys': [OWNER_KEY] },
+        origin: 'read an owner',
+      },
+    ];
+    const worker: AwsRequest[] = [
+      { action: 'secretsmanager:ListSecrets', resource: '*', context: GLOBAL, origin: 'list' },
+      {
+        action: 'secretsmanager:PutSecretValue',
+        resource: secretArn,
+        context: secretContext,
+        origin: 'write a value',
+      },
+      put(OWNER_KEY, ['pk', 'tokens', 'rev']),
+      put('audit#cursor#pingone/', ['pk', 'rev', 'position']),
+      put('audit#batch#pingone/#0', ['pk', 'sweepId', 'entries']),
+      put('audit#limiter#worker:x', ['pk', 'tokens', 'binding']),
+      {
+        action: 'dynamodb:UpdateItem',
+        resource: table(),
+        context: { ...GLOBAL, ...ledgerItem(OWNER_KEY, ['pk', 'retirement']) },
+        origin: 'retire',
+      },
+    ];
+    expect(await decisions(iamWorld(template, distributed, 'AuditListRole'), lister)).toEqual([]);
+    expect(await decisions(iamWorld(template, distributed, 'AuditWorkerRole'), worker)).toEqual([]);
+  });
+
+  it('the state machine invokes only its two functions and runs only its own child executions; the schedule only starts it', async () => {
+    const fn = (name: string) =>
+      `arn:aws:lambda:${REGION}:${ACCOUNT}:function:pingone-secret-rotation-ci-${name}`;
+    const resources = new TemplateEvaluator(template, distributed).resources();
+    const own = `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:pingone-secret-rotation-ci-audit`;
+    const other = `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:someone-else`;
+    const execution = `arn:aws:states:${REGION}:${ACCOUNT}:execution:pingone-secret-rotation-ci-audit/JudgeBatches:0a1b2c3d-e5f6`;
+    // A map child execution: <state machine>/<map label>:<id>. GetAtt stays a placeholder in the evaluated
+    // template: replaced by the functions' ARNs here.
+    const roles = rolePolicies(template, distributed, 'AuditStateMachineRole').map((p) =>
+      JSON.stringify(p.policy)
+        .replaceAll('<AuditListLambdaFunction.Arn>', fn('auditList'))
+        .replaceAll('<AuditWorkerLambdaFunction.Arn>', fn('auditWorker')),
+    );
+    const iam: IamWorld = {
+      accountId: ACCOUNT,
+      principal: `arn:aws:iam::${ACCOUNT}:role/pingone-secret-rotation-ci-AuditStateMachineRole-1A2B`,
+      identityPolicies: roles.map((policy, i) => ({ name: `p${i}`, policy: JSON.parse(policy) })),
+    };
+    const ask = (action: string, resource: string) => evaluate(iam, { action, resource, context: GLOBAL });
+    expect({
+      list: await ask('lambda:InvokeFunction', fn('auditList')),
+      worker: await ask('lambda:InvokeFunction', fn('auditWorker')),
+      rotate: await ask('lambda:InvokeFunction', fn('rotate')),
+      audit: await ask('lambda:InvokeFunction', fn('audit')),
+      start: await ask('states:StartExecution', own),
+      startOther: await ask('states:StartExecution', other),
+      describe: await ask('states:DescribeExecution', execution),
+      stopOther: await ask(
+        'states:StopExecution',
+        `arn:aws:states:${REGION}:${ACCOUNT}:execution:someone-else:x`,
+      ),
+    }).toEqual({
+      list: 'Allowed',
+      worker: 'Allowed',
+      rotate: 'ImplicitlyDenied',
+      audit: 'ImplicitlyDenied',
+      start: 'Allowed',
+      startOther: 'ImplicitlyDenied',
+      describe: 'Allowed',
+      stopOther: 'ImplicitlyDenied',
+    });
+    expect(resources.AuditStateMachine?.Properties.StateMachineName).toBe('pingone-secret-rotation-ci-audit');
+  });
+
+  it("fails without the worker's limiter grant: its token draws are denied", async () => {
+    const copy = JSON.parse(JSON.stringify(template)) as Template;
+    const role = copy.Resources.AuditWorkerRole as unknown as {
+      Properties: { Policies: { PolicyDocument: { Statement: Record<string, unknown>[] } }[] };
+    };
+    for (const policy of role.Properties.Policies) {
+      policy.PolicyDocument.Statement = policy.PolicyDocument.Statement.filter(
+        (st) => st.Sid !== 'DrawOnPingOneLimiter',
+      );
+    }
+    expect(
+      await denied(
+        iamWorld(copy, distributed, 'AuditWorkerRole'),
+        await requestsOf(workerRecorded, 'auditWorker'),
+      ),
+    ).toEqual(['dynamodb:PutItem (dynamodb:PutItem)']);
   });
 });

@@ -949,6 +949,157 @@ describe('fleet auditor', () => {
   });
 });
 
+describe('distributed audit engine (AuditEngine=distributed)', () => {
+  const distributed: Deployment = { ...defaults, parameters: { AuditEngine: 'distributed' } };
+  const NEW = [
+    'AuditListRole',
+    'AuditWorkerRole',
+    'AuditStateMachineRole',
+    'AuditStateMachine',
+    'AuditStateMachineScheduleRole',
+    'AuditStateMachineScheduleRule',
+    'AuditListLambdaFunction',
+    'AuditWorkerLambdaFunction',
+    'AuditListLogGroup',
+    'AuditWorkerLogGroup',
+  ];
+  const statements = (resources: ReturnType<typeof resourcesOf>, roleId: string) =>
+    toList(resources[roleId]?.Properties.Policies).flatMap((p) =>
+      statementsOf(asObject(p, 'Policy').PolicyDocument),
+    );
+
+  it('is off by default: the single auditor on its schedule, nothing of the distributed engine', () => {
+    expect(template.Parameters?.AuditEngine?.Default).toBe('single');
+    const resources = resourcesOf(defaults);
+    for (const id of NEW) expect(resources[id], id).toBeUndefined();
+    expect(resources.AuditScheduleRule).toBeDefined();
+    expect(accepts('AuditEngine', 'parallel')).toBe(false);
+  });
+
+  it('on: the schedule starts the state machine (not the single auditor), whose definition is infra/audit-state-machine.json', async () => {
+    const resources = resourcesOf(distributed);
+    for (const id of NEW) expect(resources[id], id).toBeDefined();
+    expect(resources.AuditScheduleRule).toBeUndefined();
+    expect(resources.AuditInvokePermission).toBeUndefined();
+    expect(resources.AuditStateMachineScheduleRule?.Properties).toMatchObject({
+      ScheduleExpression: 'rate(1 hour)',
+      Targets: [
+        {
+          Arn: '<ref:AuditStateMachine>',
+          RoleArn: '<AuditStateMachineScheduleRole.Arn>',
+          RetryPolicy: { MaximumRetryAttempts: 0 },
+        },
+      ],
+    });
+    const machine = resources.AuditStateMachine?.Properties;
+    const file = JSON.parse(await readFile(join(root, 'infra/audit-state-machine.json'), 'utf8'));
+    expect(machine?.Definition).toEqual(file);
+    expect(machine?.DefinitionSubstitutions).toEqual({
+      AuditListFunctionArn: '<AuditListLambdaFunction.Arn>',
+      AuditWorkerFunctionArn: '<AuditWorkerLambdaFunction.Arn>',
+    });
+    expect(machine).toMatchObject({
+      StateMachineName: 'pingone-secret-rotation-ci-audit',
+      StateMachineType: 'STANDARD',
+      RoleArn: '<AuditStateMachineRole.Arn>',
+    });
+    const variables = asObject(
+      asObject(resources.AuditListLambdaFunction?.Properties.Environment, 'Environment').Variables,
+      'Variables',
+    );
+    expect(variables).toMatchObject({
+      AUDIT_MAX_CONCURRENCY: '10',
+      AUDIT_SECRET_NAME_PREFIX: 'pingone/',
+    });
+    // The not-running and errors alarms watch the state machine's executions instead of the function.
+    expect(resources.AuditNotRunningAlarm?.Properties).toMatchObject({
+      Namespace: 'AWS/States',
+      MetricName: 'ExecutionsStarted',
+      Dimensions: [{ Name: 'StateMachineArn', Value: '<ref:AuditStateMachine>' }],
+      TreatMissingData: 'breaching',
+    });
+    expect(resources.AuditErrorsAlarm?.Properties).toMatchObject({
+      Namespace: 'AWS/States',
+      MetricName: 'ExecutionsFailed',
+      Dimensions: [{ Name: 'StateMachineArn', Value: '<ref:AuditStateMachine>' }],
+    });
+    for (const id of ['AuditListLogGroup', 'AuditWorkerLogGroup']) {
+      const raw = template.Resources[id] as unknown as Record<string, unknown>;
+      expect([
+        raw.DeletionPolicy,
+        raw.UpdateReplacePolicy,
+        resources[id]?.Properties.RetentionInDays,
+      ]).toEqual(['Retain', 'Retain', 90]);
+    }
+  });
+
+  it('each role writes only its own audit# items, with only their attributes; the state machine invokes only its two functions', () => {
+    const resources = resourcesOf(distributed);
+    const writes = (roleId: string) =>
+      statements(resources, roleId)
+        .filter((s) =>
+          s.Action.some(
+            (a) => a.startsWith('dynamodb:') && a !== 'dynamodb:GetItem' && a !== 'dynamodb:BatchGetItem',
+          ),
+        )
+        .map((s) => [
+          s.Action,
+          s.Condition?.['ForAllValues:StringLike'],
+          s.Condition?.['ForAllValues:StringEquals'],
+        ]);
+    expect(writes('AuditListRole')).toEqual([
+      [
+        ['dynamodb:PutItem'],
+        { 'dynamodb:LeadingKeys': ['audit#cursor#*'] },
+        {
+          'dynamodb:Attributes': [
+            'pk',
+            'rev',
+            'position',
+            'firstRunAt',
+            'sweepRuns',
+            'lastSweepRuns',
+            'updatedAt',
+          ],
+        },
+      ],
+      [
+        ['dynamodb:PutItem'],
+        { 'dynamodb:LeadingKeys': ['audit#batch#*'] },
+        { 'dynamodb:Attributes': ['pk', 'sweepId', 'entries'] },
+      ],
+    ]);
+    expect(writes('AuditWorkerRole')).toEqual([
+      [
+        ['dynamodb:PutItem'],
+        { 'dynamodb:LeadingKeys': ['audit#limiter#*'] },
+        { 'dynamodb:Attributes': ['pk', 'tokens', 'updatedAt', 'pausedUntil', 'rev'] },
+      ],
+    ]);
+    // The lister never reads a secret's value; the worker never lists.
+    expect(statements(resources, 'AuditListRole').flatMap((s) => s.Action)).not.toContain(
+      'secretsmanager:GetSecretValue',
+    );
+    expect(statements(resources, 'AuditWorkerRole').flatMap((s) => s.Action)).not.toContain(
+      'secretsmanager:ListSecrets',
+    );
+    expect(statements(resources, 'AuditStateMachineRole').map((s) => [s.Action, s.Resource])).toEqual([
+      [['lambda:InvokeFunction'], ['<AuditListLambdaFunction.Arn>', '<AuditWorkerLambdaFunction.Arn>']],
+      [
+        ['states:StartExecution'],
+        [`arn:aws:states:${region}:${account}:stateMachine:pingone-secret-rotation-ci-audit`],
+      ],
+      [
+        ['states:DescribeExecution', 'states:StopExecution'],
+        [`arn:aws:states:${region}:${account}:execution:pingone-secret-rotation-ci-audit/*`],
+      ],
+    ]);
+    expect(statements(resources, 'AuditStateMachineScheduleRole').map((s) => [s.Action, s.Resource])).toEqual(
+      [[['states:StartExecution'], ['<ref:AuditStateMachine>']]],
+    );
+  });
+});
+
 describe('example secret', () => {
   it('is not created unless asked for', () => {
     expect(template.Parameters?.CreateExampleSecret?.Default).toBe('false');
@@ -1070,6 +1221,10 @@ describe('deployment artifact', () => {
   it('contains only the bundled handlers and their source maps', () => {
     const names = [...artifact.keys()].sort();
     expect(names).toEqual([
+      'functions/audit-list.mjs',
+      'functions/audit-list.mjs.map',
+      'functions/audit-worker.mjs',
+      'functions/audit-worker.mjs.map',
       'functions/audit.mjs',
       'functions/audit.mjs.map',
       'functions/rotate.mjs',
