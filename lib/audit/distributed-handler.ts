@@ -93,6 +93,7 @@ export function createAuditListHandler(deps: DistributedDependencies = {}) {
             maxConcurrency: positiveInteger(env, 'AUDIT_MAX_CONCURRENCY', 10, 10_000),
           },
         );
+        metrics.addMetric('AuditSweepSecrets', MetricUnit.Count, plan.count);
         logger.info('audit sweep planned', {
           sweepId: plan.sweepId,
           secrets: plan.count,
@@ -143,6 +144,8 @@ export function createAuditWorkerHandler(deps: DistributedDependencies = {}) {
     const limiter = sharedLimiter({
       store: deps.buckets ?? dynamoDbBucketStore({ client: dynamodb, table: config.rotation.ledgerTable }),
       requestsPerSecond: config.pingOneRequestsPerSecond,
+      // Evenly spaced, as the single auditor's pacer: never more than the rate in any second.
+      burst: 1,
       now,
       sleep,
       ...(deps.random ? { random: deps.random } : {}),

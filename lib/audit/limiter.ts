@@ -2,7 +2,8 @@
  * A PingOne rate budget shared by every worker of the distributed audit (lib/audit/distributed.ts): a token
  * bucket per PingOne licence (organization), kept in one DynamoDB item each (`audit#limiter#<licence>`) and
  * changed only with conditional writes, so parallel workers in separate Lambda containers draw on one budget:
- * - a request takes a token; tokens come back at `requestsPerSecond`, up to `burst`;
+ * - a request reserves the licence's next slot (`requestsPerSecond` apart, up to `burst` at once) and waits
+ *   for it: first come, first served;
  * - a 429 pauses the whole licence (`pausedUntil`) for its Retry-After, with jitter, so every worker of that
  *   licence waits, not only the one that was refused;
  * - a lost race (the condition failed) re-reads and tries again: no token is ever spent twice.
@@ -22,10 +23,11 @@ import { parseRetryAfter } from '../pingone/http-client.js';
 import type { Transport } from '../pingone/transport.js';
 
 export interface BucketState {
-  /** Tokens left at `updatedAt` (fractional). */
-  readonly tokens: number;
-  /** Epoch ms of the last change. */
-  readonly updatedAt: number;
+  /**
+   * The licence's theoretical arrival time (epoch ms): each request moves it on by 1/rate. A request may start
+   * once it is no more than `burst` intervals ahead of the clock (GCRA: a token bucket as reservations).
+   */
+  readonly nextAt: number;
   /** No request of the licence before this (epoch ms; 0: none). */
   readonly pausedUntil: number;
   readonly rev: number;
@@ -46,14 +48,12 @@ export interface LimiterOptions {
   readonly store: BucketStore;
   /** PingOne requests per second per licence, shared by every worker. */
   readonly requestsPerSecond: number;
-  /** Tokens a quiet bucket may hold (default: one second's worth, at least 1). */
+  /** Requests a quiet licence may start at once (default: one second's worth, at least 1). */
   readonly burst?: number;
   readonly now: () => number;
   readonly sleep: (ms: number) => Promise<void>;
-  /** [0, 1): spreads waits so workers refused together do not come back together (default Math.random). */
+  /** [0, 1): spreads retries after a lost race (default Math.random). */
   readonly random?: () => number;
-  /** A Retry-After longer than this is capped (default 30 s). */
-  readonly maxPauseMs?: number;
 }
 
 export interface LimiterStats {
@@ -66,69 +66,65 @@ export interface LimiterStats {
 }
 
 export interface SharedLimiter {
-  /** Waits until the licence has a token and takes it. */
+  /** Reserves the licence's next slot and waits for it (and for any pause set meanwhile). */
   acquire(licence: string): Promise<void>;
   /** Pauses every worker of the licence until `until` (epoch ms) at least. */
   pause(licence: string, until: number): Promise<void>;
   readonly stats: LimiterStats;
 }
 
+/**
+ * Reservations, not a lottery: each request takes the licence's next slot with one conditional write and
+ * sleeps until it, so waits are first come first served and bounded by (requests waiting) / rate — a worker
+ * is never starved by others that happen to poll at the right moment.
+ */
 export function sharedLimiter(options: LimiterOptions): SharedLimiter {
   const rate = options.requestsPerSecond;
   if (!(Number.isFinite(rate) && rate > 0))
     throw new RangeError('requestsPerSecond must be a positive number');
+  const interval = 1000 / rate;
   const burst = Math.max(1, options.burst ?? rate);
   const random = options.random ?? Math.random;
   const { store, now, sleep } = options;
   const stats: LimiterStats = { acquired: 0, conflicts: 0, paused: 0, waitedMs: 0 };
-  const refill = (state: BucketState | undefined, at: number) =>
-    state === undefined
-      ? burst
-      : Math.min(burst, state.tokens + (Math.max(0, at - state.updatedAt) * rate) / 1000);
-  const wait = async (ms: number) => {
-    // Up to a tenth more (at least 5 ms): waiters spread instead of arriving in one wave.
-    const jittered = ms + random() * Math.max(5, ms / 10);
-    stats.waitedMs += jittered;
-    await sleep(jittered);
+
+  const reserve = async (licence: string): Promise<number> => {
+    for (;;) {
+      const state = await store.read(licence);
+      const at = now();
+      const pausedUntil = state?.pausedUntil ?? 0;
+      const nextAt = Math.max(state?.nextAt ?? 0, at, pausedUntil) + interval;
+      const slot = Math.max(at, pausedUntil, nextAt - burst * interval);
+      const written = await store.write(licence, { nextAt, pausedUntil }, state?.rev ?? 0);
+      if (written === 'written') return slot;
+      stats.conflicts += 1;
+      // Lost the race to another worker: try again at once, a few ms apart from the others.
+      await sleep(random() * 5);
+    }
   };
 
   return {
     stats,
     async acquire(licence) {
-      for (;;) {
+      const started = now();
+      let slot = await reserve(licence);
+      while (slot > now()) {
+        await sleep(slot - now());
+        // A 429 seen by any worker while this one waited pauses it too.
         const state = await store.read(licence);
-        const at = now();
-        if (state && state.pausedUntil > at) {
-          await wait(state.pausedUntil - at);
-          continue;
-        }
-        const tokens = refill(state, at);
-        if (tokens < 1) {
-          await wait(((1 - tokens) * 1000) / rate);
-          continue;
-        }
-        const written = await store.write(
-          licence,
-          { tokens: tokens - 1, updatedAt: at, pausedUntil: state?.pausedUntil ?? 0 },
-          state?.rev ?? 0,
-        );
-        if (written === 'written') {
-          stats.acquired += 1;
-          return;
-        }
-        stats.conflicts += 1;
-        await wait(0);
+        if (state && state.pausedUntil > now()) slot = await reserve(licence);
       }
+      stats.acquired += 1;
+      stats.waitedMs += now() - started;
     },
     async pause(licence, until) {
       stats.paused += 1;
       for (;;) {
         const state = await store.read(licence);
         if (state && state.pausedUntil >= until) return;
-        const at = now();
         const written = await store.write(
           licence,
-          { tokens: Math.min(0, refill(state, at)), updatedAt: at, pausedUntil: until },
+          { nextAt: Math.max(state?.nextAt ?? 0, until), pausedUntil: until },
           state?.rev ?? 0,
         );
         if (written === 'written') return;
@@ -202,8 +198,7 @@ export function dynamoDbBucketStore(options: {
         );
         if (!out.Item) return undefined;
         return {
-          tokens: number(out.Item.tokens, 0),
-          updatedAt: number(out.Item.updatedAt, 0),
+          nextAt: number(out.Item.nextAt, 0),
           pausedUntil: number(out.Item.pausedUntil, 0),
           rev: number(out.Item.rev, 0),
         };
@@ -218,8 +213,7 @@ export function dynamoDbBucketStore(options: {
             TableName: table,
             Item: {
               pk: { S: limiterKey(licence) },
-              tokens: { N: String(next.tokens) },
-              updatedAt: { N: String(next.updatedAt) },
+              nextAt: { N: String(next.nextAt) },
               pausedUntil: { N: String(next.pausedUntil) },
               rev: { N: String(expectedRev + 1) },
             },

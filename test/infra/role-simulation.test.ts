@@ -1067,7 +1067,7 @@ describe("the distributed audit engine's roles (AuditEngine=distributed), by the
         origin: 'read a value',
       },
       put(OWNER_KEY, ['pk', 'binding']),
-      put('audit#limiter#worker:x', ['pk', 'tokens', 'rev']),
+      put('audit#limiter#worker:x', ['pk', 'nextAt', 'rev']),
       {
         action: 'dynamodb:GetItem',
         resource: table(),
@@ -1083,10 +1083,10 @@ describe("the distributed audit engine's roles (AuditEngine=distributed), by the
         context: secretContext,
         origin: 'write a value',
       },
-      put(OWNER_KEY, ['pk', 'tokens', 'rev']),
+      put(OWNER_KEY, ['pk', 'nextAt', 'rev']),
       put('audit#cursor#pingone/', ['pk', 'rev', 'position']),
       put('audit#batch#pingone/#0', ['pk', 'sweepId', 'entries']),
-      put('audit#limiter#worker:x', ['pk', 'tokens', 'binding']),
+      put('audit#limiter#worker:x', ['pk', 'nextAt', 'binding']),
       {
         action: 'dynamodb:UpdateItem',
         resource: table(),

@@ -1073,7 +1073,7 @@ describe('distributed audit engine (AuditEngine=distributed)', () => {
       [
         ['dynamodb:PutItem'],
         { 'dynamodb:LeadingKeys': ['audit#limiter#*'] },
-        { 'dynamodb:Attributes': ['pk', 'tokens', 'updatedAt', 'pausedUntil', 'rev'] },
+        { 'dynamodb:Attributes': ['pk', 'nextAt', 'pausedUntil', 'rev'] },
       ],
     ]);
     // The lister never reads a secret's value; the worker never lists.
