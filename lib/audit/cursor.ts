@@ -128,7 +128,7 @@ export function oldestAuditAgeMs(state: CursorState, now: number): number {
 }
 
 /** The cursor's key in the ledger table for the auditor of `prefix`. */
-function cursorKey(prefix: string): string {
+export function cursorKey(prefix: string): string {
   return `audit#cursor#${prefix}`;
 }
 

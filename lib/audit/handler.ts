@@ -23,7 +23,7 @@ import { retirementLedger } from './ledger-retirement.js';
 import { type PacingStats, pacedTransport } from './paced-transport.js';
 import type { RetirementLedger } from './retire.js';
 
-const AUDIT_SERVICE = 'pingone-secret-rotation-audit';
+export const AUDIT_SERVICE = 'pingone-secret-rotation-audit';
 
 /** What the auditor is built from (lib/lambda.ts, and the ledger views). Everything is optional. */
 export interface AuditHandlerDependencies extends LambdaDependencies {

@@ -19,7 +19,7 @@ import {
   PutItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { LedgerUnavailableError } from '../errors.js';
-import { parseRetryAfter } from '../pingone/http-client.js';
+import { parseRetryAfter } from '../pingone/responses.js';
 import type { Transport } from '../pingone/transport.js';
 
 export interface BucketState {

@@ -1,19 +1,19 @@
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { StateMachine } from 'aws-local-stepfunctions';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { cursorKey } from '../../lib/audit/cursor.js';
 import { createAuditListHandler, createAuditWorkerHandler } from '../../lib/audit/distributed-handler.js';
 import { limiterKey } from '../../lib/audit/limiter.js';
 import type { Transport } from '../../lib/pingone/transport.js';
 import { nodeTransport } from '../../lib/pingone/transport.js';
 import { lambdaContext } from '../../local/driver.js';
-import { type LocalWorld, type RotatableSecret, startLocalWorld } from '../../local/world.js';
-import { leakedSecrets, OutputCapture } from '../support/capture-output.js';
+import type { RotatableSecret } from '../../local/world.js';
 import {
   polyfillPromiseWithResolvers,
   auditStateMachineDefinition as stateMachineDefinition,
   validateAsl as validator,
 } from '../support/state-machine.js';
+import { useWorld } from '../support/world.js';
 
 /**
  * The distributed audit's state machine (infra/audit-state-machine.json, as deployed) run in-process by
@@ -28,24 +28,14 @@ polyfillPromiseWithResolvers();
 const PREFIX = 'pingone/fleet/';
 const FLEET = 7;
 const BATCH = 2;
-const output = new OutputCapture();
-const sensitive = new Set<string>();
 const fleet: RotatableSecret[] = [];
-let world: LocalWorld;
+const { world, sensitive, output, logLeaks } = useWorld({ captureLogs: true });
 
 beforeAll(async () => {
-  output.start();
-  world = await startLocalWorld({ previousSecretTtl: '7d' });
-  sensitive.add(world.worker.clientSecret);
   for (let i = 0; i < FLEET; i++) {
     fleet.push(await world.createRotatableSecret({ name: `${PREFIX}app-${i}`, region: 'EU' }));
   }
 }, 120_000);
-
-afterAll(async () => {
-  await world?.stop();
-  output.stop();
-});
 
 describe('the distributed audit state machine', () => {
   it('is valid ASL (asl-validator), with a Distributed Map of STANDARD child executions over the batches', () => {
@@ -161,6 +151,6 @@ describe('the distributed audit state machine', () => {
 
   it('the captured logs hold no secret, bearer token or worker credential', () => {
     expect(output.captured).toContain('audit sweep finished');
-    expect(leakedSecrets(output.captured, sensitive)).toEqual([]);
+    expect(logLeaks()).toEqual([]);
   });
 });
