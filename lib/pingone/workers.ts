@@ -170,7 +170,7 @@ export function workersForEnvironment(
       `No worker covers PingOne environment ${env}${secretRegion ? ` in region ${secretRegion} (the secret's region)` : ''}` +
         `${pool.length > 0 && regions.length > 1 && secretRegion === undefined ? `: it is covered in regions ${regions.join(', ')}, so the secret must name its region` : ''}. ` +
         `The workers this function knows: ${mapping.workers.map(describeWorker).join('; ')}. Nothing was sent to PingOne; ` +
-        "add the environment to its organization's worker in PINGONE_WORKERS (stack parameter PingOneWorkers), or fix the " +
+        "add the environment to its organization's worker in PINGONE_WORKERS, or fix the " +
         "secret's environmentId and region",
     );
   }
