@@ -1,20 +1,23 @@
 import { randomUUID } from 'node:crypto';
 import {
-  DeadlineExceededError,
   EnvironmentNotCoveredError,
   OwnerNotRotatableError,
   PingOneApiError,
-  PingOneNetworkError,
-  RotationError,
   WorkerAuthError,
 } from '../errors.js';
 import { basicAuthorization, Redactor } from '../redact.js';
-import { fitDelay, retryDelayMs } from './backoff.js';
 import { DELETE_PREVIOUS_OPERATION, REGENERATE_OPERATION } from './change-outcome.js';
 import { clientSecretJwt, JWT_BEARER_ASSERTION_TYPE } from './client-assertion.js';
 import { expandRegionTemplate, type PingOneRegion } from './regions.js';
-import { parseResponse, parseSecretState, toApiError } from './responses.js';
-import { defaultTransport, type Transport, type TransportResponse } from './transport.js';
+import {
+  DEFAULT_RETRY_POLICY,
+  type HttpRequest,
+  type HttpResponse,
+  RequestSender,
+  type RetryPolicy,
+} from './request-sender.js';
+import { parseResponse, parseSecretState } from './responses.js';
+import { defaultTransport, type Transport } from './transport.js';
 import {
   type CallOptions,
   OWNER_COLLECTIONS,
@@ -28,22 +31,6 @@ import {
 } from './types.js';
 import type { WorkerCredentials, WorkerCredentialsSource } from './worker-credentials.js';
 import type { SelectedWorker, WorkerRouter } from './workers.js';
-
-export interface RetryPolicy {
-  /** Attempts in all, including the first. */
-  readonly maxAttempts: number;
-  readonly baseDelayMs: number;
-  readonly maxDelayMs: number;
-  /** A Retry-After longer than this is not waited for. */
-  readonly maxRetryAfterMs: number;
-}
-
-const DEFAULT_RETRY_POLICY: RetryPolicy = Object.freeze({
-  maxAttempts: 6,
-  baseDelayMs: 250,
-  maxDelayMs: 8_000,
-  maxRetryAfterMs: 30_000,
-});
 
 export interface PingOneHttpClientOptions {
   readonly apiUrlTemplate: string;
@@ -63,36 +50,6 @@ export interface PingOneHttpClientOptions {
   readonly attemptTimeoutMs?: number;
   readonly logger?: { warn(message: string, extra?: Record<string, unknown>): void };
 }
-
-/** Attempts of one idempotent call in all, however many of them PingOne answered 429 with Retry-After. */
-const RATE_LIMITED_ATTEMPTS = 30;
-
-/** Below this much time left, an attempt is not started at all. */
-const MIN_ATTEMPT_MS = 250;
-
-const USER_AGENT = 'pingone-secret-rotation/1';
-
-interface HttpRequest {
-  readonly operation: string;
-  readonly method: 'GET' | 'POST' | 'DELETE';
-  readonly url: string;
-  /** Which error document PingOne answers with here: the Management API's, or OAuth's (token, introspect). */
-  readonly api: 'management' | 'oauth';
-  readonly headers: Record<string, string>;
-  readonly body?: string;
-  /**
-   * Builds the body afresh for every attempt (a client assertion must not be replayed: new jti, exp), with
-   * the credentials it carries, which are registered with the attempt's redactor.
-   */
-  readonly makeBody?: () => { readonly body: string; readonly credentials: readonly string[] };
-  /**
-   * Knows every credential this request carries (bearer token, Basic pair, form-body secret). Whatever the
-   * answer or the network error quotes back passes through it before it reaches an error message.
-   */
-  readonly redactor: Redactor;
-}
-
-type HttpResponse = TransportResponse;
 
 interface CachedToken {
   readonly accessToken: string;
@@ -114,22 +71,22 @@ interface CachedToken {
  */
 export class PingOneHttpClient implements PingOneClient {
   readonly #options: PingOneHttpClientOptions;
-  readonly #transport: Transport;
   readonly #now: () => number;
-  readonly #sleep: (ms: number) => Promise<void>;
-  readonly #random: () => number;
-  readonly #retry: RetryPolicy;
-  readonly #attemptTimeoutMs: number;
+  readonly #sender: RequestSender;
   readonly #tokens = new Map<string, CachedToken>();
 
   constructor(options: PingOneHttpClientOptions) {
     this.#options = options;
-    this.#transport = options.transport ?? defaultTransport();
     this.#now = options.now ?? Date.now;
-    this.#sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
-    this.#random = options.random ?? Math.random;
-    this.#retry = { ...DEFAULT_RETRY_POLICY, ...options.retry };
-    this.#attemptTimeoutMs = options.attemptTimeoutMs ?? PINGONE_REQUEST_TIMEOUT_MS;
+    this.#sender = new RequestSender({
+      transport: options.transport ?? defaultTransport(),
+      now: this.#now,
+      sleep: options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
+      random: options.random ?? Math.random,
+      retry: { ...DEFAULT_RETRY_POLICY, ...options.retry },
+      attemptTimeoutMs: options.attemptTimeoutMs ?? PINGONE_REQUEST_TIMEOUT_MS,
+      logger: options.logger,
+    });
   }
 
   async readSecret(owner: SecretOwner, options: CallOptions): Promise<PingOneSecretState> {
@@ -238,7 +195,7 @@ export class PingOneHttpClient implements PingOneClient {
       };
     }
     try {
-      await this.#sendWithRetries(
+      await this.#sender.sendWithRetries(
         {
           operation: 'introspect',
           method: 'POST',
@@ -271,7 +228,7 @@ export class PingOneHttpClient implements PingOneClient {
     const operation = `read ${path.split('?')[0]}`;
     const url = `${this.#apiBase(worker.credentials.region)}${path}`;
     const accessToken = await this.#token(worker, options);
-    const response = await this.#sendWithRetries(
+    const response = await this.#sender.sendWithRetries(
       {
         operation,
         method: 'GET',
@@ -313,7 +270,9 @@ export class PingOneHttpClient implements PingOneClient {
       };
       // Only a GET is repeated by the client. The regenerate POST and the previous-secret DELETE are sent once:
       // after a non-definitive answer the caller re-reads PingOne and decides.
-      return method === 'GET' ? this.#sendWithRetries(request, options) : this.#sendOnce(request, options);
+      return method === 'GET'
+        ? this.#sender.sendWithRetries(request, options)
+        : this.#sender.sendOnce(request, options);
     };
     const selected = await this.#workerFor(owner);
     const worker = selected.credentials;
@@ -378,7 +337,7 @@ export class PingOneHttpClient implements PingOneClient {
     }
     let response: HttpResponse;
     try {
-      response = await this.#sendWithRetries(
+      response = await this.#sender.sendWithRetries(
         {
           operation: 'worker token',
           method: 'POST',
@@ -424,91 +383,6 @@ export class PingOneHttpClient implements PingOneClient {
     return accessToken;
   }
 
-  /** Sends an idempotent request, retrying retryable failures inside the deadline. */
-  async #sendWithRetries(request: HttpRequest, options: CallOptions): Promise<HttpResponse> {
-    // Failures other than PingOne's rate limit spend the attempt budget. A 429 with Retry-After is PingOne
-    // saying when to come back, not a fault: while it lasts the call keeps waiting (jittered) until the
-    // deadline, up to RATE_LIMITED_ATTEMPTS. Giving up sooner only turns a busy minute into a failed step that
-    // Secrets Manager retries later, with every read and token of the step sent again.
-    let failures = 0;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await this.#sendOnce(request, options);
-      } catch (error) {
-        if (!(error instanceof RotationError) || !error.retryable || error instanceof DeadlineExceededError) {
-          throw error;
-        }
-        const retryAfter = error instanceof PingOneApiError ? error.retryAfterMs : undefined;
-        const rateLimited =
-          error instanceof PingOneApiError && error.status === 429 && retryAfter !== undefined;
-        if (!rateLimited) failures++;
-        if (failures >= this.#retry.maxAttempts || attempt >= RATE_LIMITED_ATTEMPTS) throw error;
-        if (retryAfter !== undefined && retryAfter > this.#retry.maxRetryAfterMs) throw error;
-        // Jittered, Retry-After included (never shorter than it): containers that were refused together
-        // come back spread out, not in one wave (lib/pingone/backoff.ts). The jitter is cut to fit the
-        // deadline; the Retry-After is not.
-        const jittered = retryDelayMs(attempt, retryAfter, this.#retry, this.#random);
-        const delay = fitDelay(
-          jittered,
-          retryAfter ?? jittered,
-          this.#now(),
-          options.deadline - MIN_ATTEMPT_MS,
-        );
-        if (delay === undefined) {
-          throw new DeadlineExceededError(
-            `PingOne ${request.operation}: no time left to retry before the Lambda deadline (last error: ${error.message})`,
-            { cause: error },
-          );
-        }
-        this.#options.logger?.warn('PingOne call will be retried', {
-          operation: request.operation,
-          attempt,
-          delayMs: delay,
-          status: error instanceof PingOneApiError ? error.status : undefined,
-          errorCode: error.code,
-        });
-        await this.#sleep(delay);
-      }
-    }
-  }
-
-  async #sendOnce(request: HttpRequest, options: CallOptions): Promise<HttpResponse> {
-    const remaining = options.deadline - this.#now();
-    if (remaining < MIN_ATTEMPT_MS) {
-      throw new DeadlineExceededError(
-        `PingOne ${request.operation}: not started, only ${Math.max(0, remaining)} ms left before the Lambda deadline`,
-      );
-    }
-    const timeoutMs = Math.floor(Math.min(this.#attemptTimeoutMs, remaining));
-    let response: TransportResponse;
-    const made = request.makeBody?.();
-    if (made) {
-      request = { ...request, body: made.body, redactor: request.redactor.secret(...made.credentials) };
-    }
-    const requestBody = request.body;
-    try {
-      response = await this.#transport({
-        method: request.method,
-        url: request.url,
-        headers: { 'user-agent': USER_AGENT, ...request.headers },
-        ...(requestBody === undefined ? {} : { body: requestBody }),
-        timeoutMs,
-      });
-    } catch (cause) {
-      const timedOut = (cause as { name?: string }).name === 'TimeoutError';
-      const { redactor } = request;
-      throw new PingOneNetworkError(
-        timedOut
-          ? `PingOne ${request.operation}: no response within ${timeoutMs} ms from ${new URL(request.url).host}`
-          : `PingOne ${request.operation}: request to ${new URL(request.url).host} failed (${redactor.text(describeNetworkError(cause))})`,
-        // The transport's error (and its own causes) is logged with ours: scrubbed of this request's credentials.
-        { cause: redactor.error(cause), operation: request.operation },
-      );
-    }
-    if (response.ok) return response;
-    throw toApiError(request, response, response.body, this.#now());
-  }
-
   #apiBase(region: PingOneRegion): string {
     return expandRegionTemplate(this.#options.apiUrlTemplate, region);
   }
@@ -541,9 +415,4 @@ function tokenKey(worker: WorkerCredentials, authBase: string): string {
 
 function isInvalidClient(error: PingOneApiError): boolean {
   return error.pingOneCode === 'invalid_client' || error.status === 401;
-}
-
-function describeNetworkError(cause: unknown): string {
-  const inner = (cause as { cause?: { code?: string; message?: string } }).cause;
-  return inner?.code ?? inner?.message ?? (cause as Error).message ?? 'network error';
 }
