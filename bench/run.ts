@@ -211,7 +211,10 @@ async function startHost(bench: Bench, setup: HostSetup): Promise<FunctionHost> 
       ...bench.world.awsEnv,
       AWS_ENDPOINT_URL: setup.proxy.url,
       ...bench.world.functionEnv,
-      ...(setup.workerParameter ? { PINGONE_WORKER_PARAMETER: setup.workerParameter } : {}),
+      // The second worker alone: the world's PINGONE_WORKERS would otherwise be set too (a configuration error).
+      ...(setup.workerParameter
+        ? { PINGONE_WORKERS: '', PINGONE_WORKER_PARAMETER: setup.workerParameter }
+        : {}),
       AWS_LAMBDA_FUNCTION_MEMORY_SIZE: memoryMb,
     },
     nodeOptions: bench.deployment.nodeOptions,
