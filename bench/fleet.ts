@@ -122,6 +122,9 @@ function world(secrets: number, licenceCount: number): World {
     secret.rotationEnabled = true;
     secret.rotationLambdaArn = ROTATION_ARN;
   }
+  // The fake finds a secret by ARN with a scan (fine for the simulation's handful): indexed for 100,000.
+  const byArn = new Map([...sm.secrets.values()].map((secret) => [secret.arn, secret]));
+  sm.byArn = (arn: string) => byArn.get(arn);
   return {
     env,
     sm,
