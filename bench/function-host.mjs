@@ -53,7 +53,8 @@ process.on('message', (message) => {
     Promise.resolve()
       .then(() => handler(message.event, lambdaContext(message)))
       .then(
-        () => send({ type: 'result', id: message.id, ok: true }),
+        // The handler's result (the auditor's summary; the rotation function returns nothing).
+        (value) => send({ type: 'result', id: message.id, ok: true, value }),
         (error) =>
           send({
             type: 'result',

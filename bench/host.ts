@@ -36,7 +36,7 @@ export interface FunctionHost {
 
 type HostMessage =
   | ({ type: 'ready'; importMs: number } & MemorySample)
-  | { type: 'result'; id: number; ok: boolean; name?: string; error?: string }
+  | { type: 'result'; id: number; ok: boolean; name?: string; error?: string; value?: unknown }
   | ({ type: 'memory'; id: number } & MemorySample);
 
 /**
@@ -127,7 +127,7 @@ export async function startFunctionHost(options: {
         error.name = answer.name ?? 'Error';
         throw error;
       }
-      return undefined;
+      return answer.value;
     },
     async memory(memoryOptions = {}) {
       const answer = await ask({ type: 'memory', gc: memoryOptions.gc === true });
