@@ -20,6 +20,7 @@ import {
   PutItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { LedgerUnavailableError } from '../errors.js';
+import { revisionCondition } from './revision.js';
 
 /**
  * One run's part of a sweep: it judged the secrets up to `to` (in name order), starting at `at` or later.
@@ -198,13 +199,7 @@ export function dynamoDbCursorStore(options: {
           new PutItemCommand({
             TableName: table,
             Item: item,
-            ...(expectedRev === 0
-              ? { ConditionExpression: 'attribute_not_exists(pk)' }
-              : {
-                  ConditionExpression: '#rev = :rev',
-                  ExpressionAttributeNames: { '#rev': 'rev' },
-                  ExpressionAttributeValues: { ':rev': { N: String(expectedRev) } },
-                }),
+            ...revisionCondition(expectedRev),
           }),
           { abortSignal: signal() },
         );

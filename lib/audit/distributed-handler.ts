@@ -6,11 +6,10 @@
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
-import { AuditIncompleteError, ConfigurationError, RotationError } from '../errors.js';
+import { AuditIncompleteError, ConfigurationError } from '../errors.js';
 import { lambdaWiring, withPowertools, workerPingOneClient } from '../lambda.js';
 import { ledgerFromConfig } from '../ledger/ledger.js';
 import { defaultTransport } from '../pingone/transport.js';
-import { Redactor } from '../redact.js';
 import { functionSettingHint } from '../status/explain.js';
 import { LOG_LIST_MAX_BYTES } from './chunks.js';
 import { loadAuditConfig } from './config.js';
@@ -26,7 +25,7 @@ import {
   type SweepOutcome,
   type SweepPlan,
 } from './distributed.js';
-import { AUDIT_SERVICE, type AuditHandlerDependencies, publish, summarize } from './handler.js';
+import { AUDIT_SERVICE, type AuditHandlerDependencies, auditFailed, publish, summarize } from './handler.js';
 import { type BucketStore, dynamoDbBucketStore, limitedTransport, sharedLimiter } from './limiter.js';
 
 export interface DistributedDependencies extends AuditHandlerDependencies {
@@ -122,13 +121,7 @@ export function createAuditListHandler(deps: DistributedDependencies = {}) {
         `The audit lister was invoked with ${JSON.stringify((event as { action?: unknown })?.action ?? null)}: it takes {"action":"list"} or {"action":"finish",...} from its state machine`,
       );
     } catch (caught) {
-      const error = Redactor.none.error(caught);
-      metrics.addMetric('AuditFailed', MetricUnit.Count, 1);
-      logger.error('audit failed', {
-        errorCode: error instanceof RotationError ? error.code : ((error as Error)?.name ?? 'Error'),
-        error: error as Error,
-      });
-      throw error;
+      throw auditFailed(caught, logger, metrics);
     }
   };
   return withPowertools(handler, wiring);
@@ -206,13 +199,7 @@ export function createAuditWorkerHandler(deps: DistributedDependencies = {}) {
       );
       return summary;
     } catch (caught) {
-      const error = Redactor.none.error(caught);
-      metrics.addMetric('AuditFailed', MetricUnit.Count, 1);
-      logger.error('audit failed', {
-        errorCode: error instanceof RotationError ? error.code : ((error as Error)?.name ?? 'Error'),
-        error: error as Error,
-      });
-      throw error;
+      throw auditFailed(caught, logger, metrics);
     }
   };
   return withPowertools(handler, wiring);

@@ -163,14 +163,7 @@ export function createAuditHandler(deps: AuditHandlerDependencies = {}) {
       }
       return summary;
     } catch (caught) {
-      // Whatever an AWS SDK or transport error quotes: scrubbed before it is logged or returned (lib/redact.ts).
-      const error = Redactor.none.error(caught);
-      metrics.addMetric('AuditFailed', MetricUnit.Count, 1);
-      logger.error('audit failed', {
-        errorCode: error instanceof RotationError ? error.code : ((error as Error)?.name ?? 'Error'),
-        error: error as Error,
-      });
-      throw error;
+      throw auditFailed(caught, logger, metrics);
     }
   };
 
@@ -198,6 +191,20 @@ export interface AuditSummary {
   /** An upper bound on the age of the oldest audit (lib/audit/cursor.ts); undefined: the cursor was lost. */
   readonly oldestAuditAgeSeconds: number | undefined;
   readonly durationMs: number;
+}
+
+/**
+ * A failed audit invocation (single or distributed): whatever an AWS SDK or transport error quotes is scrubbed
+ * (lib/redact.ts) before it is counted, logged or returned.
+ */
+export function auditFailed(caught: unknown, logger: Logger, metrics: Metrics): unknown {
+  const error = Redactor.none.error(caught);
+  metrics.addMetric('AuditFailed', MetricUnit.Count, 1);
+  logger.error('audit failed', {
+    errorCode: error instanceof RotationError ? error.code : ((error as Error)?.name ?? 'Error'),
+    error: error as Error,
+  });
+  return error;
 }
 
 export function summarize(

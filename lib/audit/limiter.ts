@@ -21,6 +21,7 @@ import {
 import { LedgerUnavailableError } from '../errors.js';
 import { parseRetryAfter } from '../pingone/responses.js';
 import type { Transport } from '../pingone/transport.js';
+import { revisionCondition } from './revision.js';
 
 export interface BucketState {
   /**
@@ -217,13 +218,7 @@ export function dynamoDbBucketStore(options: {
               pausedUntil: { N: String(next.pausedUntil) },
               rev: { N: String(expectedRev + 1) },
             },
-            ...(expectedRev === 0
-              ? { ConditionExpression: 'attribute_not_exists(pk)' }
-              : {
-                  ConditionExpression: '#rev = :rev',
-                  ExpressionAttributeNames: { '#rev': 'rev' },
-                  ExpressionAttributeValues: { ':rev': { N: String(expectedRev) } },
-                }),
+            ...revisionCondition(expectedRev),
           }),
           { abortSignal: signal() },
         );
