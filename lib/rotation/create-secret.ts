@@ -150,14 +150,17 @@ async function obtainNewSecret(
   tags: Readonly<Record<string, string>>,
   ledger: LedgerProgress,
 ): Promise<{ secret: string; outcome: 'regenerated' | 'adopted' }> {
-  const posts: PostTally = { sent: 0, rateLimited: 0 };
+  const posts: PostTally = { sent: 0, notApplied: 0 };
   try {
     return await regenerateOrAdopt(deps, owner, currentSecret, tagged, tags, ledger, posts);
   } catch (error) {
-    if (posts.sent > 0 && posts.rateLimited === posts.sent) {
-      // Every regenerate this invocation sent was answered by PingOne's own 429 (rate limited: not processed),
-      // so none of them can land: the intent protects nothing and is released (the run closed as failed), so
-      // Secrets Manager's retry may regenerate at once instead of being refused until the window settles.
+    if (posts.sent > 0 && posts.notApplied === posts.sent) {
+      // Every regenerate this invocation sent was answered by PingOne's own error document saying it did
+      // nothing (429 rate limited, or 408/500/503: lib/pingone/change-outcome.ts), so none of them can land:
+      // the intent protects nothing and is released (the run closed as failed), so Secrets Manager's retry
+      // re-reads PingOne and may regenerate at once instead of being refused until the window settles. The
+      // same answers already let this invocation ask again after a pause and a fresh read; the retry does
+      // no more than that. One POST whose outcome is unknown (a gateway's answer, a reset) keeps the intent.
       await ledger.recordFailed();
     }
     throw error;
@@ -167,8 +170,8 @@ async function obtainNewSecret(
 interface PostTally {
   /** Regenerate POSTs that went out (an error raised before sending is not counted). */
   sent: number;
-  /** Of those, answered with PingOne's own 429 error document. */
-  rateLimited: number;
+  /** Of those, answered with PingOne's own error document saying it did nothing (`not-applied`). */
+  notApplied: number;
 }
 
 async function regenerateOrAdopt(
@@ -239,7 +242,7 @@ async function regenerateOrAdopt(
       const outcome = changeOutcome(error, REGENERATE_OPERATION);
       if (outcome === 'not-sent') throw error;
       posts.sent++;
-      if (outcome === 'not-applied' && (error as PingOneApiError).status === 429) posts.rateLimited++;
+      if (outcome === 'not-applied') posts.notApplied++;
       if (outcome === 'refused') {
         // PingOne's own answer: it did nothing and will refuse a repeat. This run regenerated nothing, so it
         // is closed as failed: a later regenerate PingOne shows is not this function's to adopt.

@@ -459,6 +459,24 @@ describe('createSecret', () => {
     expect(pingone.regenerates).toBe(1);
   });
 
+  it("releases the intent when PingOne's own 503s refused every regenerate, so the retry regenerates at once", async () => {
+    // Three of PingOne's own 503 error documents (not processed): the invocation stops asking after three.
+    for (let i = 0; i < 3; i++) pingone.regenerateFaults.push({ kind: 'status', status: 503 });
+    const error = await runRotationStep(makeDeps(), event('createSecret')).catch((e) => e);
+    expect(error).toBeInstanceOf(RegenerateOutcomeUnknownError);
+    expect(pingone.regenerateRequests).toBe(3);
+    expect(pingone.regenerates).toBe(0);
+    const record = ledger.get(OWNER);
+    expect(record?.intent).toBeUndefined();
+    expect(record?.history.map((run) => [run.token, run.outcome])).toEqual([[TOKEN, 'failed']]);
+    // Secrets Manager's retry a moment later re-reads PingOne and regenerates once, not refused as in flight.
+    clockMs += 1_000;
+    await expect(runRotationStep(makeDeps({}, clockMs + 60_000), event('createSecret'))).resolves.toBe(
+      'regenerated',
+    );
+    expect(pingone.regenerates).toBe(1);
+  });
+
   it('keeps the intent when a regenerate of the invocation was not provably refused', async () => {
     pingone.regenerateFaults.push({ kind: 'status', status: 429, retryAfterMs: 1_000 });
     pingone.regenerateFaults.push({ kind: 'status', status: 503, fromPingOne: false });
