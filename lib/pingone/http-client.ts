@@ -1,21 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import {
-  EnvironmentNotCoveredError,
-  OwnerNotRotatableError,
-  PingOneApiError,
-  WorkerAuthError,
-} from '../errors.js';
+import { EnvironmentNotCoveredError, OwnerNotRotatableError, PingOneApiError } from '../errors.js';
 import { basicAuthorization, Redactor } from '../redact.js';
 import { DELETE_PREVIOUS_OPERATION, REGENERATE_OPERATION } from './change-outcome.js';
 import { clientSecretJwt, JWT_BEARER_ASSERTION_TYPE } from './client-assertion.js';
 import { expandRegionTemplate, type PingOneRegion } from './regions.js';
-import {
-  DEFAULT_RETRY_POLICY,
-  type HttpRequest,
-  type HttpResponse,
-  RequestSender,
-  type RetryPolicy,
-} from './request-sender.js';
+import { DEFAULT_RETRY_POLICY, type HttpRequest, RequestSender, type RetryPolicy } from './request-sender.js';
 import { parseResponse, parseSecretState } from './responses.js';
 import { defaultTransport, type Transport } from './transport.js';
 import {
@@ -30,6 +19,7 @@ import {
   type SecretOwner,
 } from './types.js';
 import type { WorkerCredentials, WorkerCredentialsSource } from './worker-credentials.js';
+import { isInvalidClient, WorkerTokens } from './worker-token.js';
 import type { SelectedWorker, WorkerRouter } from './workers.js';
 
 export interface PingOneHttpClientOptions {
@@ -51,11 +41,6 @@ export interface PingOneHttpClientOptions {
   readonly logger?: { warn(message: string, extra?: Record<string, unknown>): void };
 }
 
-interface CachedToken {
-  readonly accessToken: string;
-  readonly refreshAt: number;
-}
-
 /**
  * PingOne Management API client on `node:https` (lib/pingone/transport.ts).
  *
@@ -73,7 +58,7 @@ export class PingOneHttpClient implements PingOneClient {
   readonly #options: PingOneHttpClientOptions;
   readonly #now: () => number;
   readonly #sender: RequestSender;
-  readonly #tokens = new Map<string, CachedToken>();
+  readonly #tokens: WorkerTokens;
 
   constructor(options: PingOneHttpClientOptions) {
     this.#options = options;
@@ -87,6 +72,7 @@ export class PingOneHttpClient implements PingOneClient {
       attemptTimeoutMs: options.attemptTimeoutMs ?? PINGONE_REQUEST_TIMEOUT_MS,
       logger: options.logger,
     });
+    this.#tokens = new WorkerTokens(this.#sender, (region) => this.#authBase(region), this.#now);
   }
 
   async readSecret(owner: SecretOwner, options: CallOptions): Promise<PingOneSecretState> {
@@ -227,7 +213,7 @@ export class PingOneHttpClient implements PingOneClient {
   ): Promise<Record<string, unknown>> {
     const operation = `read ${path.split('?')[0]}`;
     const url = `${this.#apiBase(worker.credentials.region)}${path}`;
-    const accessToken = await this.#token(worker, options);
+    const accessToken = await this.#tokens.get(worker, options);
     const response = await this.#sender.sendWithRetries(
       {
         operation,
@@ -285,14 +271,14 @@ export class PingOneHttpClient implements PingOneClient {
       );
     }
     try {
-      return (await send(await this.#token(selected, options))).body;
+      return (await send(await this.#tokens.get(selected, options))).body;
     } catch (error) {
       // PingOne answers 401 before it processes anything, so one repeat with a fresh token is safe even for a
       // call that changes PingOne, but only when the 401 is provably PingOne's (a proxy's 401 proves nothing).
       if (!(error instanceof PingOneApiError) || error.status !== 401) throw error;
       if (method !== 'GET' && !error.fromPingOne) throw error;
-      this.#tokens.delete(tokenKey(worker, this.#authBase(worker.region)));
-      return (await send(await this.#token(selected, options))).body;
+      this.#tokens.forget(worker);
+      return (await send(await this.#tokens.get(selected, options))).body;
     }
   }
 
@@ -314,73 +300,6 @@ export class PingOneHttpClient implements PingOneClient {
       );
     }
     return { name: 'worker', credentials, refetch: () => source({ forceFetch: true }) };
-  }
-
-  /** The worker's access token, cached until shortly before it expires. */
-  async #token(selected: SelectedWorker, options: CallOptions, isRetry = false): Promise<string> {
-    const worker = selected.credentials;
-    const authBase = this.#authBase(worker.region);
-    const key = tokenKey(worker, authBase);
-    const cached = this.#tokens.get(key);
-    if (cached && cached.refreshAt > this.#now()) return cached.accessToken;
-
-    const form = new URLSearchParams({ grant_type: 'client_credentials' });
-    const headers: Record<string, string> = {
-      'content-type': 'application/x-www-form-urlencoded',
-      accept: 'application/json',
-    };
-    if (worker.tokenEndpointAuthMethod === 'CLIENT_SECRET_POST') {
-      form.set('client_id', worker.clientId);
-      form.set('client_secret', worker.clientSecret);
-    } else {
-      headers.authorization = basicAuthorization(worker.clientId, worker.clientSecret);
-    }
-    let response: HttpResponse;
-    try {
-      response = await this.#sender.sendWithRetries(
-        {
-          operation: 'worker token',
-          method: 'POST',
-          api: 'oauth',
-          url: `${authBase}/${encodeURIComponent(worker.environmentId)}/as/token`,
-          headers,
-          body: form.toString(),
-          // Basic or POST, the secret's plain, form-encoded and Base64 forms are all known.
-          redactor: Redactor.none.basic(worker.clientId, worker.clientSecret),
-        },
-        options,
-      );
-    } catch (error) {
-      if (error instanceof PingOneApiError && (error.status === 400 || error.status === 401)) {
-        if (!isRetry && isInvalidClient(error)) {
-          // The worker credential may have been rotated since we cached it: read the parameter again once.
-          const credentials = await selected.refetch();
-          return this.#token({ ...selected, credentials }, options, true);
-        }
-        throw new WorkerAuthError(
-          `PingOne refused the worker token (${error.status} ${error.pingOneCode ?? 'error'}) for worker client ` +
-            `in environment ${worker.environmentId} at ${new URL(authBase).host}: check the worker parameter's ` +
-            `clientId, clientSecret, environmentId and region (worker ${selected.name}; its credential was read again once)`,
-          { cause: error },
-        );
-      }
-      throw error;
-    }
-    const doc = parseResponse(response.body, 'worker token');
-    const accessToken = doc.access_token;
-    const expiresIn = Number(doc.expires_in);
-    if (
-      typeof accessToken !== 'string' ||
-      accessToken === '' ||
-      !Number.isFinite(expiresIn) ||
-      expiresIn <= 0
-    ) {
-      throw new WorkerAuthError('PingOne token response has no access_token or expires_in');
-    }
-    // Refresh a little early: a token must not expire between our check and PingOne's.
-    const skewMs = Math.min(60_000, (expiresIn * 1000) / 10);
-    this.#tokens.set(key, { accessToken, refreshAt: this.#now() + expiresIn * 1000 - skewMs });
-    return accessToken;
   }
 
   #apiBase(region: PingOneRegion): string {
@@ -407,12 +326,4 @@ function refuseOwnWorker(owner: SecretOwner, worker: WorkerCredentials): void {
         "worker's secret with a second worker app or by hand (docs/runbook.md: rotating the worker's own secret)",
     );
   }
-}
-
-function tokenKey(worker: WorkerCredentials, authBase: string): string {
-  return `${authBase}|${worker.environmentId}|${worker.clientId}`;
-}
-
-function isInvalidClient(error: PingOneApiError): boolean {
-  return error.pingOneCode === 'invalid_client' || error.status === 401;
 }

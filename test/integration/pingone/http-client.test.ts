@@ -95,6 +95,19 @@ describe('worker token', () => {
     expect(server.requests[1]?.headers.authorization).toBe('Bearer t-1');
   });
 
+  it('concurrent first calls share one token request; a failed one is not cached', async () => {
+    server
+      .on(TOKEN_PATH, [{ status: 400, body: { error: 'invalid_request' } }, tokenResponse('t-1')])
+      .on(SECRET_PATH, [], () => ({ status: 200, body: { secret: 's' } }));
+    const c = client();
+    const failed = await Promise.allSettled([1, 2, 3].map(() => c.readSecret(OWNER, far())));
+    expect(failed.map((r) => r.status)).toEqual(['rejected', 'rejected', 'rejected']);
+    expect(server.count(TOKEN_PATH)).toBe(1);
+    await Promise.all([1, 2, 3, 4, 5].map(() => c.readSecret(OWNER, far())));
+    expect(server.count(TOKEN_PATH)).toBe(2);
+    expect(server.count(SECRET_PATH)).toBe(5);
+  });
+
   it('sends the credentials in the body for CLIENT_SECRET_POST workers', async () => {
     server.on(TOKEN_PATH, [tokenResponse('t-1')]).on(SECRET_PATH, [{ status: 200, body: { secret: 's' } }]);
     const c = client({
