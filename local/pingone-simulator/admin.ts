@@ -2,18 +2,18 @@ import type { PingOneRegion } from '../../lib/pingone/regions.js';
 import type { EchoEncoding, RouteName } from './faults.js';
 import { isJsonObject, isLoopback, type Reply } from './http.js';
 import type { PingOneSimulator } from './simulator.js';
-import {
-  type ApplicationAuthMethod,
-  type ApplicationGrantType,
-  type ApplicationProtocol,
-  type ApplicationType,
-  type IntrospectEndpointAuthMethod,
-  type OwnerKind,
-  type ResourceType,
-  type SecretAction,
-  SimulatorUsageError,
-  type TokenEndpointAuthMethod,
-} from './store.js';
+import type {
+  ApplicationAuthMethod,
+  ApplicationGrantType,
+  ApplicationProtocol,
+  ApplicationType,
+  IntrospectEndpointAuthMethod,
+  OwnerKind,
+  ResourceType,
+  SecretAction,
+  TokenEndpointAuthMethod,
+} from './store/model.js';
+import { SimulatorUsageError } from './usage.js';
 
 export interface AdminRequest {
   readonly method: string;

@@ -1,4 +1,4 @@
-import { SimulatorUsageError } from './store.js';
+import { SimulatorUsageError } from './usage.js';
 
 /** The simulator's routes, as fault rules and the request record name them. */
 export type RouteName =

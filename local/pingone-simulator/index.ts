@@ -47,4 +47,4 @@ export type {
   ResourceType,
   SecretState,
   TokenEndpointAuthMethod,
-} from './store.js';
+} from './store/model.js';

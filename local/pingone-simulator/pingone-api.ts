@@ -14,7 +14,8 @@ import {
 } from './errors.js';
 import type { RouteName } from './faults.js';
 import { isJsonObject, type Reply } from './http.js';
-import type { Environment, OwnerKind, SecretState, SimulatorStore, Worker } from './store.js';
+import type { Environment, OwnerKind, SecretState, Worker } from './store/model.js';
+import type { SimulatorStore } from './store/store.js';
 
 /**
  * How a request authenticated, as the request record shows it: `jwt` is an RFC 7523 client assertion
@@ -223,7 +224,7 @@ export class PingOneApi {
     if (grantType !== 'client_credentials') {
       throw new OAuthError(400, 'unsupported_grant_type', `The grant type ${grantType} is not supported.`);
     }
-    const accessToken = this.#store.issueToken(worker, this.#tokenTtlSeconds, environment.region);
+    const accessToken = this.#store.tokens.issue(worker, this.#tokenTtlSeconds, environment.region);
     return {
       status: 200,
       body: { access_token: accessToken, token_type: 'Bearer', expires_in: this.#tokenTtlSeconds },
@@ -333,7 +334,7 @@ export class PingOneApi {
     ) {
       return undefined;
     }
-    if (!this.#store.useAssertionId(credentials.id, claims.jti, claims.exp * 1000)) return undefined;
+    if (!this.#store.tokens.useAssertionId(credentials.id, claims.jti, claims.exp * 1000)) return undefined;
     return matched;
   }
 
@@ -552,7 +553,7 @@ export class PingOneApi {
     const worker = bearer?.[1] ? this.#store.tokenHolder(bearer[1]) : undefined;
     if (!worker) throw invalidToken();
     // A token is issued by one region's auth service and valid only at that region's API.
-    const issuedIn = bearer?.[1] ? this.#store.tokenRegion(bearer[1]) : undefined;
+    const issuedIn = bearer?.[1] ? this.#store.tokens.region(bearer[1]) : undefined;
     if (issuedIn !== request.match.region) {
       facts.crossRegionToken = { issuedIn: issuedIn ?? request.match.region, usedIn: request.match.region };
       throw invalidToken();

@@ -25,18 +25,18 @@ import {
   regionOfPath,
 } from './pingone-api.js';
 import { echoReply, failNextReply, gatewayText, isAuthRoute, toReply } from './replies.js';
-import {
-  type CreateApplicationInput,
-  type CreateEnvironmentInput,
-  type CreateResourceInput,
-  type CreateWorkerInput,
-  type Environment,
-  type OwnerKind,
-  type SecretState,
-  SimulatorStore,
-  SimulatorUsageError,
-  type TokenEndpointAuthMethod,
-} from './store.js';
+import type {
+  CreateApplicationInput,
+  CreateEnvironmentInput,
+  CreateResourceInput,
+  CreateWorkerInput,
+  Environment,
+  OwnerKind,
+  SecretState,
+  TokenEndpointAuthMethod,
+} from './store/model.js';
+import { SimulatorStore } from './store/store.js';
+import { SimulatorUsageError } from './usage.js';
 
 export interface PingOneSimulatorOptions {
   /** Port on 127.0.0.1. Default 0: a free port. */
@@ -326,7 +326,7 @@ export class PingOneSimulator {
 
   /** Invalidates every access token issued so far; the next API call with one gets 401. */
   revokeTokens(): void {
-    this.#store.revokeTokens();
+    this.#store.tokens.revokeAll();
   }
 
   /**
@@ -334,7 +334,7 @@ export class PingOneSimulator {
    * record never holds one).
    */
   issuedTokens(): readonly string[] {
-    return this.#store.issuedTokens();
+    return this.#store.tokens.issued();
   }
 
   /** Every PingOne request answered so far (admin API calls excluded), oldest first. */

@@ -20,7 +20,8 @@ import type { TransportEncodingName } from '../../lib/redact.js';
 import type { Clock } from '../../local/pingone-simulator/clock.js';
 import { errorForStatus, OAuthError, PingOneError } from '../../local/pingone-simulator/errors.js';
 import { matchRoute, PingOneApi, type RouteMatch } from '../../local/pingone-simulator/pingone-api.js';
-import { type OwnerKind, SimulatorStore } from '../../local/pingone-simulator/store.js';
+import type { OwnerKind } from '../../local/pingone-simulator/store/model.js';
+import { SimulatorStore } from '../../local/pingone-simulator/store/store.js';
 import type { FaultClass, Proc, SimEnv } from '../env.js';
 import { never } from '../kernel.js';
 
