@@ -26,6 +26,7 @@ import {
   type SweepPlan,
 } from './distributed.js';
 import { AUDIT_SERVICE, type AuditHandlerDependencies, auditFailed, publish, summarize } from './handler.js';
+import { retirementLedger } from './ledger-retirement.js';
 import { type BucketStore, dynamoDbBucketStore, limitedTransport, sharedLimiter } from './limiter.js';
 
 export interface DistributedDependencies extends AuditHandlerDependencies {
@@ -107,11 +108,12 @@ export function createAuditListHandler(deps: DistributedDependencies = {}) {
         metrics.addMetric('OldestAuditAge', MetricUnit.Seconds, Math.round(outcome.oldestAuditAgeMs / 1000));
         if (outcome.complete) metrics.addMetric('AuditCompleted', MetricUnit.Count, 1);
         logger.info('audit sweep finished', { ...outcome, failedBatches: outcome.failedBatches.length });
-        if (!outcome.complete || outcome.errors > 0) {
+        if (!outcome.complete || outcome.errors > 0 || outcome.retirementsFailed > 0) {
           throw new AuditIncompleteError(
             `The audit sweep ${event.plan.sweepId} judged ${outcome.judged} of ${outcome.count} secrets: ` +
               `${outcome.errors} could not be read, ${outcome.notAudited} were not started before their worker's ` +
-              `deadline, ${outcome.failedBatches.length} batches failed` +
+              `deadline, ${outcome.failedBatches.length} batches failed, ${outcome.retirementsFailed} early ` +
+              "retirements failed (see the workers' 'early retirement failed' lines)" +
               (outcome.complete ? '' : ' (the sweep is not recorded: the oldest audit keeps ageing)'),
           );
         }
@@ -159,8 +161,14 @@ export function createAuditWorkerHandler(deps: DistributedDependencies = {}) {
         prefix: config.secretNamePrefix,
       });
     const rotationLedger = deps.rotationLedger ?? ledgerFromConfig(dynamodb, config.rotation);
-    return { config, client, batches, rotationLedger, limiter };
+    // Early retirement as the single auditor's (lib/audit/handler.ts): the same ledger view and intent.
+    const ledger =
+      deps.ledger ??
+      retirementLedger({ ledger: rotationLedger, client: dynamodb, now, deadline: () => deadline });
+    return { config, client, batches, rotationLedger, ledger, limiter };
   };
+  // The invocation's deadline, for the ledger calls early retirement makes.
+  let deadline = 0;
 
   const handler = async (
     event: { batch: number; sweepId: string },
@@ -168,9 +176,9 @@ export function createAuditWorkerHandler(deps: DistributedDependencies = {}) {
   ): Promise<BatchResult> => {
     try {
       runtime ??= build();
-      const { config, client, batches, rotationLedger, limiter } = runtime;
+      const { config, client, batches, rotationLedger, ledger, limiter } = runtime;
       const throttledBefore = limiter.stats.paused;
-      const deadline = now() + context.getRemainingTimeInMillis() - wiring.deadlineMarginMs;
+      deadline = now() + context.getRemainingTimeInMillis() - wiring.deadlineMarginMs;
       const { result, summary } = await judgeBatch(
         {
           secretsManager,
@@ -179,6 +187,7 @@ export function createAuditWorkerHandler(deps: DistributedDependencies = {}) {
           deadline,
           hint: functionSettingHint,
           rotationLedger,
+          ledger,
           batches,
         },
         {
@@ -187,6 +196,7 @@ export function createAuditWorkerHandler(deps: DistributedDependencies = {}) {
           concurrency: config.concurrency,
           nearExpiryMs: config.nearExpiryMs,
           stuckAfterMs: config.stuckAfterMs,
+          retireUnusedPreviousAfterMs: config.retireUnusedPreviousAfterMs,
         },
         { batch: event.batch, sweepId: event.sweepId },
       );

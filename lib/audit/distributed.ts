@@ -62,6 +62,8 @@ export interface BatchResult {
   readonly e: number;
   /** Secrets not started before the worker's deadline. */
   readonly u: number;
+  /** Early retirements that failed (absent: none, or a worker from before early retirement ran here). */
+  readonly f?: number;
 }
 
 export async function listSweep(
@@ -104,12 +106,13 @@ export async function listSweep(
 }
 
 /**
- * Judges one batch with runAudit (early retirement is the single auditor's only: off here). A batch written
- * by another sweep (a newer execution overwrote it) is refused rather than judged as if it were this one's.
+ * Judges one batch with runAudit, the single auditor's code, early retirement included when enabled (the same
+ * conditions, ledger intent and DELETE handling: lib/audit/retire.ts). A batch written by another sweep (a
+ * newer execution overwrote it) is refused rather than judged as if it were this one's.
  */
 export async function judgeBatch(
   deps: AuditDeps & { readonly batches: BatchStore },
-  settings: Omit<AuditSettings, 'entries' | 'startAfter' | 'retireUnusedPreviousAfterMs'>,
+  settings: Omit<AuditSettings, 'entries' | 'startAfter'>,
   input: { readonly batch: number; readonly sweepId: string },
 ): Promise<{ result: AuditResult; summary: BatchResult }> {
   const stored = await deps.batches.get(input.batch);
@@ -128,6 +131,7 @@ export async function judgeBatch(
       j: result.reports.length,
       e: result.errors.length,
       u: result.notAudited.length,
+      f: result.retirements.filter((r) => r.outcome === 'failed').length,
     },
   };
 }
@@ -137,6 +141,8 @@ export interface SweepOutcome {
   readonly judged: number;
   readonly errors: number;
   readonly notAudited: number;
+  /** Early retirements that failed: the execution fails (as the single auditor's run), the sweep still counts. */
+  readonly retirementsFailed: number;
   /** Batches without a result (their child execution failed, within the Map's tolerance). */
   readonly failedBatches: readonly number[];
   /** Whether every secret was started: the sweep is recorded in the cursor. */
@@ -157,10 +163,12 @@ export async function finishSweep(
     if (r && typeof r.b === 'number' && typeof r.j === 'number') seen.set(r.b, r as BatchResult);
   }
   const failedBatches = plan.batches.filter((b) => !seen.has(b));
-  const sum = (key: 'j' | 'e' | 'u') => [...seen.values()].reduce((total, r) => total + (r[key] ?? 0), 0);
+  const sum = (key: 'j' | 'e' | 'u' | 'f') =>
+    [...seen.values()].reduce((total, r) => total + (r[key] ?? 0), 0);
   const judged = sum('j');
   const errors = sum('e');
   const notAudited = sum('u');
+  const retirementsFailed = sum('f');
   const complete = failedBatches.length === 0 && notAudited === 0;
   const previous = await deps.cursor.read();
   let state = previous;
@@ -184,6 +192,7 @@ export async function finishSweep(
     judged,
     errors,
     notAudited,
+    retirementsFailed,
     failedBatches,
     complete,
     oldestAuditAgeMs: state ? oldestAuditAgeMs(state, deps.now()) : Math.max(0, deps.now() - plan.startedAt),

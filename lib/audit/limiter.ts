@@ -20,7 +20,8 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { LedgerUnavailableError } from '../errors.js';
 import { parseRetryAfter } from '../pingone/responses.js';
-import type { Transport } from '../pingone/transport.js';
+import type { Transport, TransportResponse } from '../pingone/transport.js';
+import { keepsDeadline, MIN_SEND_MS, notSentInTime } from './paced-transport.js';
 import { revisionCondition } from './revision.js';
 
 export interface BucketState {
@@ -63,12 +64,17 @@ export interface LimiterStats {
   conflicts: number;
   /** 429s that paused a licence. */
   paused: number;
+  /** Requests not sent: the licence's next slot came after their own deadline (`notAfter`). */
+  late: number;
   waitedMs: number;
 }
 
 export interface SharedLimiter {
-  /** Reserves the licence's next slot and waits for it (and for any pause set meanwhile). */
-  acquire(licence: string): Promise<void>;
+  /**
+   * Reserves the licence's next slot and waits for it (and for any pause set meanwhile). With `notAfter`
+   * (epoch ms), a slot later than that is not taken and nothing is waited for: 'late'.
+   */
+  acquire(licence: string, options?: { readonly notAfter?: number }): Promise<'acquired' | 'late'>;
   /** Pauses every worker of the licence until `until` (epoch ms) at least. */
   pause(licence: string, until: number): Promise<void>;
   readonly stats: LimiterStats;
@@ -87,15 +93,17 @@ export function sharedLimiter(options: LimiterOptions): SharedLimiter {
   const burst = Math.max(1, options.burst ?? rate);
   const random = options.random ?? Math.random;
   const { store, now, sleep } = options;
-  const stats: LimiterStats = { acquired: 0, conflicts: 0, paused: 0, waitedMs: 0 };
+  const stats: LimiterStats = { acquired: 0, conflicts: 0, paused: 0, late: 0, waitedMs: 0 };
 
-  const reserve = async (licence: string): Promise<number> => {
+  /** The licence's next slot, reserved; undefined (nothing reserved) when it would come after `notAfter`. */
+  const reserve = async (licence: string, notAfter: number): Promise<number | undefined> => {
     for (;;) {
       const state = await store.read(licence);
       const at = now();
       const pausedUntil = state?.pausedUntil ?? 0;
       const nextAt = Math.max(state?.nextAt ?? 0, at, pausedUntil) + interval;
       const slot = Math.max(at, pausedUntil, nextAt - burst * interval);
+      if (slot > notAfter) return undefined;
       const written = await store.write(licence, { nextAt, pausedUntil }, state?.rev ?? 0);
       if (written === 'written') return slot;
       stats.conflicts += 1;
@@ -106,17 +114,23 @@ export function sharedLimiter(options: LimiterOptions): SharedLimiter {
 
   return {
     stats,
-    async acquire(licence) {
+    async acquire(licence, options = {}) {
       const started = now();
-      let slot = await reserve(licence);
-      while (slot > now()) {
+      const notAfter = options.notAfter ?? Number.POSITIVE_INFINITY;
+      let slot = await reserve(licence, notAfter);
+      while (slot !== undefined && slot > now()) {
         await sleep(slot - now());
         // A 429 seen by any worker while this one waited pauses it too.
         const state = await store.read(licence);
-        if (state && state.pausedUntil > now()) slot = await reserve(licence);
+        if (state && state.pausedUntil > now()) slot = await reserve(licence, notAfter);
+      }
+      stats.waitedMs += now() - started;
+      if (slot === undefined) {
+        stats.late += 1;
+        return 'late';
       }
       stats.acquired += 1;
-      stats.waitedMs += now() - started;
+      return 'acquired';
     },
     async pause(licence, until) {
       stats.paused += 1;
@@ -138,6 +152,11 @@ export function sharedLimiter(options: LimiterOptions): SharedLimiter {
 /**
  * A PingOne transport that takes a token of the request's licence before each request, and pauses the licence
  * on a 429 for its Retry-After (the client retries the one request as before).
+ *
+ * A request that changes PingOne (early retirement's DELETE) keeps its caller's deadline through the wait: it
+ * is sent only if its slot comes within its own timeout, and with the time waited taken off that timeout
+ * (lib/audit/paced-transport.ts `keepsDeadline`). Otherwise a DELETE queued behind other workers or a pause
+ * could reach PingOne after its retirement intent lapsed, and after a rotation's regenerate.
  */
 export function limitedTransport(
   inner: Transport,
@@ -153,8 +172,18 @@ export function limitedTransport(
   const random = options.random ?? Math.random;
   return async (request) => {
     const licence = options.licenceOf(request.url);
-    await options.limiter.acquire(licence);
-    const response = await inner(request);
+    if (!keepsDeadline(request)) {
+      await options.limiter.acquire(licence);
+      return settle(licence, await inner(request));
+    }
+    const sendBy = options.now() + request.timeoutMs;
+    const taken = await options.limiter.acquire(licence, { notAfter: sendBy - MIN_SEND_MS });
+    const left = sendBy - options.now();
+    if (taken === 'late' || left < MIN_SEND_MS) throw notSentInTime(request, `licence ${licence}'s`);
+    return settle(licence, await inner({ ...request, timeoutMs: left }));
+  };
+
+  async function settle(licence: string, response: TransportResponse): Promise<TransportResponse> {
     if (response.status === 429) {
       const after = parseRetryAfter(response.headers.get('retry-after'), options.now()) ?? 1_000;
       const pause = Math.min(after, options.maxPauseMs ?? 30_000);
@@ -162,7 +191,7 @@ export function limitedTransport(
       await options.limiter.pause(licence, options.now() + pause + random() * Math.max(50, pause / 10));
     }
     return response;
-  };
+  }
 }
 
 /** The limiter's key in the ledger table for a licence. */

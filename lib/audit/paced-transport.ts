@@ -1,5 +1,31 @@
 import { parseRetryAfter } from '../pingone/responses.js';
-import type { Transport, TransportResponse } from '../pingone/transport.js';
+import {
+  type Transport,
+  TransportError,
+  type TransportRequest,
+  type TransportResponse,
+} from '../pingone/transport.js';
+
+/** Less time than this left of a request's timeout after its wait: it is not sent. */
+export const MIN_SEND_MS = 250;
+
+/**
+ * Whether a request must keep its caller's deadline through a pacer's wait: one that changes PingOne (early
+ * retirement's DELETE, a regenerate POST), not a read or a worker token. Its caller gives it a timeout that
+ * ends by the deadline its safety rests on (a retirement intent's window, lib/audit/retire.ts); a wait that
+ * did not count against that timeout would send it later, and let it land after the window.
+ */
+export function keepsDeadline(request: TransportRequest): boolean {
+  return request.method !== 'GET' && !/\/as\/token(?:[?#]|$)/.test(request.url);
+}
+
+/** A request that changes PingOne, not sent: its turn in the rate budget came after its own timeout. */
+export function notSentInTime(request: TransportRequest, budget: string): TransportError {
+  return new TransportError(
+    `not sent: ${budget} PingOne rate budget had no turn for it within its ${request.timeoutMs} ms timeout ` +
+      '(nothing reached PingOne)',
+  );
+}
 
 export interface PacingOptions {
   /** PingOne requests started per second, at most (a steady rate; no burst beyond one second's worth). */
@@ -46,6 +72,9 @@ export function pacedTransport(
   const transport: Transport = async (request) => {
     const start = now();
     const slot = Math.max(nextSlot, pausedUntil, start);
+    // A change keeps its deadline (keepsDeadline): sent only within its own timeout, waits included.
+    const sendBy = keepsDeadline(request) ? start + request.timeoutMs : undefined;
+    if (sendBy !== undefined && slot > sendBy - MIN_SEND_MS) throw notSentInTime(request, "the run's");
     nextSlot = slot + spacingMs;
     if (slot > start) {
       await sleep(slot - start);
@@ -53,8 +82,11 @@ export function pacedTransport(
       while (pausedUntil > now()) await sleep(pausedUntil - now());
       stats.waitedMs += now() - start;
     }
+    if (sendBy !== undefined && sendBy - now() < MIN_SEND_MS) throw notSentInTime(request, "the run's");
     stats.requests += 1;
-    const response: TransportResponse = await inner(request);
+    const response: TransportResponse = await inner(
+      sendBy === undefined ? request : { ...request, timeoutMs: sendBy - now() },
+    );
     if (response.status === 429) {
       stats.throttled += 1;
       const retryAfter = parseRetryAfter(response.headers.get('retry-after'), now());

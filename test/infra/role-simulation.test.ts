@@ -1143,6 +1143,34 @@ describe("the distributed audit engine's roles (AuditEngine=distributed), by the
     expect(resources.AuditStateMachine?.Properties.StateMachineName).toBe('pingone-secret-rotation-ci-audit');
   });
 
+  it('with early retirement on, the worker may make the retirement writes (the same calls as the single auditor), nothing more of an owner item', async () => {
+    const retiring: Deployment = {
+      ...distributed,
+      parameters: { ...distributed.parameters, RetireUnusedPreviousAfter: '36h' },
+    };
+    // The worker retires with the single auditor's code (lib/audit/retire.ts, ledger-retirement.ts): the calls
+    // that run recorded are the worker's calls.
+    const writes = retireRecorded.filter((c) => c.service === 'dynamodb' && c.operation === 'UpdateItem');
+    expect(writes.length).toBeGreaterThan(0);
+    const requests: AwsRequest[] = [];
+    for (const call of writes) requests.push(...(await requestsFor(call)));
+    const iam = iamWorld(template, retiring, 'AuditWorkerRole');
+    expect(await denied(iam, requests)).toEqual([]);
+    const update = (attributes: string[], origin: string, key = OWNER_KEY): AwsRequest => ({
+      action: 'dynamodb:UpdateItem',
+      resource: table(),
+      context: { ...GLOBAL, ...ledgerItem(key, attributes) },
+      origin,
+    });
+    expect(
+      await decisions(iam, [
+        ...['binding', 'intent', 'history', 'rev'].map((a) => update(['pk', a, 'retirement'], `write ${a}`)),
+        update(['pk', 'retirement'], 'a key that is not an owner', 'audit#cursor#pingone/'),
+        put(OWNER_KEY, ['pk', 'retirement']),
+      ]),
+    ).toEqual([]);
+  });
+
   it("fails without the worker's limiter grant: its token draws are denied", async () => {
     const copy = JSON.parse(JSON.stringify(template)) as Template;
     const role = copy.Resources.AuditWorkerRole as unknown as {

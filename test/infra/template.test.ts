@@ -1098,6 +1098,29 @@ describe('distributed audit engine (AuditEngine=distributed)', () => {
       [[['states:StartExecution'], ['<ref:AuditStateMachine>']]],
     );
   });
+
+  it("with early retirement on, the worker retires as the single auditor does: the same grant as AuditRole's, only then", () => {
+    const retiring: Deployment = {
+      ...defaults,
+      parameters: { AuditEngine: 'distributed', RetireUnusedPreviousAfter: '36h' },
+    };
+    const grant = (resources: ReturnType<typeof resourcesOf>, roleId: string) =>
+      statements(resources, roleId).filter((s) => s.Action.includes('dynamodb:UpdateItem'));
+    const single = grant(
+      resourcesOf({ ...defaults, parameters: { RetireUnusedPreviousAfter: '36h' } }),
+      'AuditRole',
+    );
+    expect(single).toHaveLength(1);
+    expect(grant(resourcesOf(retiring), 'AuditWorkerRole')).toEqual(single);
+    expect(grant(resourcesOf(distributed), 'AuditWorkerRole')).toEqual([]);
+    // The worker gets the setting (the single auditor's environment) and runs the same code.
+    const variables = asObject(
+      asObject(resourcesOf(retiring).AuditWorkerLambdaFunction?.Properties.Environment, 'Environment')
+        .Variables,
+      'Variables',
+    );
+    expect(variables.RETIRE_UNUSED_PREVIOUS_AFTER).toBe('36h');
+  });
 });
 
 describe('example secret', () => {

@@ -4,10 +4,12 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { cursorKey } from '../../lib/audit/cursor.js';
 import { createAuditListHandler, createAuditWorkerHandler } from '../../lib/audit/distributed-handler.js';
 import { limiterKey } from '../../lib/audit/limiter.js';
+import { ledgerKey } from '../../lib/ledger/record.js';
 import type { Transport } from '../../lib/pingone/transport.js';
 import { nodeTransport } from '../../lib/pingone/transport.js';
 import { lambdaContext } from '../../local/driver.js';
 import type { RotatableSecret } from '../../local/world.js';
+import { rotationHarness } from '../support/harness.js';
 import {
   polyfillPromiseWithResolvers,
   auditStateMachineDefinition as stateMachineDefinition,
@@ -26,16 +28,86 @@ import { useWorld } from '../support/world.js';
 polyfillPromiseWithResolvers();
 
 const PREFIX = 'pingone/fleet/';
+const RETIRE_PREFIX = 'pingone/fleet-retire/';
 const FLEET = 7;
 const BATCH = 2;
 const fleet: RotatableSecret[] = [];
+/** Rotated once by the real rotation function (its ledger binds them), under RETIRE_PREFIX. */
+const rotated: RotatableSecret[] = [];
 const { world, sensitive, output, logLeaks } = useWorld({ captureLogs: true });
 
 beforeAll(async () => {
   for (let i = 0; i < FLEET; i++) {
     fleet.push(await world.createRotatableSecret({ name: `${PREFIX}app-${i}`, region: 'EU' }));
   }
+  const { driver } = rotationHarness(world, { maxAttempts: 1 });
+  for (let i = 0; i < 2; i++) {
+    const secret = await world.createRotatableSecret({ name: `${RETIRE_PREFIX}app-${i}`, region: 'EU' });
+    const report = await driver.rotate(secret.arn);
+    if (!report.ok) throw new Error(`seeding ${secret.name}: ${report.error}`);
+    rotated.push(secret);
+  }
 }, 120_000);
+
+interface SweepResult {
+  plan: { count: number; batches: number[] };
+  results: { b: number; j: number; e: number; u: number; f?: number }[];
+  outcome: { complete: boolean; judged: number; count: number; failedBatches: number[] };
+}
+
+/**
+ * One execution of the state machine, its Task states answered by the real handlers (lambda:invoke as Step
+ * Functions calls it: {FunctionName, Payload} in, {Payload: result} out).
+ */
+async function sweep(env: Record<string, string | undefined>, extra: { now?: () => number } = {}) {
+  const inner = nodeTransport();
+  const transport: Transport = async (request) => {
+    const auth = request.headers.authorization;
+    if (auth?.startsWith('Bearer ')) sensitive.add(auth.slice(7));
+    const response = await inner(request);
+    if (response.body.includes('access_token')) {
+      const token = (JSON.parse(response.body) as { access_token?: string }).access_token;
+      if (token) sensitive.add(token);
+    }
+    return response;
+  };
+  const aws = { secretsManager: world.secretsManager, ssm: world.ssm, dynamodb: world.dynamodb };
+  const list = createAuditListHandler({ env, ...aws, ...extra });
+  const worker = createAuditWorkerHandler({ env, ...aws, transport, ...extra });
+  const invoked: { state: string; payload: unknown }[] = [];
+  let running = 0;
+  let mostRunning = 0;
+  const invoke =
+    (state: string, handler: (event: never, context: ReturnType<typeof lambdaContext>) => Promise<unknown>) =>
+    async (input: { FunctionName: string; Payload: unknown }) => {
+      invoked.push({ state, payload: input.Payload });
+      running++;
+      mostRunning = Math.max(mostRunning, running);
+      try {
+        return {
+          StatusCode: 200,
+          Payload: await handler(input.Payload as never, lambdaContext(Date.now(), 900_000)),
+        };
+      } finally {
+        running--;
+      }
+    };
+  const machine = new StateMachine(stateMachineDefinition() as never);
+  const execution = machine.run(
+    {},
+    {
+      overrides: {
+        taskResourceLocalHandlers: {
+          ListFleet: invoke('ListFleet', list) as never,
+          JudgeBatch: invoke('JudgeBatch', worker) as never,
+          FinishSweep: invoke('FinishSweep', list) as never,
+        },
+      },
+    },
+  );
+  const result = (await execution.result) as unknown as SweepResult;
+  return { result, invoked, mostRunning };
+}
 
 describe('the distributed audit state machine', () => {
   it('is valid ASL (asl-validator), with a Distributed Map of STANDARD child executions over the batches', () => {
@@ -63,61 +135,8 @@ describe('the distributed audit state machine', () => {
       AUDIT_MAX_CONCURRENCY: '2',
       AUDIT_PINGONE_REQUESTS_PER_SECOND: '50',
     };
-    const inner = nodeTransport();
-    const transport: Transport = async (request) => {
-      const auth = request.headers.authorization;
-      if (auth?.startsWith('Bearer ')) sensitive.add(auth.slice(7));
-      const response = await inner(request);
-      if (response.body.includes('access_token')) {
-        const token = (JSON.parse(response.body) as { access_token?: string }).access_token;
-        if (token) sensitive.add(token);
-      }
-      return response;
-    };
-    const aws = { secretsManager: world.secretsManager, ssm: world.ssm, dynamodb: world.dynamodb };
-    const list = createAuditListHandler({ env, ...aws });
-    const worker = createAuditWorkerHandler({ env, ...aws, transport });
-    const invoked: { state: string; payload: unknown }[] = [];
-    let running = 0;
-    let mostRunning = 0;
-    // lambda:invoke as Step Functions calls it: {FunctionName, Payload} in, {Payload: result} out.
-    const invoke =
-      (
-        state: string,
-        handler: (event: never, context: ReturnType<typeof lambdaContext>) => Promise<unknown>,
-      ) =>
-      async (input: { FunctionName: string; Payload: unknown }) => {
-        invoked.push({ state, payload: input.Payload });
-        running++;
-        mostRunning = Math.max(mostRunning, running);
-        try {
-          return {
-            StatusCode: 200,
-            Payload: await handler(input.Payload as never, lambdaContext(Date.now(), 900_000)),
-          };
-        } finally {
-          running--;
-        }
-      };
-    const machine = new StateMachine(stateMachineDefinition() as never);
     const started = Date.now();
-    const execution = machine.run(
-      {},
-      {
-        overrides: {
-          taskResourceLocalHandlers: {
-            ListFleet: invoke('ListFleet', list) as never,
-            JudgeBatch: invoke('JudgeBatch', worker) as never,
-            FinishSweep: invoke('FinishSweep', list) as never,
-          },
-        },
-      },
-    );
-    const result = (await execution.result) as {
-      plan: { count: number; batches: number[] };
-      results: { b: number; j: number; e: number; u: number }[];
-      outcome: { complete: boolean; judged: number; count: number; failedBatches: number[] };
-    };
+    const { result, invoked, mostRunning } = await sweep(env);
 
     expect(result.plan).toMatchObject({ count: FLEET, batches: [0, 1, 2, 3] });
     expect(result.results.map((r) => r.b).sort()).toEqual([0, 1, 2, 3]);
@@ -147,6 +166,48 @@ describe('the distributed audit state machine', () => {
     expect(Number(bucket.Item?.rev?.N)).toBeGreaterThanOrEqual(2 * FLEET);
     // Two workers at once, never more (the Map's MaxConcurrencyPath from AUDIT_MAX_CONCURRENCY).
     expect(mostRunning).toBe(2);
+  });
+
+  it('with early retirement on, the workers retire unused previous secrets as the single auditor does (ledger intent, record)', async () => {
+    output.clear();
+    const env = {
+      ...world.functionEnv,
+      AUDIT_SECRET_NAME_PREFIX: RETIRE_PREFIX,
+      AUDIT_BATCH_SIZE: '1',
+      AUDIT_MAX_CONCURRENCY: '2',
+      AUDIT_PINGONE_REQUESTS_PER_SECOND: '50',
+      RETIRE_UNUSED_PREVIOUS_AFTER: '1h',
+    };
+    const before = rotated.map((s) => world.sim.readSecret(s.environmentId, s.resourceId));
+    expect(before.every((state) => state.previous !== undefined)).toBe(true);
+    // Two hours after the rotations: nobody used the previous secrets since.
+    const { result } = await sweep(env, { now: () => world.sim.clock.now().getTime() + 2 * 3_600_000 });
+
+    expect(result.outcome).toEqual({ complete: true, judged: 2, count: 2, failedBatches: [] });
+    for (const [i, secret] of rotated.entries()) {
+      const after = world.sim.readSecret(secret.environmentId, secret.resourceId);
+      // Only the previous secret is gone: the current one (AWSCURRENT) is untouched.
+      expect(after.previous).toBeUndefined();
+      expect(after.secret).toBe(before[i]?.secret);
+      const item = await world.dynamodb.send(
+        new GetItemCommand({
+          TableName: world.ledgerTable,
+          Key: {
+            pk: {
+              S: ledgerKey({ kind: 'resource', environmentId: secret.environmentId, id: secret.resourceId }),
+            },
+          },
+        }),
+      );
+      // Recorded on the owner's item, the intent cleared, as lib/audit/ledger-retirement.ts does for both engines.
+      expect(item.Item?.previousRetired?.M?.secretArn?.S).toBe(secret.arn);
+      expect(item.Item?.retirement).toBeUndefined();
+    }
+    const retired = output.records
+      .filter((r) => r._aws !== undefined && r.PreviousSecretRetired !== undefined)
+      .reduce((n, r) => n + Number(r.PreviousSecretRetired), 0);
+    expect(retired).toBe(2);
+    expect(output.captured).toContain('previous secret retired early');
   });
 
   it('the captured logs hold no secret, bearer token or worker credential', () => {

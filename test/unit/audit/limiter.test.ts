@@ -78,7 +78,7 @@ describe('the shared PingOne limiter (one bucket per licence, conditional writes
     const licenceOf = (url: string) => (url.includes('other') ? 'org-b' : 'org-a');
     const asA = limitedTransport(inner, { limiter: a, licenceOf, now: scheduler.now, random: () => 0.5 });
     const asB = limitedTransport(inner, { limiter: b, licenceOf, now: scheduler.now, random: () => 0.5 });
-    const request = (url: string) => ({ method: 'GET' as const, url, headers: {}, timeoutMs: 1_000 });
+    const request = (url: string) => ({ method: 'GET' as const, url, headers: {}, timeoutMs: 10_000 });
     const seen: Record<string, number> = {};
     const work = (async () => {
       expect((await asA(request('https://api/org-a/1'))).status).toBe(429);
@@ -96,5 +96,47 @@ describe('the shared PingOne limiter (one bucket per licence, conditional writes
     expect(seen.sameLicence).toBeGreaterThanOrEqual(3_000);
     expect(seen.sameLicence).toBeLessThan(3_400);
     expect(seen.otherLicence).toBeLessThan(100);
+  });
+
+  it("keeps a DELETE's deadline through the shared wait: not sent when the licence's turn comes after its timeout", async () => {
+    const { scheduler, limiters, store } = world(2, 1);
+    const [a, b] = limiters as [ReturnType<typeof sharedLimiter>, ReturnType<typeof sharedLimiter>];
+    const sent: { method: string; at: number; timeoutMs: number }[] = [];
+    const inner: Transport = async (request) => {
+      sent.push({ method: request.method, at: scheduler.now() - START, timeoutMs: request.timeoutMs });
+      return response(204);
+    };
+    const licenceOf = () => 'org-a';
+    const asB = limitedTransport(inner, { limiter: b, licenceOf, now: scheduler.now, random: () => 0.5 });
+    const del = (timeoutMs: number) => ({
+      method: 'DELETE' as const,
+      url: 'https://api/environments/e/resources/r/secret',
+      headers: {},
+      timeoutMs,
+    });
+    const outcomes: string[] = [];
+    const work = (async () => {
+      // Another worker of the licence queued 15 requests at 1/s: the licence's next turn is 15 s away.
+      for (let i = 0; i < 15; i++) void a.acquire('org-a');
+      await scheduler.sleep(10);
+      await asB(del(10_000)).then(
+        () => outcomes.push('sent'),
+        (error: Error) => outcomes.push(error.message),
+      );
+      await asB(del(30_000)).then(() => outcomes.push('sent'));
+    })();
+    await drive(scheduler, work);
+    expect(outcomes[0]).toMatch(
+      /not sent: licence org-a's PingOne rate budget had no turn for it within its 10000 ms/,
+    );
+    expect(outcomes[1]).toBe('sent');
+    // Only the second went out, after its wait, with the wait taken off its timeout (it ends by its deadline).
+    expect(sent).toHaveLength(1);
+    const only = sent[0] as { at: number; timeoutMs: number };
+    expect(only.at).toBeGreaterThanOrEqual(14_000);
+    expect(only.at + only.timeoutMs).toBeLessThanOrEqual(10 + 30_000 + 1);
+    expect(b.stats.late).toBe(1);
+    // The refused one took no turn: the bucket holds the other worker's 15 and the one DELETE sent.
+    expect(store.items.get('org-a')?.rev).toBe(16);
   });
 });

@@ -69,6 +69,43 @@ describe('pacedTransport', () => {
     expect((started[2] ?? 0) - (started[1] ?? 0)).toBe(10);
   });
 
+  it("keeps a DELETE's deadline through a 429's pause: not sent once its turn falls after its timeout, else sent with the wait taken off", async () => {
+    const seen: TransportRequest[] = [];
+    const answers = [response(429, { 'retry-after': '20' })];
+    const inner: Transport = async (request) => {
+      seen.push(request);
+      return answers.shift() ?? response(204);
+    };
+    const clock = {
+      now: () => Date.now(),
+      sleep: (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)),
+    };
+    const { transport, stats } = pacedTransport(inner, { requestsPerSecond: 10, ...clock });
+    const del = (timeoutMs: number): TransportRequest => ({
+      method: 'DELETE',
+      url: 'https://api.pingone.eu/v1/environments/e/resources/r/secret',
+      headers: {},
+      timeoutMs,
+    });
+
+    expect((await transport(REQUEST)).status).toBe(429);
+    // Paused 20 s: a DELETE whose caller gave it 10 s must not go out 20 s later (an early retirement's
+    // intent would have lapsed by then), and a worker token or a read still waits as before.
+    await expect(transport(del(10_000))).rejects.toThrow(/not sent.*within its 10000 ms timeout/);
+    const token = transport({ ...REQUEST, method: 'POST', url: 'https://auth.pingone.eu/e/as/token' });
+    const late = transport(del(25_000));
+    await vi.advanceTimersByTimeAsync(25_000);
+    await token;
+    await late;
+
+    expect(seen.map((r) => r.method)).toEqual(['GET', 'POST', 'DELETE']);
+    // Sent after the pause, with only what was left of its 25 s: the exchange still ends by its deadline.
+    const sent = seen[2] as TransportRequest;
+    expect(sent.timeoutMs).toBeLessThanOrEqual(25_000 - 20_000);
+    expect(sent.timeoutMs).toBeGreaterThan(4_000);
+    expect(stats.requests).toBe(3);
+  });
+
   it('refuses a rate that is not a positive number', () => {
     const { inner } = setUp();
     expect(() => pacedTransport(inner, { requestsPerSecond: 0 })).toThrow(/positive number/);
