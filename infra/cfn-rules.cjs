@@ -8,6 +8,21 @@ const empty = (name) => ({ 'Fn::Equals': [ref(name), ''] });
 const set = (name) => ({ 'Fn::Not': [empty(name)] });
 
 const RULES = {
+  // The workers are named in one place (infra/worker-settings.cjs checks the same at package time).
+  OneWorkerSetting: {
+    Assertions: [
+      {
+        Assert: { 'Fn::Not': [{ 'Fn::And': [set('PingOneWorkers'), set('WorkerParameterName')] }] },
+        AssertDescription:
+          'PingOneWorkers and WorkerParameterName are both set: name the workers in one place, PingOneWorkers (a worker per PingOne organization; leave WorkerParameterName empty) or WorkerParameterName (the single worker)',
+      },
+      {
+        Assert: { 'Fn::Or': [set('PingOneWorkers'), set('WorkerParameterName')] },
+        AssertDescription:
+          'No worker is named: set WorkerParameterName (the single worker, e.g. /pingone/rotation-worker) or PingOneWorkers (a worker per PingOne organization)',
+      },
+    ],
+  },
   VpcSubnetsAndSecurityGroupsTogether: {
     Assertions: [
       {

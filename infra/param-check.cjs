@@ -7,6 +7,7 @@
 // would otherwise only enforce at deploy time.
 const { readFileSync } = require('node:fs');
 const { join } = require('node:path');
+const { checkWorkerSettings, DEFAULT_WORKER_PARAMETER } = require('./worker-settings.cjs');
 
 /** Levenshtein distance, case-insensitive. */
 function distance(a, b) {
@@ -72,6 +73,7 @@ function parameterConstraints(text) {
         .map((v) => v.trim().replace(/^"(.*)"$/, '$1'));
     } else if (key === 'AllowedPattern') current.allowedPattern = value;
     else if (key === 'MinLength') current.minLength = Number(value);
+    else if (key === 'MaxLength') current.maxLength = Number(value);
     else if (key === 'MinValue') current.minValue = Number(value);
     else if (key === 'MaxValue') current.maxValue = Number(value);
     else if (key === 'ConstraintDescription') current.constraint = value;
@@ -126,6 +128,12 @@ function checkParams({ known, given, values, constraints }) {
       problems.push(`${where} is too short: at least ${c.minLength} characters`);
       continue;
     }
+    if (c.maxLength !== undefined && text.length > c.maxLength) {
+      problems.push(
+        `${name} (stack parameter ${c.stackParameter}) is too long: ${text.length} characters, at most ${c.maxLength}`,
+      );
+      continue;
+    }
     if (c.type === 'Number') {
       const n = Number(text);
       if (text.trim() === '' || !Number.isFinite(n)) problems.push(`${where} is not a number`);
@@ -136,7 +144,20 @@ function checkParams({ known, given, values, constraints }) {
       }
     }
   }
+  if ('workerParameterName' in values || 'workers' in values) problems.push(...checkWorkerSettings(values));
   return problems;
+}
+
+/**
+ * The final values of the params as the template gets them: `workerParameterName`'s default is resolved at
+ * package time (infra/worker-settings.cjs: /pingone/rotation-worker unless `workers` is set).
+ */
+function finalValues(values) {
+  const out = { ...values };
+  if (typeof out.workerParameterName === 'string' && out.workerParameterName.includes('${')) {
+    out.workerParameterName = String(out.workers ?? '').trim() === '' ? DEFAULT_WORKER_PARAMETER : '';
+  }
+  return out;
 }
 
 class ParamCheck {
@@ -157,7 +178,7 @@ class ParamCheck {
         const constraints = parameterConstraints(
           readFileSync(join(serverless.serviceDir ?? process.cwd(), 'infra/parameters.yml'), 'utf8'),
         );
-        const problems = checkParams({ known, given, values, constraints });
+        const problems = checkParams({ known, given, values: finalValues(values), constraints });
         if (problems.length > 0) {
           throw new serverless.classes.Error(
             `Deploy parameters refused before packaging:\n  - ${problems.join('\n  - ')}`,
@@ -171,5 +192,6 @@ class ParamCheck {
 
 module.exports = ParamCheck;
 module.exports.checkParams = checkParams;
+module.exports.finalValues = finalValues;
 module.exports.parameterConstraints = parameterConstraints;
 module.exports.nearest = nearest;

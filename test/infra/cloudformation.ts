@@ -20,6 +20,7 @@ export interface Parameter {
   AllowedPattern?: string;
   AllowedValues?: string[];
   MinLength?: number;
+  MaxLength?: number;
   /** Number parameters. */
   MinValue?: number;
   MaxValue?: number;
@@ -184,9 +185,10 @@ export class TemplateEvaluator {
   }
 }
 
-/** Whether CloudFormation would accept `value` for this parameter (AllowedPattern, AllowedValues, MinLength). */
+/** Whether CloudFormation would accept `value` for this parameter (AllowedPattern, AllowedValues, Min/MaxLength). */
 export function satisfiesConstraints(parameter: Parameter, value: string): boolean {
-  const { AllowedPattern, AllowedValues, MinLength, MinValue, MaxValue } = parameter;
+  const { AllowedPattern, AllowedValues, MinLength, MaxLength, MinValue, MaxValue } = parameter;
+  if (MaxLength !== undefined && value.length > MaxLength) return false;
   if (AllowedPattern !== undefined && !new RegExp(`^(?:${AllowedPattern})$`).test(value)) return false;
   if (AllowedValues !== undefined && !AllowedValues.includes(value)) return false;
   if (parameter.Type === 'Number') {

@@ -13,7 +13,8 @@ import { describe, expect, it } from 'vitest';
 import { packageService } from '../support/osls-package.js';
 
 const require = createRequire(import.meta.url);
-const { checkParams, parameterConstraints } = require('../../infra/param-check.cjs') as {
+const { checkParams, finalValues, parameterConstraints } = require('../../infra/param-check.cjs') as {
+  finalValues(values: Record<string, unknown>): Record<string, unknown>;
   checkParams(input: {
     known: string[];
     given: { name: string; value: string | undefined }[];
@@ -75,6 +76,88 @@ describe('the params check (infra/param-check.cjs)', () => {
       'auditConcurrency = "100" (stack parameter AuditConcurrency) is out of range: from 1 to 64',
     ]);
     expect(check({ secretNamePrefix: 'pingone' })[0]).toContain('a secret-name prefix ending with "/"');
+  });
+});
+
+describe('the worker settings (infra/worker-settings.cjs, issue 19)', () => {
+  const list = (...workers: Record<string, unknown>[]) => JSON.stringify(workers);
+  // serverless.yml's default of workerParameterName, an osls variable (as configurationInput holds it).
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: an osls variable, not a template string
+  const RAW_DEFAULT = '${file(infra/worker-settings.cjs)}';
+  const eu = { name: 'eu', region: 'EU', parameter: '/pingone/workers/eu', environments: '*' };
+  const na = { name: 'na', region: 'NA', secret: 'pingone/workers/na', environments: '*' };
+  /** The params as the template gets them: `workerParameterName` defaults by `workers` (serverless.yml). */
+  const checkWorkers = (given: Record<string, string>) => {
+    const values = finalValues({
+      ...defaults,
+      workerParameterName: RAW_DEFAULT,
+      workers: '',
+      workerParameterPath: '/pingone/workers/',
+      ...given,
+    });
+    return checkParams({
+      known: [...known, 'workers', 'workerParameterPath'],
+      given: Object.entries(given).map(([name, value]) => ({ name, value })),
+      values,
+      constraints,
+    });
+  };
+
+  it('workerParameterName defaults to /pingone/rotation-worker until workers is set, then to empty', () => {
+    const raw = { workerParameterName: RAW_DEFAULT };
+    expect(finalValues({ ...raw, workers: '' }).workerParameterName).toBe('/pingone/rotation-worker');
+    expect(finalValues({ ...raw, workers: list(eu) }).workerParameterName).toBe('');
+    expect(checkWorkers({})).toEqual([]);
+    expect(checkWorkers({ workers: list(eu, na) })).toEqual([]);
+    // A secret may be named by its ARN.
+    const arn = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:pingone/workers/na-AbCdEf';
+    expect(checkWorkers({ workers: list({ ...na, secret: arn }) })).toEqual([]);
+  });
+
+  it('refuses both, and neither', () => {
+    expect(checkWorkers({ workers: list(eu), workerParameterName: '/pingone/rotation-worker' })).toEqual([
+      'workers and workerParameterName = "/pingone/rotation-worker" are both set: name the workers in one place, workers (the single worker is a list of one) or workerParameterName',
+    ]);
+    expect(
+      checkParams({
+        known,
+        given: [],
+        values: { ...defaults, workerParameterName: '', workers: '' },
+        constraints,
+      }),
+    ).toEqual([
+      'no worker is named: set workerParameterName (the single worker, e.g. /pingone/rotation-worker) or workers (a worker per PingOne organization)',
+    ]);
+  });
+
+  it("refuses a worker the stack's roles could not read, naming it and the scope", () => {
+    expect(checkWorkers({ workers: list({ ...eu, parameter: '/pingone/rotation-worker-eu' }) })).toEqual([
+      "workers: worker 'eu''s parameter /pingone/rotation-worker-eu is not under workerParameterPath = \"/pingone/workers/\", the only SSM parameters the stack's roles may read: move it there or change workerParameterPath",
+    ]);
+    expect(checkWorkers({ workers: list({ ...na, secret: 'payroll/worker' }) })[0]).toContain(
+      "worker 'na''s secret payroll/worker is not under secretNamePrefix = \"pingone/\"",
+    );
+    // Without a leading slash it is the same parameter (and the same ARN).
+    expect(checkWorkers({ workers: list({ ...eu, parameter: 'pingone/workers/eu' }) })).toEqual([]);
+  });
+
+  it('refuses a document that is not a JSON array, or longer than the stack parameter allows', () => {
+    expect(checkWorkers({ workers: '[{"name":' })).toContain(
+      'workers is not valid JSON: it must be the PINGONE_WORKERS array (docs/configuration.md)',
+    );
+    expect(checkWorkers({ workers: '[]' })).toContain(
+      'workers is not a non-empty JSON array: it must be the PINGONE_WORKERS array (docs/configuration.md)',
+    );
+    const many = list(
+      ...Array.from({ length: 30 }, (_, i) => ({
+        ...eu,
+        name: `w${i}`,
+        parameter: `/pingone/workers/w${i}`,
+      })),
+    );
+    expect(checkWorkers({ workers: many })[0]).toMatch(
+      /^workers \(stack parameter PingOneWorkers\) is too long: \d+ characters, at most 2048$/,
+    );
   });
 });
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DescribeSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { SSMClient } from '@aws-sdk/client-ssm';
+import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SweepPlan } from '../../lib/audit/distributed.js';
 import { createAuditListHandler, createAuditWorkerHandler } from '../../lib/audit/distributed-handler.js';
@@ -1187,5 +1187,209 @@ describe("the distributed audit engine's roles (AuditEngine=distributed), by the
         await requestsOf(workerRecorded, 'auditWorker'),
       ),
     ).toEqual(['dynamodb:PutItem (dynamodb:PutItem)']);
+  });
+});
+
+/**
+ * Issue 19: the stack names several workers (PingOneWorkers, the PINGONE_WORKERS JSON). CloudFormation cannot
+ * read the JSON, so the roles read worker parameters under WorkerParameterPath and worker secrets under the
+ * prefix (rotated secrets). A rotation in each of two regions, one worker's credential in SSM and the other's in
+ * Secrets Manager, and an audit run, recorded and replayed against the roles of that deployment.
+ */
+describe('with PingOneWorkers (a worker per PingOne organization), by the same evaluator', () => {
+  const rotationCalls: RecordedCall[] = [];
+  const auditCalls: RecordedCall[] = [];
+  const WORKER_PARAMETER = '/pingone/workers/na';
+  const WORKER_SECRET = 'pingone/workers/eu';
+  let workers: Deployment;
+
+  beforeAll(async () => {
+    const recordInto = <C extends SecretsManagerClient | SSMClient | DynamoDBClient>(
+      client: C,
+      service: RecordedCall['service'],
+      into: RecordedCall[],
+    ): C => {
+      (client.middlewareStack as SecretsManagerClient['middlewareStack']).add(
+        (next, context) => async (args) => {
+          into.push({
+            service,
+            operation: String(context.commandName).replace(/Command$/, ''),
+            input: { ...(args.input as Record<string, unknown>) },
+          });
+          return next(args);
+        },
+        { step: 'initialize', name: 'recordAwsCalls' },
+      );
+      return client;
+    };
+    const clients = (into: RecordedCall[]) => ({
+      secretsManager: recordInto(
+        new SecretsManagerClient({ ...LOCAL_AWS, endpoint: world.moto.url }),
+        'secretsmanager',
+        into,
+      ),
+      ssm: recordInto(new SSMClient({ ...LOCAL_AWS, endpoint: world.moto.url }), 'ssm', into),
+      dynamodb: recordInto(new DynamoDBClient({ ...LOCAL_AWS, endpoint: world.moto.url }), 'dynamodb', into),
+    });
+    const na = world.regionWorkers.find((w) => w.region === 'NA')?.credentials;
+    const eu = world.regionWorkers.find((w) => w.region === 'EU')?.credentials;
+    if (!na || !eu) throw new Error('the world has no NA and EU workers');
+    // NA's worker in SSM under the path; EU's in Secrets Manager under the prefix, rotated by this function.
+    await world.ssm.send(
+      new PutParameterCommand({
+        Name: WORKER_PARAMETER,
+        Type: 'SecureString',
+        Value: JSON.stringify({ ...na }),
+      }),
+    );
+    const { arn: workerSecretArn } = await world.secrets.create({
+      name: WORKER_SECRET,
+      secretString: JSON.stringify({
+        environmentId: eu.environmentId,
+        applicationId: eu.clientId,
+        clientSecret: eu.clientSecret,
+        region: 'EU',
+      }),
+      tags: { [TAG_KEY]: TAG_VALUE },
+    });
+    // moto records the rotation settings, then fails to find the Lambda function: the state wanted here.
+    await world.secrets
+      .rotate(workerSecretArn, {
+        lambdaArn: functionArn,
+        automaticallyAfterDays: 30,
+        rotateImmediately: false,
+      })
+      .catch((error: Error) => {
+        if (error.name !== 'ResourceNotFoundException') throw error;
+      });
+    const described = await world.secretsManager.send(
+      new DescribeSecretCommand({ SecretId: workerSecretArn }),
+    );
+    expect(described.RotationLambdaARN).toBe(functionArn);
+    const list = JSON.stringify([
+      { name: 'na', region: 'NA', parameter: WORKER_PARAMETER, environments: '*' },
+      { name: 'eu', region: 'EU', secret: WORKER_SECRET, environments: '*' },
+    ]);
+    workers = {
+      ...deployment,
+      parameters: { ...deployment.parameters, WorkerParameterName: '', PingOneWorkers: list },
+    };
+    const env = { ...world.functionEnv, PINGONE_WORKERS: list };
+    const handler = createRotationHandler({
+      env,
+      ...clients(rotationCalls),
+      now: () => world.sim.clock.now().getTime(),
+    });
+    const driver = new LocalRotationDriver({
+      secretsManager: world.secretsManager,
+      invoke: (event, context) => handler(event as never, context),
+      rotationLambdaArn: functionArn,
+    });
+    const quietRotations = new OutputCapture().start();
+    try {
+      for (const region of ['NA', 'EU'] as const) {
+        const secret = await world.createRotatableSecret({
+          name: `pingone/iam/workers-${region.toLowerCase()}`,
+          region,
+          tags: { [TAG_KEY]: TAG_VALUE },
+        });
+        const report = await driver.rotate(secret.arn);
+        expect(report.ok, report.error).toBe(true);
+      }
+    } finally {
+      quietRotations.stop();
+    }
+    const audit = createAuditHandler({
+      env: { ...env, AUDIT_SECRET_NAME_PREFIX: 'pingone/', AUDIT_ROTATION_FUNCTION_ARN: functionArn },
+      ...clients(auditCalls),
+    });
+    const quiet = new OutputCapture().start();
+    await audit({}, lambdaContext(Date.now(), 120_000)).finally(() => quiet.stop());
+  }, 120_000);
+
+  const requestsOf = async (calls: readonly RecordedCall[], group: string) => {
+    const requests: AwsRequest[] = [...logRequests(group)];
+    for (const call of calls) requests.push(...(await requestsFor(call)));
+    return requests;
+  };
+  const read = (name: string): AwsRequest[] => [
+    { action: 'ssm:GetParameter', resource: parameterArn(name), context: GLOBAL, origin: name },
+    {
+      action: 'kms:Decrypt',
+      resource: KEY,
+      context: {
+        ...GLOBAL,
+        'kms:ViaService': `ssm.${REGION}.amazonaws.com`,
+        'kms:CallerAccount': ACCOUNT,
+        'kms:EncryptionContext:PARAMETER_ARN': parameterArn(name),
+      },
+      origin: name,
+    },
+  ];
+  const decisions = async (iam: IamWorld, requests: AwsRequest[]) => {
+    const out: Record<string, string> = {};
+    for (const request of requests) {
+      const context = await applicableContext(request.action, request.resource, request.context);
+      out[`${request.action} ${request.origin}`] = await evaluate(iam, { ...request, context });
+    }
+    return out;
+  };
+
+  it('the recorded runs read each worker where the deployment names it (SSM under the path, the secret under the prefix)', () => {
+    for (const calls of [rotationCalls, auditCalls]) {
+      const reads = calls.map((c) => `${c.operation} ${String(c.input.Name ?? c.input.SecretId)}`);
+      expect(reads).toContain(`GetParameter ${WORKER_PARAMETER}`);
+      expect(reads.some((r) => r.startsWith('GetSecretValue') && r.includes(WORKER_SECRET))).toBe(true);
+    }
+  });
+
+  it("allows every call of the rotation and of the audit run under that deployment's roles", async () => {
+    expect(await denied(iamWorld(template, workers), await requestsOf(rotationCalls, logGroupName))).toEqual(
+      [],
+    );
+    expect(
+      await denied(iamWorld(template, workers, 'AuditRole'), await requestsOf(auditCalls, auditLogGroupName)),
+    ).toEqual([]);
+  });
+
+  it("the single-worker stack's roles may not read the workers' parameters (the path grant is what allows it)", async () => {
+    const refused = await denied(iamWorld(template), await requestsOf(rotationCalls, logGroupName));
+    expect(refused).toEqual([
+      'ssm:GetParameter (ssm:GetParameter)',
+      'kms:Decrypt (implied by ssm:GetParameter)',
+    ]);
+  });
+
+  it('each role may read and decrypt parameters under WorkerParameterPath only: not the single worker, a lookalike path or another parameter', async () => {
+    const distributedWorkers: Deployment = {
+      ...workers,
+      parameters: { ...workers.parameters, AuditEngine: 'distributed' },
+    };
+    const requests = [
+      ...read('/pingone/workers/eu-2'),
+      ...read('/pingone/rotation-worker'),
+      ...read('/pingone/workers-payroll/eu'),
+      ...read('/prod/database/password'),
+    ];
+    const expected = {
+      'ssm:GetParameter /pingone/workers/eu-2': 'Allowed',
+      'kms:Decrypt /pingone/workers/eu-2': 'Allowed',
+      'ssm:GetParameter /pingone/rotation-worker': 'ImplicitlyDenied',
+      'kms:Decrypt /pingone/rotation-worker': 'ImplicitlyDenied',
+      'ssm:GetParameter /pingone/workers-payroll/eu': 'ImplicitlyDenied',
+      'kms:Decrypt /pingone/workers-payroll/eu': 'ImplicitlyDenied',
+      'ssm:GetParameter /prod/database/password': 'ImplicitlyDenied',
+      'kms:Decrypt /prod/database/password': 'ImplicitlyDenied',
+    };
+    for (const [dep, role] of [
+      [workers, 'IamRoleLambdaExecution'],
+      [workers, 'AuditRole'],
+      [distributedWorkers, 'AuditWorkerRole'],
+    ] as const) {
+      expect({ role, ...(await decisions(iamWorld(template, dep, role), requests)) }).toEqual({
+        role,
+        ...expected,
+      });
+    }
   });
 });

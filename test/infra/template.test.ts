@@ -245,11 +245,11 @@ describe('execution role (least privilege)', () => {
     });
   });
 
-  it('rejects malformed worker parameter names at deploy time', () => {
-    for (const ok of ['/pingone/rotation-worker', 'pingone-worker', 'team/pingone.worker_1']) {
+  it('rejects malformed worker parameter names at deploy time (empty: PingOneWorkers names the workers)', () => {
+    for (const ok of ['/pingone/rotation-worker', 'pingone-worker', 'team/pingone.worker_1', '']) {
       expect(accepts('WorkerParameterName', ok), ok).toBe(true);
     }
-    for (const bad of ['', '/', '//pingone', '/pingone/', '/pingone//worker', '/pingone/*']) {
+    for (const bad of ['/', '//pingone', '/pingone/', '/pingone//worker', '/pingone/*']) {
       expect(accepts('WorkerParameterName', bad), bad).toBe(false);
     }
   });
@@ -358,6 +358,7 @@ describe('function', () => {
     const variables = asObject(asObject(fn().Properties.Environment, 'Environment').Variables, 'Variables');
     expect(variables).toEqual({
       PINGONE_WORKER_PARAMETER: '/pingone/rotation-worker',
+      PINGONE_WORKERS: '',
       PINGONE_REGION: 'NA',
       PINGONE_API_URL: '',
       PINGONE_AUTH_URL: '',
@@ -629,8 +630,8 @@ describe('fleet auditor', () => {
         },
       },
       {
-        StringEquals: {
-          'kms:ViaService': `ssm.${region}.amazonaws.com`,
+        StringEquals: { 'kms:ViaService': `ssm.${region}.amazonaws.com` },
+        StringLike: {
           'kms:EncryptionContext:PARAMETER_ARN': `arn:aws:ssm:${region}:${account}:parameter/pingone-worker`,
         },
       },
@@ -763,7 +764,7 @@ describe('fleet auditor', () => {
         'SSM decrypt statements',
       );
       expect(viaSsm.Condition).toMatchObject({
-        StringEquals: { 'kms:EncryptionContext:PARAMETER_ARN': `arn:aws:ssm:${region}:${account}:${suffix}` },
+        StringLike: { 'kms:EncryptionContext:PARAMETER_ARN': `arn:aws:ssm:${region}:${account}:${suffix}` },
       });
       expect(JSON.stringify(statements)).not.toContain('pingone-worker');
       const variables = (deployment: Deployment) =>
@@ -1120,6 +1121,159 @@ describe('distributed audit engine (AuditEngine=distributed)', () => {
       'Variables',
     );
     expect(variables.RETIRE_UNUSED_PREVIOUS_AFTER).toBe('36h');
+  });
+});
+
+describe('workers per PingOne organization (PingOneWorkers, issue 19)', () => {
+  const list = JSON.stringify([
+    { name: 'eu', region: 'EU', parameter: '/pingone/workers/eu', environments: '*' },
+    { name: 'na', region: 'NA', secret: 'pingone/workers/na', environments: '*' },
+  ]);
+  const workers: Deployment = {
+    ...defaults,
+    parameters: { WorkerParameterName: '', PingOneWorkers: list, KmsKeyArn: keyA },
+  };
+  const distributedWorkers: Deployment = {
+    ...workers,
+    parameters: { ...workers.parameters, AuditEngine: 'distributed' },
+  };
+  type Rules = Record<
+    string,
+    { RuleCondition?: Json; Assertions: { Assert: Json; AssertDescription: string }[] }
+  >;
+  /** The AssertDescriptions of the template's Rules that refuse this deployment (CloudFormation's check). */
+  const refusedBy = (deployment: Deployment): string[] => {
+    const evaluator = new TemplateEvaluator(template, deployment);
+    return Object.values((template as Template & { Rules?: Rules }).Rules ?? {}).flatMap((rule) =>
+      rule.RuleCondition !== undefined && evaluator.evaluate(rule.RuleCondition) !== true
+        ? []
+        : rule.Assertions.filter((a) => evaluator.evaluate(a.Assert) !== true).map(
+            (a) => a.AssertDescription,
+          ),
+    );
+  };
+  const variablesOf = (deployment: Deployment, id: string) =>
+    asObject(
+      asObject(resourcesOf(deployment)[id]?.Properties.Environment, 'Environment').Variables,
+      'Variables',
+    );
+  const statementsOfRole = (deployment: Deployment, roleId: string) => {
+    const resources = resourcesOf(deployment);
+    return [
+      ...toList(resources[roleId]?.Properties.Policies).flatMap((p) =>
+        statementsOf(asObject(p, 'Policy').PolicyDocument),
+      ),
+      ...Object.values(resources)
+        .filter(
+          (r) => r.Type === 'AWS::IAM::Policy' && toList(r.Properties.Roles).includes(`<ref:${roleId}>`),
+        )
+        .flatMap((r) => statementsOf(r.Properties.PolicyDocument)),
+    ];
+  };
+  const path = `arn:aws:ssm:${region}:${account}:parameter/pingone/workers/*`;
+
+  it('is off by default: the single worker /pingone/rotation-worker, as existing stacks have it', () => {
+    expect(template.Parameters?.WorkerParameterName?.Default).toBe('/pingone/rotation-worker');
+    expect(template.Parameters?.PingOneWorkers?.Default).toBe('');
+    expect(template.Parameters?.WorkerParameterPath?.Default).toBe('/pingone/workers/');
+    expect(refusedBy(defaults)).toEqual([]);
+  });
+
+  it('gives the same mapping to the rotation function and every auditor function', () => {
+    for (const [deployment, id] of [
+      [workers, 'RotateLambdaFunction'],
+      [workers, 'AuditLambdaFunction'],
+      [distributedWorkers, 'AuditListLambdaFunction'],
+      [distributedWorkers, 'AuditWorkerLambdaFunction'],
+    ] as const) {
+      expect(variablesOf(deployment, id), id).toMatchObject({
+        PINGONE_WORKERS: list,
+        PINGONE_WORKER_PARAMETER: '',
+      });
+    }
+    expect(refusedBy(workers)).toEqual([]);
+  });
+
+  it('refuses both settings, or neither, at deploy time (Rules), naming what to do', () => {
+    expect(refusedBy({ ...defaults, parameters: { PingOneWorkers: list } })).toEqual([
+      'PingOneWorkers and WorkerParameterName are both set: name the workers in one place, PingOneWorkers (a worker per PingOne organization; leave WorkerParameterName empty) or WorkerParameterName (the single worker)',
+    ]);
+    expect(refusedBy({ ...defaults, parameters: { WorkerParameterName: '' } })).toEqual([
+      'No worker is named: set WorkerParameterName (the single worker, e.g. /pingone/rotation-worker) or PingOneWorkers (a worker per PingOne organization)',
+    ]);
+  });
+
+  it('lets every role that reads workers read (and decrypt) parameters under WorkerParameterPath only', () => {
+    for (const [deployment, roleId] of [
+      [workers, 'IamRoleLambdaExecution'],
+      [workers, 'AuditRole'],
+      [distributedWorkers, 'AuditWorkerRole'],
+    ] as const) {
+      const statements = statementsOfRole(deployment, roleId);
+      const ssm = only(
+        statements.filter((s) => s.Action.some((a) => a.startsWith('ssm:'))),
+        `${roleId} ssm statements`,
+      );
+      expect(ssm.Action).toEqual(['ssm:GetParameter']);
+      expect(ssm.Resource, roleId).toEqual([path]);
+      const viaSsm = only(
+        statements.filter((s) => JSON.stringify(s.Condition ?? {}).includes('PARAMETER_ARN')),
+        `${roleId} SSM decrypt statements`,
+      );
+      expect(viaSsm.Condition, roleId).toEqual({
+        StringEquals: { 'kms:ViaService': `ssm.${region}.amazonaws.com` },
+        StringLike: { 'kms:EncryptionContext:PARAMETER_ARN': path },
+      });
+      expect(JSON.stringify(statements), roleId).not.toContain('rotation-worker');
+    }
+    // The lister reads no worker.
+    expect(JSON.stringify(statementsOfRole(distributedWorkers, 'AuditListRole'))).not.toContain('ssm:');
+    // Another path moves the grant with it.
+    const team = {
+      ...workers,
+      parameters: { ...workers.parameters, WorkerParameterPath: '/team-a/pingone/' },
+    };
+    expect(
+      only(
+        statementsOfRole(team, 'IamRoleLambdaExecution').filter((s) => s.Action.includes('ssm:GetParameter')),
+        'ssm statements',
+      ).Resource,
+    ).toEqual([`arn:aws:ssm:${region}:${account}:parameter/team-a/pingone/*`]);
+  });
+
+  it("with the auditor's own worker, the auditor reads only that one", () => {
+    const own = {
+      ...workers,
+      parameters: { ...workers.parameters, AuditWorkerParameterName: '/pingone/audit-worker' },
+    };
+    const ssm = only(
+      statementsOfRole(own, 'AuditRole').filter((s) => s.Action.includes('ssm:GetParameter')),
+      'ssm statements',
+    );
+    expect(ssm.Resource).toEqual([`arn:aws:ssm:${region}:${account}:parameter/pingone/audit-worker`]);
+  });
+
+  it('validates the document and the path at deploy time', () => {
+    expect(accepts('PingOneWorkers', list)).toBe(true);
+    expect(accepts('PingOneWorkers', '')).toBe(true);
+    expect(accepts('PingOneWorkers', '{"name":"eu"}')).toBe(false);
+    // Lambda allows 4 KB of environment per function: the document may take at most 2048 characters.
+    const long = JSON.stringify(
+      Array.from({ length: 30 }, (_, i) => ({
+        name: `w${i}`,
+        region: 'EU',
+        parameter: `/pingone/workers/w${i}`,
+        environments: '*',
+      })),
+    );
+    expect(long.length).toBeGreaterThan(2048);
+    expect(accepts('PingOneWorkers', long)).toBe(false);
+    for (const ok of ['/pingone/workers/', '/a/', '/team-a/pingone.workers_1/']) {
+      expect(accepts('WorkerParameterPath', ok), ok).toBe(true);
+    }
+    for (const bad of ['', '/', 'pingone/workers/', '/pingone/workers', '/pingone/*/', '/pingone//']) {
+      expect(accepts('WorkerParameterPath', bad), bad).toBe(false);
+    }
   });
 });
 
