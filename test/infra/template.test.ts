@@ -1382,7 +1382,8 @@ describe('stack outputs', () => {
 
 describe('cfn-lint', () => {
   it('reports nothing on the generated template', () => {
-    const result = spawnSync('cfn-lint', [templatePath], { encoding: 'utf8', timeout: 60_000 });
+    // cfn-lint takes ~10 s alone and over 30 s on a loaded machine (vitest's default timeout).
+    const result = spawnSync('cfn-lint', [templatePath], { encoding: 'utf8', timeout: 80_000 });
     if (result.error && (result.error as NodeJS.ErrnoException).code === 'ENOENT') {
       throw new Error(
         'cfn-lint is not on PATH. It is required for this test (and in CI): install it with `pip install cfn-lint`.',
@@ -1391,7 +1392,7 @@ describe('cfn-lint', () => {
     expect(result.error).toBeUndefined();
     expect(`${result.stdout}${result.stderr}`).toBe('');
     expect(result.status).toBe(0);
-  });
+  }, 90_000);
 });
 
 describe('deployment artifact', () => {
