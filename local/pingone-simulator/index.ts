@@ -2,6 +2,8 @@
  * A PingOne simulator for the rotation Lambda's integration tests, `npm start` and operator tooling.
  * See README.md for the URL scheme, the admin API and what is (UN)CONFIRMED about PingOne's behaviour.
  */
+
+export type { ClientAuth } from './api/client-auth.js';
 export { type Clock, type ControllableClock, SimulatorClock, type SimulatorClockOptions } from './clock.js';
 export type { OAuthError, PingOneError, PingOneErrorBody, PingOneErrorDetail } from './errors.js';
 export type {
@@ -17,7 +19,6 @@ export type {
   RouteName,
 } from './faults.js';
 export { ECHO_ENCODINGS, type EchoEncoding } from './faults.js';
-export type { ClientAuth } from './pingone-api.js';
 export {
   type CreatedApplication,
   type CreatedCustomResource,

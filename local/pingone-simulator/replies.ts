@@ -1,10 +1,10 @@
 /** The simulator's replies that do not come from its API: errors, injected faults (gateway pages, echoes), and the request log's filter. */
 
 import type { IncomingMessage } from 'node:http';
+import type { RouteMatch } from './api/routes.js';
 import { errorForStatus, type OAuthError, PingOneError } from './errors.js';
 import { type EchoFault, echoEncode, type FailNextFault, type RouteName } from './faults.js';
 import type { Reply } from './http.js';
-import type { RouteMatch } from './pingone-api.js';
 
 export function toReply(error: PingOneError | OAuthError, correlationId: string): Reply {
   return {

@@ -4,6 +4,10 @@ import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { expandRegionTemplate, type PingOneRegion } from '../../lib/pingone/regions.js';
 import { handleAdminRequest } from './admin.js';
+import { type ClientAuth, clientIdOf } from './api/client-auth.js';
+import { PingOneApi } from './api/pingone-api.js';
+import type { RequestFacts } from './api/request.js';
+import { matchRoute, type RouteMatch, regionOfPath } from './api/routes.js';
 import { type ControllableClock, SimulatorClock } from './clock.js';
 import {
   errorForStatus,
@@ -15,15 +19,6 @@ import {
 } from './errors.js';
 import { FaultInjector, type FaultSubject, type RouteName } from './faults.js';
 import { type Reply, readBody, writeReply } from './http.js';
-import {
-  type ClientAuth,
-  clientIdOf,
-  matchRoute,
-  PingOneApi,
-  type RequestFacts,
-  type RouteMatch,
-  regionOfPath,
-} from './pingone-api.js';
 import { echoReply, failNextReply, gatewayText, isAuthRoute, toReply } from './replies.js';
 import type {
   CreateApplicationInput,

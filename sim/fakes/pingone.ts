@@ -17,9 +17,10 @@ import {
   type TransportResponse,
 } from '../../lib/pingone/transport.js';
 import type { TransportEncodingName } from '../../lib/redact.js';
+import { PingOneApi } from '../../local/pingone-simulator/api/pingone-api.js';
+import { matchRoute, type RouteMatch } from '../../local/pingone-simulator/api/routes.js';
 import type { Clock } from '../../local/pingone-simulator/clock.js';
 import { errorForStatus, OAuthError, PingOneError } from '../../local/pingone-simulator/errors.js';
-import { matchRoute, PingOneApi, type RouteMatch } from '../../local/pingone-simulator/pingone-api.js';
 import type { OwnerKind } from '../../local/pingone-simulator/store/model.js';
 import { SimulatorStore } from '../../local/pingone-simulator/store/store.js';
 import type { FaultClass, Proc, SimEnv } from '../env.js';
