@@ -20,19 +20,22 @@ import {
   dynamoDbBatchStore,
   finishSweep,
   judgeBatch,
-  licenceOfUrl,
   listSweep,
   type SweepOutcome,
   type SweepPlan,
 } from './distributed.js';
 import { AUDIT_SERVICE, type AuditHandlerDependencies, auditFailed, publish, summarize } from './handler.js';
 import { retirementLedger } from './ledger-retirement.js';
+import { licenceOfRequest } from './licence.js';
 import { type BucketStore, dynamoDbBucketStore, limitedTransport, sharedLimiter } from './limiter.js';
 
 export interface DistributedDependencies extends AuditHandlerDependencies {
   readonly batches?: BatchStore;
   readonly buckets?: BucketStore;
-  /** PingOne environment id → organization (licence), for the shared limiter; default: one licence. */
+  /**
+   * PingOne environment id → licence, overriding the worker mapping's organizations (lib/audit/licence.ts)
+   * for the environments it names: the bench's simulated licences.
+   */
   readonly organizations?: ReadonlyMap<string, string>;
   readonly random?: () => number;
 }
@@ -147,8 +150,8 @@ export function createAuditWorkerHandler(deps: DistributedDependencies = {}) {
     });
     const transport = limitedTransport(deps.transport ?? defaultTransport(), {
       limiter,
-      // One worker credential: one organization, one bucket (issue 19 maps workers to organizations).
-      licenceOf: licenceOfUrl(deps.organizations ?? new Map(), `worker:${config.rotation.workerParameter}`),
+      // One bucket per PingOne organization (its workers' `organization` in PINGONE_WORKERS), else per worker.
+      licenceOf: licenceOfRequest(config.rotation, deps.organizations),
       now,
       ...(deps.random ? { random: deps.random } : {}),
     });

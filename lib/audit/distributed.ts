@@ -274,19 +274,3 @@ export function memoryBatchStore(): BatchStore {
     },
   };
 }
-
-/**
- * The licence (PingOne organization) a request draws on, for the shared limiter: the environment in its URL
- * mapped to its organization when known (`organizations`), else `fallback` (one worker, one organization).
- */
-export function licenceOfUrl(
-  organizations: ReadonlyMap<string, string>,
-  fallback: string,
-): (url: string) => string {
-  return (url) => {
-    // API calls name the environment in the path; token requests are <auth host>/<environment>/as/token.
-    const environment = (/\/environments\/([^/?#]+)/.exec(url) ??
-      /\/([^/?#]+)\/as\/token/.exec(url))?.[1]?.toLowerCase();
-    return (environment && organizations.get(environment)) || fallback;
-  };
-}

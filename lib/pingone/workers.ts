@@ -39,6 +39,12 @@ export interface WorkerSpec {
   readonly credential: WorkerCredentialLocation;
   /** Lower-case environment ids it covers, or `'*'`: every environment of its organization (in its region). */
   readonly environments: '*' | readonly string[];
+  /**
+   * Its PingOne organization (licence), lower-cased, when PINGONE_WORKERS names it: PingOne's rate limits are
+   * per licence, so the distributed auditor's workers of one organization share one rate budget
+   * (lib/audit/licence.ts). Undefined: the worker counts as a licence of its own.
+   */
+  readonly organization?: string;
 }
 
 const NAME = /^[A-Za-z0-9_.:/-]{1,128}$/;
@@ -80,7 +86,7 @@ export function parseWorkers(text: string, source: string, setting = 'workers'):
       throw fail(`: ${at} is not an object`);
     const f = entry as Record<string, unknown>;
     const unknown = Object.keys(f).filter(
-      (k) => !['name', 'region', 'parameter', 'secret', 'environments'].includes(k),
+      (k) => !['name', 'region', 'parameter', 'secret', 'environments', 'organization'].includes(k),
     );
     if (unknown.length > 0) throw fail(`: ${at} has unknown field(s) ${unknown.join(', ')}`);
     if (typeof f.name !== 'string' || !NAME.test(f.name)) {
@@ -111,11 +117,18 @@ export function parseWorkers(text: string, source: string, setting = 'workers'):
         `${where} must cover "environments": "*" (its whole organization) or a non-empty list of environment UUIDs`,
       );
     }
+    if (f.organization !== undefined && (typeof f.organization !== 'string' || !NAME.test(f.organization))) {
+      throw fail(
+        `${where} has organization ${JSON.stringify(f.organization)}; it must be the PingOne organization's id ` +
+          '(1-128 letters, digits or _.:/-), or left out',
+      );
+    }
     return Object.freeze({
       name: f.name,
       region: f.region,
       credential: Object.freeze(credential),
       environments,
+      ...(f.organization === undefined ? {} : { organization: (f.organization as string).toLowerCase() }),
     });
   });
   return Object.freeze(specs);

@@ -160,7 +160,8 @@ describe('the distributed audit state machine', () => {
     const bucket = await world.dynamodb.send(
       new GetItemCommand({
         TableName: world.ledgerTable,
-        Key: { pk: { S: limiterKey(`worker:${world.functionEnv.PINGONE_WORKER_PARAMETER}`) } },
+        // The world's workers (PINGONE_WORKERS, one per region) name no organization: the EU worker's own bucket.
+        Key: { pk: { S: limiterKey('worker:eu') } },
       }),
     );
     expect(Number(bucket.Item?.rev?.N)).toBeGreaterThanOrEqual(2 * FLEET);
@@ -208,6 +209,30 @@ describe('the distributed audit state machine', () => {
       .reduce((n, r) => n + Number(r.PreviousSecretRetired), 0);
     expect(retired).toBe(2);
     expect(output.captured).toContain('previous secret retired early');
+  });
+
+  it("keys the limiter's bucket by the workers' PingOne organization (PINGONE_WORKERS organization)", async () => {
+    const organization = '5d3b2a10-1111-4111-8111-111111111111';
+    // The world's workers, one per region; the EU one names its organization.
+    const workers = (JSON.parse(world.functionEnv.PINGONE_WORKERS ?? '[]') as { region: string }[]).map(
+      (w) => (w.region === 'EU' ? { ...w, organization } : w),
+    );
+    const env = {
+      ...world.functionEnv,
+      PINGONE_WORKERS: JSON.stringify(workers),
+      AUDIT_SECRET_NAME_PREFIX: RETIRE_PREFIX,
+      AUDIT_PINGONE_REQUESTS_PER_SECOND: '50',
+    };
+    const { result } = await sweep(env);
+    expect(result.outcome).toMatchObject({ complete: true, judged: 2 });
+    const bucket = await world.dynamodb.send(
+      new GetItemCommand({
+        TableName: world.ledgerTable,
+        Key: { pk: { S: limiterKey(`org:${organization}`) } },
+      }),
+    );
+    // Every request of the sweep (2 secrets: a token and 2 GETs each, at least) drew on the organization's bucket.
+    expect(Number(bucket.Item?.rev?.N)).toBeGreaterThanOrEqual(4);
   });
 
   it('the captured logs hold no secret, bearer token or worker credential', () => {
