@@ -1,7 +1,7 @@
 import type { PingOneRegion } from '../../lib/pingone/regions.js';
+import type { SimulatorControl } from './control.js';
 import type { EchoEncoding, RouteName } from './faults.js';
 import { isJsonObject, isLoopback, type Reply } from './http.js';
-import type { PingOneSimulator } from './simulator.js';
 import type {
   ApplicationAuthMethod,
   ApplicationGrantType,
@@ -27,7 +27,7 @@ type Body = Record<string, unknown>;
 interface AdminRoute {
   readonly method: string;
   readonly path: RegExp;
-  readonly handle: (sim: PingOneSimulator, body: Body, params: readonly string[]) => Reply;
+  readonly handle: (sim: SimulatorControl, body: Body, params: readonly string[]) => Reply;
 }
 
 const ENV = '([^/]+)';
@@ -253,7 +253,7 @@ const ROUTES: readonly AdminRoute[] = [
 ];
 
 /** Answers a request under `/__admin`. Loopback clients only: the admin API hands out secrets. */
-export function handleAdminRequest(sim: PingOneSimulator, request: AdminRequest): Reply {
+export function handleAdminRequest(sim: SimulatorControl, request: AdminRequest): Reply {
   if (!isLoopback(request.remoteAddress)) {
     return { status: 403, body: { error: 'the admin API answers loopback clients only' } };
   }

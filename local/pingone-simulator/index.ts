@@ -5,6 +5,14 @@
 
 export type { ClientAuth } from './api/client-auth.js';
 export { type Clock, type ControllableClock, SimulatorClock, type SimulatorClockOptions } from './clock.js';
+export type {
+  CreatedApplication,
+  CreatedCustomResource,
+  CreatedOidcApplication,
+  CreatedResource,
+  SimulatorControl,
+  WorkerCredentials,
+} from './control.js';
 export type { OAuthError, PingOneError, PingOneErrorBody, PingOneErrorDetail } from './errors.js';
 export type {
   CommitThenFailFault,
@@ -19,19 +27,9 @@ export type {
   RouteName,
 } from './faults.js';
 export { ECHO_ENCODINGS, type EchoEncoding } from './faults.js';
-export {
-  type CreatedApplication,
-  type CreatedCustomResource,
-  type CreatedOidcApplication,
-  type CreatedResource,
-  PingOneSimulator,
-  type PingOneSimulatorOptions,
-  type RateLimit,
-  type RequestFilter,
-  type RequestRecord,
-  startPingOneSimulator,
-  type WorkerCredentials,
-} from './simulator.js';
+export type { RateLimit } from './rate-limit.js';
+export type { RequestFilter, RequestRecord } from './request-log.js';
+export { PingOneSimulator, type PingOneSimulatorOptions, startPingOneSimulator } from './simulator.js';
 export type {
   Application,
   ApplicationAuthMethod,

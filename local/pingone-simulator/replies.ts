@@ -1,4 +1,4 @@
-/** The simulator's replies that do not come from its API: errors, injected faults (gateway pages, echoes), and the request log's filter. */
+/** The simulator's replies that do not come from its API: errors, injected faults (gateway pages, echoes). */
 
 import type { IncomingMessage } from 'node:http';
 import type { RouteMatch } from './api/routes.js';

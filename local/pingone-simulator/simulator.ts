@@ -4,11 +4,12 @@ import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { expandRegionTemplate, type PingOneRegion } from '../../lib/pingone/regions.js';
 import { handleAdminRequest } from './admin.js';
-import { type ClientAuth, clientIdOf } from './api/client-auth.js';
+import { clientIdOf } from './api/client-auth.js';
 import { PingOneApi } from './api/pingone-api.js';
 import type { RequestFacts } from './api/request.js';
-import { matchRoute, type RouteMatch, regionOfPath } from './api/routes.js';
+import { matchRoute, type RouteMatch } from './api/routes.js';
 import { type ControllableClock, SimulatorClock } from './clock.js';
+import { SimulatorControl } from './control.js';
 import {
   errorForStatus,
   methodNotAllowed,
@@ -17,20 +18,11 @@ import {
   PingOneError,
   unexpectedError,
 } from './errors.js';
-import { FaultInjector, type FaultSubject, type RouteName } from './faults.js';
+import type { FaultSubject } from './faults.js';
 import { type Reply, readBody, writeReply } from './http.js';
+import type { RateLimit } from './rate-limit.js';
 import { echoReply, failNextReply, gatewayText, isAuthRoute, toReply } from './replies.js';
-import type {
-  CreateApplicationInput,
-  CreateEnvironmentInput,
-  CreateResourceInput,
-  CreateWorkerInput,
-  Environment,
-  OwnerKind,
-  SecretState,
-  TokenEndpointAuthMethod,
-} from './store/model.js';
-import { SimulatorStore } from './store/store.js';
+import { requestRecord } from './request-log.js';
 import { SimulatorUsageError } from './usage.js';
 
 export interface PingOneSimulatorOptions {
@@ -42,82 +34,6 @@ export interface PingOneSimulatorOptions {
   readonly tokenTtlSeconds?: number;
   /** PingOne's rate limit: requests over it get 429 REQUEST_LIMITED with Retry-After. Default: none. */
   readonly rateLimit?: RateLimit;
-}
-
-/**
- * A PingOne rate limit: at most `requestsPerSecond` PingOne requests (every route) per real-time second;
- * the rest are answered 429 `REQUEST_LIMITED` with `Retry-After: 1` and not performed.
- */
-export interface RateLimit {
-  readonly requestsPerSecond: number;
-}
-
-/**
- * One request as the simulator answered it. It holds no secret, token or Authorization header: only the
- * path (without query), ids and how the client authenticated.
- */
-export interface RequestRecord {
-  /** Arrival time by the simulator clock. */
-  readonly at: Date;
-  readonly method: string;
-  readonly path: string;
-  readonly route: RouteName | 'unknown';
-  readonly region?: PingOneRegion;
-  readonly environmentId?: string;
-  /** The path's resource id, or the client_id of an introspection by a known resource. */
-  readonly resourceId?: string;
-  /** The path's application id, or the client_id of an introspection by a known application. */
-  readonly applicationId?: string;
-  /** The status the client was sent; 0 when the connection was dropped without a response. */
-  readonly status: number;
-  readonly clientAuth?: ClientAuth;
-  /** A token issued by one region's auth service presented at another region's API (refused with 401). */
-  readonly crossRegionToken?: { readonly issuedIn: PingOneRegion; readonly usedIn: PingOneRegion };
-  /**
-   * The fault rules applied, e.g. `failNext:429`, `commitThenFail:drop`, `delay:1500ms`, `rateLimit`
-   * (comma-separated).
-   */
-  readonly fault?: string;
-}
-
-export interface RequestFilter {
-  readonly method?: string;
-  readonly route?: RouteName | 'unknown';
-  readonly status?: number;
-  readonly environmentId?: string;
-  readonly resourceId?: string;
-  readonly applicationId?: string;
-}
-
-/** A worker app's credentials; JSON-serialised, this is the Lambda's worker parameter. */
-export interface WorkerCredentials {
-  readonly environmentId: string;
-  readonly clientId: string;
-  readonly clientSecret: string;
-  readonly region: PingOneRegion;
-  readonly tokenEndpointAuthMethod: TokenEndpointAuthMethod;
-}
-
-export interface CreatedResource {
-  readonly id: string;
-  readonly environmentId: string;
-  /** The generated secret; CUSTOM resources only. */
-  readonly secret?: string;
-}
-
-export interface CreatedCustomResource extends CreatedResource {
-  readonly secret: string;
-}
-
-export interface CreatedApplication {
-  readonly id: string;
-  readonly environmentId: string;
-  /** The generated secret; OIDC applications only (unless created `withoutSecret`). */
-  readonly secret?: string;
-}
-
-export interface CreatedOidcApplication extends CreatedApplication {
-  readonly secret: string;
 }
 
 /** The response header carrying the simulator's request id; PingOne error bodies repeat it as `id`. */
@@ -141,11 +57,12 @@ export async function startPingOneSimulator(
   return PingOneSimulator.start(options);
 }
 
-/** A running simulator; create it with {@link startPingOneSimulator}. */
-export class PingOneSimulator {
-  /** Shared by every expiry decision: tokens, previous secrets, `expiresAt` bounds. */
-  readonly clock: ControllableClock;
-  readonly faults = new FaultInjector();
+/**
+ * A running simulator; create it with {@link startPingOneSimulator}. Its control methods (creating a world,
+ * out-of-band changes, faults, the request record) are {@link SimulatorControl}'s; this is the server: its
+ * lifecycle and how a request passes the rate limit and the fault rules to the API and into the record.
+ */
+export class PingOneSimulator extends SimulatorControl {
   readonly port: number;
   /** `http://127.0.0.1:PORT` */
   readonly baseUrl: string;
@@ -157,14 +74,10 @@ export class PingOneSimulator {
   readonly adminUrl: string;
 
   readonly #server: Server;
-  readonly #store: SimulatorStore;
   readonly #api: PingOneApi;
-  readonly #requests: RequestRecord[] = [];
   readonly #shutdown = new AbortController();
   readonly #lateCommits = new Set<Promise<void>>();
   #stopped: Promise<void> | undefined;
-  #rateLimit: RateLimit | undefined;
-  #rateWindow = { second: 0, count: 0 };
 
   static async start(options: PingOneSimulatorOptions = {}): Promise<PingOneSimulator> {
     const tokenTtlSeconds = options.tokenTtlSeconds ?? 3600;
@@ -194,15 +107,14 @@ export class PingOneSimulator {
   }
 
   private constructor(server: Server, port: number, clock: ControllableClock, tokenTtlSeconds: number) {
+    super(clock);
     this.#server = server;
     this.port = port;
-    this.clock = clock;
     this.baseUrl = `http://127.0.0.1:${port}`;
     this.apiUrlTemplate = `${this.baseUrl}/{region}/api/v1`;
     this.authUrlTemplate = `${this.baseUrl}/{region}/auth`;
     this.adminUrl = `${this.baseUrl}/__admin`;
-    this.#store = new SimulatorStore(clock);
-    this.#api = new PingOneApi(this.#store, clock, tokenTtlSeconds);
+    this.#api = new PingOneApi(this.store, clock, tokenTtlSeconds);
   }
 
   apiUrl(region: PingOneRegion): string {
@@ -211,148 +123,6 @@ export class PingOneSimulator {
 
   authUrl(region: PingOneRegion): string {
     return expandRegionTemplate(this.authUrlTemplate, region);
-  }
-
-  /** Creates an environment in `region`; its API and auth paths exist under that region's prefix only. */
-  createEnvironment(input: CreateEnvironmentInput): Environment {
-    return this.#store.createEnvironment(input);
-  }
-
-  /** Creates a resource; a CUSTOM one (the default) gets a generated secret, returned here. */
-  createResource(
-    environmentId: string,
-    input?: CreateResourceInput & { readonly type?: 'CUSTOM' },
-  ): CreatedCustomResource;
-  createResource(environmentId: string, input: CreateResourceInput): CreatedResource;
-  createResource(environmentId: string, input: CreateResourceInput = {}): CreatedResource {
-    const { resource, secret } = this.#store.createResource(environmentId, input);
-    return secret === undefined
-      ? { id: resource.id, environmentId }
-      : { id: resource.id, environmentId, secret };
-  }
-
-  /**
-   * Creates an application; an OIDC one (the default: WEB_APP, CLIENT_SECRET_BASIC) gets a generated
-   * secret, returned here. SAML applications have none.
-   */
-  createApplication(
-    environmentId: string,
-    input?: CreateApplicationInput & { readonly protocol?: 'OPENID_CONNECT'; readonly withoutSecret?: false },
-  ): CreatedOidcApplication;
-  createApplication(environmentId: string, input: CreateApplicationInput): CreatedApplication;
-  createApplication(environmentId: string, input: CreateApplicationInput = {}): CreatedApplication {
-    const { application, secret } = this.#store.createApplication(environmentId, input);
-    return secret === undefined
-      ? { id: application.id, environmentId }
-      : { id: application.id, environmentId, secret };
-  }
-
-  /**
-   * Creates a worker app in `environmentId` that may manage `environments` (default all of its organization's).
-   * Its token comes from its environment's region and is valid only at that region's API.
-   */
-  createWorker(environmentId: string, input: CreateWorkerInput = {}): WorkerCredentials {
-    const worker = this.#store.createWorker(environmentId, input);
-    const environment = this.#store.environment(environmentId)!;
-    return {
-      environmentId,
-      clientId: worker.clientId,
-      clientSecret: worker.clientSecret,
-      region: environment.region,
-      tokenEndpointAuthMethod: worker.tokenEndpointAuthMethod,
-    };
-  }
-
-  /**
-   * The resource's (or, with `kind`, the application's) secret as GET would return it now (expired previous
-   * removed). Touches no `lastUsed`.
-   */
-  readSecret(environmentId: string, ownerId: string, kind: OwnerKind = 'resource'): SecretState {
-    const state = this.#store.secretState(environmentId, ownerId, kind);
-    if (!state) {
-      throw new SimulatorUsageError(
-        kind === 'application'
-          ? `no OIDC application with a secret ${ownerId} in ${environmentId}`
-          : `no CUSTOM resource ${ownerId} in ${environmentId}`,
-        'not-found',
-      );
-    }
-    return state;
-  }
-
-  /**
-   * An administrator regenerates the secret outside the Lambda (console, another tool), to create drift.
-   * `previousExpiresAt` is not range-checked, so tests can build any state.
-   */
-  regenerateOutOfBand(
-    environmentId: string,
-    ownerId: string,
-    options: { previousExpiresAt?: Date | undefined; kind?: OwnerKind } = {},
-  ): SecretState {
-    return this.#store.regenerate(environmentId, ownerId, options.previousExpiresAt, options.kind);
-  }
-
-  /**
-   * A consumer authenticated with the previous secret at `at` (default: the clock's now): sets
-   * `previous.lastUsed`, as an introspection with it does. For seeding states without the HTTP call.
-   */
-  markPreviousUsed(
-    environmentId: string,
-    ownerId: string,
-    at: Date = this.clock.now(),
-    kind: OwnerKind = 'resource',
-  ): void {
-    this.#store.markPreviousUsed(environmentId, ownerId, at, kind);
-  }
-
-  /** Sets (or with `undefined` lifts) the rate limit; see {@link RateLimit}. */
-  limitRate(limit: RateLimit | undefined): void {
-    if (limit !== undefined && !(Number.isInteger(limit.requestsPerSecond) && limit.requestsPerSecond >= 1)) {
-      throw new SimulatorUsageError('rateLimit.requestsPerSecond must be a positive integer');
-    }
-    this.#rateLimit = limit;
-    this.#rateWindow = { second: 0, count: 0 };
-  }
-
-  /** An administrator revokes the previous secret outside the Lambda. */
-  deletePreviousOutOfBand(environmentId: string, ownerId: string, kind: OwnerKind = 'resource'): void {
-    this.#store.deletePrevious(environmentId, ownerId, kind);
-  }
-
-  /** Invalidates every access token issued so far; the next API call with one gets 401. */
-  revokeTokens(): void {
-    this.#store.tokens.revokeAll();
-  }
-
-  /**
-   * Every access token issued and not revoked, so tests can scan logs and errors for them (the request
-   * record never holds one).
-   */
-  issuedTokens(): readonly string[] {
-    return this.#store.tokens.issued();
-  }
-
-  /** Every PingOne request answered so far (admin API calls excluded), oldest first. */
-  get requests(): readonly RequestRecord[] {
-    return [...this.#requests];
-  }
-
-  count(filter: RequestFilter = {}): number {
-    return this.#requests.filter((record) => matchesFilter(record, filter)).length;
-  }
-
-  /** Every request that presented one region's token at another region's API (each was refused). */
-  crossRegionTokenUses(): readonly RequestRecord[] {
-    return this.#requests.filter((record) => record.crossRegionToken !== undefined);
-  }
-
-  clearRequests(): void {
-    this.#requests.length = 0;
-  }
-
-  /** Environments, resources (with secrets), workers and the clock, for debugging and the admin API. */
-  snapshot(): ReturnType<SimulatorStore['snapshot']> & { now: Date } {
-    return { now: this.clock.now(), ...this.#store.snapshot() };
   }
 
   /** Closes the server, drops open (keep-alive) connections and cancels delayed responses. */
@@ -404,7 +174,7 @@ export class PingOneSimulator {
 
     if (!match) {
       outcome = toReply(notFound(), correlationId);
-    } else if (this.#overRateLimit()) {
+    } else if (this.rateLimiter.over()) {
       applied.push('rateLimit');
       outcome = toReply(errorForStatus(429, isAuthRoute(match.route), 1), correlationId);
     } else if (!match.allowedMethods.includes(method)) {
@@ -453,24 +223,16 @@ export class PingOneSimulator {
     }
 
     // Recorded before any delay, so a test sees the request even if its client gave up waiting.
-    const resourceId = facts.resourceId ?? (match?.route === 'introspect' ? undefined : match?.resourceId);
-    const applicationId =
-      facts.applicationId ?? (match?.route === 'introspect' ? undefined : match?.applicationId);
-    const region = match?.region ?? regionOfPath(pathname);
-    this.#requests.push(
-      Object.freeze({
+    // (An introspection's match names no owner: its ids are the ones the handler found for the client.)
+    this.log.add(
+      requestRecord({
         at,
         method,
         path: pathname,
-        route: match?.route ?? 'unknown',
-        ...(region ? { region } : {}),
-        ...(match ? { environmentId: match.environmentId } : {}),
-        ...(resourceId ? { resourceId } : {}),
-        ...(applicationId ? { applicationId } : {}),
+        match,
+        facts,
         status: outcome === 'drop' ? 0 : outcome.status,
-        ...(facts.clientAuth ? { clientAuth: facts.clientAuth } : {}),
-        ...(facts.crossRegionToken ? { crossRegionToken: facts.crossRegionToken } : {}),
-        ...(applied.length > 0 ? { fault: applied.join(',') } : {}),
+        fault: applied.join(','),
       }),
     );
 
@@ -508,20 +270,14 @@ export class PingOneSimulator {
           console.error('pingone-simulator: a late-committed request failed', error);
           return;
         }
-        this.#requests.push(
-          Object.freeze({
+        const { resourceId, applicationId } = facts; // how the client authenticated is not recorded here
+        this.log.add(
+          requestRecord({
             at: this.clock.now(),
             method: request.method,
             path: request.pathname,
-            route: match.route,
-            region: match.region,
-            environmentId: match.environmentId,
-            ...((facts.resourceId ?? match.resourceId)
-              ? { resourceId: facts.resourceId ?? match.resourceId }
-              : {}),
-            ...((facts.applicationId ?? match.applicationId)
-              ? { applicationId: facts.applicationId ?? match.applicationId }
-              : {}),
+            match,
+            facts: { resourceId, applicationId },
             status: reply.status,
             fault: 'lateCommit:committed',
           }),
@@ -536,15 +292,6 @@ export class PingOneSimulator {
   /** Resolves once every request a `lateCommit` fault holds back has been performed. */
   async lateCommitsDone(): Promise<void> {
     while (this.#lateCommits.size > 0) await Promise.all([...this.#lateCommits]);
-  }
-
-  /** Counts the request against the rate limit's current real-time second. */
-  #overRateLimit(): boolean {
-    if (!this.#rateLimit) return false;
-    const second = Math.floor(Date.now() / 1000);
-    if (this.#rateWindow.second !== second) this.#rateWindow = { second, count: 0 };
-    this.#rateWindow.count += 1;
-    return this.#rateWindow.count > this.#rateLimit.requestsPerSecond;
   }
 
   #perform(
@@ -563,15 +310,4 @@ export class PingOneSimulator {
       throw error;
     }
   }
-}
-
-function matchesFilter(record: RequestRecord, filter: RequestFilter): boolean {
-  return (
-    (filter.method === undefined || filter.method.toUpperCase() === record.method) &&
-    (filter.route === undefined || filter.route === record.route) &&
-    (filter.status === undefined || filter.status === record.status) &&
-    (filter.environmentId === undefined || filter.environmentId === record.environmentId) &&
-    (filter.resourceId === undefined || filter.resourceId === record.resourceId) &&
-    (filter.applicationId === undefined || filter.applicationId === record.applicationId)
-  );
 }
