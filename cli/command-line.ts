@@ -135,6 +135,23 @@ export const COMMANDS = {
     required: ['file'],
     positional: 'file',
   },
+  'onboard-worker-pair': {
+    options: {
+      'environment-id': { type: 'string' },
+      'worker-a': { type: 'string' },
+      'worker-b': { type: 'string' },
+      'secret-name-a': { type: 'string' },
+      'secret-name-b': { type: 'string' },
+      prefix: { type: 'string' },
+      'rotation-function-arn': { type: 'string' },
+      schedule: { type: 'string' },
+      window: { type: 'string' },
+      'previous-secret-ttl': { type: 'string' },
+      'kms-key-id': { type: 'string' },
+      json: { type: 'boolean' },
+    },
+    required: ['environment-id', 'worker-a', 'worker-b', 'rotation-function-arn', 'schedule'],
+  },
   doctor: {
     options: { json: { type: 'boolean' } },
     required: [],

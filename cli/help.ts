@@ -46,6 +46,7 @@ Commands:
   report    the compliance report for a period (CSV, JSON or one HTML page): rotations, gaps, policy, findings
   import-terraform <file>   onboard the secrets a Terraform state/plan (terraform show -json) manages, and
                   write the Terraform that makes Terraform forget them without regenerating them
+  onboard-worker-pair   two worker apps of one organization as rotated secrets, each rotated through the other
   doctor    each worker: its token, the environments it sees, the roles it lacks and where to grant them
   completion bash|zsh   print a shell completion script (source <(${PROGRAM} completion bash))
 
@@ -209,6 +210,36 @@ ledger table first); any other counts as scheduled.
   --rotation-function-arn A   only secrets rotated by this function
 
 Needs dynamodb:Scan on the ledger table, plus what audit needs.
+
+${GLOBAL_HELP}
+`,
+  'onboard-worker-pair': `Usage: ${PROGRAM} onboard-worker-pair --environment-id E --worker-a ID --worker-b ID
+         --rotation-function-arn A --schedule S [options]
+
+Makes two worker apps of one PingOne organization rotate each other's secret. For each: reads its current
+secret from PingOne (never regenerates; a worker never reads its own, so when the configured worker is one of
+the pair, the other's credential reads it), creates the secret {environmentId, applicationId, clientSecret,
+region} under --prefix with the tags pingone:environment-id and pingone:application-id (and
+pingone:previous-secret-ttl), binds the worker to it in the rotation ledger (proof of possession) and attaches
+rotation without rotating now. Every refusal (a secret holding something else, a worker held by another
+secret, a rotation in flight) is found for both before anything is written. Idempotent: what is done already
+is left alone, so running it again changes nothing and completes a run cut short. Then it prints the pair's
+entries for the stack's workers param (PINGONE_WORKERS).
+
+  --environment-id E          the PingOne environment of the two worker apps (UUID)
+  --worker-a ID, --worker-b ID   the two worker apps' client ids (UUIDs)
+  --secret-name-a N, --secret-name-b N   the secrets (default <prefix>workers/<client id>)
+  --prefix P                  the stack's secretNamePrefix (default pingone/): other names are refused
+  --rotation-function-arn A   the rotation function (stack output RotateFunctionArn) ...
+  --schedule S                ... and its schedule: rate(30 days), rate(12 hours), cron(...)
+  --window W                  rotation window in hours, e.g. 4h
+  --previous-secret-ttl T     how long PingOne keeps a replaced worker secret, 1m..30d (tag): the time a warm
+                              container holding it keeps working
+  --kms-key-id K              KMS key for the new secrets
+  --pingone-region R          the organization's region (default PINGONE_REGION, else NA)
+  --json                      one JSON document on stdout: {ok, changed, workers[] with each secret and its
+                              changes (created, tagged, bound, rotation-attached), workersSetting} or the
+                              error ({code, message, setting}); every other line goes to stderr
 
 ${GLOBAL_HELP}
 `,

@@ -8,8 +8,8 @@
  *   { version: 1, command, ok, exitCode, action, changed, secret: {name, arn} | null,
  *     owner: {kind, environmentId, id, region, name?} | null, versionId?, before: Snapshot | null,
  *     after: Snapshot | null, error?: {code, message, setting?} }
- * The fleet commands (onboard-fleet, import-terraform) print their own report; on a failure before it, they
- * (like every --json command) print `{version, command, ok: false, exitCode, error}`.
+ * The fleet commands (onboard-fleet, import-terraform) and onboard-worker-pair print their own document; on a
+ * failure before it, they (like every --json command) print `{version, command, ok: false, exitCode, error}`.
  */
 import { RotationError } from '../lib/errors.js';
 import type { SecretView } from '../lib/secrets/description.js';
@@ -26,7 +26,12 @@ export const SECRET_COMMANDS = ['onboard', 'rotate', 'unstick', 'rebind'] as con
 export type SecretCommand = (typeof SECRET_COMMANDS)[number];
 
 /** Every command that changes something has --json. */
-const MUTATING_COMMANDS = [...SECRET_COMMANDS, 'onboard-fleet', 'import-terraform'] as const;
+const MUTATING_COMMANDS = [
+  ...SECRET_COMMANDS,
+  'onboard-fleet',
+  'import-terraform',
+  'onboard-worker-pair',
+] as const;
 
 /** What a command did, read from the secret before and after it. */
 export type Action =

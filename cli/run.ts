@@ -18,6 +18,7 @@ import { doctor } from './commands/doctor.js';
 import { importTerraform } from './commands/import-terraform.js';
 import { onboard } from './commands/onboard.js';
 import { type FleetCommonOptions, onboardFleet } from './commands/onboard-fleet.js';
+import { onboardWorkerPair } from './commands/onboard-worker-pair.js';
 import { rebind } from './commands/rebind.js';
 import { report } from './commands/report.js';
 import { rotate } from './commands/rotate.js';
@@ -294,6 +295,22 @@ async function dispatch(
       });
     case 'onboard-fleet':
       return onboardFleet(deps, { manifest: str('manifest')!, ...fleetFlags(str, flag, globals) });
+    case 'onboard-worker-pair':
+      return onboardWorkerPair(deps, {
+        environmentId: str('environment-id')!,
+        workerA: str('worker-a')!,
+        workerB: str('worker-b')!,
+        secretNameA: str('secret-name-a'),
+        secretNameB: str('secret-name-b'),
+        pingoneRegion: globals.settings.region,
+        prefix: str('prefix'),
+        rotationFunctionArn: str('rotation-function-arn'),
+        schedule: str('schedule'),
+        window: str('window'),
+        previousSecretTtl: str('previous-secret-ttl'),
+        kmsKeyId: str('kms-key-id'),
+        json: flag('json'),
+      });
     case 'doctor':
       return doctor(deps, { json: flag('json') });
     default: {

@@ -19,7 +19,7 @@ export async function readOwnerAtPingOne(
   owner: SecretOwner,
   say: (text: string) => void,
   access: PingOneAccess = deps.pingone(),
-): Promise<{ described: string; secret: string }> {
+): Promise<{ described: string; secret: string; tokenEndpointAuthMethod?: string }> {
   const pingoneCall = async <T>(call: () => Promise<T>): Promise<T> => {
     try {
       return await call();
@@ -33,6 +33,7 @@ export async function readOwnerAtPingOne(
     }
   };
   let described: string;
+  let tokenEndpointAuthMethod: string | undefined;
   if (owner.kind === 'application') {
     const application = await pingoneCall(() => access.client.readApplication(owner, callOptions(deps.now)));
     const refusal = applicationRefusal(owner, application);
@@ -40,6 +41,7 @@ export async function readOwnerAtPingOne(
     described =
       `OIDC application${application.name ? ` "${application.name}"` : ''} (${application.type}, ` +
       `${application.tokenEndpointAuthMethod ?? 'no tokenEndpointAuthMethod'})`;
+    tokenEndpointAuthMethod = application.tokenEndpointAuthMethod;
     const proof = proofFor('application', application.tokenEndpointAuthMethod);
     if (proof.kind === 'comparison') {
       say(
@@ -58,7 +60,7 @@ export async function readOwnerAtPingOne(
     described = `CUSTOM resource${resource.name ? ` "${resource.name}"` : ''}`;
   }
   const state = await pingoneCall(() => access.client.readSecret(owner, callOptions(deps.now)));
-  return { described, secret: state.secret };
+  return { described, secret: state.secret, ...(tokenEndpointAuthMethod ? { tokenEndpointAuthMethod } : {}) };
 }
 
 /** The tag onboard gives a secret naming `owner`: pingone:resource-id or pingone:application-id. */

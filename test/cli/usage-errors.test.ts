@@ -43,6 +43,14 @@ async function run(argv: readonly string[]) {
 
 const UUID = '11111111-2222-4333-8444-555555555555';
 const ONBOARD = ['--secret-name', 'pingone/x', '--environment-id', UUID, '--resource-id', UUID];
+const UUID_B = '66666666-7777-4888-8999-000000000000';
+const PAIR_ROTATION = [
+  '--rotation-function-arn',
+  'arn:aws:lambda:us-east-1:123456789012:function:f',
+  '--schedule',
+  'rate(30 days)',
+];
+const PAIR = ['--environment-id', UUID, '--worker-a', UUID, '--worker-b', UUID_B, ...PAIR_ROTATION];
 
 /** [command line, the flag the message must name] */
 const CASES: readonly (readonly [string, readonly string[], string])[] = [
@@ -59,6 +67,11 @@ const CASES: readonly (readonly [string, readonly string[], string])[] = [
   ['rebind: missing', ['rebind', '--yes'], '--secret-id'],
   ['onboard-fleet: missing', ['onboard-fleet', '--yes'], '--manifest'],
   ['import-terraform: missing', ['import-terraform', '--yes'], '--file'],
+  [
+    'onboard-worker-pair: missing',
+    ['onboard-worker-pair', '--worker-a', UUID, '--worker-b', UUID_B, ...PAIR_ROTATION],
+    '--environment-id',
+  ],
   ['completion: missing', ['completion'], 'completion'],
   // an unknown flag
   ['onboard: unknown', ['onboard', ...ONBOARD, '--secret-id', 'x'], '--secret-id'],
@@ -70,6 +83,7 @@ const CASES: readonly (readonly [string, readonly string[], string])[] = [
   ['onboard-fleet: unknown', ['onboard-fleet', '--manifest', 'm.csv', '--wait'], '--wait'],
   ['report: unknown', ['report', '--since', '2026-01-01'], '--since'],
   ['import-terraform: unknown', ['import-terraform', 'plan.json', '--manifest', 'm'], '--manifest'],
+  ['onboard-worker-pair: unknown', ['onboard-worker-pair', ...PAIR, '--resource-id', UUID], '--resource-id'],
   ['completion: unknown', ['completion', 'fish'], 'fish'],
   ['no command: unknown', ['--frobnicate'], '--frobnicate'],
   // a bad value
@@ -106,9 +120,19 @@ const CASES: readonly (readonly [string, readonly string[], string])[] = [
   ['report: bad date', ['report', '--from', 'last tuesday'], '--from'],
   ['report: bad policy', ['report', '--policy', 'often'], '--policy'],
   ['import-terraform: bad emit', ['import-terraform', 'plan.json', '--emit', 'hcl'], '--emit'],
+  ['onboard-worker-pair: bad id', ['onboard-worker-pair', ...PAIR, '--worker-a', 'worker-1'], '--worker-a'],
+  ['onboard-worker-pair: bad window', ['onboard-worker-pair', ...PAIR, '--window', '30m'], '--window'],
 ];
 
-const MUTATING = ['onboard', 'rotate', 'unstick', 'rebind', 'onboard-fleet', 'import-terraform'];
+const MUTATING = [
+  'onboard',
+  'rotate',
+  'unstick',
+  'rebind',
+  'onboard-fleet',
+  'import-terraform',
+  'onboard-worker-pair',
+];
 
 describe('every usage error exits 2 and names the flag', () => {
   it.each(CASES)('%s', async (_name, argv, flag) => {
