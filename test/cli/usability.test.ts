@@ -116,7 +116,7 @@ describe('missing basics (item 7)', () => {
     expect(zsh.code).toBe(0);
     expect(zsh.stdout).toMatch(/^#compdef pingone-rotation\n/);
     expect(zsh.stdout).toMatch(
-      /compadd -- onboard status rotate unstick rebind audit onboard-fleet report import-terraform doctor completion --help --version/,
+      /compadd -- onboard status rotate unstick rebind audit onboard-fleet report import-terraform onboard-worker-pair doctor completion --help --version/,
     );
     expect(zsh.stdout).toContain('compdef _pingone_rotation pingone-rotation');
     const fish = await binary(world, ['completion', 'fish']);
