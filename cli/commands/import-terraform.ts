@@ -2,7 +2,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import type { CliDeps } from '../deps.js';
 import { UsageError } from '../errors.js';
 import { line } from '../format.js';
-import type { OnboardingItem } from '../onboarding/engine.js';
+import type { OnboardingItem } from '../onboarding/items.js';
 import { runFleet } from '../onboarding/run-fleet.js';
 import { parseTerraformJson, type TerraformSecret } from '../onboarding/terraform.js';
 import { type EmitMode, emitTerraform, modeFor } from '../onboarding/terraform-emit.js';

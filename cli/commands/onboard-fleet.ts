@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { CliDeps } from '../deps.js';
 import { UsageError } from '../errors.js';
-import type { OnboardingItem } from '../onboarding/engine.js';
+import type { OnboardingItem } from '../onboarding/items.js';
 import { parseManifest } from '../onboarding/manifest.js';
 import { runFleet } from '../onboarding/run-fleet.js';
 import { DEFAULT_SECRET_NAME_PREFIX } from './onboard-input.js';

@@ -8,7 +8,7 @@
 import { parse as parseCsv } from 'csv-parse/sync';
 import type { SecretOwnerKind } from '../../lib/pingone/types.js';
 import { UsageError } from '../errors.js';
-import type { OnboardingItem } from './engine.js';
+import type { OnboardingItem } from './items.js';
 
 const KEYS: Record<string, string> = {
   secretname: 'secretName',

@@ -3,7 +3,7 @@
  * line per finished item scrolling above it. Elsewhere (CI, a pipe, a file): plain lines only.
  */
 import { duration, type Output } from '../format.js';
-import type { ItemResult } from './engine.js';
+import type { ItemResult } from './onboard-item.js';
 
 const WIDTH = 28;
 

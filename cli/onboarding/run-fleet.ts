@@ -7,15 +7,9 @@ import type { CliDeps } from '../deps.js';
 import { EXIT, UsageError } from '../errors.js';
 import { duration, line } from '../format.js';
 import { confirm } from '../ledger.js';
-import {
-  type ItemResult,
-  itemProblems,
-  type OnboardingItem,
-  type OnboardingOptions,
-  type OnboardingResult,
-  runOnboarding,
-  SUCCESS,
-} from './engine.js';
+import { type OnboardingResult, runOnboarding } from './engine.js';
+import { itemProblems, type OnboardingItem, type OnboardingOptions } from './items.js';
+import { type ItemResult, SUCCESS } from './onboard-item.js';
 import { FleetProgress } from './progress.js';
 
 export interface FleetRunOptions extends OnboardingOptions {

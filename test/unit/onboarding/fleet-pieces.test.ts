@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { ItemResult } from '../../../cli/onboarding/engine.js';
 import { parseManifest } from '../../../cli/onboarding/manifest.js';
+import type { ItemResult } from '../../../cli/onboarding/onboard-item.js';
 import { FleetProgress } from '../../../cli/onboarding/progress.js';
 import { buildReport, type ReportInput } from '../../../cli/report/model.js';
 import { renderReport } from '../../../cli/report/render.js';
