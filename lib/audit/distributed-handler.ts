@@ -23,15 +23,19 @@ import {
   listSweep,
   type SweepOutcome,
   type SweepPlan,
+  type SweepSkipped,
 } from './distributed.js';
 import { AUDIT_SERVICE, type AuditHandlerDependencies, auditFailed, publish, summarize } from './handler.js';
 import { retirementLedger } from './ledger-retirement.js';
 import { licenceOfRequest } from './licence.js';
 import { type BucketStore, dynamoDbBucketStore, limitedTransport, sharedLimiter } from './limiter.js';
+import { dynamoDbSweepLeaseStore, type SweepLease, type SweepLeaseStore } from './sweep-lease.js';
 
 export interface DistributedDependencies extends AuditHandlerDependencies {
   readonly batches?: BatchStore;
   readonly buckets?: BucketStore;
+  /** The sweep lease (one sweep at a time); default: the `audit#sweep#<prefix>` item of the ledger table. */
+  readonly sweeps?: SweepLeaseStore;
   /**
    * PingOne environment id → licence, overriding the worker mapping's organizations (lib/audit/licence.ts)
    * for the environments it names: the bench's simulated licences.
@@ -41,8 +45,40 @@ export interface DistributedDependencies extends AuditHandlerDependencies {
 }
 
 type ListEvent =
-  | { readonly action: 'list' }
+  | {
+      readonly action: 'list';
+      /** From the state machine (infra/audit-state-machine.json): $$.Execution.Id, $$.Execution.StartTime. */
+      readonly execution?: string;
+      readonly startedAt?: string;
+      /** The state machine's TimeoutSeconds: the lease expires when the execution must have stopped. */
+      readonly timeoutSeconds?: number;
+    }
   | { readonly action: 'finish'; readonly plan: SweepPlan; readonly results: readonly unknown[] };
+
+/** The lease an execution asks for: until its start plus the state machine's timeout. */
+function leaseRequest(event: Extract<ListEvent, { action: 'list' }>, now: number): SweepLease {
+  const started = Date.parse(event.startedAt ?? '');
+  const timeout = event.timeoutSeconds;
+  if (
+    typeof event.execution !== 'string' ||
+    event.execution === '' ||
+    !Number.isFinite(started) ||
+    typeof timeout !== 'number' ||
+    !Number.isInteger(timeout) ||
+    timeout < 1
+  ) {
+    throw new ConfigurationError(
+      'The audit lister was invoked without its execution: it takes {"action":"list","execution":<$$.Execution.Id>,' +
+        '"startedAt":<$$.Execution.StartTime>,"timeoutSeconds":<the state machine\'s TimeoutSeconds>} from its state ' +
+        'machine (infra/audit-state-machine.json); start a sweep with `aws stepfunctions start-execution`',
+    );
+  }
+  return {
+    sweepId: new Date(now).toISOString(),
+    execution: event.execution,
+    expiresAt: started + timeout * 1000,
+  };
+}
 
 function positiveInteger(
   env: Readonly<Record<string, string | undefined>>,
@@ -80,22 +116,59 @@ export function createAuditListHandler(deps: DistributedDependencies = {}) {
         prefix: config.secretNamePrefix,
         now,
       });
-    return { config, batches, cursor };
+    const sweeps: SweepLeaseStore =
+      deps.sweeps ??
+      dynamoDbSweepLeaseStore({
+        client: dynamodb,
+        table: config.rotation.ledgerTable,
+        prefix: config.secretNamePrefix,
+      });
+    return { config, batches, cursor, sweeps };
   };
 
-  const handler = async (event: ListEvent, _context: Context): Promise<SweepPlan | SweepOutcome> => {
+  const handler = async (
+    event: ListEvent,
+    _context: Context,
+  ): Promise<SweepPlan | SweepSkipped | SweepOutcome> => {
     try {
-      const { config, batches, cursor } = stores();
+      const { config, batches, cursor, sweeps } = stores();
       if (event?.action === 'list') {
-        const plan = await listSweep(
-          { secretsManager, batches, now },
-          {
-            secretNamePrefix: config.secretNamePrefix,
-            rotationFunctionArn: config.rotationFunctionArn,
-            batchSize: positiveInteger(env, 'AUDIT_BATCH_SIZE', 100, 1_000),
-            maxConcurrency: positiveInteger(env, 'AUDIT_MAX_CONCURRENCY', 10, 10_000),
-          },
-        );
+        const lease = leaseRequest(event, now());
+        const taken = await sweeps.take(lease, now());
+        if (taken !== 'taken') {
+          // Another execution's sweep still runs: this one ends here, having listed and judged nothing.
+          const skipped: SweepSkipped = {
+            skipped: true,
+            heldBy: taken.execution,
+            until: new Date(taken.expiresAt).toISOString(),
+          };
+          metrics.addMetric('AuditSweepSkipped', MetricUnit.Count, 1);
+          logger.warn('audit sweep not started: another sweep is still running', {
+            execution: lease.execution,
+            runningExecution: taken.execution,
+            runningSweepId: taken.sweepId,
+            leaseExpiresAt: skipped.until,
+            lease: sweeps.where,
+          });
+          return skipped;
+        }
+        let plan: SweepPlan;
+        try {
+          plan = await listSweep(
+            { secretsManager, batches, now },
+            {
+              secretNamePrefix: config.secretNamePrefix,
+              rotationFunctionArn: config.rotationFunctionArn,
+              batchSize: positiveInteger(env, 'AUDIT_BATCH_SIZE', 100, 1_000),
+              maxConcurrency: positiveInteger(env, 'AUDIT_MAX_CONCURRENCY', 10, 10_000),
+            },
+          );
+        } catch (error) {
+          // No sweep follows: the next schedule need not wait for the lease to expire.
+          await giveBack(sweeps, lease.execution);
+          throw error;
+        }
+        plan = { ...plan, execution: lease.execution };
         metrics.addMetric('AuditSweepSecrets', MetricUnit.Count, plan.count);
         logger.info('audit sweep planned', {
           sweepId: plan.sweepId,
@@ -105,7 +178,9 @@ export function createAuditListHandler(deps: DistributedDependencies = {}) {
         return plan;
       }
       if (event?.action === 'finish') {
-        const outcome = await finishSweep({ cursor, now }, event.plan, event.results ?? []);
+        const outcome = await finishSweep({ cursor, now }, event.plan, event.results ?? []).finally(() =>
+          event.plan?.execution ? giveBack(sweeps, event.plan.execution) : undefined,
+        );
         metrics.addMetric('SecretsNotAudited', MetricUnit.Count, outcome.notAudited);
         metrics.addMetric('AuditBatchesFailed', MetricUnit.Count, outcome.failedBatches.length);
         metrics.addMetric('OldestAuditAge', MetricUnit.Seconds, Math.round(outcome.oldestAuditAgeMs / 1000));
@@ -129,6 +204,19 @@ export function createAuditListHandler(deps: DistributedDependencies = {}) {
       throw auditFailed(caught, logger, metrics);
     }
   };
+  /** Gives the lease back; a failure only delays the next sweep until the lease expires (said in the log). */
+  const giveBack = async (sweeps: SweepLeaseStore, execution: string) => {
+    try {
+      await sweeps.release(execution);
+    } catch (error) {
+      logger.warn('audit sweep lease not released: the next sweep starts once it expires', {
+        execution,
+        lease: sweeps.where,
+        error: (error as Error)?.message,
+      });
+    }
+  };
+
   return withPowertools(handler, wiring);
 }
 

@@ -50,6 +50,16 @@ export interface SweepPlan {
   readonly batches: readonly number[];
   /** Child executions at once (the Map's MaxConcurrencyPath). */
   readonly maxConcurrency: number;
+  /** The execution holding the sweep lease (lib/audit/sweep-lease.ts), which FinishSweep gives back. */
+  readonly execution?: string;
+}
+
+/** The lister's output when another execution's sweep is still running: the state machine ends at once. */
+export interface SweepSkipped {
+  readonly skipped: true;
+  /** The running execution (its ARN) and until when its lease holds at most. */
+  readonly heldBy: string;
+  readonly until: string;
 }
 
 /** One batch's result, kept small: the Map gathers one per batch into the state (256 KB at most). */

@@ -214,7 +214,15 @@ beforeAll(async () => {
   const worker = createAuditWorkerHandler({ env, ...clients(workerRecorded) });
   const quietSweep = new OutputCapture().start();
   try {
-    const plan = (await list({ action: 'list' }, lambdaContext(Date.now(), 120_000))) as SweepPlan;
+    const plan = (await list(
+      {
+        action: 'list',
+        execution: `arn:aws:states:${REGION}:${ACCOUNT}:execution:pingone-secret-rotation-ci-audit:sweep-1`,
+        startedAt: new Date().toISOString(),
+        timeoutSeconds: 86_400,
+      },
+      lambdaContext(Date.now(), 120_000),
+    )) as SweepPlan;
     const results = [];
     for (const batch of plan.batches) {
       results.push(await worker({ batch, sweepId: plan.sweepId }, lambdaContext(Date.now(), 120_000)));
@@ -1031,7 +1039,7 @@ describe("the distributed audit engine's roles (AuditEngine=distributed), by the
         .filter((c) => c.operation === operation)
         .map((c) => String(dynamoDbContext(c.input)['dynamodb:LeadingKeys']).replace(/#[^#]*$/, '#…'));
     expect(new Set(keys(listRecorded, 'PutItem'))).toEqual(
-      new Set(['audit#batch#pingone/#…', 'audit#cursor#…']),
+      new Set(['audit#batch#pingone/#…', 'audit#cursor#…', 'audit#sweep#…']),
     );
     expect(new Set(keys(workerRecorded, 'PutItem'))).toEqual(new Set(['audit#limiter#…']));
     expect(listRecorded.some((c) => c.operation === 'GetSecretValue')).toBe(false);
@@ -1068,6 +1076,7 @@ describe("the distributed audit engine's roles (AuditEngine=distributed), by the
       },
       put(OWNER_KEY, ['pk', 'binding']),
       put('audit#limiter#worker:x', ['pk', 'nextAt', 'rev']),
+      put('audit#sweep#pingone/', ['pk', 'sweepId', 'binding']),
       {
         action: 'dynamodb:GetItem',
         resource: table(),
@@ -1086,6 +1095,7 @@ describe("the distributed audit engine's roles (AuditEngine=distributed), by the
       put(OWNER_KEY, ['pk', 'nextAt', 'rev']),
       put('audit#cursor#pingone/', ['pk', 'rev', 'position']),
       put('audit#batch#pingone/#0', ['pk', 'sweepId', 'entries']),
+      put('audit#sweep#pingone/', ['pk', 'sweepId', 'execution', 'expiresAt']),
       put('audit#limiter#worker:x', ['pk', 'nextAt', 'binding']),
       {
         action: 'dynamodb:UpdateItem',

@@ -1066,6 +1066,11 @@ describe('distributed audit engine (AuditEngine=distributed)', () => {
       ],
       [
         ['dynamodb:PutItem'],
+        { 'dynamodb:LeadingKeys': ['audit#sweep#*'] },
+        { 'dynamodb:Attributes': ['pk', 'sweepId', 'execution', 'expiresAt'] },
+      ],
+      [
+        ['dynamodb:PutItem'],
         { 'dynamodb:LeadingKeys': ['audit#batch#*'] },
         { 'dynamodb:Attributes': ['pk', 'sweepId', 'entries'] },
       ],

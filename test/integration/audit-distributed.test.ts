@@ -1,9 +1,11 @@
+import { randomUUID } from 'node:crypto';
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { cursorKey } from '../../lib/audit/cursor.js';
 import { createAuditListHandler, createAuditWorkerHandler } from '../../lib/audit/distributed-handler.js';
-import { limiterKey } from '../../lib/audit/limiter.js';
+import { type BucketStore, limiterKey, memoryBucketStore } from '../../lib/audit/limiter.js';
+import { sweepLeaseKey } from '../../lib/audit/sweep-lease.js';
 import { ledgerKey } from '../../lib/ledger/record.js';
 import type { Transport } from '../../lib/pingone/transport.js';
 import { nodeTransport } from '../../lib/pingone/transport.js';
@@ -28,6 +30,7 @@ import { useWorld } from '../support/world.js';
 polyfillPromiseWithResolvers();
 
 const PREFIX = 'pingone/fleet/';
+const EXECUTIONS = 'arn:aws:states:us-east-1:123456789012:execution:pingone-secret-rotation-ci-audit';
 const RETIRE_PREFIX = 'pingone/fleet-retire/';
 const FLEET = 7;
 const BATCH = 2;
@@ -59,7 +62,11 @@ interface SweepResult {
  * One execution of the state machine, its Task states answered by the real handlers (lambda:invoke as Step
  * Functions calls it: {FunctionName, Payload} in, {Payload: result} out).
  */
-async function sweep(env: Record<string, string | undefined>, extra: { now?: () => number } = {}) {
+async function sweep(
+  env: Record<string, string | undefined>,
+  extra: { now?: () => number; buckets?: BucketStore } = {},
+  run: { execution?: string; beforeBatch?: () => Promise<void> } = {},
+) {
   const inner = nodeTransport();
   const transport: Transport = async (request) => {
     const auth = request.headers.authorization;
@@ -81,6 +88,7 @@ async function sweep(env: Record<string, string | undefined>, extra: { now?: () 
     (state: string, handler: (event: never, context: ReturnType<typeof lambdaContext>) => Promise<unknown>) =>
     async (input: { FunctionName: string; Payload: unknown }) => {
       invoked.push({ state, payload: input.Payload });
+      if (state === 'JudgeBatch') await run.beforeBatch?.();
       running++;
       mostRunning = Math.max(mostRunning, running);
       try {
@@ -96,6 +104,8 @@ async function sweep(env: Record<string, string | undefined>, extra: { now?: () 
   const execution = machine.run(
     {},
     {
+      // The context object Step Functions gives an execution ($$.Execution.Id: its ARN).
+      context: { Execution: { Id: `${EXECUTIONS}:${run.execution ?? randomUUID()}` } },
       overrides: {
         taskResourceLocalHandlers: {
           ListFleet: invoke('ListFleet', list) as never,
@@ -119,6 +129,15 @@ describe('the distributed audit state machine', () => {
       ItemsPath: '$.plan.batches',
       MaxConcurrencyPath: '$.plan.maxConcurrency',
       ItemProcessor: { ProcessorConfig: { Mode: 'DISTRIBUTED', ExecutionType: 'STANDARD' } },
+    });
+    // The sweep lease expires when the execution must have stopped: the timeout it is given is the machine's.
+    const list = (definition.States as Record<string, { Parameters: { Payload: Record<string, unknown> } }>)
+      .ListFleet;
+    expect(definition.TimeoutSeconds).toBeGreaterThan(0);
+    expect(list?.Parameters.Payload).toMatchObject({
+      'execution.$': '$$.Execution.Id',
+      'startedAt.$': '$$.Execution.StartTime',
+      timeoutSeconds: definition.TimeoutSeconds,
     });
     // A broken definition is refused: the check can fail.
     const broken = structuredClone(definition) as { States: { FinishSweep: Record<string, unknown> } };
@@ -182,7 +201,11 @@ describe('the distributed audit state machine', () => {
     const before = rotated.map((s) => world.sim.readSecret(s.environmentId, s.resourceId));
     expect(before.every((state) => state.previous !== undefined)).toBe(true);
     // Two hours after the rotations: nobody used the previous secrets since.
-    const { result } = await sweep(env, { now: () => world.sim.clock.now().getTime() + 2 * 3_600_000 });
+    // Its limiter bucket apart: the shifted clock would leave the shared one's reservations two hours ahead.
+    const { result } = await sweep(env, {
+      now: () => world.sim.clock.now().getTime() + 2 * 3_600_000,
+      buckets: memoryBucketStore(),
+    });
 
     expect(result.outcome).toEqual({ complete: true, judged: 2, count: 2, failedBatches: [] });
     for (const [i, secret] of rotated.entries()) {
@@ -234,6 +257,57 @@ describe('the distributed audit state machine', () => {
     // Every request of the sweep (2 secrets: a token and 2 GETs each, at least) drew on the organization's bucket.
     expect(Number(bucket.Item?.rev?.N)).toBeGreaterThanOrEqual(4);
   });
+
+  it('a second execution started while a sweep runs ends at once (SweepAlreadyRunning): nothing listed or judged twice', async () => {
+    output.clear();
+    const env = {
+      ...world.functionEnv,
+      AUDIT_SECRET_NAME_PREFIX: PREFIX,
+      AUDIT_BATCH_SIZE: String(BATCH),
+      AUDIT_MAX_CONCURRENCY: '2',
+      AUDIT_PINGONE_REQUESTS_PER_SECOND: '50',
+    };
+    // The first execution's workers wait at a gate until the second has run: a long sweep, still running.
+    let openGate = () => {};
+    const gate = new Promise<void>((resolve) => {
+      openGate = resolve;
+    });
+    let inWorker = () => {};
+    const judging = new Promise<void>((resolve) => {
+      inWorker = resolve;
+    });
+    const first = sweep(
+      env,
+      {},
+      {
+        execution: 'long',
+        beforeBatch: async () => {
+          inWorker();
+          await gate;
+        },
+      },
+    );
+    await judging;
+    const second = await sweep(env, {}, { execution: 'overlapping' });
+    openGate();
+    const long = await first;
+
+    // The second listed nothing and started no worker: its only task was ListFleet, and it succeeded.
+    expect(second.invoked.map((i) => i.state)).toEqual(['ListFleet']);
+    expect(second.result).toMatchObject({ plan: { skipped: true, heldBy: `${EXECUTIONS}:long` } });
+    expect(output.captured).toContain('audit sweep not started: another sweep is still running');
+    expect(
+      output.records.find((r) => r._aws !== undefined && r.AuditSweepSkipped !== undefined)
+        ?.AuditSweepSkipped,
+    ).toBe(1);
+    // The running one was not disturbed (its batches were not rewritten under it) and gave the lease back.
+    expect(long.result.outcome).toEqual({ complete: true, judged: FLEET, count: FLEET, failedBatches: [] });
+    const lease = await world.dynamodb.send(
+      new GetItemCommand({ TableName: world.ledgerTable, Key: { pk: { S: sweepLeaseKey(PREFIX) } } }),
+    );
+    expect(lease.Item?.execution?.S).toBe(`${EXECUTIONS}:long`);
+    expect(lease.Item?.expiresAt?.N).toBe('0');
+  }, 60_000);
 
   it('the captured logs hold no secret, bearer token or worker credential', () => {
     expect(output.captured).toContain('audit sweep finished');
