@@ -23,6 +23,7 @@ import type { Context } from 'aws-lambda';
 import type { BatchResult, SweepOutcome, SweepPlan } from '../lib/audit/distributed.js';
 import { createAuditListHandler, createAuditWorkerHandler } from '../lib/audit/distributed-handler.js';
 import { createAuditHandler } from '../lib/audit/handler.js';
+import { memorySweepLeaseStore } from '../lib/audit/sweep-lease.js';
 import type { Transport } from '../lib/pingone/transport.js';
 import { FaultPlan, Proc, type SimEnv } from '../sim/env.js';
 import { DynamoDbState } from '../sim/fakes/dynamodb.js';
@@ -249,6 +250,8 @@ async function distributedSweeps() {
     dynamodb: w.ddb.client(listProc),
     now: scheduler.now,
     sleep: scheduler.sleep,
+    // The sweeps here run one after another: the lease (lib/audit/sweep-lease.ts) in memory.
+    sweeps: memorySweepLeaseStore(),
   });
   // One warm container per Map slot.
   const containers = Array.from({ length: maxConcurrency }, (_, i) => {
@@ -280,7 +283,15 @@ async function distributedSweeps() {
   });
   const sweep = async () => {
     const started = scheduler.now();
-    const plan = (await list({ action: 'list' }, context(scheduler, 900_000))) as SweepPlan;
+    const plan = (await list(
+      {
+        action: 'list',
+        execution: `arn:aws:states:us-east-1:123456789012:execution:bench-audit:${started}`,
+        startedAt: new Date(started).toISOString(),
+        timeoutSeconds: 86_400,
+      },
+      context(scheduler, 900_000),
+    )) as SweepPlan;
     const queue = [...plan.batches];
     const results: BatchResult[] = [];
     await Promise.all(
