@@ -1,7 +1,7 @@
 /** The command line's shape: the global and per-command options, and argv parsed against them. */
 
 import { parseArgs } from 'node:util';
-import { type GivenSettings, SETTINGS, type Setting } from '../lib/config.js';
+import { type GivenSettings, SETTINGS, type Setting } from '../lib/settings.js';
 import type { GlobalOptions } from './deps.js';
 import { PROGRAM, UsageError } from './errors.js';
 import { parseDuration } from './format.js';
@@ -241,7 +241,7 @@ export function parseCommandLine(argv: readonly string[]): ParsedCommand {
   };
 }
 
-/** The function's settings given by flags, named in the settings table (lib/config.ts SETTINGS). */
+/** The function's settings given by flags, named in the settings table (lib/settings.ts SETTINGS). */
 function givenSettings(str: (key: string) => string | undefined): GivenSettings {
   const given: { [S in Setting]?: string } = {};
   for (const [setting, entry] of Object.entries(SETTINGS) as [Setting, { flag?: string }][]) {

@@ -1,7 +1,8 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import type { GivenSettings, RotationConfig } from '../lib/config.js';
+import type { RotationConfig } from '../lib/config.js';
 import { SecretsStore } from '../lib/secrets/secrets-store.js';
+import type { GivenSettings } from '../lib/settings.js';
 import type { Output } from './format.js';
 import type { LocalRotation } from './local.js';
 import type { PingOneAccess } from './pingone-access.js';

@@ -1,11 +1,5 @@
 import { GetParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
-import {
-  type GivenSettings,
-  loadConfig,
-  type RotationConfig,
-  SETTINGS,
-  type Setting,
-} from '../lib/config.js';
+import { loadConfig, type RotationConfig } from '../lib/config.js';
 import { ConfigurationError } from '../lib/errors.js';
 import { PingOneHttpClient } from '../lib/pingone/http-client.js';
 import { defaultTransport, type Transport } from '../lib/pingone/transport.js';
@@ -13,6 +7,7 @@ import type { PingOneClient } from '../lib/pingone/types.js';
 import type { ParameterReader } from '../lib/pingone/worker-credentials.js';
 import { type WorkerRouter, workerDirectory, workerSecretReader } from '../lib/pingone/workers.js';
 import type { SecretsStore } from '../lib/secrets/secrets-store.js';
+import { type GivenSettings, SETTINGS, type Setting } from '../lib/settings.js';
 import { UsageError } from './errors.js';
 
 type Env = Readonly<Record<string, string | undefined>>;

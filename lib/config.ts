@@ -1,14 +1,19 @@
 import { ConfigurationError, TagOutOfBoundsError } from './errors.js';
+import type { PingOneRegion } from './pingone/regions.js';
+import { DEFAULT_API_URL_TEMPLATE, DEFAULT_AUTH_URL_TEMPLATE } from './pingone/regions.js';
+import type { WorkerSpec } from './pingone/workers.js';
 import {
-  DEFAULT_API_URL_TEMPLATE,
-  DEFAULT_AUTH_URL_TEMPLATE,
-  expandRegionTemplate,
-  isRegion,
-  type PingOneRegion,
-  REGIONS,
-} from './pingone/regions.js';
-import { isUuid } from './pingone/types.js';
-import { parseWorkers, singleWorker, type WorkerSpec } from './pingone/workers.js';
+  type Env,
+  type GivenSettings,
+  parseAllowedEnvironments,
+  parseCacheSeconds,
+  parseLedgerTable,
+  parseRegion,
+  parseUrlTemplate,
+  parseWorkerSettings,
+  readSetting,
+  type Setting,
+} from './settings.js';
 
 /** The function's configuration, parsed once from its environment. Only this module reads `process.env`. */
 export interface RotationConfig {
@@ -85,31 +90,20 @@ export const ENVIRONMENT_TAG = 'pingone:environment-id';
 export const RESOURCE_TAG = 'pingone:resource-id';
 export const APPLICATION_TAG = 'pingone:application-id';
 
-const TTL_MIN_MS = 60_000;
-const TTL_MAX_MS = 30 * 24 * 3_600_000;
-const TTL_UNITS = { m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+const DURATION = /^\s*(\d{1,6})\s*([mhd])\s*$/;
+const UNIT_MS = { m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+const DURATION_MAX_MS = 30 * UNIT_MS.d;
+const TTL_MIN_MS = UNIT_MS.m;
 const TTL_RANGE_TEXT = 'written <n>m, <n>h or <n>d, from 1m to 30d (e.g. 7d)';
+const WINDOW_RANGE_TEXT = "written <n>m, <n>h or <n>d up to 30d (e.g. 1h), or '0' to turn the guard off";
+
 /**
  * Parses a previous-secret TTL such as `7d`. `source` names where it came from (the variable or the tag),
  * so the error tells the operator what to fix.
  */
 export function parseTtl(text: string, source: string, setting?: Setting): Ttl {
-  const match = /^\s*(\d{1,6})\s*([mhd])\s*$/.exec(text);
-  if (!match) {
-    throw new ConfigurationError(`${source} is '${text}': it must be ${TTL_RANGE_TEXT}`, { setting });
-  }
-  const ms = Number(match[1]) * TTL_UNITS[match[2] as keyof typeof TTL_UNITS];
-  if (ms < TTL_MIN_MS || ms > TTL_MAX_MS) {
-    throw new ConfigurationError(`${source} is '${text}', out of range: it must be ${TTL_RANGE_TEXT}`, {
-      setting,
-    });
-  }
-  return Object.freeze({ ms, text: text.trim() });
+  return parseDuration(text, source, setting, TTL_MIN_MS, TTL_RANGE_TEXT);
 }
-
-const DURATION = /^\s*(\d{1,6})\s*([mhd])\s*$/;
-const WINDOW_MAX_MS = 30 * 24 * 3_600_000;
-const WINDOW_RANGE_TEXT = "written <n>m, <n>h or <n>d up to 30d (e.g. 1h), or '0' to turn the guard off";
 
 /**
  * Parses an in-use window such as `1h`, or `0` (guard off). `source` names the variable or tag, so the error
@@ -117,13 +111,24 @@ const WINDOW_RANGE_TEXT = "written <n>m, <n>h or <n>d up to 30d (e.g. 1h), or '0
  */
 export function parseInUseWindow(text: string, source: string, setting?: Setting): InUseWindow {
   if (/^\s*0+\s*[mhd]?\s*$/.test(text)) return Object.freeze({ ms: 0, text: '0' });
+  return parseDuration(text, source, setting, 0, WINDOW_RANGE_TEXT);
+}
+
+/** `<n>m`, `<n>h` or `<n>d` from `minMs` to 30 days, kept as written; an error says it must be `rangeText`. */
+function parseDuration(
+  text: string,
+  source: string,
+  setting: Setting | undefined,
+  minMs: number,
+  rangeText: string,
+): { readonly ms: number; readonly text: string } {
   const match = DURATION.exec(text);
   if (!match) {
-    throw new ConfigurationError(`${source} is '${text}': it must be ${WINDOW_RANGE_TEXT}`, { setting });
+    throw new ConfigurationError(`${source} is '${text}': it must be ${rangeText}`, { setting });
   }
-  const ms = Number(match[1]) * TTL_UNITS[match[2] as keyof typeof TTL_UNITS];
-  if (ms > WINDOW_MAX_MS) {
-    throw new ConfigurationError(`${source} is '${text}', out of range: it must be ${WINDOW_RANGE_TEXT}`, {
+  const ms = Number(match[1]) * UNIT_MS[match[2] as keyof typeof UNIT_MS];
+  if (ms < minMs || ms > DURATION_MAX_MS) {
+    throw new ConfigurationError(`${source} is '${text}', out of range: it must be ${rangeText}`, {
       setting,
     });
   }
@@ -189,126 +194,19 @@ export function assertWindowTagInBounds(
   }
 }
 
-const LOOPBACK_HOSTS = new Set(['localhost', '[::1]', '::1']);
-
-function isLoopback(hostname: string): boolean {
-  return LOOPBACK_HOSTS.has(hostname) || /^127(\.\d{1,3}){3}$/.test(hostname);
-}
-
-/** Validates a base-URL template: https, or http only to a loopback host. */
-function parseUrlTemplate(given: SettingValue, fallback: string): string {
-  const { name, setting } = given;
-  const value = given.value ?? fallback;
-  const template = value.trim().replace(/\/+$/, '');
-  for (const region of REGIONS) {
-    let url: URL;
-    try {
-      url = new URL(expandRegionTemplate(template, region));
-    } catch {
-      throw new ConfigurationError(`${name} is not a valid URL: '${value}'`, { setting });
-    }
-    if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopback(url.hostname))) {
-      throw new ConfigurationError(
-        `${name} must use https (http is accepted only for a loopback host such as 127.0.0.1): '${value}'`,
-        { setting },
-      );
-    }
-    if (url.username || url.password || url.search || url.hash) {
-      throw new ConfigurationError(`${name} must not carry credentials, a query or a fragment`, { setting });
-    }
-  }
-  return template;
-}
-
-type Env = Readonly<Record<string, string | undefined>>;
-
-/**
- * The rotation function's settings: the environment variable each is read from and, for the operator CLI
- * (which reads the same variables), the flag that overrides it. The one table of these names: configuration
- * errors carry the setting they are about, and the CLI names the flag or the variable from here.
- */
-export const SETTINGS = {
-  workerParameter: { variable: 'PINGONE_WORKER_PARAMETER', flag: '--worker-parameter' },
-  workers: { variable: 'PINGONE_WORKERS', flag: '--workers' },
-  workerCacheSeconds: { variable: 'PINGONE_WORKER_CACHE_SECONDS' },
-  region: { variable: 'PINGONE_REGION', flag: '--pingone-region' },
-  apiUrl: { variable: 'PINGONE_API_URL', flag: '--pingone-api-url' },
-  authUrl: { variable: 'PINGONE_AUTH_URL', flag: '--pingone-auth-url' },
-  previousSecretTtl: { variable: 'PREVIOUS_SECRET_TTL' },
-  previousSecretInUseWindow: { variable: 'PREVIOUS_SECRET_IN_USE_WINDOW' },
-  allowedEnvironments: { variable: 'PINGONE_ALLOWED_ENVIRONMENTS' },
-  ledgerTable: { variable: 'ROTATION_LEDGER_TABLE', flag: '--ledger-table' },
-} as const satisfies Record<string, { readonly variable: string; readonly flag?: string }>;
-
-export type Setting = keyof typeof SETTINGS;
-
-/** Values given for settings directly (the CLI's flags): each wins over its environment variable. */
-export type GivenSettings = { readonly [S in Setting]?: string | undefined };
-
-/** A setting's value and the name it was given under (the flag or the variable), for error messages. */
-interface SettingValue {
-  readonly value: string | undefined;
-  readonly name: string;
-  readonly setting: Setting;
-}
-
-function read(env: Env, given: GivenSettings, setting: Setting): SettingValue {
-  const entry: { readonly variable: string; readonly flag?: string } = SETTINGS[setting];
-  const direct = given[setting]?.trim();
-  if (direct) return { value: direct, name: entry.flag ?? entry.variable, setting };
-  const value = env[entry.variable]?.trim();
-  return { value: value ? value : undefined, name: entry.variable, setting };
-}
-
 /**
  * Parses and validates the configuration from the environment and any values given directly (the CLI's
  * flags); every error names the flag or variable the value came from, says what it accepts, and carries
- * the setting (`ConfigurationError.setting`).
+ * the setting (`ConfigurationError.setting`). The settings and their checks are settings.ts's.
  */
 export function loadConfig(env: Env = process.env, given: GivenSettings = {}): RotationConfig {
-  const setting = (name: Setting) => read(env, given, name);
-  const fail = (s: SettingValue, message: string) => new ConfigurationError(message, { setting: s.setting });
+  const setting = (name: Setting) => readSetting(env, given, name);
 
   const { workerParameter, workers } = parseWorkerSettings(setting('workerParameter'), setting('workers'));
-
   const ledgerTable = parseLedgerTable(setting('ledgerTable'));
-
-  const regionSetting = setting('region');
-  const region = regionSetting.value ?? 'NA';
-  if (!isRegion(region)) {
-    throw fail(
-      regionSetting,
-      `${regionSetting.name} is '${region}': it must be one of ${REGIONS.join(', ')}`,
-    );
-  }
-
-  const cache = setting('workerCacheSeconds');
-  const cacheText = cache.value ?? '300';
-  const workerCacheMaxAgeSeconds = Number(cacheText);
-  if (
-    !Number.isInteger(workerCacheMaxAgeSeconds) ||
-    workerCacheMaxAgeSeconds < 0 ||
-    workerCacheMaxAgeSeconds > 3600
-  ) {
-    throw fail(cache, `${cache.name} is '${cacheText}': it must be a whole number of seconds from 0 to 3600`);
-  }
-
-  const allowed = setting('allowedEnvironments');
-  let allowedEnvironments: ReadonlySet<string> | undefined;
-  if (allowed.value) {
-    const ids = allowed.value
-      .split(',')
-      .map((id) => id.trim())
-      .filter(Boolean);
-    const bad = ids.filter((id) => !isUuid(id));
-    if (ids.length === 0 || bad.length > 0) {
-      throw fail(
-        allowed,
-        `${allowed.name} must be a comma-separated list of environment UUIDs; not a UUID: ${bad.join(', ') || '(empty)'}`,
-      );
-    }
-    allowedEnvironments = new Set(ids.map((id) => id.toLowerCase()));
-  }
+  const region = parseRegion(setting('region'));
+  const workerCacheMaxAgeSeconds = parseCacheSeconds(setting('workerCacheSeconds'));
+  const allowedEnvironments = parseAllowedEnvironments(setting('allowedEnvironments'));
 
   const ttl = setting('previousSecretTtl');
   const window = setting('previousSecretInUseWindow');
@@ -343,60 +241,4 @@ export function loadConfig(env: Env = process.env, given: GivenSettings = {}): R
     allowedEnvironments,
     ledgerTable,
   });
-}
-
-/**
- * PINGONE_WORKERS (the workers per organization) or PINGONE_WORKER_PARAMETER (one worker); one of them. A flag
- * wins over the other's variable (an operator's `--worker-parameter` with PINGONE_WORKERS in the shell).
- */
-function parseWorkerSettings(
-  parameter: SettingValue,
-  list: SettingValue,
-): { workerParameter: string | undefined; workers: readonly WorkerSpec[] } {
-  const flagged = (s: SettingValue) => s.name !== SETTINGS[s.setting].variable;
-  let useList = list.value !== undefined;
-  if (parameter.value && list.value) {
-    if (flagged(parameter) === flagged(list)) {
-      throw new ConfigurationError(
-        `${parameter.name} and ${list.name} are both set: name the workers in ${list.name} only (the single ` +
-          'worker is a list of one)',
-        { setting: 'workers' },
-      );
-    }
-    useList = flagged(list);
-  }
-  if (useList && list.value) {
-    return { workerParameter: undefined, workers: parseWorkers(list.value, list.name) };
-  }
-  if (!parameter.value) {
-    throw new ConfigurationError(
-      'PINGONE_WORKER_PARAMETER is not set: it must name the SSM SecureString parameter holding the worker ' +
-        'credentials (or set PINGONE_WORKERS to name a worker per PingOne organization)',
-      { setting: parameter.setting },
-    );
-  }
-  return { workerParameter: parameter.value, workers: Object.freeze([singleWorker(parameter.value)]) };
-}
-
-const TABLE_NAME = /^[A-Za-z0-9_.-]{3,255}$/;
-const TABLE_ARN = /^arn:aws[a-z-]*:dynamodb:[a-z0-9-]+:\d{12}:table\/([A-Za-z0-9_.-]{3,255})$/;
-
-/** ROTATION_LEDGER_TABLE: required, a DynamoDB table name or table ARN. */
-function parseLedgerTable(given: SettingValue): string {
-  const { value, name, setting } = given;
-  if (!value) {
-    throw new ConfigurationError(
-      'ROTATION_LEDGER_TABLE is not set: it must name the rotation ledger DynamoDB table (the stack output ' +
-        'RotationLedgerTableName); the function changes nothing without it',
-      { setting },
-    );
-  }
-  if (!TABLE_NAME.test(value) && !TABLE_ARN.test(value)) {
-    throw new ConfigurationError(
-      `${name} is '${value.slice(0, 300)}': it must be a DynamoDB table name (3-255 letters, digits, ` +
-        "'_', '-', '.') or a table ARN",
-      { setting },
-    );
-  }
-  return value;
 }

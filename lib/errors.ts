@@ -25,7 +25,7 @@ export class InvalidEventError extends RotationError {
 /** The function's configuration (environment, tags, worker parameter) is malformed. */
 export class ConfigurationError extends RotationError {
   readonly code = 'Configuration';
-  /** The setting the error is about (a key of SETTINGS in lib/config.ts), when it is one. */
+  /** The setting the error is about (a key of SETTINGS in lib/settings.ts), when it is one. */
   readonly setting: string | undefined;
 
   constructor(message: string, options?: { cause?: unknown; setting?: string }) {

@@ -5,9 +5,10 @@
 import { describe, expect, it } from 'vitest';
 import { rotationErrorHint, UsageError } from '../../cli/errors.js';
 import { cliConfig, functionEnvironment } from '../../cli/pingone-access.js';
-import { loadConfig, SETTINGS } from '../../lib/config.js';
+import { loadConfig } from '../../lib/config.js';
 import { ConfigurationError } from '../../lib/errors.js';
 import { parseWorkerCredentials } from '../../lib/pingone/worker-credentials.js';
+import { SETTINGS } from '../../lib/settings.js';
 
 const ENV = { PINGONE_WORKER_PARAMETER: '/pingone/worker', ROTATION_LEDGER_TABLE: 'rotation-ledger' };
 
