@@ -24,7 +24,8 @@
  * test: the figures move with the machine's load, recorded with them.
  *
  * Settings: BENCH_BURST_SECRETS (50), BENCH_BURST_RATE (5), BENCH_BURST_ERROR_RATE (0.1), BENCH_BURST_SEED (1),
- * BENCH_BURST_CONCURRENCY (comma-separated: `unreserved` and/or numbers; default `unreserved,10`),
+ * BENCH_BURST_CONCURRENCY (comma-separated: `unreserved` and/or numbers, each optionally `+rate`: the shared
+ * rate limit ROTATION_PINGONE_REQUESTS_PER_SECOND set to PingOne's rate; default `unreserved,10,unreserved+rate`),
  * BENCH_BURST_SM_RETRY_MS (10000). `.bench/burst-latest.json` is always written; BENCH_SAVE=1 also writes
  * the committed bench/burst-results.json (only at the issue's settings: 50 secrets, 5/s, one in ten).
  */
@@ -36,6 +37,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ListSecretVersionIdsCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import type { Context } from 'aws-lambda';
+import { memoryBucketStore } from '../lib/audit/limiter.js';
 import { createRotationHandler } from '../lib/handler.js';
 import { nodeTransport, type Transport, type TransportResponse } from '../lib/pingone/transport.js';
 import {
@@ -58,14 +60,22 @@ const settings = {
   requestsPerSecond: envNumber('BENCH_BURST_RATE', 5),
   errorRate: envNumber('BENCH_BURST_ERROR_RATE', 0.1),
   seed: envNumber('BENCH_BURST_SEED', 1),
-  concurrency: (process.env.BENCH_BURST_CONCURRENCY ?? 'unreserved,10').split(',').map((c) => {
-    const value = c.trim();
-    if (value === 'unreserved') return undefined;
+  runs: (process.env.BENCH_BURST_CONCURRENCY ?? 'unreserved,10,unreserved+rate').split(',').map((c) => {
+    const [value = '', rate] = c.trim().split('+');
+    if (rate !== undefined && rate !== 'rate') throw new Error(`BENCH_BURST_CONCURRENCY: bad value ${c}`);
+    const sharedRate = rate === 'rate';
+    if (value === 'unreserved') return { limit: undefined, sharedRate };
     const n = Number(value);
-    if (!Number.isInteger(n) || n < 1) throw new Error(`BENCH_BURST_CONCURRENCY: bad value ${value}`);
-    return n;
+    if (!Number.isInteger(n) || n < 1) throw new Error(`BENCH_BURST_CONCURRENCY: bad value ${c}`);
+    return { limit: n, sharedRate };
   }),
   smRetryMs: envNumber('BENCH_BURST_SM_RETRY_MS', 10_000),
+  /**
+   * Where the shared rate's buckets live: `memory` (default: one store shared by the pool's containers, as
+   * fast as DynamoDB's conditional writes are next to PingOne's rate) or `dynamodb` (moto's table: moto is
+   * one Python process, and 50 containers' conditional writes on one item slow it far below DynamoDB).
+   */
+  buckets: process.env.BENCH_BURST_BUCKETS === 'dynamodb' ? 'dynamodb' : 'memory',
   /** Secrets Manager's attempts of one rotation, at most (it retries "multiple times"). */
   smMaxAttempts: 30,
   functionTimeoutMs: 90_000,
@@ -217,18 +227,25 @@ interface Run {
   readonly edge: PingOneEdge;
 }
 
-function newPool(run: Run, limit: number | undefined): LambdaPool {
+function newPool(run: Run, limit: number | undefined, sharedRate: boolean): LambdaPool {
   const clientConfig = { ...LOCAL_AWS, endpoint: run.world.moto.url };
+  const buckets = settings.buckets === 'memory' ? memoryBucketStore() : undefined;
   return new LambdaPool(
     () =>
       createRotationHandler({
-        env: run.world.functionEnv,
+        env: sharedRate
+          ? {
+              ...run.world.functionEnv,
+              ROTATION_PINGONE_REQUESTS_PER_SECOND: String(settings.requestsPerSecond),
+            }
+          : run.world.functionEnv,
         // The function's own log lines (retries, warnings) would drown the bench's table.
         logger: new Logger({ serviceName: 'pingone-secret-rotation', logLevel: 'SILENT' }),
         secretsManager: new SecretsManagerClient(clientConfig),
         ssm: new SSMClient(clientConfig),
         dynamodb: new DynamoDBClient(clientConfig),
         transport: run.edge.transport,
+        ...(buckets ? { buckets } : {}),
       }) as Handler,
     limit,
   );
@@ -256,7 +273,7 @@ async function requestsPerRotation(run: Run, secret: RotatableSecret): Promise<n
   run.edge.enabled = false;
   try {
     const before = run.world.sim.requests.length;
-    const report = await driverFor(run, newPool(run, undefined)).rotate(secret.arn);
+    const report = await driverFor(run, newPool(run, undefined, false)).rotate(secret.arn);
     if (!report.ok) throw new Error(`calibration rotation failed: ${report.error}`);
     return run.world.sim.requests.length - before;
   } finally {
@@ -267,10 +284,10 @@ async function requestsPerRotation(run: Run, secret: RotatableSecret): Promise<n
 async function burst(
   run: Run,
   secrets: readonly RotatableSecret[],
-  limit: number | undefined,
+  { limit, sharedRate }: { limit: number | undefined; sharedRate: boolean },
   perRotation: number,
 ) {
-  const pool = newPool(run, limit);
+  const pool = newPool(run, limit, sharedRate);
   const driver = driverFor(run, pool);
   const edgeBefore = run.edge.records.length;
   const simBefore = run.world.sim.requests.length;
@@ -313,7 +330,7 @@ async function burst(
   }
   const attempts = reports.map((r) => r.attempts);
   return {
-    concurrency: limit ?? 'unreserved',
+    concurrency: `${limit ?? 'unreserved'}${sharedRate ? `, shared rate ${settings.requestsPerSecond}/s` : ''}`,
     secrets: secrets.length,
     converged: reports.length - failed.length,
     failed: failed.map((r) => `${r.secretId}: ${r.error}`),
@@ -408,11 +425,11 @@ async function main(): Promise<void> {
       );
     process.stdout.write = (() => true) as typeof process.stdout.write;
     perRotation = await requestsPerRotation(run, (await make('calibration', 1))[0]!);
-    for (const limit of settings.concurrency) {
-      const secrets = await make(`burst-${limit ?? 'unreserved'}`, settings.secrets);
+    for (const [index, spec] of settings.runs.entries()) {
+      const secrets = await make(`burst-${index}-${spec.limit ?? 'unreserved'}`, settings.secrets);
       // Each burst starts on a fresh rate-limit second and after the previous one's retries are gone.
       await new Promise((r) => setTimeout(r, 2_000));
-      runs.push(await burst(run, secrets, limit, perRotation));
+      runs.push(await burst(run, secrets, spec, perRotation));
     }
   } finally {
     process.stdout.write = write;

@@ -9,6 +9,7 @@ import {
   parseCacheSeconds,
   parseLedgerTable,
   parseRegion,
+  parseRequestsPerSecond,
   parseUrlTemplate,
   parseWorkerSettings,
   readSetting,
@@ -43,6 +44,11 @@ export interface RotationConfig {
   readonly allowedEnvironments: ReadonlySet<string> | undefined;
   /** The rotation ledger's DynamoDB table (name or ARN). */
   readonly ledgerTable: string;
+  /**
+   * PingOne requests per second per licence that the rotation function's containers share, through a
+   * limiter in the ledger table (ROTATION_PINGONE_REQUESTS_PER_SECOND); 0: no shared limit.
+   */
+  readonly rotationRequestsPerSecond: number;
 }
 
 export interface Ttl {
@@ -206,6 +212,7 @@ export function loadConfig(env: Env = process.env, given: GivenSettings = {}): R
   const ledgerTable = parseLedgerTable(setting('ledgerTable'));
   const region = parseRegion(setting('region'));
   const workerCacheMaxAgeSeconds = parseCacheSeconds(setting('workerCacheSeconds'));
+  const rotationRequestsPerSecond = parseRequestsPerSecond(setting('rotationRequestsPerSecond'));
   const allowedEnvironments = parseAllowedEnvironments(setting('allowedEnvironments'));
 
   const ttl = setting('previousSecretTtl');
@@ -228,6 +235,7 @@ export function loadConfig(env: Env = process.env, given: GivenSettings = {}): R
     workerParameter,
     workers,
     workerCacheMaxAgeSeconds,
+    rotationRequestsPerSecond,
     defaultRegion: region,
     apiUrlTemplate: parseUrlTemplate(setting('apiUrl'), DEFAULT_API_URL_TEMPLATE),
     authUrlTemplate: parseUrlTemplate(setting('authUrl'), DEFAULT_AUTH_URL_TEMPLATE),

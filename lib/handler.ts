@@ -1,9 +1,18 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
+import { licenceOfRequest } from './audit/licence.js';
+import {
+  type BucketStore,
+  dynamoDbBucketStore,
+  limitedTransport,
+  ROTATION_LIMITER_PREFIX,
+  sharedLimiter,
+} from './audit/limiter.js';
 import { loadConfig, type RotationConfig } from './config.js';
 import { RotationError } from './errors.js';
 import { type LambdaDependencies, lambdaWiring, withPowertools, workerPingOneClient } from './lambda.js';
 import { ledgerFromConfig, type RotationLedger } from './ledger/ledger.js';
+import { defaultTransport, type Transport } from './pingone/transport.js';
 import type { PingOneClient } from './pingone/types.js';
 import { Redactor } from './redact.js';
 import type { RotationMetric, StepLogger } from './rotation/deps.js';
@@ -12,7 +21,10 @@ import { runRotationStep } from './rotation/rotate.js';
 import { SecretsStore } from './secrets/secrets-store.js';
 
 /** What the handler is built from (lib/lambda.ts). Everything is optional: the Lambda uses the defaults. */
-export type HandlerDependencies = LambdaDependencies;
+export interface HandlerDependencies extends LambdaDependencies {
+  /** Where the shared rate's buckets live; default the ledger table (the bench shares one in memory). */
+  readonly buckets?: BucketStore;
+}
 
 const ROTATION_SERVICE = 'pingone-secret-rotation';
 
@@ -47,9 +59,46 @@ export function createRotationHandler(deps: HandlerDependencies = {}) {
       config,
       secrets: new SecretsStore(secretsManager),
       ledger: ledgerFromConfig(dynamodb, config),
-      pingone: workerPingOneClient(config, wiring, { transport: deps.transport, logger: stepLogger }),
+      pingone: workerPingOneClient(config, wiring, {
+        transport: sharedRate(config, deps.transport),
+        logger: stepLogger,
+      }),
     };
     return runtime;
+  };
+
+  /**
+   * With ROTATION_PINGONE_REQUESTS_PER_SECOND, every container's PingOne requests draw on one budget per
+   * licence (the auditor's limiter, its own `rotation#limiter#` buckets in the ledger table): a burst of
+   * rotations sends no faster than the rate instead of colliding at PingOne and waiting out 429s, and one
+   * 429 pauses every container of that licence. A request whose turn would come after its own timeout is
+   * not sent (the step reports it not started: nothing reached PingOne).
+   */
+  const sharedRate = (config: RotationConfig, inner: Transport | undefined): Transport | undefined => {
+    if (config.rotationRequestsPerSecond === 0) return inner;
+    const limiter = sharedLimiter({
+      store:
+        deps.buckets ??
+        dynamoDbBucketStore({
+          client: dynamodb,
+          table: config.ledgerTable,
+          prefix: ROTATION_LIMITER_PREFIX,
+          role: 'rotation function',
+        }),
+      requestsPerSecond: config.rotationRequestsPerSecond,
+      // Evenly spaced, as the auditor's: never more than the rate in any second.
+      burst: 1,
+      now,
+      sleep,
+    });
+    return limitedTransport(inner ?? defaultTransport(), {
+      limiter,
+      licenceOf: licenceOfRequest(config),
+      now,
+      // Each request waits for its turn until its call's deadline, then goes out with what is left: a read's
+      // is the invocation's, a regenerate's ends by its intent's window.
+      waitUntilDeadline: true,
+    });
   };
 
   const count = (metric: RotationMetric | 'StepSucceeded' | 'StepFailed') =>
@@ -61,6 +110,7 @@ export function createRotationHandler(deps: HandlerDependencies = {}) {
       logger.appendKeys({ secretId: event.secretId, step: event.step, versionId: event.token });
       metrics.addDimension('step', event.step);
       const { config, secrets, pingone, ledger } = getRuntime();
+      const deadline = now() + context.getRemainingTimeInMillis() - margin;
       const outcome = await runRotationStep(
         {
           config,
@@ -71,7 +121,7 @@ export function createRotationHandler(deps: HandlerDependencies = {}) {
           metrics: { count },
           now,
           sleep,
-          deadline: now() + context.getRemainingTimeInMillis() - margin,
+          deadline,
         },
         event,
       );

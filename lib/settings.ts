@@ -27,6 +27,7 @@ export const SETTINGS = {
   previousSecretInUseWindow: { variable: 'PREVIOUS_SECRET_IN_USE_WINDOW' },
   allowedEnvironments: { variable: 'PINGONE_ALLOWED_ENVIRONMENTS' },
   ledgerTable: { variable: 'ROTATION_LEDGER_TABLE', flag: '--ledger-table' },
+  rotationRequestsPerSecond: { variable: 'ROTATION_PINGONE_REQUESTS_PER_SECOND' },
 } as const satisfies Record<string, { readonly variable: string; readonly flag?: string }>;
 
 export type Setting = keyof typeof SETTINGS;
@@ -78,6 +79,19 @@ export function parseCacheSeconds(cache: SettingValue): number {
     throw fail(cache, `${cache.name} is '${cacheText}': it must be a whole number of seconds from 0 to 3600`);
   }
   return workerCacheMaxAgeSeconds;
+}
+
+/** ROTATION_PINGONE_REQUESTS_PER_SECOND: 0 (no shared limit, the default) to 1000. */
+export function parseRequestsPerSecond(rate: SettingValue): number {
+  const rateText = rate.value ?? '0';
+  const value = Number(rateText);
+  if (!Number.isInteger(value) || value < 0 || value > 1000) {
+    throw fail(
+      rate,
+      `${rate.name} is '${rateText}': it must be a whole number of requests per second from 0 (no shared limit) to 1000`,
+    );
+  }
+  return value;
 }
 
 /** PINGONE_ALLOWED_ENVIRONMENTS: environment UUIDs, lower-cased; unset means any environment. */

@@ -167,11 +167,28 @@ export function limitedTransport(
     readonly now: () => number;
     readonly random?: () => number;
     readonly maxPauseMs?: number;
+    /**
+     * Every request (reads and token requests too) waits for its turn until its caller's deadline
+     * (`TransportRequest.deadline`: a regenerate's intent window, a read's invocation deadline) instead of
+     * its own timeout, and is then sent with what is left, so it still ends by that deadline; a turn after
+     * it is not taken and the request is not sent. The rotation function: in a burst the queue for a turn
+     * is longer than one request's timeout. Default: reads wait unbounded, changes within their timeout.
+     */
+    readonly waitUntilDeadline?: boolean;
   },
 ): Transport {
   const random = options.random ?? Math.random;
   return async (request) => {
     const licence = options.licenceOf(request.url);
+    const deadline = options.waitUntilDeadline ? request.deadline : undefined;
+    if (deadline !== undefined) {
+      const taken = await options.limiter.acquire(licence, { notAfter: deadline - MIN_SEND_MS });
+      const left = deadline - options.now();
+      if (taken === 'late' || left < MIN_SEND_MS) {
+        throw notSentInTime(request, `licence ${licence}'s`, "before its caller's deadline");
+      }
+      return settle(licence, await inner({ ...request, timeoutMs: Math.min(request.timeoutMs, left) }));
+    }
     if (!keepsDeadline(request)) {
       await options.limiter.acquire(licence);
       return settle(licence, await inner(request));
@@ -194,9 +211,15 @@ export function limitedTransport(
   }
 }
 
+/** The auditor's buckets: `audit#limiter#<licence>`. */
+export const AUDIT_LIMITER_PREFIX = 'audit#limiter#';
+
+/** The rotation function's buckets (its own budget per licence): `rotation#limiter#<licence>`. */
+export const ROTATION_LIMITER_PREFIX = 'rotation#limiter#';
+
 /** The limiter's key in the ledger table for a licence. */
-export function limiterKey(licence: string): string {
-  return `audit#limiter#${licence}`;
+export function limiterKey(licence: string, prefix = AUDIT_LIMITER_PREFIX): string {
+  return `${prefix}${licence}`;
 }
 
 /** The buckets in the rotation ledger's DynamoDB table (the workers' role may write only `audit#limiter#*`). */
@@ -204,14 +227,20 @@ export function dynamoDbBucketStore(options: {
   readonly client: DynamoDBClient;
   readonly table: string;
   readonly timeoutMs?: number;
+  /** Whose buckets: the auditor's (default) or the rotation function's. */
+  readonly prefix?: string;
+  /** The role the error message tells the operator to check. */
+  readonly role?: string;
 }): BucketStore {
   const { client, table } = options;
+  const prefix = options.prefix ?? AUDIT_LIMITER_PREFIX;
+  const limiterKey = (licence: string) => `${prefix}${licence}`;
   const signal = () => AbortSignal.timeout(options.timeoutMs ?? 5_000);
   const unavailable = (licence: string, error: unknown) =>
     new LedgerUnavailableError(
       `The PingOne rate limiter (item ${limiterKey(licence)} of DynamoDB table ${table}) could not be used: ` +
-        `${(error as Error)?.name ?? 'error'}. No PingOne request was sent; check the audit worker's role ` +
-        '(dynamodb:GetItem and PutItem on audit#limiter# keys)',
+        `${(error as Error)?.name ?? 'error'}. No PingOne request was sent; check the ${options.role ?? 'audit worker'}'s ` +
+        `role (dynamodb:GetItem and PutItem on ${prefix} keys)`,
     );
   const number = (value: AttributeValue | undefined, fallback: number) =>
     value?.N === undefined ? fallback : Number(value.N);

@@ -1,7 +1,7 @@
 import { parseRetryAfter } from '../pingone/responses.js';
 import {
+  NotSentError,
   type Transport,
-  TransportError,
   type TransportRequest,
   type TransportResponse,
 } from '../pingone/transport.js';
@@ -20,10 +20,13 @@ export function keepsDeadline(request: TransportRequest): boolean {
 }
 
 /** A request that changes PingOne, not sent: its turn in the rate budget came after its own timeout. */
-export function notSentInTime(request: TransportRequest, budget: string): TransportError {
-  return new TransportError(
-    `not sent: ${budget} PingOne rate budget had no turn for it within its ${request.timeoutMs} ms timeout ` +
-      '(nothing reached PingOne)',
+export function notSentInTime(
+  request: TransportRequest,
+  budget: string,
+  within = `within its ${request.timeoutMs} ms timeout`,
+): NotSentError {
+  return new NotSentError(
+    `not sent: ${budget} PingOne rate budget had no turn for it ${within} (nothing reached PingOne)`,
   );
 }
 

@@ -9,7 +9,7 @@ import { DeadlineExceededError, PingOneApiError, PingOneNetworkError, RotationEr
 import type { Redactor } from '../redact.js';
 import { fitDelay, retryDelayMs } from './backoff.js';
 import { toApiError } from './responses.js';
-import type { Transport, TransportResponse } from './transport.js';
+import { NotSentError, type Transport, type TransportResponse } from './transport.js';
 import type { CallOptions } from './types.js';
 
 export interface RetryPolicy {
@@ -156,8 +156,13 @@ export class RequestSender {
         headers: { 'user-agent': USER_AGENT, ...request.headers },
         ...(requestBody === undefined ? {} : { body: requestBody }),
         timeoutMs,
+        deadline: options.deadline,
       });
     } catch (cause) {
+      if (cause instanceof NotSentError) {
+        // A rate budget kept it back past its timeout: it never left this process (lib/pingone/transport.ts).
+        throw new DeadlineExceededError(`PingOne ${request.operation}: ${cause.message}`, { cause });
+      }
       const timedOut = (cause as { name?: string }).name === 'TimeoutError';
       const { redactor } = request;
       throw new PingOneNetworkError(

@@ -19,6 +19,12 @@ export interface TransportRequest {
   readonly body?: string;
   /** Whole exchange, from connecting to the last byte of the body. */
   readonly timeoutMs: number;
+  /**
+   * The caller's deadline (epoch ms) the exchange must end by: a regenerate's is the end of its intent's
+   * window, a read's the invocation's. A transport that waits before sending (a shared rate) may wait until
+   * shortly before it, then sends with what is left (lib/audit/limiter.ts `waitUntilDeadline`).
+   */
+  readonly deadline?: number;
 }
 
 export interface TransportHeaders {
@@ -34,6 +40,18 @@ export interface TransportResponse {
 }
 
 export type Transport = (request: TransportRequest) => Promise<TransportResponse>;
+
+/**
+ * A request a transport provably did not send (a rate budget had no turn for it before its timeout): nothing
+ * reached PingOne, so the client reports it as not started (`DeadlineExceededError`), never as an exchange
+ * whose outcome is unknown.
+ */
+export class NotSentError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'NotSentError';
+  }
+}
 
 /** A failed exchange: no complete response. `cause` is the socket error (its `code`, e.g. ECONNREFUSED). */
 export class TransportError extends Error {

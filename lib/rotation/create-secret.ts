@@ -150,13 +150,14 @@ async function obtainNewSecret(
   tags: Readonly<Record<string, string>>,
   ledger: LedgerProgress,
 ): Promise<{ secret: string; outcome: 'regenerated' | 'adopted' }> {
-  const posts: PostTally = { sent: 0, notApplied: 0 };
+  const posts: PostTally = { intent: false, sent: 0, notApplied: 0 };
   try {
     return await regenerateOrAdopt(deps, owner, currentSecret, tagged, tags, ledger, posts);
   } catch (error) {
-    if (posts.sent > 0 && posts.notApplied === posts.sent) {
+    if (posts.intent && posts.notApplied === posts.sent) {
       // Every regenerate this invocation sent was answered by PingOne's own error document saying it did
-      // nothing (429 rate limited, or 408/500/503: lib/pingone/change-outcome.ts), so none of them can land:
+      // nothing (429 rate limited, or 408/500/503: lib/pingone/change-outcome.ts), or none was sent at all
+      // (its turn in a shared rate budget or the deadline came first), so none of them can land:
       // the intent protects nothing and is released (the run closed as failed), so Secrets Manager's retry
       // re-reads PingOne and may regenerate at once instead of being refused until the window settles. The
       // same answers already let this invocation ask again after a pause and a fresh read; the retry does
@@ -168,6 +169,8 @@ async function obtainNewSecret(
 }
 
 interface PostTally {
+  /** This invocation recorded an intent (before its first POST). */
+  intent: boolean;
   /** Regenerate POSTs that went out (an error raised before sending is not counted). */
   sent: number;
   /** Of those, answered with PingOne's own error document saying it did nothing (`not-applied`). */
@@ -224,6 +227,7 @@ async function regenerateOrAdopt(
 
     // Recorded before the first POST; every POST of this invocation is sent and given up on by postUntil.
     postUntil ??= await ledger.recordIntent(readAt);
+    posts.intent = true;
     const previousExpiresAt = new Date(deps.now() + expiryOffsetMs(ttl));
     try {
       const reserve = Math.min(MAX_RECONCILE_RESERVE_MS, Math.max(0, (deps.deadline - deps.now()) / 3));

@@ -125,7 +125,8 @@ beforeAll(async () => {
     return client;
   };
   const handler = createRotationHandler({
-    env: world.functionEnv,
+    // With the rotations' shared rate limit on, so its bucket's reads and writes are recorded too.
+    env: { ...world.functionEnv, ROTATION_PINGONE_REQUESTS_PER_SECOND: '50' },
     secretsManager: record(
       new SecretsManagerClient({ ...LOCAL_AWS, endpoint: world.moto.url }),
       'secretsmanager',
@@ -534,6 +535,14 @@ function neverAllowed(): { why: string; request: AwsRequest }[] {
       },
     },
     {
+      why: "replace the auditor's rate-limiter bucket",
+      request: {
+        action: 'dynamodb:PutItem',
+        resource: tableArn(ledgerTable),
+        context: { ...GLOBAL, ...ledgerItem('audit#limiter#worker:x', ['pk', 'nextAt', 'rev']) },
+      },
+    },
+    {
       why: 'write a ledger item that is not an owner item',
       request: {
         action: 'dynamodb:UpdateItem',
@@ -664,6 +673,7 @@ describe('the execution role, by an IAM policy evaluator', () => {
     expect([...operations].sort()).toEqual([
       'dynamodb:BatchGetItem',
       'dynamodb:GetItem',
+      'dynamodb:PutItem',
       'dynamodb:UpdateItem',
       'secretsmanager:DescribeSecret',
       'secretsmanager:GetSecretValue',

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { PingOneApiError, PingOneNetworkError } from '../../lib/errors.js';
+import { DeadlineExceededError, PingOneApiError, PingOneNetworkError } from '../../lib/errors.js';
 import { REGENERATE_OPERATION } from '../../lib/pingone/change-outcome.js';
 import type {
   CallOptions,
@@ -15,6 +15,8 @@ import type {
 export type RegenerateFault =
   | { kind: 'commit-then-network-error' }
   | { kind: 'network-error' }
+  /** Not sent: a shared rate budget had no turn for it before its timeout (lib/pingone/request-sender.ts). */
+  | { kind: 'not-sent' }
   /** An error answer; PingOne's own error document unless `fromPingOne: false` (a gateway's page). */
   | { kind: 'status'; status: number; commit?: boolean; retryAfterMs?: number; fromPingOne?: boolean };
 
@@ -87,6 +89,10 @@ export class FakePingOne implements PingOneClient {
         throw new PingOneNetworkError('PingOne regenerate secret: request failed (ECONNRESET)', {
           operation: REGENERATE_OPERATION,
         });
+      case 'not-sent':
+        throw new DeadlineExceededError(
+          "PingOne regenerate secret: not sent: licence x's PingOne rate budget had no turn for it within its 10000 ms timeout",
+        );
       case 'network-error':
         throw new PingOneNetworkError('PingOne regenerate secret: request failed (ECONNRESET)', {
           operation: REGENERATE_OPERATION,

@@ -96,6 +96,18 @@ describe('loadConfig', () => {
     ).toThrow(/not a UUID: prod/);
   });
 
+  it("reads the rotations' shared PingOne rate: 0 (none) by default, a whole number up to 1000", () => {
+    expect(loadConfig(BASE).rotationRequestsPerSecond).toBe(0);
+    expect(loadConfig({ ...BASE, ROTATION_PINGONE_REQUESTS_PER_SECOND: '5' }).rotationRequestsPerSecond).toBe(
+      5,
+    );
+    for (const bad of ['-1', '2.5', 'fast', '1001']) {
+      expect(() => loadConfig({ ...BASE, ROTATION_PINGONE_REQUESTS_PER_SECOND: bad })).toThrow(
+        new RegExp(`ROTATION_PINGONE_REQUESTS_PER_SECOND is '${bad}': it must be a whole number`),
+      );
+    }
+  });
+
   it('refuses a worker cache age outside 0..3600 s', () => {
     expect(() => loadConfig({ ...BASE, PINGONE_WORKER_CACHE_SECONDS: '-1' })).toThrow(
       /PINGONE_WORKER_CACHE_SECONDS/,

@@ -13,7 +13,7 @@ import {
 import { PingOneHttpClient } from '../../../lib/pingone/http-client.js';
 import { type PingOneRegion, REGIONS } from '../../../lib/pingone/regions.js';
 import { parseRetryAfter } from '../../../lib/pingone/responses.js';
-import type { Transport } from '../../../lib/pingone/transport.js';
+import { NotSentError, nodeTransport, type Transport } from '../../../lib/pingone/transport.js';
 import type { SecretOwner } from '../../../lib/pingone/types.js';
 import type { WorkerCredentials } from '../../../lib/pingone/worker-credentials.js';
 import { describeLeaks } from '../../support/leaks.js';
@@ -308,6 +308,25 @@ describe('retries of idempotent calls', () => {
     });
     expect(server.count(SECRET_PATH, 'POST')).toBe(2);
     expect(server.count(TOKEN_PATH)).toBe(2);
+  });
+
+  it('reports a POST its transport provably did not send (no turn in a rate budget) as not started', async () => {
+    server.on(TOKEN_PATH, [tokenResponse('t-1')]);
+    const inner = nodeTransport();
+    const transport: Transport = async (request) => {
+      if (request.method === 'POST' && !TOKEN_PATH.test(new URL(request.url).pathname)) {
+        throw new NotSentError(
+          "not sent: licence x's PingOne rate budget had no turn for it within its 10000 ms timeout",
+        );
+      }
+      return inner(request);
+    };
+    const error = await client({ transport })
+      .regenerateSecret(OWNER, new Date(clock + 60_000), far())
+      .catch((e) => e);
+    expect(error).toBeInstanceOf(DeadlineExceededError);
+    expect(changeOutcome(error, REGENERATE_OPERATION)).toBe('not-sent');
+    expect(server.count(SECRET_PATH, 'POST')).toBe(0);
   });
 
   it('never retries the regenerate POST', async () => {

@@ -98,6 +98,59 @@ describe('the shared PingOne limiter (one bucket per licence, conditional writes
     expect(seen.otherLicence).toBeLessThan(100);
   });
 
+  it("waitUntilDeadline: a read or a regenerate waits for its turn until its caller's deadline, not only its own timeout, and still ends by it", async () => {
+    const { scheduler, limiters } = world(2, 1);
+    const [a, b] = limiters as [ReturnType<typeof sharedLimiter>, ReturnType<typeof sharedLimiter>];
+    const sent: { method: string; at: number; timeoutMs: number }[] = [];
+    const inner: Transport = async (request) => {
+      sent.push({ method: request.method, at: scheduler.now(), timeoutMs: request.timeoutMs });
+      return response(200);
+    };
+    const asB = limitedTransport(inner, {
+      limiter: b,
+      licenceOf: () => 'org-a',
+      now: scheduler.now,
+      waitUntilDeadline: true,
+    });
+    const call = (method: 'GET' | 'POST', deadline: number) => ({
+      method,
+      url: 'https://api/environments/e/resources/r/secret',
+      headers: {},
+      timeoutMs: 10_000,
+      deadline,
+    });
+    const outcomes: string[] = [];
+    const record = (p: Promise<unknown>) =>
+      p.then(
+        () => outcomes.push('sent'),
+        (error: Error) => outcomes.push(`${error.name}: ${error.message}`),
+      );
+    const work = (async () => {
+      // The licence's next turn is 15 s away: past each request's 10 s timeout, within its caller's 20 s.
+      for (let i = 0; i < 15; i++) void a.acquire('org-a');
+      await scheduler.sleep(10);
+      await record(asB(call('GET', scheduler.now() + 20_000)));
+      for (let i = 0; i < 15; i++) void a.acquire('org-a');
+      const postDeadline = scheduler.now() + 20_000;
+      await record(asB(call('POST', postDeadline)));
+      // Its turn would come after its caller's deadline: not sent, no turn taken.
+      for (let i = 0; i < 15; i++) void a.acquire('org-a');
+      await record(asB(call('POST', scheduler.now() + 5_000)));
+      return postDeadline;
+    })();
+    await drive(scheduler, work);
+    const postDeadline = await work;
+    expect(outcomes.slice(0, 2)).toEqual(['sent', 'sent']);
+    expect(outcomes[2]).toMatch(
+      /^NotSentError: not sent: licence org-a's PingOne rate budget had no turn for it before its caller's deadline/,
+    );
+    expect(sent.map((s) => s.method)).toEqual(['GET', 'POST']);
+    const post = sent[1] as { at: number; timeoutMs: number };
+    // The POST waited past its own 10 s timeout, then went out with what was left: it ends by its deadline.
+    expect(post.at + post.timeoutMs).toBeLessThanOrEqual(postDeadline);
+    expect(b.stats.late).toBe(1);
+  });
+
   it("keeps a DELETE's deadline through the shared wait: not sent when the licence's turn comes after its timeout", async () => {
     const { scheduler, limiters, store } = world(2, 1);
     const [a, b] = limiters as [ReturnType<typeof sharedLimiter>, ReturnType<typeof sharedLimiter>];

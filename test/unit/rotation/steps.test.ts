@@ -477,6 +477,19 @@ describe('createSecret', () => {
     expect(pingone.regenerates).toBe(1);
   });
 
+  it('releases the intent when its regenerate was never sent (a shared rate budget had no turn for it)', async () => {
+    pingone.regenerateFaults.push({ kind: 'not-sent' });
+    const error = await runRotationStep(makeDeps(), event('createSecret')).catch((e) => e);
+    expect(error).toBeInstanceOf(DeadlineExceededError);
+    expect(pingone.regenerates).toBe(0);
+    expect(ledger.get(OWNER)?.intent).toBeUndefined();
+    clockMs += 1_000;
+    await expect(runRotationStep(makeDeps({}, clockMs + 60_000), event('createSecret'))).resolves.toBe(
+      'regenerated',
+    );
+    expect(pingone.regenerates).toBe(1);
+  });
+
   it('keeps the intent when a regenerate of the invocation was not provably refused', async () => {
     pingone.regenerateFaults.push({ kind: 'status', status: 429, retryAfterMs: 1_000 });
     pingone.regenerateFaults.push({ kind: 'status', status: 503, fromPingOne: false });
