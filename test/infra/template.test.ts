@@ -367,6 +367,7 @@ describe('function', () => {
       TAG_MIN_PREVIOUS_SECRET_TTL: '',
       TAG_IN_USE_WINDOW_MAY: 'lengthen',
       PINGONE_ALLOWED_ENVIRONMENTS: '',
+      ROTATION_PINGONE_REQUESTS_PER_SECOND: '0',
       ROTATION_LEDGER_TABLE: '<ref:RotationLedgerTable>',
       POWERTOOLS_SERVICE_NAME: 'pingone-secret-rotation',
       POWERTOOLS_METRICS_NAMESPACE: 'PingOneSecretRotation',
@@ -1348,9 +1349,12 @@ describe('rotation ledger', () => {
     ['every option on', everything],
   ])('lets the function only read and write items of that one table (%s)', (_, deployment) => {
     const statements = roleStatements(deployment);
+    const dynamodb = statements.filter((s) => s.Action.some((a) => a.startsWith('dynamodb:')));
+    // Two statements: owner items, and the rotations' shared rate limiter's buckets.
+    expect(dynamodb).toHaveLength(2);
     const ledger = only(
-      statements.filter((s) => s.Action.some((a) => a.startsWith('dynamodb:'))),
-      'statements granting dynamodb actions',
+      dynamodb.filter((s) => !JSON.stringify(s.Condition).includes('limiter')),
+      'the owner-items statement',
     );
     // No PutItem (no code calls it; it would replace an item whole), and owner items only.
     expect([...ledger.Action].sort()).toEqual([
@@ -1362,6 +1366,16 @@ describe('rotation ledger', () => {
     expect(ledger.Resource).toEqual([`arn:aws:dynamodb:${region}:${account}:table/${tableName}`]);
     expect(ledger.Condition).toEqual({
       'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['resource#*', 'application#*'] },
+      Null: { 'dynamodb:LeadingKeys': 'false' },
+    });
+    const limiter = only(
+      dynamodb.filter((s) => JSON.stringify(s.Condition).includes('limiter')),
+      "the rate limiter's statement",
+    );
+    expect([...limiter.Action].sort()).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem']);
+    expect(limiter.Resource).toEqual([`arn:aws:dynamodb:${region}:${account}:table/${tableName}`]);
+    expect(limiter.Condition).toEqual({
+      'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['rotation#limiter#*'] },
       Null: { 'dynamodb:LeadingKeys': 'false' },
     });
     // Nothing else in the stack's policies grants DynamoDB to the rotation function.
