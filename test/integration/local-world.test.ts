@@ -25,6 +25,7 @@ describe('moto launcher', () => {
 });
 
 describe('npm start', () => {
+  // npm start builds and rotates twice: ~15 s alone, ~30 s on a loaded machine (over vitest's 30 s default).
   it('runs a real rotation, tells the story, exits 0 and leaves nothing running', () => {
     const run = spawnSync('npm', ['start', '--silent'], {
       encoding: 'utf8',
@@ -60,5 +61,5 @@ describe('npm start', () => {
     expect(port, "the story names moto's port").toBeDefined();
     const moto = spawnSync('pgrep', ['-f', `moto_server -H 127.0.0.1 -p ${port}`]);
     expect(moto.status, 'no moto_server left running').toBe(1);
-  });
+  }, 150_000);
 });
