@@ -1020,11 +1020,24 @@ describe('distributed audit engine (AuditEngine=distributed)', () => {
       Dimensions: [{ Name: 'StateMachineArn', Value: '<ref:AuditStateMachine>' }],
       TreatMissingData: 'breaching',
     });
-    expect(resources.AuditErrorsAlarm?.Properties).toMatchObject({
-      Namespace: 'AWS/States',
-      MetricName: 'ExecutionsFailed',
-      Dimensions: [{ Name: 'StateMachineArn', Value: '<ref:AuditStateMachine>' }],
+    // Executions that failed, timed out (a sweep longer than the state machine's timeout) or were aborted.
+    const errors = resources.AuditErrorsAlarm?.Properties as Record<string, unknown>;
+    expect(errors.MetricName).toBeUndefined();
+    const metrics = errors.Metrics as { Id: string; Expression?: string; MetricStat?: unknown }[];
+    expect(metrics.find((m) => m.Expression)).toMatchObject({
+      Expression: 'failed + timedout + aborted',
     });
+    expect(metrics.filter((m) => m.MetricStat).map((m) => m.MetricStat)).toEqual(
+      ['ExecutionsFailed', 'ExecutionsTimedOut', 'ExecutionsAborted'].map((MetricName) => ({
+        Metric: {
+          Namespace: 'AWS/States',
+          MetricName,
+          Dimensions: [{ Name: 'StateMachineArn', Value: '<ref:AuditStateMachine>' }],
+        },
+        Period: 3600,
+        Stat: 'Sum',
+      })),
+    );
     for (const id of ['AuditListLogGroup', 'AuditWorkerLogGroup']) {
       const raw = template.Resources[id] as unknown as Record<string, unknown>;
       expect([
