@@ -14,7 +14,7 @@
 import { RotationError } from '../lib/errors.js';
 import type { SecretView } from '../lib/secrets/description.js';
 import { SecretsStore } from '../lib/secrets/secrets-store.js';
-import type { StatusReport } from '../lib/status/report.js';
+import type { StatusReport } from '../lib/status/model.js';
 import { statusReport } from './commands/status.js';
 import type { CliDeps } from './deps.js';
 import { CliError, describeError, type ErrorContext, EXIT, UsageError } from './errors.js';

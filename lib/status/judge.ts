@@ -10,7 +10,7 @@ import { capitalize, forceAdvice, onboardCommand, rotateCommand, verifyOrigin } 
 import { assess, type Findings } from './assess.js';
 import type { JudgePolicy, StatusFacts } from './facts.js';
 import { matchAtPingOne } from './inspect.js';
-import type { StatusReport } from './report.js';
+import type { StatusReport } from './report-shape.js';
 import { duration, isoTime, when } from './text.js';
 import { DUPLICATE_OWNER_OUTRANKS, exitCodeOf, STATUS_EXIT, type Verdict } from './verdicts.js';
 

@@ -14,13 +14,15 @@
 import type { JudgePolicy } from './facts.js';
 import { gatherFacts, type StatusDeps } from './gather.js';
 import { judge } from './judge.js';
-import { type StatusReport, toReport } from './report.js';
+import { toReport } from './report.js';
+import type { StatusReport } from './report-shape.js';
 
 export { onboardCommand } from './advice.js';
 export type { JudgePolicy, LedgerFacts, StatusFacts } from './facts.js';
 export type { StatusDeps, StatusPingOne } from './gather.js';
 export { type Judgement, markDuplicates } from './judge.js';
-export { ownerKey, type StatusReport } from './report.js';
+export { ownerKey } from './report.js';
+export type { StatusReport } from './report-shape.js';
 export {
   CONFIG_WARNINGS,
   type ConfigWarning,

@@ -2,7 +2,7 @@
  * Report as text: a status report as `pingone-rotation status` prints it. Pure.
  */
 import { IN_USE_WINDOW_TAG, TTL_TAG } from '../config.js';
-import type { StatusReport } from './report.js';
+import type { StatusReport } from './report-shape.js';
 import { when } from './text.js';
 
 const PAD = 11;
