@@ -135,6 +135,8 @@ class World implements SimEnv {
   /** One URL for every region (PINGONE_API_URL without {region}): the deployment finding 3 needs. */
   readonly singleUrl: boolean;
   readonly functionEnv: Record<string, string>;
+  /** The rotations' shared PingOne rate per licence in this run (0: off). */
+  readonly sharedRate: number;
   readonly auditEnv: Record<string, string>;
   /** The stack's bounds on tags (TagMinPreviousSecretTtl, TagInUseWindowMay), drawn per seed. */
   readonly tagBounds: { readonly minTtlMs: number; readonly minTtlText: string; readonly may: string };
@@ -182,6 +184,17 @@ class World implements SimEnv {
       ...(minTtl === undefined ? {} : { TAG_MIN_PREVIOUS_SECRET_TTL: minTtl }),
       ...(may === 'lengthen' && this.prng.chance(0.5) ? {} : { TAG_IN_USE_WINDOW_MAY: may }),
     };
+    // The rotations' shared PingOne rate (ROTATION_PINGONE_REQUESTS_PER_SECOND: every container waits for its
+    // turn in a bucket of the ledger table, a regenerate until its intent's deadline) in a third of the runs.
+    // Drawn from a stream of its own, so every other draw of a seed is what it was before this setting.
+    const settings = new Prng(options.seed ^ 0x51a7e5);
+    this.sharedRate = settings.chance(1 / 3) ? settings.pick([1, 2, 5]) : 0;
+    if (this.sharedRate > 0) {
+      this.functionEnv = {
+        ...this.functionEnv,
+        ROTATION_PINGONE_REQUESTS_PER_SECOND: String(this.sharedRate),
+      };
+    }
     const ownAuditWorker = this.prng.chance(0.5) || this.sabotage === 'auditor-worker-swapped';
     this.auditEnv = {
       ...this.functionEnv,
@@ -346,6 +359,9 @@ class World implements SimEnv {
       'world',
       `tag bounds: TTL at least ${this.tagBounds.minTtlText}, in-use window tag may ${this.tagBounds.may}`,
     );
+    if (this.sharedRate > 0) {
+      this.trace('world', `rotations share a PingOne rate of ${this.sharedRate} requests/s per licence`);
+    }
 
     const setupProc = this.proc('setup');
     setupProc.reliable = true;

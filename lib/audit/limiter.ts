@@ -20,7 +20,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { LedgerUnavailableError } from '../errors.js';
 import { parseRetryAfter } from '../pingone/responses.js';
-import type { Transport, TransportResponse } from '../pingone/transport.js';
+import { NotSentError, type Transport, type TransportResponse } from '../pingone/transport.js';
 import { keepsDeadline, MIN_SEND_MS, notSentInTime } from './paced-transport.js';
 import { revisionCondition } from './revision.js';
 
@@ -178,11 +178,19 @@ export function limitedTransport(
   },
 ): Transport {
   const random = options.random ?? Math.random;
+  /** A turn; the limiter failing (its bucket unreadable) is reported as "not sent": nothing went out. */
+  const turn = async (licence: string, notAfter?: number): Promise<'acquired' | 'late'> => {
+    try {
+      return await options.limiter.acquire(licence, notAfter === undefined ? {} : { notAfter });
+    } catch (error) {
+      throw new NotSentError(`not sent: ${(error as Error)?.message ?? error}`, { cause: error });
+    }
+  };
   return async (request) => {
     const licence = options.licenceOf(request.url);
     const deadline = options.waitUntilDeadline ? request.deadline : undefined;
     if (deadline !== undefined) {
-      const taken = await options.limiter.acquire(licence, { notAfter: deadline - MIN_SEND_MS });
+      const taken = await turn(licence, deadline - MIN_SEND_MS);
       const left = deadline - options.now();
       if (taken === 'late' || left < MIN_SEND_MS) {
         throw notSentInTime(request, `licence ${licence}'s`, "before its caller's deadline");
@@ -190,11 +198,11 @@ export function limitedTransport(
       return settle(licence, await inner({ ...request, timeoutMs: Math.min(request.timeoutMs, left) }));
     }
     if (!keepsDeadline(request)) {
-      await options.limiter.acquire(licence);
+      await turn(licence);
       return settle(licence, await inner(request));
     }
     const sendBy = options.now() + request.timeoutMs;
-    const taken = await options.limiter.acquire(licence, { notAfter: sendBy - MIN_SEND_MS });
+    const taken = await turn(licence, sendBy - MIN_SEND_MS);
     const left = sendBy - options.now();
     if (taken === 'late' || left < MIN_SEND_MS) throw notSentInTime(request, `licence ${licence}'s`);
     return settle(licence, await inner({ ...request, timeoutMs: left }));

@@ -1,5 +1,6 @@
 import {
   DeadlineExceededError,
+  LedgerUnavailableError,
   OwnerNotRotatableError,
   PingOneApiError,
   PingOneNetworkError,
@@ -33,8 +34,11 @@ const NOT_APPLIED_STATUSES: ReadonlySet<number> = new Set([408, 429, 500, 503]);
 
 export function changeOutcome(error: unknown, operation: ChangeOperation): ChangeOutcome {
   // Raised before the request went out: the client checks time and owner, and fetches the token, first.
+  // LedgerUnavailable reaches here only from a shared rate limiter that failed before the request went out
+  // (lib/pingone/request-sender.ts).
   if (
     error instanceof DeadlineExceededError ||
+    error instanceof LedgerUnavailableError ||
     error instanceof WorkerAuthError ||
     error instanceof OwnerNotRotatableError
   ) {

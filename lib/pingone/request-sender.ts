@@ -160,7 +160,9 @@ export class RequestSender {
       });
     } catch (cause) {
       if (cause instanceof NotSentError) {
-        // A rate budget kept it back past its timeout: it never left this process (lib/pingone/transport.ts).
+        // It never left this process (lib/pingone/transport.ts): the rate limiter itself failed (its own
+        // error, e.g. LedgerUnavailable), or a rate budget kept it back past its deadline.
+        if (cause.cause instanceof RotationError) throw cause.cause;
         throw new DeadlineExceededError(`PingOne ${request.operation}: ${cause.message}`, { cause });
       }
       const timedOut = (cause as { name?: string }).name === 'TimeoutError';

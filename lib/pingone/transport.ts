@@ -47,8 +47,8 @@ export type Transport = (request: TransportRequest) => Promise<TransportResponse
  * whose outcome is unknown.
  */
 export class NotSentError extends Error {
-  constructor(message: string) {
-    super(message);
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? {} : { cause: options.cause });
     this.name = 'NotSentError';
   }
 }

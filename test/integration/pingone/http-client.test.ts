@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   DeadlineExceededError,
+  LedgerUnavailableError,
   PingOneApiError,
   PingOneNetworkError,
   WorkerAuthError,
@@ -325,6 +326,26 @@ describe('retries of idempotent calls', () => {
       .regenerateSecret(OWNER, new Date(clock + 60_000), far())
       .catch((e) => e);
     expect(error).toBeInstanceOf(DeadlineExceededError);
+    expect(changeOutcome(error, REGENERATE_OPERATION)).toBe('not-sent');
+    expect(server.count(SECRET_PATH, 'POST')).toBe(0);
+  });
+
+  it("reports a POST whose rate limiter failed before sending as that limiter's error, not started", async () => {
+    server.on(TOKEN_PATH, [tokenResponse('t-1')]);
+    const inner = nodeTransport();
+    const unavailable = new LedgerUnavailableError(
+      'The PingOne rate limiter could not be used: TimeoutError',
+    );
+    const transport: Transport = async (request) => {
+      if (request.method === 'POST' && !TOKEN_PATH.test(new URL(request.url).pathname)) {
+        throw new NotSentError(`not sent: ${unavailable.message}`, { cause: unavailable });
+      }
+      return inner(request);
+    };
+    const error = await client({ transport })
+      .regenerateSecret(OWNER, new Date(clock + 60_000), far())
+      .catch((e) => e);
+    expect(error).toBe(unavailable);
     expect(changeOutcome(error, REGENERATE_OPERATION)).toBe('not-sent');
     expect(server.count(SECRET_PATH, 'POST')).toBe(0);
   });

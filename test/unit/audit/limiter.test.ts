@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { limitedTransport, memoryBucketStore, sharedLimiter } from '../../../lib/audit/limiter.js';
-import type { Transport, TransportResponse } from '../../../lib/pingone/transport.js';
+import { LedgerUnavailableError } from '../../../lib/errors.js';
+import { NotSentError, type Transport, type TransportResponse } from '../../../lib/pingone/transport.js';
 import { Prng, Scheduler } from '../../../sim/kernel.js';
 
 const START = Date.UTC(2026, 11, 1);
@@ -191,5 +192,38 @@ describe('the shared PingOne limiter (one bucket per licence, conditional writes
     expect(b.stats.late).toBe(1);
     // The refused one took no turn: the bucket holds the other worker's 15 and the one DELETE sent.
     expect(store.items.get('org-a')?.rev).toBe(16);
+  });
+
+  it('a limiter that cannot read its bucket sends nothing and says so (NotSentError, the store error as cause)', async () => {
+    const failing = {
+      read: async () => {
+        throw new LedgerUnavailableError('The PingOne rate limiter could not be used: TimeoutError');
+      },
+      write: async () => 'written' as const,
+    };
+    const limiter = sharedLimiter({
+      store: failing,
+      requestsPerSecond: 1,
+      now: () => START,
+      sleep: async () => {},
+    });
+    let sent = 0;
+    const transport = limitedTransport(
+      async () => {
+        sent++;
+        return response(200);
+      },
+      { limiter, licenceOf: () => 'org-a', now: () => START, waitUntilDeadline: true },
+    );
+    const error = await transport({
+      method: 'POST',
+      url: 'https://api/environments/e/resources/r/secret',
+      headers: {},
+      timeoutMs: 10_000,
+      deadline: START + 20_000,
+    }).catch((e) => e);
+    expect(error).toBeInstanceOf(NotSentError);
+    expect(error.cause).toBeInstanceOf(LedgerUnavailableError);
+    expect(sent).toBe(0);
   });
 });
