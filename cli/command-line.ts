@@ -148,6 +148,7 @@ export const COMMANDS = {
       window: { type: 'string' },
       'previous-secret-ttl': { type: 'string' },
       'kms-key-id': { type: 'string' },
+      'organization-id': { type: 'string' },
       json: { type: 'boolean' },
     },
     required: ['environment-id', 'worker-a', 'worker-b', 'rotation-function-arn', 'schedule'],

@@ -236,6 +236,8 @@ entries for the stack's workers param (PINGONE_WORKERS).
   --previous-secret-ttl T     how long PingOne keeps a replaced worker secret, 1m..30d (tag): the time a warm
                               container holding it keeps working
   --kms-key-id K              KMS key for the new secrets
+  --organization-id O         the PingOne organization's id, put in both printed entries as "organization":
+                              the auditor and the rotations then draw on one rate budget (licence) for both
   --pingone-region R          the organization's region (default PINGONE_REGION, else NA)
   --json                      one JSON document on stdout: {ok, changed, workers[] with each secret and its
                               changes (created, tagged, bound, rotation-attached), workersSetting} or the

@@ -309,6 +309,7 @@ async function dispatch(
         window: str('window'),
         previousSecretTtl: str('previous-secret-ttl'),
         kmsKeyId: str('kms-key-id'),
+        organizationId: str('organization-id'),
         json: flag('json'),
       });
     case 'doctor':

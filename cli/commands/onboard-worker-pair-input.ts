@@ -4,6 +4,7 @@
 
 import { isRegion, type PingOneRegion, REGIONS } from '../../lib/pingone/regions.js';
 import { isUuid } from '../../lib/pingone/types.js';
+import { isOrganizationId } from '../../lib/pingone/workers.js';
 import { UsageError } from '../errors.js';
 import {
   checkSecretNamePrefix,
@@ -29,6 +30,8 @@ export interface OnboardWorkerPairOptions {
   readonly window?: string | undefined;
   readonly previousSecretTtl?: string | undefined;
   readonly kmsKeyId?: string | undefined;
+  /** The PingOne organization's id, for the printed PINGONE_WORKERS entries (their shared rate budget). */
+  readonly organizationId?: string | undefined;
   readonly json: boolean;
 }
 
@@ -43,6 +46,8 @@ export interface PairInput {
   readonly rotation: RotationInput;
   readonly ttl: string | undefined;
   readonly kmsKeyId: string | undefined;
+  /** Lower-cased, as PINGONE_WORKERS keeps it. */
+  readonly organization: string | undefined;
 }
 
 /** Every flag checked before AWS or PingOne is asked anything; a bad one is a usage error naming it. */
@@ -74,6 +79,14 @@ export function validateInput(options: OnboardWorkerPairOptions): PairInput {
       `--pingone-region '${options.pingoneRegion}' is not a PingOne region`,
       `use one of ${REGIONS.join(', ')}`,
       { setting: '--pingone-region' },
+    );
+  }
+  if (options.organizationId !== undefined && !isOrganizationId(options.organizationId)) {
+    throw new UsageError(
+      `--organization-id '${options.organizationId}' is not a PingOne organization id`,
+      "pass the PingOne organization's id (1-128 letters, digits or _.:/-) as the workers param's " +
+        '"organization" takes it, or leave it out',
+      { setting: '--organization-id' },
     );
   }
   if (!options.rotationFunctionArn || !options.schedule) {
@@ -127,5 +140,6 @@ export function validateInput(options: OnboardWorkerPairOptions): PairInput {
     rotation: checked.rotation as RotationInput,
     ttl: checked.ttl,
     kmsKeyId: options.kmsKeyId,
+    organization: options.organizationId?.toLowerCase(),
   };
 }

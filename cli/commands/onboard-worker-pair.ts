@@ -158,10 +158,17 @@ async function run(deps: CliDeps, input: PairInput, results: PairWorkerResult[])
     "Name the pair in the stack's workers param (PINGONE_WORKERS; merge it with the workers you have), then " +
       `deploy: ${workersSetting(input, region)}`,
   );
+  if (input.organization === undefined) {
+    say(
+      'Add "organization": "<the PingOne organization\'s id>" to both entries (or rerun with --organization-id) ' +
+        "so the pair shares one PingOne rate budget: PingOne's rate limits are per organization (licence), and " +
+        'without it the auditor and the rotations count each worker as a licence of its own.',
+    );
+  }
   return region;
 }
 
-/** The PINGONE_WORKERS entries of the pair: each covers its whole organization. */
+/** The PINGONE_WORKERS entries of the pair: each covers its whole organization (named with --organization-id). */
 function workersSetting(input: PairInput, region: PingOneRegion): string {
   return JSON.stringify(
     input.workers.map((w) => ({
@@ -169,6 +176,7 @@ function workersSetting(input: PairInput, region: PingOneRegion): string {
       region,
       secret: w.name,
       environments: '*',
+      ...(input.organization !== undefined ? { organization: input.organization } : {}),
     })),
   );
 }

@@ -48,6 +48,10 @@ export interface WorkerSpec {
 }
 
 const NAME = /^[A-Za-z0-9_.:/-]{1,128}$/;
+
+/** A worker's `organization` as PINGONE_WORKERS takes it: the PingOne organization's id, 1-128 of [A-Za-z0-9_.:/-]. */
+export const isOrganizationId = (value: unknown): value is string =>
+  typeof value === 'string' && NAME.test(value);
 const MAX_WORKERS = 50;
 
 /** The single-worker setting as a worker list: one worker, every environment, its parameter's region. */
@@ -117,7 +121,7 @@ export function parseWorkers(text: string, source: string, setting = 'workers'):
         `${where} must cover "environments": "*" (its whole organization) or a non-empty list of environment UUIDs`,
       );
     }
-    if (f.organization !== undefined && (typeof f.organization !== 'string' || !NAME.test(f.organization))) {
+    if (f.organization !== undefined && !isOrganizationId(f.organization)) {
       throw fail(
         `${where} has organization ${JSON.stringify(f.organization)}; it must be the PingOne organization's id ` +
           '(1-128 letters, digits or _.:/-), or left out',

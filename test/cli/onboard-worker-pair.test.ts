@@ -54,7 +54,13 @@ interface PairDocument {
   exitCode: number;
   changed: boolean;
   workers: { worker: string; clientId: string; secret: { name: string; arn: string }; changes: string[] }[];
-  workersSetting: { name: string; region: string; secret: string; environments: string }[];
+  workersSetting: {
+    name: string;
+    region: string;
+    secret: string;
+    environments: string;
+    organization?: string;
+  }[];
   error?: { code: string; setting?: string };
 }
 
@@ -129,10 +135,35 @@ describe('onboard-worker-pair', () => {
     const human = await cli(world, pairArgs(home.id, a.clientId, b.clientId));
     expect(human.code, human.err).toBe(0);
     expect(human.out).toContain('The worker pair was onboarded already: nothing changed.');
+    // Without --organization-id the entries name no organization, and the text says what that costs.
+    expect(doc.workersSetting.every((w) => !('organization' in w))).toBe(true);
+    expect(human.out).toContain(
+      'Add "organization": "<the PingOne organization\'s id>" to both entries (or rerun with --organization-id) ' +
+        'so the pair shares one PingOne rate budget',
+    );
+    // With it, both entries carry the organization (lower-cased, as PINGONE_WORKERS keeps it), and the hint goes.
+    const withOrg = await cli(world, [
+      ...pairArgs(home.id, a.clientId, b.clientId, ['--organization-id', 'Org-7.eu']),
+      '--json',
+    ]);
+    expect(withOrg.code, withOrg.err).toBe(0);
+    const orgDoc = JSON.parse(withOrg.out) as PairDocument;
+    expect(orgDoc.changed).toBe(false);
+    expect(orgDoc.workersSetting).toEqual(
+      doc.workersSetting.map((entry) => ({ ...entry, organization: 'org-7.eu' })),
+    );
+    expect(withOrg.err).not.toContain('rate budget');
+    const humanOrg = await cli(
+      world,
+      pairArgs(home.id, a.clientId, b.clientId, ['--organization-id', 'org-7.eu']),
+    );
+    expect(humanOrg.out).toContain('"organization":"org-7.eu"');
+    expect(humanOrg.out).not.toContain('rate budget');
 
-    // The printed setting is what the function needs: each worker's secret rotates through the other.
+    // The printed setting (with the organization) is what the function needs: each worker's secret rotates
+    // through the other.
     const harness = rotationHarness(world, {
-      env: { PINGONE_WORKERS: JSON.stringify(doc.workersSetting), PINGONE_WORKER_CACHE_SECONDS: '3600' },
+      env: { PINGONE_WORKERS: JSON.stringify(orgDoc.workersSetting), PINGONE_WORKER_CACHE_SECONDS: '3600' },
     });
     for (const [name, worker] of [
       [nameA, a],
@@ -212,6 +243,13 @@ describe('onboard-worker-pair', () => {
     const same = await cli(world, pairArgs(home.id, a.clientId, a.clientId));
     expect(same.code).toBe(2);
     expect(same.err).toContain('--worker-b is the same app as --worker-a');
+    const org = await cli(world, [
+      ...pairArgs(home.id, a.clientId, home.id, ['--organization-id', 'my org']),
+      '--json',
+    ]);
+    expect(org.code).toBe(2);
+    expect(org.err).toContain("--organization-id 'my org' is not a PingOne organization id");
+    expect(JSON.parse(org.out)).toMatchObject({ error: { code: 'Usage', setting: '--organization-id' } });
     const outside = await cli(
       world,
       pairArgs(home.id, a.clientId, home.id, ['--secret-name-a', 'payroll/a']),

@@ -122,6 +122,11 @@ const CASES: readonly (readonly [string, readonly string[], string])[] = [
   ['import-terraform: bad emit', ['import-terraform', 'plan.json', '--emit', 'hcl'], '--emit'],
   ['onboard-worker-pair: bad id', ['onboard-worker-pair', ...PAIR, '--worker-a', 'worker-1'], '--worker-a'],
   ['onboard-worker-pair: bad window', ['onboard-worker-pair', ...PAIR, '--window', '30m'], '--window'],
+  [
+    'onboard-worker-pair: bad organization',
+    ['onboard-worker-pair', ...PAIR, '--organization-id', 'org 1'],
+    '--organization-id',
+  ],
 ];
 
 const MUTATING = [

@@ -112,6 +112,11 @@ describe('the worker settings (infra/worker-settings.cjs, issue 19)', () => {
     // A secret may be named by its ARN.
     const arn = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:pingone/workers/na-AbCdEf';
     expect(checkWorkers({ workers: list({ ...na, secret: arn }) })).toEqual([]);
+    // A worker may name its PingOne organization (the licence whose rate budget it shares), as
+    // onboard-worker-pair --organization-id prints it.
+    expect(
+      checkWorkers({ workers: list({ ...eu, organization: 'org-1' }, { ...na, organization: 'org-1' }) }),
+    ).toEqual([]);
   });
 
   it('refuses both, and neither', () => {
