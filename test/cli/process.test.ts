@@ -99,7 +99,7 @@ describe('pingone-rotation as a process', () => {
     ]);
     expect(unknown).toMatchObject({ code: 2, stdout: '' });
     expect(unknown.stderr).toBe(
-      "pingone-rotation: unknown command 'rotat': use one of onboard, status, rotate, unstick, rebind, audit, onboard-fleet, report, import-terraform, doctor (see --help)\n",
+      "pingone-rotation: unknown command 'rotat': use one of onboard, status, rotate, unstick, rebind, audit, onboard-fleet, report, import-terraform, onboard-worker-pair, doctor (see --help)\n",
     );
     expect(option.code).toBe(2);
     expect(option.stderr).toBe(
