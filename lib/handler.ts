@@ -98,6 +98,7 @@ export function createRotationHandler(deps: HandlerDependencies = {}) {
       // Each request waits for its turn until its call's deadline, then goes out with what is left: a read's
       // is the invocation's, a regenerate's ends by its intent's window.
       waitUntilDeadline: true,
+      sleep,
     });
   };
 

@@ -175,6 +175,12 @@ export function limitedTransport(
      * is longer than one request's timeout. Default: reads wait unbounded, changes within their timeout.
      */
     readonly waitUntilDeadline?: boolean;
+    /**
+     * With `waitUntilDeadline`: the limiter's own calls (its bucket's reads and writes, which may be slow)
+     * count against the deadline too; a turn not had by then is given up (not sent), and a 429's pause not
+     * recorded by then is skipped (it is advice to the other containers; the answer still goes back).
+     */
+    readonly sleep?: (ms: number) => Promise<void>;
   },
 ): Transport {
   const random = options.random ?? Math.random;
@@ -186,16 +192,34 @@ export function limitedTransport(
       throw new NotSentError(`not sent: ${(error as Error)?.message ?? error}`, { cause: error });
     }
   };
+  /** `work`, or `undefined` once `until` (epoch ms) has come first (`work` goes on, its result unused). */
+  const by = async <T>(until: number, work: Promise<T>): Promise<T | undefined> => {
+    const { sleep } = options;
+    if (!sleep) return work;
+    let timer: Promise<undefined> | undefined;
+    const ms = until - options.now();
+    if (ms <= 0) timer = Promise.resolve(undefined);
+    else timer = sleep(ms).then(() => undefined);
+    // A failure of `work` after the deadline won is nobody's: it must not surface as unhandled.
+    work.catch(() => {});
+    return Promise.race([work, timer]);
+  };
   return async (request) => {
     const licence = options.licenceOf(request.url);
     const deadline = options.waitUntilDeadline ? request.deadline : undefined;
     if (deadline !== undefined) {
-      const taken = await turn(licence, deadline - MIN_SEND_MS);
+      const taken = await by(deadline - MIN_SEND_MS, turn(licence, deadline - MIN_SEND_MS));
       const left = deadline - options.now();
-      if (taken === 'late' || left < MIN_SEND_MS) {
+      if (taken !== 'acquired' || left < MIN_SEND_MS) {
         throw notSentInTime(request, `licence ${licence}'s`, "before its caller's deadline");
       }
-      return settle(licence, await inner({ ...request, timeoutMs: Math.min(request.timeoutMs, left) }));
+      const response = await inner({ ...request, timeoutMs: Math.min(request.timeoutMs, left) });
+      try {
+        await by(deadline, settle(licence, response));
+      } catch {
+        // The pause is advice to the licence's other containers; PingOne's answer still goes back.
+      }
+      return response;
     }
     if (!keepsDeadline(request)) {
       await turn(licence);

@@ -226,4 +226,45 @@ describe('the shared PingOne limiter (one bucket per licence, conditional writes
     expect(error.cause).toBeInstanceOf(LedgerUnavailableError);
     expect(sent).toBe(0);
   });
+
+  it("waitUntilDeadline with a sleep: a limiter whose bucket does not answer gives the turn up by the caller's deadline", async () => {
+    const scheduler = new Scheduler(START);
+    const hanging = {
+      read: () => new Promise<undefined>(() => {}),
+      write: async () => 'written' as const,
+    };
+    const limiter = sharedLimiter({
+      store: hanging,
+      requestsPerSecond: 1,
+      now: scheduler.now,
+      sleep: scheduler.sleep,
+    });
+    let sent = 0;
+    const transport = limitedTransport(
+      async () => {
+        sent++;
+        return response(200);
+      },
+      {
+        limiter,
+        licenceOf: () => 'org-a',
+        now: scheduler.now,
+        waitUntilDeadline: true,
+        sleep: scheduler.sleep,
+      },
+    );
+    const outcome = transport({
+      method: 'GET',
+      url: 'https://api/environments/e/resources/r/secret',
+      headers: {},
+      timeoutMs: 10_000,
+      deadline: START + 20_000,
+    }).then(
+      () => 'sent',
+      (error: Error) => `${error.name} at ${scheduler.now() - START} ms`,
+    );
+    await drive(scheduler, outcome);
+    expect(await outcome).toBe('NotSentError at 19750 ms');
+    expect(sent).toBe(0);
+  });
 });
