@@ -8,3 +8,8 @@ export const builtinsViaRequire: Plugin;
 export const bundleOptions: BuildOptions;
 export const lambdaBundleOptions: BuildOptions;
 export const functions: string[];
+/** Built-in → the exports read at load (call-through functions); the module itself loads on first use. */
+export const LAZY_BUILTINS: Readonly<Record<string, readonly string[]>>;
+export const SSM_ERRORS_KEPT: readonly string[];
+export const trimSsmErrorRegistry: Plugin;
+export const sharedConfigReadViaFs: Plugin;
