@@ -10,6 +10,7 @@ export const lambdaBundleOptions: BuildOptions;
 export const functions: string[];
 /** Built-in → the exports read at load (call-through functions); the module itself loads on first use. */
 export const LAZY_BUILTINS: Readonly<Record<string, readonly string[]>>;
-export const SSM_ERRORS_KEPT: readonly string[];
+export const ERRORS_KEPT: { readonly ssm: readonly string[]; readonly dynamodb: readonly string[] };
+export function trimErrorRegistry(client: 'ssm' | 'dynamodb'): Plugin;
 export const trimSsmErrorRegistry: Plugin;
 export const sharedConfigReadViaFs: Plugin;

@@ -85,31 +85,51 @@ export const bundleOptions = {
   plugins: [builtinsViaRequire],
 };
 
-/** The errors SSM's GetParameter is modelled to answer: the only SSM call the Lambda functions make. */
-export const SSM_ERRORS_KEPT = [
-  'InternalServerError',
-  'InvalidKeyId',
-  'ParameterNotFound',
-  'ParameterVersionNotFound',
-];
+/**
+ * The calls the Lambda functions make to SSM and DynamoDB, and the errors each is modelled to answer (the SDK's
+ * `@throws` for the command; test/integration/bundle-error-registry.test.ts checks this list against the
+ * installed SDK and against the commands the bundles hold).
+ */
+export const ERRORS_KEPT = {
+  // One GetParameter per container: the worker credentials.
+  ssm: ['InternalServerError', 'InvalidKeyId', 'ParameterNotFound', 'ParameterVersionNotFound'],
+  // The rotation ledger, the rate buckets, the audit cursor and lease: GetItem, BatchGetItem, PutItem, UpdateItem.
+  dynamodb: [
+    'ConditionalCheckFailedException',
+    'InternalServerError',
+    'InvalidEndpointException',
+    'ItemCollectionSizeLimitExceededException',
+    'ProvisionedThroughputExceededException',
+    'ReplicatedWriteConflictException',
+    'RequestLimitExceeded',
+    'ResourceNotFoundException',
+    'ThrottlingException',
+    'TransactionConflictException',
+  ],
+};
 
 /**
- * The SSM client registers all of SSM's ~140 modelled errors at load (`registerError` in its schemas), which
- * keeps every error class and schema in the bundle: about 50 kB that Node compiles and evaluates on every cold
- * start, for one GetParameter per container. This plugin leaves the registrations of GetParameter's own errors
- * (SSM_ERRORS_KEPT) and drops the rest, so esbuild tree-shakes their classes. The client is otherwise the SDK's
- * own (retries, endpoints, credentials, signing). An error not registered still arrives with its name, code,
- * message and HTTP metadata, as the SDK's SSMServiceException (the SDK's path for any code it does not know);
- * nothing here branches on another SSM error class (lib/pingone/worker-credentials.ts reads `name`). The build
- * fails if the SDK's file no longer has the shape this expects.
- * @type {import('esbuild').Plugin}
+ * A client of the SDK registers all of its service's modelled errors at load (`registerError` in its schemas),
+ * which keeps every error class and schema in the bundle: SSM's ~140 (about 50 kB) for one GetParameter per
+ * container, DynamoDB's 35 for four item calls. This plugin leaves the registrations of the errors the functions'
+ * calls are modelled to answer (ERRORS_KEPT) and drops the rest, so esbuild tree-shakes their classes, which Node
+ * would otherwise compile and evaluate on every cold start. The client is otherwise the SDK's own (retries,
+ * endpoints, credentials, signing). An error not registered still arrives with its name, code, message and HTTP
+ * metadata, as the client's ServiceException (the SDK's path for any code it does not know); nothing in the
+ * functions branches on a dropped class (they test `instanceof ConditionalCheckFailedException`, kept, or
+ * `name`). The build fails if the SDK's file no longer has the shape this expects.
+ * @param {'ssm' | 'dynamodb'} client
+ * @returns {import('esbuild').Plugin}
  */
-export const trimSsmErrorRegistry = {
-  name: 'trim-ssm-error-registry',
-  setup(build) {
-    build.onLoad(
-      { filter: /[\\/]@aws-sdk[\\/]client-ssm[\\/]dist-es[\\/]schemas[\\/]schemas_0\.js$/ },
-      async (args) => {
+export function trimErrorRegistry(client) {
+  const keep = ERRORS_KEPT[client];
+  return {
+    name: `trim-${client}-error-registry`,
+    setup(build) {
+      const file = new RegExp(
+        `[\\\\/]@aws-sdk[\\\\/]client-${client}[\\\\/]dist-es[\\\\/]schemas[\\\\/]schemas_0\\.js$`,
+      );
+      build.onLoad({ filter: file }, async (args) => {
         const source = await readFile(args.path, 'utf8');
         const kept = new Set();
         const dropped = new Set();
@@ -118,7 +138,7 @@ export const trimSsmErrorRegistry = {
         let contents = source.replace(
           /^n0_registry\.registerError\((\w+)\$, (\w+)\);$/gm,
           (line, schema, errorClass) => {
-            if (schema === errorClass && SSM_ERRORS_KEPT.includes(errorClass)) {
+            if (schema === errorClass && keep.includes(errorClass)) {
               kept.add(errorClass);
               return line;
             }
@@ -130,17 +150,20 @@ export const trimSsmErrorRegistry = {
           /^export var (\w+)\$ = \[-3, n0, [^\n]*\n(?:[^\n]*\n)*?\];$/gm,
           (block, name) => (dropped.has(name) ? '' : block),
         );
-        if (kept.size !== SSM_ERRORS_KEPT.length || dropped.size === 0) {
+        if (kept.size !== keep.length || dropped.size === 0) {
           throw new Error(
-            `trim-ssm-error-registry: ${args.path} no longer registers SSM's errors as expected ` +
+            `trim-${client}-error-registry: ${args.path} no longer registers its errors as expected ` +
               `(kept ${[...kept].join(', ') || 'none'}, dropped ${dropped.size}); update scripts/esbuild-options.mjs`,
           );
         }
         return { contents, loader: 'js' };
-      },
-    );
-  },
-};
+      });
+    },
+  };
+}
+
+/** SSM's registry trimmed to GetParameter's errors. */
+export const trimSsmErrorRegistry = trimErrorRegistry('ssm');
 
 /**
  * The SDK reads the shared config file (~/.aws/config) once per container to resolve its settings, through
@@ -183,13 +206,19 @@ export const sharedConfigReadViaFs = {
 
 /**
  * The Lambda bundle: the shared options, plus the SDK's default credential chain replaced by the environment
- * provider alone (see lib/aws/lambda-credentials.ts for why), and the SSM client's error registry trimmed to
- * GetParameter's errors (trimSsmErrorRegistry). The CLI bundle keeps the full chain and every SSM error.
+ * provider alone (see lib/aws/lambda-credentials.ts for why), the SSM and DynamoDB clients' error registries
+ * trimmed to the errors of the calls the functions make (trimErrorRegistry), and the SDK's config file read
+ * without fs/promises (sharedConfigReadViaFs). The CLI bundle keeps the full chain and every error.
  * @type {import('esbuild').BuildOptions}
  */
 export const lambdaBundleOptions = {
   ...bundleOptions,
-  plugins: [...bundleOptions.plugins, trimSsmErrorRegistry, sharedConfigReadViaFs],
+  plugins: [
+    ...bundleOptions.plugins,
+    trimSsmErrorRegistry,
+    trimErrorRegistry('dynamodb'),
+    sharedConfigReadViaFs,
+  ],
   alias: {
     '@aws-sdk/credential-provider-node': fileURLToPath(
       new URL('../lib/aws/lambda-credentials.ts', import.meta.url),
