@@ -92,8 +92,8 @@ export function keepReason(report: StatusReport, afterMs: number, now: number): 
   if (previous.inUse) return 'the previous secret is in use';
   const currentCreated = report.versions.find((v) => v.stages.includes('AWSCURRENT'))?.created;
   const since = Math.max(
-    previous.lastUsed ? Date.parse(previous.lastUsed) : Number.NEGATIVE_INFINITY,
-    currentCreated ? Date.parse(currentCreated) : Number.NEGATIVE_INFINITY,
+    previous.lastUsed ? latestInSecond(previous.lastUsed) : Number.NEGATIVE_INFINITY,
+    currentCreated ? latestInSecond(currentCreated) : Number.NEGATIVE_INFINITY,
   );
   if (!Number.isFinite(since)) return 'when the previous secret was last used or replaced is unknown';
   if (now - since < afterMs) {
@@ -102,6 +102,16 @@ export function keepReason(report: StatusReport, afterMs: number, now: number): 
       : `the rotation is less than RETIRE_UNUSED_PREVIOUS_AFTER old (${currentCreated})`;
   }
   return undefined;
+}
+
+/**
+ * The latest instant a report's time may stand for. A report gives whole seconds, rounded down (PingOne's
+ * `lastUsed` of 12:00:00.900 reads 12:00:00), so a use is taken as late as its second allows: judged from the
+ * rounded-down time, a secret last used 59 min 59.1 s ago would pass for unused for an hour.
+ */
+function latestInSecond(time: string): number {
+  const ms = Date.parse(time);
+  return Math.floor(ms / 1000) * 1000 + 999;
 }
 
 /** Retires the previous secret of `report`'s owner when every condition holds; undefined when not eligible at all. */
