@@ -23,7 +23,13 @@ import { findLambdaToolchain } from '../local/lambda-runtime/toolchain.js';
 import { LOCAL_AWS, type LocalWorld, type RotatableSecret, startLocalWorld } from '../local/world.js';
 import { readZipEntries } from '../local/zip.js';
 import { readBundlePackages } from './bundle-packages.js';
-import { type ColdInitResult, findPython, measureColdInit, type PythonInfo } from './cold-init.js';
+import {
+  type ColdInitResult,
+  findPython,
+  lambdaRuntimeFlags,
+  measureColdInit,
+  type PythonInfo,
+} from './cold-init.js';
 import { type CountingProxy, startCountingProxy } from './counting-proxy.js';
 import { type FunctionHost, type MemorySample, startFunctionHost } from './host.js';
 import {
@@ -182,20 +188,6 @@ interface HostSetup {
   readonly execArgv?: readonly string[];
   readonly workerParameter?: string;
   readonly memoryMb?: string;
-}
-
-/**
- * The flags the Lambda Node.js runtime's bootstrap gives node for a function of `memoryMb` (as found in
- * the AWS Lambda base images): a tenth of the memory for the young generation, the rest for the old one.
- */
-function lambdaRuntimeFlags(memoryMb: number): string[] {
-  const newSpace = Math.floor(memoryMb / 10);
-  return [
-    '--expose-gc',
-    '--max-http-header-size=81920',
-    `--max-semi-space-size=${Math.floor(newSpace / 2)}`,
-    `--max-old-space-size=${memoryMb - newSpace}`,
-  ];
 }
 
 interface TimedRotation {
