@@ -434,6 +434,18 @@ describe('createSecret', () => {
     expect(sleeps).toHaveLength(5);
   });
 
+  /**
+   * After a released intent: Secrets Manager's retry a moment later is not refused as "in flight" (nothing of the
+   * first invocation can land); it re-reads PingOne and regenerates once.
+   */
+  async function expectRetryRegeneratesAtOnce(): Promise<void> {
+    clockMs += 1_000;
+    await expect(runRotationStep(makeDeps({}, clockMs + 60_000), event('createSecret'))).resolves.toBe(
+      'regenerated',
+    );
+    expect(pingone.regenerates).toBe(1);
+  }
+
   it('releases the intent when every regenerate it sent was rate limited, so the retry regenerates at once', async () => {
     for (let i = 0; i < 2; i++) {
       pingone.regenerateFaults.push({ kind: 'status', status: 429, retryAfterMs: 6_000 });
@@ -451,12 +463,7 @@ describe('createSecret', () => {
     const record = ledger.get(OWNER);
     expect(record?.intent).toBeUndefined();
     expect(record?.history.map((run) => [run.token, run.outcome])).toEqual([[TOKEN, 'failed']]);
-    // Secrets Manager's retry a moment later is not refused as "in flight": nothing of the first can land.
-    clockMs += 1_000;
-    await expect(runRotationStep(makeDeps({}, clockMs + 60_000), event('createSecret'))).resolves.toBe(
-      'regenerated',
-    );
-    expect(pingone.regenerates).toBe(1);
+    await expectRetryRegeneratesAtOnce();
   });
 
   it("releases the intent when PingOne's own 503s refused every regenerate, so the retry regenerates at once", async () => {
@@ -469,12 +476,7 @@ describe('createSecret', () => {
     const record = ledger.get(OWNER);
     expect(record?.intent).toBeUndefined();
     expect(record?.history.map((run) => [run.token, run.outcome])).toEqual([[TOKEN, 'failed']]);
-    // Secrets Manager's retry a moment later re-reads PingOne and regenerates once, not refused as in flight.
-    clockMs += 1_000;
-    await expect(runRotationStep(makeDeps({}, clockMs + 60_000), event('createSecret'))).resolves.toBe(
-      'regenerated',
-    );
-    expect(pingone.regenerates).toBe(1);
+    await expectRetryRegeneratesAtOnce();
   });
 
   it('releases the intent when its regenerate was never sent (a shared rate budget had no turn for it)', async () => {
@@ -483,11 +485,7 @@ describe('createSecret', () => {
     expect(error).toBeInstanceOf(DeadlineExceededError);
     expect(pingone.regenerates).toBe(0);
     expect(ledger.get(OWNER)?.intent).toBeUndefined();
-    clockMs += 1_000;
-    await expect(runRotationStep(makeDeps({}, clockMs + 60_000), event('createSecret'))).resolves.toBe(
-      'regenerated',
-    );
-    expect(pingone.regenerates).toBe(1);
+    await expectRetryRegeneratesAtOnce();
   });
 
   it('keeps the intent when a regenerate of the invocation was not provably refused', async () => {
