@@ -12,5 +12,4 @@ export const functions: string[];
 export const LAZY_BUILTINS: Readonly<Record<string, readonly string[]>>;
 export const ERRORS_KEPT: { readonly ssm: readonly string[]; readonly dynamodb: readonly string[] };
 export function trimErrorRegistry(client: 'ssm' | 'dynamodb'): Plugin;
-export const trimSsmErrorRegistry: Plugin;
 export const sharedConfigReadViaFs: Plugin;

@@ -162,9 +162,6 @@ export function trimErrorRegistry(client) {
   };
 }
 
-/** SSM's registry trimmed to GetParameter's errors. */
-export const trimSsmErrorRegistry = trimErrorRegistry('ssm');
-
 /**
  * The SDK reads the shared config file (~/.aws/config) once per container to resolve its settings, through
  * `node:fs/promises`, whose first load (with its readline and FileHandle machinery) costs ~10 ms of CPU on Node 24
@@ -215,7 +212,7 @@ export const lambdaBundleOptions = {
   ...bundleOptions,
   plugins: [
     ...bundleOptions.plugins,
-    trimSsmErrorRegistry,
+    trimErrorRegistry('ssm'),
     trimErrorRegistry('dynamodb'),
     sharedConfigReadViaFs,
   ],

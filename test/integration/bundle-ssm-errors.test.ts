@@ -5,15 +5,15 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bundleOptions, lambdaBundleOptions } from '../../scripts/esbuild-options.mjs';
+import { bundleProbe } from '../support/bundle-probe.js';
 
 const run = promisify(execFile);
 
 /**
  * The Lambda bundles keep only GetParameter's SSM errors registered (scripts/esbuild-options.mjs,
- * trimSsmErrorRegistry): a cold-start saving of ~50 kB. Proven here on a bundle built with the Lambda options,
+ * trimErrorRegistry('ssm')): a cold-start saving of ~50 kB. Proven here on a bundle built with the Lambda options,
  * against a scripted SSM endpoint: a kept error keeps its class, any other error keeps its name, code, message
  * and status, and the SDK's own retries still apply (a throttle is retried).
  */
@@ -74,20 +74,12 @@ beforeAll(async () => {
 
 afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
-async function bundleProbe(options: typeof bundleOptions): Promise<string> {
-  const result = await build({
-    ...options,
-    stdin: { contents: PROBE, loader: 'js', resolveDir: process.cwd() },
-    write: false,
-    sourcemap: false,
-    logLevel: 'silent',
-  });
-  return result.outputFiles?.[0]?.text ?? '';
-}
-
 describe("the Lambda bundle's SSM client keeps only GetParameter's errors registered", () => {
   it('is smaller, and answers errors, retries and values as the full client does', async () => {
-    const [lambda, full] = await Promise.all([bundleProbe(lambdaBundleOptions), bundleProbe(bundleOptions)]);
+    const [lambda, full] = await Promise.all([
+      bundleProbe(PROBE, lambdaBundleOptions),
+      bundleProbe(PROBE, bundleOptions),
+    ]);
     // The other ~140 error classes are gone from the Lambda build only.
     expect(full.includes('OpsItemAccessDeniedException')).toBe(true);
     expect(/OpsItemAccessDeniedException"?,\s*\d{3}/.test(lambda)).toBe(false);
