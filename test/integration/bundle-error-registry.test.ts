@@ -6,9 +6,9 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bundleOptions, ERRORS_KEPT, lambdaBundleOptions } from '../../scripts/esbuild-options.mjs';
+import { bundleProbe } from '../support/bundle-probe.js';
 
 const run = promisify(execFile);
 
@@ -118,17 +118,6 @@ beforeAll(async () => {
 
 afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
-async function bundleProbe(options: typeof bundleOptions): Promise<string> {
-  const result = await build({
-    ...options,
-    stdin: { contents: PROBE, loader: 'js', resolveDir: process.cwd() },
-    write: false,
-    sourcemap: false,
-    logLevel: 'silent',
-  });
-  return result.outputFiles?.[0]?.text ?? '';
-}
-
 async function runProbe(text: string): Promise<unknown> {
   throttled = 0;
   const dir = await mkdtemp(join(tmpdir(), 'ddb-trim-'));
@@ -146,7 +135,10 @@ async function runProbe(text: string): Promise<unknown> {
 
 describe("the Lambda bundle's DynamoDB client keeps only its calls' errors registered", () => {
   it('is smaller, and answers errors, retries and items as the full client does', async () => {
-    const [lambda, full] = await Promise.all([bundleProbe(lambdaBundleOptions), bundleProbe(bundleOptions)]);
+    const [lambda, full] = await Promise.all([
+      bundleProbe(PROBE, lambdaBundleOptions),
+      bundleProbe(PROBE, bundleOptions),
+    ]);
     expect(full.includes('GlobalTableAlreadyExistsException')).toBe(true);
     expect(lambda.includes('GlobalTableAlreadyExistsException')).toBe(false);
     expect(full.length - lambda.length).toBeGreaterThan(5_000);

@@ -1,13 +1,12 @@
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
-import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bundleOptions, LAZY_BUILTINS, lambdaBundleOptions } from '../../scripts/esbuild-options.mjs';
+import { bundleProbe, ensureBuilt, FUNCTION_LOAD_ENV } from '../support/bundle-probe.js';
 
 const run = promisify(execFile);
 
@@ -27,15 +26,8 @@ async function bundleAndRun(
   options: typeof bundleOptions,
   env: Record<string, string> = {},
 ): Promise<unknown> {
-  const result = await build({
-    ...options,
-    stdin: { contents: source, loader: 'js', resolveDir: process.cwd() },
-    write: false,
-    sourcemap: false,
-    logLevel: 'silent',
-  });
   const file = join(dir, `probe-${Math.random().toString(36).slice(2)}.mjs`);
-  await writeFile(file, result.outputFiles?.[0]?.text ?? '');
+  await writeFile(file, await bundleProbe(source, options));
   const { stdout } = await run(process.execPath, [file], {
     env: { PATH: process.env.PATH, HOME: dir, ...env },
   });
@@ -123,7 +115,7 @@ console.log(JSON.stringify({ config: files.configFile, credentials: files.creden
 
 describe('the deployed bundle, once loaded and its clients built, has not loaded them', () => {
   it('dist/rotate/index.mjs: no stream/web, zlib or fs/promises after import (the SDK has read its config)', async () => {
-    if (!existsSync('dist/rotate/index.mjs')) await run(process.execPath, ['scripts/build.mjs']);
+    ensureBuilt();
     const probe = [
       `const { handler } = await import(${JSON.stringify(pathToFileURL('dist/rotate/index.mjs').href)});`,
       // The clients resolve their settings (and read the config file) in the turns after the import.
@@ -131,17 +123,7 @@ describe('the deployed bundle, once loaded and its clients built, has not loaded
       `console.log(JSON.stringify({ handler: typeof handler, loaded: ${LOADED("'stream/web', 'zlib', 'fs/promises'")} }));`,
     ].join('\n');
     const { stdout } = await run(process.execPath, ['--input-type=module', '-e', probe], {
-      env: {
-        PATH: process.env.PATH,
-        HOME: dir,
-        AWS_REGION: 'us-east-1',
-        AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
-        AWS_SECRET_ACCESS_KEY: 'not-a-secret',
-        PINGONE_WORKER_PARAMETER: '/pingone/rotation-worker',
-        PINGONE_REGION: 'NA',
-        ROTATION_LEDGER_TABLE: 'pingone-rotation-ledger',
-        POWERTOOLS_LOG_LEVEL: 'ERROR',
-      },
+      env: { PATH: process.env.PATH, HOME: dir, ...FUNCTION_LOAD_ENV },
     });
     expect(JSON.parse(stdout)).toEqual({ handler: 'function', loaded: [] });
   });

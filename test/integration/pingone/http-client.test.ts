@@ -311,17 +311,22 @@ describe('retries of idempotent calls', () => {
     expect(server.count(TOKEN_PATH)).toBe(2);
   });
 
-  it('reports a POST its transport provably did not send (no turn in a rate budget) as not started', async () => {
-    server.on(TOKEN_PATH, [tokenResponse('t-1')]);
+  /** A transport that sends everything but the regenerate POST, which it reports as never sent (`error`). */
+  function regenerateNotSent(error: NotSentError): Transport {
     const inner = nodeTransport();
-    const transport: Transport = async (request) => {
-      if (request.method === 'POST' && !TOKEN_PATH.test(new URL(request.url).pathname)) {
-        throw new NotSentError(
-          "not sent: licence x's PingOne rate budget had no turn for it within its 10000 ms timeout",
-        );
-      }
+    return async (request) => {
+      if (request.method === 'POST' && !TOKEN_PATH.test(new URL(request.url).pathname)) throw error;
       return inner(request);
     };
+  }
+
+  it('reports a POST its transport provably did not send (no turn in a rate budget) as not started', async () => {
+    server.on(TOKEN_PATH, [tokenResponse('t-1')]);
+    const transport = regenerateNotSent(
+      new NotSentError(
+        "not sent: licence x's PingOne rate budget had no turn for it within its 10000 ms timeout",
+      ),
+    );
     const error = await client({ transport })
       .regenerateSecret(OWNER, new Date(clock + 60_000), far())
       .catch((e) => e);
@@ -332,16 +337,12 @@ describe('retries of idempotent calls', () => {
 
   it("reports a POST whose rate limiter failed before sending as that limiter's error, not started", async () => {
     server.on(TOKEN_PATH, [tokenResponse('t-1')]);
-    const inner = nodeTransport();
     const unavailable = new LedgerUnavailableError(
       'The PingOne rate limiter could not be used: TimeoutError',
     );
-    const transport: Transport = async (request) => {
-      if (request.method === 'POST' && !TOKEN_PATH.test(new URL(request.url).pathname)) {
-        throw new NotSentError(`not sent: ${unavailable.message}`, { cause: unavailable });
-      }
-      return inner(request);
-    };
+    const transport = regenerateNotSent(
+      new NotSentError(`not sent: ${unavailable.message}`, { cause: unavailable }),
+    );
     const error = await client({ transport })
       .regenerateSecret(OWNER, new Date(clock + 60_000), far())
       .catch((e) => e);
